@@ -20,3 +20,35 @@ export class UsageError extends NflogPipeError {
 
 /** A frame from the network that does not decode; counted and skipped by receivers. */
 export class WireError extends NflogPipeError {}
+
+/**
+ * Every `code` a {@link WireError} can carry. Receivers may count bad frames per code; the
+ * layouts each code refers to are in docs/wire-format.md ("Decoder errors").
+ */
+export const WIRE_ERROR_CODES = [
+  /** Fewer bytes than the fixed header (v1: 40, legacy: 16). */
+  'ERR_WIRE_SHORT_HEADER',
+  /** v1: the first four bytes are not `NFPZ`. */
+  'ERR_WIRE_BAD_MAGIC',
+  /** v1: version byte is not 1. */
+  'ERR_WIRE_BAD_VERSION',
+  /** v1: an unknown flag bit is set (or the encoder was asked for one). */
+  'ERR_WIRE_BAD_FLAGS',
+  /** v1: the reserved header field is not 0. */
+  'ERR_WIRE_BAD_RESERVED',
+  /** Header lengths disagree with each other or with the message length; legacy trailing bytes or non-zero padding. */
+  'ERR_WIRE_LENGTH_MISMATCH',
+  /** rawBytes above the decoder's cap, or one packet above WIRE_MAX_RECORD_BYTES. */
+  'ERR_WIRE_OVERSIZE',
+  /** The header's record count does not match the records section. */
+  'ERR_WIRE_COUNT_MISMATCH',
+  /** A record (or legacy opaque) runs past the end of its section. */
+  'ERR_WIRE_TRUNCATED_RECORD',
+  /** v1 metadata is not a UTF-8 JSON object (only from decodeFrameMeta). */
+  'ERR_WIRE_BAD_META',
+  /** Encoder input out of range (a field wider than its header slot). */
+  'ERR_WIRE_BAD_FIELD',
+] as const;
+
+/** One of {@link WIRE_ERROR_CODES}. */
+export type WireErrorCode = (typeof WIRE_ERROR_CODES)[number];

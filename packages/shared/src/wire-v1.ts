@@ -1,1 +1,341 @@
-export {};
+// Wire format v1: one ZeroMQ message = one frame = 40-byte little-endian header, optional JSON
+// metadata, then a section of classic pcap records. The byte tables live in
+// docs/wire-format.md ("Wire v1"); keep this file and that document in step.
+
+import { WireError, type WireErrorCode } from './errors.js';
+
+/** v1 magic: the bytes `N F P Z` (0x4e 0x46 0x50 0x5a) read as a little-endian u32. */
+export const WIRE_V1_MAGIC = 0x5a50464e;
+/** v1 header version byte. */
+export const WIRE_V1_VERSION = 1;
+/** Size of the fixed v1 header in bytes. */
+export const WIRE_V1_HEADER_BYTES = 40;
+/** Flag bit 0: the records section is raw deflate (RFC 1951, no zlib header) of the records. */
+export const WIRE_FLAG_COMPRESSED = 0x01;
+/** Flag bit 1: a metadata section (UTF-8 JSON object) follows the header. */
+export const WIRE_FLAG_METADATA = 0x02;
+/** Largest captured length (incl_len) of one packet in bytes; larger records are rejected. */
+export const WIRE_MAX_RECORD_BYTES = 262144;
+/** Default cap on a frame's uncompressed records section (`rawBytes`): 64 MiB. */
+export const WIRE_DEFAULT_MAX_RAW_BYTES = 64 * 1024 * 1024;
+/** Largest metadata section in bytes (the header field is a u16). */
+export const WIRE_MAX_META_BYTES = 0xffff;
+
+/** Size of one pcap record header (ts_sec, ts_usec, incl_len, orig_len), bytes. */
+const RECORD_HEADER_BYTES = 16;
+const KNOWN_FLAGS = WIRE_FLAG_COMPRESSED | WIRE_FLAG_METADATA;
+const U64_MAX = 0xffff_ffff_ffff_ffffn;
+
+/** A decoded v1 frame. `records` and `meta` are views into the decoded buffer, not copies. */
+export interface Frame {
+  /** Header flag byte (WIRE_FLAG_*). */
+  flags: number;
+  /** `flags & WIRE_FLAG_COMPRESSED`: `records` is raw deflate and must be inflated to `rawBytes`. */
+  compressed: boolean;
+  /** pcap linktype of every record: 101 raw IP, 239 NFLOG. */
+  linktype: number;
+  /** Number of pcap records (packets) in the frame; 0 for a heartbeat. */
+  count: number;
+  /** Random per sender start; identifies one sequence-number space. */
+  senderId: bigint;
+  /** Sender sequence number of the first packet in this frame. */
+  firstSeq: bigint;
+  /** Length of the records section as carried (compressed size when compressed), bytes. */
+  recordsBytes: number;
+  /** Length of the records section uncompressed, bytes (== recordsBytes when not compressed). */
+  rawBytes: number;
+  /** Metadata section (UTF-8 JSON object), present only with WIRE_FLAG_METADATA. */
+  meta?: Buffer;
+  /** The records section as carried. */
+  records: Buffer;
+}
+
+/** Header fields the encoder needs; the lengths of the sections are taken from the buffers. */
+export interface FrameFields {
+  /** pcap linktype (u16): 101 raw IP, 239 NFLOG. */
+  linktype: number;
+  /** Sender id (u64). */
+  senderId: bigint;
+  /** Sequence number of the first packet (u64). */
+  firstSeq: bigint;
+  /** Number of records in `records` (u32). Not re-counted by the encoder. */
+  count: number;
+  /**
+   * WIRE_FLAG_COMPRESSED when `records` is already deflated; default 0. WIRE_FLAG_METADATA is
+   * derived from `meta` and may be given or omitted.
+   */
+  flags?: number;
+  /** Uncompressed records length; required when compressed, default `records.length` otherwise. */
+  rawBytes?: number;
+  /** Metadata section (UTF-8 JSON object, at most WIRE_MAX_META_BYTES); empty or absent = none. */
+  meta?: Buffer;
+}
+
+/** Options of {@link decodeFrame}. */
+export interface DecodeFrameOptions {
+  /** Cap on `rawBytes` (the uncompressed records section), bytes. Default WIRE_DEFAULT_MAX_RAW_BYTES. */
+  maxRawBytes?: number;
+}
+
+function fail(code: WireErrorCode, message: string): never {
+  throw new WireError(code, message);
+}
+
+function checkUint(name: string, value: number, max: number): void {
+  if (!Number.isInteger(value) || value < 0 || value > max) {
+    fail('ERR_WIRE_BAD_FIELD', `${name} ${value} is not an integer in 0..${max}`);
+  }
+}
+
+function checkFlags(flags: number): void {
+  if (!Number.isInteger(flags) || flags < 0 || (flags & ~KNOWN_FLAGS) !== 0) {
+    fail('ERR_WIRE_BAD_FLAGS', `unknown frame flags ${flags}`);
+  }
+}
+
+function checkU64(name: string, value: bigint): void {
+  if (typeof value !== 'bigint' || value < 0n || value > U64_MAX) {
+    fail('ERR_WIRE_BAD_FIELD', `${name} ${String(value)} is not a u64`);
+  }
+}
+
+/**
+ * Write the 40-byte v1 header at `target[offset..offset+40)`. Validates every field against its
+ * slot but does not look at the sections themselves.
+ *
+ * @param target buffer to write into (at least offset + 40 bytes)
+ * @param offset byte offset of the header in `target`
+ * @param fields header fields; `flags` is written as given (include WIRE_FLAG_METADATA yourself)
+ * @param recordsBytes length of the records section as carried, bytes
+ * @param metaBytes length of the metadata section, bytes (0 unless WIRE_FLAG_METADATA)
+ * @throws WireError ERR_WIRE_BAD_FLAGS for unknown flag bits; ERR_WIRE_BAD_FIELD for a value
+ *   that does not fit its slot or is inconsistent (rawBytes != recordsBytes uncompressed,
+ *   metadata flag vs metaBytes); ERR_WIRE_OVERSIZE for metaBytes above WIRE_MAX_META_BYTES.
+ */
+export function encodeFrameHeader(
+  target: Buffer,
+  offset: number,
+  fields: FrameFields,
+  recordsBytes: number,
+  metaBytes: number,
+): void {
+  const flags = fields.flags ?? 0;
+  checkFlags(flags);
+  const compressed = (flags & WIRE_FLAG_COMPRESSED) !== 0;
+  if (metaBytes > WIRE_MAX_META_BYTES) {
+    fail('ERR_WIRE_OVERSIZE', `metadata of ${metaBytes} bytes exceeds ${WIRE_MAX_META_BYTES}`);
+  }
+  if (((flags & WIRE_FLAG_METADATA) !== 0) !== metaBytes > 0) {
+    fail('ERR_WIRE_BAD_FIELD', 'WIRE_FLAG_METADATA must be set exactly when metadata is present');
+  }
+  checkUint('linktype', fields.linktype, 0xffff);
+  checkUint('count', fields.count, 0xffffffff);
+  checkUint('recordsBytes', recordsBytes, 0xffffffff);
+  checkU64('senderId', fields.senderId);
+  checkU64('firstSeq', fields.firstSeq);
+  let rawBytes: number;
+  if (compressed) {
+    if (fields.rawBytes === undefined) fail('ERR_WIRE_BAD_FIELD', 'a compressed frame needs rawBytes');
+    rawBytes = fields.rawBytes;
+    checkUint('rawBytes', rawBytes, 0xffffffff);
+  } else {
+    rawBytes = fields.rawBytes ?? recordsBytes;
+    if (rawBytes !== recordsBytes) {
+      fail('ERR_WIRE_BAD_FIELD', `rawBytes ${rawBytes} != records length ${recordsBytes} (not compressed)`);
+    }
+  }
+  target.writeUInt32LE(WIRE_V1_MAGIC, offset);
+  target[offset + 4] = WIRE_V1_VERSION;
+  target[offset + 5] = flags;
+  target.writeUInt16LE(fields.linktype, offset + 6);
+  target.writeUInt32LE(fields.count, offset + 8);
+  target.writeUInt32LE(recordsBytes, offset + 12);
+  target.writeUInt32LE(rawBytes, offset + 16);
+  target.writeUInt16LE(metaBytes, offset + 20);
+  target.writeUInt16LE(0, offset + 22);
+  target.writeBigUInt64LE(fields.senderId, offset + 24);
+  target.writeBigUInt64LE(fields.firstSeq, offset + 32);
+}
+
+/**
+ * Build one v1 frame: header, metadata, records, in a single allocation. The records are
+ * copied as given: pass pcap records (LE), or, with WIRE_FLAG_COMPRESSED in `fields.flags`,
+ * their raw deflate together with `fields.rawBytes`. The record count is trusted, not
+ * re-walked (the decoder checks it).
+ *
+ * The returned buffer is never pooled memory, so it may be handed to zeromq.js `send()`, which
+ * can read it after the send promise resolves; do not modify it after sending.
+ *
+ * @throws WireError see {@link encodeFrameHeader}.
+ */
+export function encodeFrame(fields: FrameFields, records: Buffer): Buffer {
+  const givenFlags = fields.flags ?? 0;
+  checkFlags(givenFlags);
+  const meta = fields.meta !== undefined && fields.meta.length > 0 ? fields.meta : undefined;
+  const metaBytes = meta === undefined ? 0 : meta.length;
+  if ((givenFlags & WIRE_FLAG_METADATA) !== 0 && meta === undefined) {
+    fail('ERR_WIRE_BAD_FIELD', 'WIRE_FLAG_METADATA given without metadata');
+  }
+  const flags = (givenFlags & ~WIRE_FLAG_METADATA) | (meta === undefined ? 0 : WIRE_FLAG_METADATA);
+  if (metaBytes > WIRE_MAX_META_BYTES) {
+    fail('ERR_WIRE_OVERSIZE', `metadata of ${metaBytes} bytes exceeds ${WIRE_MAX_META_BYTES}`);
+  }
+  // allocUnsafeSlow: every byte below is written, and the frame must not share a pool slab.
+  const out = Buffer.allocUnsafeSlow(WIRE_V1_HEADER_BYTES + metaBytes + records.length);
+  encodeFrameHeader(out, 0, { ...fields, flags }, records.length, metaBytes);
+  if (meta !== undefined) meta.copy(out, WIRE_V1_HEADER_BYTES);
+  records.copy(out, WIRE_V1_HEADER_BYTES + metaBytes);
+  return out;
+}
+
+/**
+ * True when `buf` starts with the v1 magic (`NFPZ`). A legacy XDR message starts with a
+ * big-endian ts_sec, which would have to be 0x4e46505a (year 2011) to collide; with rate
+ * control a legacy message starts with 0x00 or 0x01 and never collides.
+ */
+export function isV1Frame(buf: Buffer): boolean {
+  return buf.length >= 4 && buf.readUInt32LE(0) === WIRE_V1_MAGIC;
+}
+
+/**
+ * Walk a section of pcap records (LE headers) and check that it holds exactly `count` whole
+ * records, each with incl_len at most WIRE_MAX_RECORD_BYTES, ending exactly at the end of the
+ * section. Reads only the incl_len fields; allocates nothing.
+ *
+ * @param records the records section (uncompressed)
+ * @param count the record count the header claims
+ * @throws WireError ERR_WIRE_TRUNCATED_RECORD, ERR_WIRE_OVERSIZE, ERR_WIRE_COUNT_MISMATCH
+ */
+export function validateRecords(records: Buffer, count: number): void {
+  const end = records.length;
+  // Cheap bound first: `count` records need at least 16 bytes each.
+  if (count * RECORD_HEADER_BYTES > end) {
+    fail('ERR_WIRE_COUNT_MISMATCH', `${count} records cannot fit in ${end} bytes`);
+  }
+  let offset = 0;
+  let seen = 0;
+  while (offset < end) {
+    if (seen === count) {
+      fail('ERR_WIRE_COUNT_MISMATCH', `more than ${count} records (${end - offset} bytes left)`);
+    }
+    if (end - offset < RECORD_HEADER_BYTES) {
+      fail('ERR_WIRE_TRUNCATED_RECORD', `record ${seen}: ${end - offset} bytes left for a 16-byte header`);
+    }
+    const inclLen = records.readUInt32LE(offset + 8);
+    if (inclLen > WIRE_MAX_RECORD_BYTES) {
+      fail('ERR_WIRE_OVERSIZE', `record ${seen}: incl_len ${inclLen} exceeds ${WIRE_MAX_RECORD_BYTES}`);
+    }
+    offset += RECORD_HEADER_BYTES + inclLen;
+    if (offset > end) {
+      fail('ERR_WIRE_TRUNCATED_RECORD', `record ${seen}: incl_len ${inclLen} runs past the section end`);
+    }
+    seen++;
+  }
+  if (seen !== count) fail('ERR_WIRE_COUNT_MISMATCH', `header says ${count} records, section holds ${seen}`);
+}
+
+/**
+ * Decode and check one v1 frame. Strict: every header length must agree with the message
+ * length exactly. Uncompressed records are walked with {@link validateRecords}; compressed
+ * frames are checked only against the header here (`rawBytes` cap, room for `count` records)
+ * and must be validated after inflating (the compress package does that).
+ *
+ * Errors are checked in this order (docs/wire-format.md, "Decoder errors"):
+ * length < 4 → ERR_WIRE_SHORT_HEADER; magic → ERR_WIRE_BAD_MAGIC; length < 40 →
+ * ERR_WIRE_SHORT_HEADER; ERR_WIRE_BAD_VERSION; ERR_WIRE_BAD_FLAGS; ERR_WIRE_BAD_RESERVED;
+ * ERR_WIRE_LENGTH_MISMATCH; ERR_WIRE_OVERSIZE; then the records (COUNT_MISMATCH,
+ * TRUNCATED_RECORD, OVERSIZE).
+ *
+ * @param buf one ZeroMQ message
+ * @param options `maxRawBytes` (bytes, default WIRE_DEFAULT_MAX_RAW_BYTES)
+ * @returns the frame; `records` and `meta` are views into `buf`
+ * @throws WireError with one of the codes above
+ */
+export function decodeFrame(buf: Buffer, options: DecodeFrameOptions = {}): Frame {
+  const maxRawBytes = options.maxRawBytes ?? WIRE_DEFAULT_MAX_RAW_BYTES;
+  const length = buf.length;
+  if (length < 4) fail('ERR_WIRE_SHORT_HEADER', `${length} bytes, a v1 header is ${WIRE_V1_HEADER_BYTES}`);
+  if (buf.readUInt32LE(0) !== WIRE_V1_MAGIC) {
+    fail('ERR_WIRE_BAD_MAGIC', `bad magic 0x${buf.subarray(0, 4).toString('hex')}`);
+  }
+  if (length < WIRE_V1_HEADER_BYTES) {
+    fail('ERR_WIRE_SHORT_HEADER', `${length} bytes, a v1 header is ${WIRE_V1_HEADER_BYTES}`);
+  }
+  const version = buf[4]!;
+  if (version !== WIRE_V1_VERSION) fail('ERR_WIRE_BAD_VERSION', `unsupported version ${version}`);
+  const flags = buf[5]!;
+  if ((flags & ~KNOWN_FLAGS) !== 0) fail('ERR_WIRE_BAD_FLAGS', `unknown flags 0x${flags.toString(16)}`);
+  if (buf.readUInt16LE(22) !== 0) fail('ERR_WIRE_BAD_RESERVED', 'reserved header field is not 0');
+  const compressed = (flags & WIRE_FLAG_COMPRESSED) !== 0;
+  const linktype = buf.readUInt16LE(6);
+  const count = buf.readUInt32LE(8);
+  const recordsBytes = buf.readUInt32LE(12);
+  const rawBytes = buf.readUInt32LE(16);
+  const metaBytes = buf.readUInt16LE(20);
+  if (((flags & WIRE_FLAG_METADATA) !== 0) !== metaBytes > 0) {
+    fail('ERR_WIRE_LENGTH_MISMATCH', `metadata flag ${(flags & WIRE_FLAG_METADATA) !== 0} with metaBytes ${metaBytes}`);
+  }
+  const recordsStart = WIRE_V1_HEADER_BYTES + metaBytes;
+  if (recordsStart + recordsBytes !== length) {
+    fail('ERR_WIRE_LENGTH_MISMATCH', `header says ${recordsStart + recordsBytes} bytes, message has ${length}`);
+  }
+  if (!compressed && rawBytes !== recordsBytes) {
+    fail('ERR_WIRE_LENGTH_MISMATCH', `rawBytes ${rawBytes} != recordsBytes ${recordsBytes} in an uncompressed frame`);
+  }
+  if (rawBytes > maxRawBytes) fail('ERR_WIRE_OVERSIZE', `rawBytes ${rawBytes} exceeds the cap ${maxRawBytes}`);
+  const records = buf.subarray(recordsStart, length);
+  if (compressed) {
+    // Inflate happens elsewhere; reject what no inflate could make right.
+    if (count * RECORD_HEADER_BYTES > rawBytes || (count === 0 && rawBytes !== 0)) {
+      fail('ERR_WIRE_COUNT_MISMATCH', `${count} records cannot make ${rawBytes} raw bytes`);
+    }
+  } else {
+    validateRecords(records, count);
+  }
+  const frame: Frame = {
+    flags,
+    compressed,
+    linktype,
+    count,
+    senderId: buf.readBigUInt64LE(24),
+    firstSeq: buf.readBigUInt64LE(32),
+    recordsBytes,
+    rawBytes,
+    records,
+  };
+  if (metaBytes > 0) frame.meta = buf.subarray(WIRE_V1_HEADER_BYTES, recordsStart);
+  return frame;
+}
+
+/**
+ * Encode a metadata object as the UTF-8 JSON metadata section, e.g.
+ * `{ host, pid, groups, kernelDropped }`.
+ *
+ * @throws WireError ERR_WIRE_OVERSIZE when the JSON exceeds WIRE_MAX_META_BYTES
+ */
+export function encodeFrameMeta(meta: Record<string, unknown>): Buffer {
+  const out = Buffer.from(JSON.stringify(meta), 'utf8');
+  if (out.length > WIRE_MAX_META_BYTES) {
+    fail('ERR_WIRE_OVERSIZE', `metadata of ${out.length} bytes exceeds ${WIRE_MAX_META_BYTES}`);
+  }
+  return out;
+}
+
+/**
+ * Parse a metadata section into a plain object. Not called by {@link decodeFrame}: only
+ * consumers that want the metadata pay for JSON parsing.
+ *
+ * @throws WireError ERR_WIRE_BAD_META when it is not valid UTF-8 JSON of an object
+ */
+export function decodeFrameMeta(meta: Buffer): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(meta));
+  } catch (err) {
+    throw new WireError('ERR_WIRE_BAD_META', 'metadata is not UTF-8 JSON', { cause: err });
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    fail('ERR_WIRE_BAD_META', 'metadata is not a JSON object');
+  }
+  return value as Record<string, unknown>;
+}
