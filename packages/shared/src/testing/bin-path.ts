@@ -1,0 +1,25 @@
+import { fileURLToPath } from 'node:url';
+
+/** The CLIs this repository ships, by their command name. */
+export type ToolName =
+  | 'nflog-zmq-send'
+  | 'nflog-pcap-recv'
+  | 'nflog-pcap-query'
+  | 'nflog-zmq-compress'
+  | 'nflog-zmq-decompress';
+
+const TOOL_PACKAGE: Record<ToolName, string> = {
+  'nflog-zmq-send': 'sender',
+  'nflog-pcap-recv': 'receiver',
+  'nflog-pcap-query': 'query',
+  'nflog-zmq-compress': 'compress',
+  'nflog-zmq-decompress': 'compress',
+};
+
+/**
+ * Absolute path of a tool's bin shim, `packages/<pkg>/bin/<tool>.js`. Run it with
+ * `process.execPath`. Resolved from this file's place in `packages/shared/dist/src/testing/`.
+ */
+export function binPath(tool: ToolName): string {
+  return fileURLToPath(new URL(`../../../../${TOOL_PACKAGE[tool]}/bin/${tool}.js`, import.meta.url));
+}

@@ -1,0 +1,23 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+import { promisify } from 'node:util';
+
+const execFileP = promisify(execFile);
+
+/** Creates a fresh directory under the OS temp dir; it is removed (recursively) in `t.after`. */
+export async function makeTempDir(t: TestContext): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'nfp-test-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/**
+ * Creates a FIFO (named pipe) at `path` with mode 0600 using the `mkfifo` tool (Node has no
+ * mkfifo(3) binding). @throws when mkfifo fails (for example, the path exists).
+ */
+export async function mkfifo(path: string): Promise<void> {
+  await execFileP('mkfifo', ['-m', '0600', path]);
+}

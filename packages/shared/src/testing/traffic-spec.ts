@@ -1,0 +1,34 @@
+/**
+ * What the traffic script sends inside a namespace, loopback only.
+ * - `udp`: `count` datagrams of `size` payload bytes (1..65507) to 127.0.0.1 or ::1 on `port`
+ *   (default: an ephemeral port), where a local socket is bound so the kernel sends no ICMP errors.
+ * - `tcp`: one local connection, `count` writes of `size` bytes (1..65000) with Nagle off; each
+ *   write waits until the server has read it, so every write is one segment.
+ * - `icmp`: `ping -c count -s size` (echo requests, data bytes = `size`).
+ * `family` 4 (default) or 6; `seed` (default 1) selects the payload (see payloadFor);
+ * `ratePps` paces the packets (default: as fast as the socket accepts them).
+ */
+export interface TrafficSpec {
+  proto: 'udp' | 'tcp' | 'icmp';
+  family?: 4 | 6;
+  port?: number;
+  count: number;
+  size: number;
+  seed?: number;
+  ratePps?: number;
+}
+
+/**
+ * What the traffic script reports: `sent` packets (UDP datagrams, TCP writes, ICMP echo
+ * requests); `received` is what the local peer saw (informational: UDP may drop on a full
+ * receive buffer after the packet already passed the netfilter hooks).
+ */
+export interface TrafficResult {
+  sent: number;
+  received?: number;
+}
+
+/** Hard cap on `count`, so a wrong spec cannot flood the box. */
+export const TRAFFIC_MAX_COUNT = 1_000_000;
+/** Hard cap on the traffic script's run time, in milliseconds (60 s). */
+export const TRAFFIC_MAX_MS = 60_000;

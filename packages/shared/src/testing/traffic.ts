@@ -1,0 +1,201 @@
+// Standalone traffic generator: `ip netns exec NS node traffic.js '<TrafficSpec JSON>'`.
+// Sends loopback traffic only, bounded in count and time, and prints one JSON line
+// (TrafficResult) on stdout. Exit 0 when everything was sent, 1 otherwise (reason on stderr).
+import { spawn } from 'node:child_process';
+import dgram from 'node:dgram';
+import net from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { payloadFor } from './payload.js';
+import { TRAFFIC_MAX_COUNT, TRAFFIC_MAX_MS, type TrafficResult, type TrafficSpec } from './traffic-spec.js';
+
+/** Number of UDP sends in flight before we wait for their callbacks (never overflow silently). */
+const UDP_WINDOW = 64;
+
+function fail(message: string): never {
+  throw new Error(message);
+}
+
+function parseSpec(text: string | undefined): Required<Omit<TrafficSpec, 'port' | 'ratePps'>> & Pick<TrafficSpec, 'port' | 'ratePps'> {
+  if (text === undefined) fail('usage: traffic.js <json spec>');
+  const s = JSON.parse(text) as Partial<TrafficSpec>;
+  if (s.proto !== 'udp' && s.proto !== 'tcp' && s.proto !== 'icmp') fail(`bad proto ${String(s.proto)}`);
+  const family = s.family ?? 4;
+  if (family !== 4 && family !== 6) fail(`bad family ${String(family)}`);
+  const count = s.count;
+  if (!Number.isInteger(count) || count === undefined || count < 0 || count > TRAFFIC_MAX_COUNT) {
+    fail(`count must be an integer 0..${TRAFFIC_MAX_COUNT}`);
+  }
+  const maxSize = s.proto === 'udp' ? 65507 : s.proto === 'tcp' ? 65000 : 65507;
+  const size = s.size;
+  if (!Number.isInteger(size) || size === undefined || size < (s.proto === 'tcp' ? 1 : 0) || size > maxSize) {
+    fail(`size must be an integer up to ${maxSize}`);
+  }
+  if (s.port !== undefined && (!Number.isInteger(s.port) || s.port < 1 || s.port > 65535)) fail('bad port');
+  if (s.ratePps !== undefined && !(s.ratePps > 0)) fail('ratePps must be > 0');
+  return { proto: s.proto, family, count, size, seed: s.seed ?? 1, port: s.port, ratePps: s.ratePps };
+}
+
+const started = Date.now();
+const deadline = started + TRAFFIC_MAX_MS;
+
+/** Waits until packet `i` is due under `ratePps`; enforces the global time cap. */
+async function pace(i: number, ratePps: number | undefined): Promise<void> {
+  if (Date.now() > deadline) fail(`time cap of ${TRAFFIC_MAX_MS} ms reached after ${i} packets`);
+  if (ratePps === undefined) return;
+  const due = started + (i * 1000) / ratePps;
+  const wait = due - Date.now();
+  if (wait > 0) await sleep(wait);
+}
+
+async function udp(spec: ReturnType<typeof parseSpec>): Promise<TrafficResult> {
+  const type = spec.family === 6 ? 'udp6' : 'udp4';
+  const addr = spec.family === 6 ? '::1' : '127.0.0.1';
+  const receiver = dgram.createSocket({ type, recvBufferSize: 8 * 1024 * 1024 });
+  let received = 0;
+  let onMessage: (() => void) | undefined;
+  receiver.on('message', () => {
+    received += 1;
+    onMessage?.();
+  });
+  await new Promise<void>((resolve, reject) => {
+    receiver.once('error', reject);
+    receiver.bind(spec.port ?? 0, addr, () => resolve());
+  });
+  const port = receiver.address().port;
+  const sender = dgram.createSocket({ type });
+  let sent = 0;
+  try {
+    let inflight: Promise<void>[] = [];
+    for (let i = 0; i < spec.count; i++) {
+      await pace(i, spec.ratePps);
+      const buf = payloadFor(spec.seed, i, spec.size);
+      inflight.push(
+        new Promise<void>((resolve, reject) => {
+          sender.send(buf, port, addr, (err) => {
+            if (err) reject(err);
+            else {
+              sent += 1;
+              resolve();
+            }
+          });
+        }),
+      );
+      if (inflight.length >= UDP_WINDOW) {
+        await Promise.all(inflight);
+        inflight = [];
+      }
+    }
+    await Promise.all(inflight);
+    // Loopback delivery happens inside sendmsg(); the events may still be queued. Wait for them,
+    // but only while they keep coming (a full receive buffer drops silently).
+    while (received < sent) {
+      const idle = new AbortController();
+      const got = await Promise.race([
+        new Promise<boolean>((resolve) => (onMessage = () => resolve(true))),
+        sleep(500, false, { signal: idle.signal }).catch(() => false),
+      ]);
+      idle.abort();
+      if (!got) break;
+    }
+  } finally {
+    sender.close();
+    receiver.close();
+  }
+  return { sent, received };
+}
+
+async function tcp(spec: ReturnType<typeof parseSpec>): Promise<TrafficResult> {
+  const addr = spec.family === 6 ? '::1' : '127.0.0.1';
+  let serverBytes = 0;
+  let onData: (() => void) | undefined;
+  let serverEnded: Promise<void> = Promise.resolve();
+  const server = net.createServer((sock) => {
+    serverEnded = new Promise<void>((resolve) => sock.once('close', () => resolve()));
+    sock.on('data', (b: Buffer) => {
+      serverBytes += b.length;
+      onData?.();
+    });
+    sock.on('end', () => sock.end());
+    sock.on('error', () => {});
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(spec.port ?? 0, addr, () => resolve());
+  });
+  const address = server.address();
+  if (address === null || typeof address === 'string') fail('server has no port');
+  const client = net.connect({ host: addr, port: address.port, noDelay: true });
+  await new Promise<void>((resolve, reject) => {
+    client.once('error', reject);
+    client.once('connect', () => resolve());
+  });
+  let sent = 0;
+  try {
+    for (let i = 0; i < spec.count; i++) {
+      await pace(i, spec.ratePps);
+      const buf = payloadFor(spec.seed, i, spec.size);
+      const target = serverBytes + buf.length;
+      const arrived = new Promise<void>((resolve) => {
+        onData = () => {
+          if (serverBytes >= target) resolve();
+        };
+      });
+      await new Promise<void>((resolve, reject) => client.write(buf, (err) => (err ? reject(err) : resolve())));
+      sent += 1;
+      // Waiting for the peer to read it keeps the next write out of this segment.
+      if (serverBytes < target) await arrived;
+    }
+    const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
+    client.end();
+    await closed;
+    await serverEnded;
+  } finally {
+    client.destroy();
+    server.close();
+  }
+  return { sent, received: sent };
+}
+
+async function icmp(spec: ReturnType<typeof parseSpec>): Promise<TrafficResult> {
+  const addr = spec.family === 6 ? '::1' : '127.0.0.1';
+  const intervalS = spec.ratePps !== undefined ? Math.max(0.002, 1 / spec.ratePps) : 0.002;
+  const args = [
+    spec.family === 6 ? '-6' : '-4',
+    '-n',
+    '-q',
+    '-c',
+    String(spec.count),
+    '-s',
+    String(spec.size),
+    '-i',
+    intervalS.toFixed(3),
+    '-w',
+    String(Math.ceil(TRAFFIC_MAX_MS / 1000)),
+    addr,
+  ];
+  const out = await new Promise<string>((resolve, reject) => {
+    const child = spawn('ping', args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let text = '';
+    child.stdout.setEncoding('utf8').on('data', (s: string) => (text += s));
+    child.once('error', reject);
+    child.once('close', (code) => (code === 0 ? resolve(text) : reject(new Error(`ping exited ${code}: ${text.trim()}`))));
+  });
+  const m = /(\d+) packets transmitted, (\d+) received/.exec(out);
+  if (m === null) fail(`cannot parse ping output: ${out.trim()}`);
+  return { sent: Number(m[1]), received: Number(m[2]) };
+}
+
+async function main(): Promise<void> {
+  const spec = parseSpec(process.argv[2]);
+  const result = spec.proto === 'udp' ? await udp(spec) : spec.proto === 'tcp' ? await tcp(spec) : await icmp(spec);
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+  if (result.sent !== spec.count) {
+    process.stderr.write(`traffic: sent ${result.sent} of ${spec.count}\n`);
+    process.exitCode = 1;
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`traffic: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,154 @@
+// Proves the shared test helpers work for real: namespaces come and go, loopback traffic is
+// captured with exact counts, children are tracked, and the statsd listener parses real datagrams.
+import assert from 'node:assert/strict';
+import dgram from 'node:dgram';
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import {
+  Netns,
+  StatsdListener,
+  binPath,
+  captureLo,
+  makeTempDir,
+  mkfifo,
+  payloadFor,
+  requirePrereqs,
+  runCommand,
+  sendTraffic,
+  spawnChild,
+  tcpdumpRead,
+  tsharkFields,
+  withTimeout,
+} from '../src/testing/index.js';
+
+test('payloadFor is deterministic and starts with seed and index', () => {
+  const p = payloadFor(7, 258, 12);
+  assert.deepEqual([...p.subarray(0, 8)], [0, 0, 0, 7, 0, 0, 1, 2]);
+  assert.deepEqual(p, payloadFor(7, 258, 12));
+  assert.notDeepEqual(p, payloadFor(7, 259, 12));
+  assert.deepEqual([...payloadFor(1, 2, 3)], [0, 0, 0]);
+  assert.equal(payloadFor(1, 2, 0).length, 0);
+});
+
+test('withTimeout rejects with ERR_TEST_TIMEOUT and passes results through', async () => {
+  assert.equal(await withTimeout(Promise.resolve(5), 1000, 'five'), 5);
+  await assert.rejects(withTimeout(new Promise(() => {}), 1, 'never'), { code: 'ERR_TEST_TIMEOUT' });
+});
+
+test('binPath points at packages/<pkg>/bin/<tool>.js', () => {
+  assert.match(binPath('nflog-zmq-send'), /\/packages\/sender\/bin\/nflog-zmq-send\.js$/);
+  assert.match(binPath('nflog-pcap-recv'), /\/packages\/receiver\/bin\/nflog-pcap-recv\.js$/);
+  assert.match(binPath('nflog-pcap-query'), /\/packages\/query\/bin\/nflog-pcap-query\.js$/);
+  assert.match(binPath('nflog-zmq-compress'), /\/packages\/compress\/bin\/nflog-zmq-compress\.js$/);
+  assert.match(binPath('nflog-zmq-decompress'), /\/packages\/compress\/bin\/nflog-zmq-decompress\.js$/);
+});
+
+test('makeTempDir and mkfifo create a FIFO', async (t) => {
+  const dir = await makeTempDir(t);
+  const fifo = join(dir, 'f');
+  await mkfifo(fifo);
+  assert.ok(statSync(fifo).isFIFO());
+  await assert.rejects(mkfifo(fifo));
+});
+
+test('spawnChild accumulates output, waits for patterns and reports the exit', async () => {
+  const h = spawnChild(process.execPath, ['-e', 'process.stderr.write("ready 42\\n"); process.stdout.write("out"); process.exitCode = 3']);
+  const m = await h.waitForStderr(/ready (\d+)/);
+  assert.equal(m[1], '42');
+  assert.deepEqual(await h.exited, { code: 3, signal: null });
+  assert.equal(h.stdout().toString(), 'out');
+  await assert.rejects(h.waitForStdout(/never/), /exited before/);
+});
+
+test('spawnChild kill() stops a running child by PID', async () => {
+  const h = spawnChild(process.execPath, ['-e', 'setInterval(() => {}, 1000); process.stderr.write("up\\n")']);
+  await h.waitForStderr(/up/);
+  h.kill();
+  assert.deepEqual(await h.exited, { code: null, signal: 'SIGTERM' });
+});
+
+test('StatsdListener parses multi-line datagrams and sums values', async (t) => {
+  const listener = await StatsdListener.start();
+  t.after(() => listener.close());
+  const sock = dgram.createSocket('udp4');
+  t.after(() => sock.close());
+  const waiting = listener.waitFor('a.b', (n) => n === 12);
+  sock.send('a.b:5|c\nother:1|g\na.b:7|c|@0.5\n', listener.port, '127.0.0.1');
+  assert.equal(await waiting, 12);
+  assert.deepEqual(listener.lines, ['a.b:5|c', 'other:1|g', 'a.b:7|c|@0.5']);
+  assert.equal(listener.total('other'), 1);
+  assert.equal(listener.total('missing'), 0);
+  assert.equal(listener.datagrams, 1);
+  await listener.close();
+  await listener.close();
+});
+
+test('Netns create/remove, nft inside, and UDP traffic captured with the exact count', async (t) => {
+  if (!requirePrereqs(t, { root: true, tools: ['ip', 'nft', 'tcpdump', 'tshark'] })) return;
+  const dir = await makeTempDir(t);
+  const ns = await Netns.create('testing');
+  t.after(() => ns.remove());
+  assert.ok(existsSync(`/var/run/netns/${ns.name}`));
+  const { stdout } = await ns.run('ip', ['-o', 'link', 'show', 'lo']);
+  assert.match(stdout, /UP/);
+  await ns.nft('table inet nfp_t {\n chain out {\n  type filter hook output priority 0;\n  udp dport 9999 counter\n }\n}\n');
+  const rules = await ns.run('nft', ['list', 'table', 'inet', 'nfp_t']);
+  assert.match(rules.stdout, /udp dport 9999 counter packets 0/);
+
+  const file = join(dir, 'lo.pcap');
+  const cap = await captureLo(ns, file);
+  const result = await sendTraffic(ns, { proto: 'udp', port: 9999, count: 25, size: 100, seed: 3 });
+  assert.equal(result.sent, 25);
+  assert.equal(result.received, 25);
+  await cap.stop();
+
+  const { count, lines } = await tcpdumpRead(file);
+  assert.equal(count, 25, lines.join('\n'));
+  assert.ok(lines.every((l) => /127\.0\.0\.1\.\d+ > 127\.0\.0\.1\.9999: UDP, length 100$/.test(l)), lines[0]);
+  const payloads = await tsharkFields(file, ['udp.payload']);
+  assert.equal(payloads.length, 25);
+  assert.deepEqual(payloads[4], [payloadFor(3, 4, 100).toString('hex')]);
+  // The kernel saw the same number at the nft hook: no ICMP errors, no extra packets.
+  const after = await ns.run('nft', ['list', 'table', 'inet', 'nfp_t']);
+  assert.match(after.stdout, /udp dport 9999 counter packets 25 bytes 3200/);
+
+  await ns.remove();
+  await ns.remove();
+  assert.ok(!existsSync(`/var/run/netns/${ns.name}`));
+});
+
+test('TCP and ICMP traffic (IPv6 too) inside a namespace', async (t) => {
+  if (!requirePrereqs(t, { root: true, tools: ['ip', 'tcpdump', 'ping'] })) return;
+  const dir = await makeTempDir(t);
+  const ns = await Netns.create('traffic');
+  t.after(() => ns.remove());
+  const file = join(dir, 'lo.pcap');
+  const cap = await captureLo(ns, file);
+  assert.deepEqual(await sendTraffic(ns, { proto: 'tcp', port: 7777, count: 5, size: 50 }), { sent: 5, received: 5 });
+  assert.deepEqual(await sendTraffic(ns, { proto: 'icmp', count: 3, size: 20 }), { sent: 3, received: 3 });
+  assert.deepEqual(await sendTraffic(ns, { proto: 'udp', family: 6, count: 4, size: 8, ratePps: 1000 }), {
+    sent: 4,
+    received: 4,
+  });
+  await cap.stop();
+  const { lines } = await tcpdumpRead(file);
+  assert.equal(lines.filter((l) => /\.7777: Flags \[P\.\].*length 50$/.test(l)).length, 5, lines.join('\n'));
+  assert.equal(lines.filter((l) => /ICMP echo request.*length 28$/.test(l)).length, 3, lines.join('\n'));
+  assert.equal(lines.filter((l) => /IP6 ::1\.\d+ > ::1\.\d+: UDP, length 8$/.test(l)).length, 4, lines.join('\n'));
+});
+
+test('Netns.remove kills its children and run() reports failures', async (t) => {
+  if (!requirePrereqs(t, { root: true, tools: ['ip'] })) return;
+  const ns = await Netns.create('kill');
+  t.after(() => ns.remove());
+  const h = ns.spawn(process.execPath, ['-e', 'process.on("SIGTERM", () => {}); setInterval(() => {}, 1000); process.stderr.write("up\\n")']);
+  await h.waitForStderr(/up/);
+  await assert.rejects(ns.run('false', []), { code: 'ERR_TEST_COMMAND' });
+  assert.equal((await ns.run('false', [], { allowFail: true })).code, 1);
+  await ns.remove();
+  // SIGTERM is ignored, so only the SIGKILL after the grace period can have ended it.
+  assert.deepEqual(await h.exited, { code: null, signal: 'SIGKILL' });
+  const list = await runCommand('ip', ['netns', 'list']);
+  assert.ok(!list.stdout.includes(ns.name));
+});
