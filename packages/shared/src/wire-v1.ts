@@ -215,11 +215,11 @@ export function validateRecords(records: Buffer, count: number): void {
   let offset = 0;
   let seen = 0;
   while (offset < end) {
-    if (seen === count) {
-      fail('ERR_WIRE_COUNT_MISMATCH', `more than ${count} records (${end - offset} bytes left)`);
-    }
     if (end - offset < RECORD_HEADER_BYTES) {
       fail('ERR_WIRE_TRUNCATED_RECORD', `record ${seen}: ${end - offset} bytes left for a 16-byte header`);
+    }
+    if (seen === count) {
+      fail('ERR_WIRE_COUNT_MISMATCH', `more than ${count} records (${end - offset} bytes left)`);
     }
     const inclLen = records.readUInt32LE(offset + 8);
     if (inclLen > WIRE_MAX_RECORD_BYTES) {

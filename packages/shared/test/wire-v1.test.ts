@@ -1,0 +1,412 @@
+// Proves the v1 codec matches the hand-made byte tables, round-trips any frame, and rejects every malformed-input class with its stable WireError code.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import fc from 'fast-check';
+import {
+  WIRE_DEFAULT_MAX_RAW_BYTES,
+  WIRE_ERROR_CODES,
+  WIRE_FLAG_COMPRESSED,
+  WIRE_FLAG_METADATA,
+  WIRE_MAX_RECORD_BYTES,
+  WIRE_V1_HEADER_BYTES,
+  WIRE_V1_MAGIC,
+  WIRE_V1_VERSION,
+  WireError,
+  decodeFrame,
+  decodeFrameMeta,
+  encodeFrame,
+  encodeFrameMeta,
+  isV1Frame,
+  validateRecords,
+  type FrameFields,
+} from '../src/index.js';
+
+/** Reads a `.hex` fixture: "@ name" starts a message, "#" a comment, the rest is hex bytes. */
+function loadHex(name: string): Map<string, Buffer> {
+  const text = readFileSync(new URL(`../../test/fixtures/${name}`, import.meta.url), 'utf8');
+  const parts = new Map<string, string>();
+  let current: string | undefined;
+  for (const raw of text.split('\n')) {
+    const line = raw.replace(/#.*/, '').trim();
+    if (line.startsWith('@')) {
+      current = line.slice(1).trim();
+      parts.set(current, '');
+    } else if (line !== '') {
+      assert.ok(current !== undefined, `${name}: bytes before the first "@ name"`);
+      parts.set(current, parts.get(current)! + line.replace(/\s+/g, ''));
+    }
+  }
+  return new Map([...parts].map(([k, hex]) => [k, Buffer.from(hex, 'hex')]));
+}
+
+const v1 = loadHex('v1-handmade.hex');
+const legacy = loadHex('legacy-handmade.hex');
+function fixture(map: Map<string, Buffer>, name: string): Buffer {
+  const buf = map.get(name);
+  assert.ok(buf, `fixture ${name}`);
+  return Buffer.from(buf); // a private copy each time, so tests may mutate it
+}
+
+const GOLDEN_META = Buffer.from('{"host":"gw1"}');
+const GOLDEN_RECORDS = Buffer.from(
+  '00f15365' + '40e20100' + '04000000' + '3c000000' + '4500003c' + '01f15365' + '00000000' + '01000000' + '01000000' + 'ff',
+  'hex',
+);
+const RECORD_1 = GOLDEN_RECORDS.subarray(20);
+
+function expectWireError(fn: () => unknown, code: string): void {
+  assert.throws(fn, (err: unknown) => {
+    assert.ok(err instanceof WireError, `expected WireError, got ${String(err)}`);
+    assert.equal(err.code, code);
+    return true;
+  });
+}
+
+test('constants match the documented layout', () => {
+  assert.equal(WIRE_V1_MAGIC, Buffer.from('NFPZ').readUInt32LE(0));
+  assert.equal(WIRE_V1_VERSION, 1);
+  assert.equal(WIRE_V1_HEADER_BYTES, 40);
+  assert.equal(WIRE_FLAG_COMPRESSED, 1);
+  assert.equal(WIRE_FLAG_METADATA, 2);
+  assert.equal(WIRE_MAX_RECORD_BYTES, 262144);
+  assert.equal(WIRE_DEFAULT_MAX_RAW_BYTES, 64 * 1024 * 1024);
+});
+
+test('decodes the hand-made golden frame field by field, records and meta as views', () => {
+  const buf = fixture(v1, 'golden');
+  assert.equal(buf.length, 91);
+  const frame = decodeFrame(buf);
+  assert.equal(frame.flags, WIRE_FLAG_METADATA);
+  assert.equal(frame.compressed, false);
+  assert.equal(frame.linktype, 101);
+  assert.equal(frame.count, 2);
+  assert.equal(frame.senderId, 0x0102030405060708n);
+  assert.equal(frame.firstSeq, 42n);
+  assert.equal(frame.recordsBytes, 37);
+  assert.equal(frame.rawBytes, 37);
+  assert.deepEqual(frame.meta, GOLDEN_META);
+  assert.deepEqual(frame.records, GOLDEN_RECORDS);
+  // Views, not copies: same memory as the message.
+  assert.equal(frame.records.buffer, buf.buffer);
+  assert.equal(frame.records.byteOffset, buf.byteOffset + 54);
+  assert.equal(frame.meta?.buffer, buf.buffer);
+  assert.equal(frame.meta?.byteOffset, buf.byteOffset + 40);
+  assert.deepEqual(decodeFrameMeta(frame.meta!), { host: 'gw1' });
+});
+
+test('encodes the golden frame to exactly the hand-made bytes', () => {
+  const out = encodeFrame(
+    { linktype: 101, senderId: 0x0102030405060708n, firstSeq: 42n, count: 2, meta: GOLDEN_META },
+    GOLDEN_RECORDS,
+  );
+  assert.deepEqual(out, fixture(v1, 'golden'));
+  // Passing the metadata flag explicitly gives the same bytes.
+  const again = encodeFrame(
+    { linktype: 101, senderId: 0x0102030405060708n, firstSeq: 42n, count: 2, flags: WIRE_FLAG_METADATA, meta: encodeFrameMeta({ host: 'gw1' }) },
+    GOLDEN_RECORDS,
+  );
+  assert.deepEqual(again, fixture(v1, 'golden'));
+});
+
+test('heartbeat: count 0, no records, no meta', () => {
+  const buf = fixture(v1, 'heartbeat');
+  const frame = decodeFrame(buf);
+  assert.deepEqual(
+    { ...frame, records: frame.records.length },
+    {
+      flags: 0,
+      compressed: false,
+      linktype: 239,
+      count: 0,
+      senderId: 1n,
+      firstSeq: 1000n,
+      recordsBytes: 0,
+      rawBytes: 0,
+      records: 0,
+    },
+  );
+  assert.equal('meta' in frame, false);
+  assert.deepEqual(encodeFrame({ linktype: 239, senderId: 1n, firstSeq: 1000n, count: 0 }, Buffer.alloc(0)), buf);
+  // An empty meta buffer means "no metadata", not a zero-length section.
+  assert.deepEqual(encodeFrame({ linktype: 239, senderId: 1n, firstSeq: 1000n, count: 0, meta: Buffer.alloc(0) }, Buffer.alloc(0)), buf);
+});
+
+test('compressed frame: header checked, records are raw deflate that inflates to rawBytes', () => {
+  const buf = fixture(v1, 'compressed');
+  const frame = decodeFrame(buf);
+  assert.equal(frame.compressed, true);
+  assert.equal(frame.flags, WIRE_FLAG_COMPRESSED);
+  assert.equal(frame.count, 1);
+  assert.equal(frame.recordsBytes, 22);
+  assert.equal(frame.rawBytes, 17);
+  assert.equal(frame.senderId, 2n ** 64n - 1n);
+  assert.equal(frame.firstSeq, 2n ** 64n - 2n);
+  const raw = inflateRawSync(frame.records, { maxOutputLength: frame.rawBytes });
+  assert.deepEqual(raw, RECORD_1);
+  validateRecords(raw, frame.count);
+  const out = encodeFrame(
+    { linktype: 101, senderId: 2n ** 64n - 1n, firstSeq: 2n ** 64n - 2n, count: 1, flags: WIRE_FLAG_COMPRESSED, rawBytes: 17 },
+    frame.records,
+  );
+  assert.deepEqual(out, buf);
+});
+
+test('isV1Frame looks at the magic only', () => {
+  assert.equal(isV1Frame(fixture(v1, 'golden')), true);
+  assert.equal(isV1Frame(fixture(v1, 'heartbeat')), true);
+  assert.equal(isV1Frame(Buffer.from('NFPZ')), true);
+  assert.equal(isV1Frame(Buffer.from('NFP')), false);
+  assert.equal(isV1Frame(Buffer.alloc(0)), false);
+  assert.equal(isV1Frame(fixture(legacy, 'p1')), false);
+  assert.equal(isV1Frame(fixture(legacy, 'shaped-plain-p1')), false);
+  assert.equal(isV1Frame(fixture(legacy, 'shaped-zlib-p1-p3')), false);
+});
+
+// Builds a copy of a fixture with some header bytes changed.
+function patched(name: string, edit: (b: Buffer) => void): Buffer {
+  const b = fixture(v1, name);
+  edit(b);
+  return b;
+}
+
+// A frame whose one record claims `inclLen`, with the header consistent with what is present.
+function frameWithRecordHeader(inclLen: number, present: number): Buffer {
+  const rec = Buffer.alloc(16 + present);
+  rec.writeUInt32LE(inclLen, 8);
+  rec.writeUInt32LE(inclLen, 12);
+  return encodeFrame({ linktype: 101, senderId: 7n, firstSeq: 0n, count: 1 }, rec);
+}
+
+const MALFORMED: { name: string; buf: () => Buffer; code: string; maxRawBytes?: number }[] = [
+  { name: 'empty message', buf: () => Buffer.alloc(0), code: 'ERR_WIRE_SHORT_HEADER' },
+  { name: '3 bytes', buf: () => Buffer.from('NFP'), code: 'ERR_WIRE_SHORT_HEADER' },
+  { name: 'magic then nothing', buf: () => Buffer.from('NFPZ'), code: 'ERR_WIRE_SHORT_HEADER' },
+  { name: 'header cut at 39 bytes', buf: () => fixture(v1, 'golden').subarray(0, 39), code: 'ERR_WIRE_SHORT_HEADER' },
+  { name: 'bad magic', buf: () => patched('golden', (b) => (b[3] = 0x5b)), code: 'ERR_WIRE_BAD_MAGIC' },
+  { name: 'big-endian magic', buf: () => patched('golden', (b) => b.write('ZPFN', 0, 'latin1')), code: 'ERR_WIRE_BAD_MAGIC' },
+  { name: 'legacy message', buf: () => fixture(legacy, 'p1'), code: 'ERR_WIRE_BAD_MAGIC' },
+  { name: 'short legacy message', buf: () => fixture(legacy, 'p3').subarray(0, 12), code: 'ERR_WIRE_BAD_MAGIC' },
+  { name: 'version 0', buf: () => patched('golden', (b) => (b[4] = 0)), code: 'ERR_WIRE_BAD_VERSION' },
+  { name: 'version 2', buf: () => patched('heartbeat', (b) => (b[4] = 2)), code: 'ERR_WIRE_BAD_VERSION' },
+  { name: 'flag bit 2', buf: () => patched('golden', (b) => (b[5] = 0x06)), code: 'ERR_WIRE_BAD_FLAGS' },
+  { name: 'flag bit 7', buf: () => patched('heartbeat', (b) => (b[5] = 0x80)), code: 'ERR_WIRE_BAD_FLAGS' },
+  { name: 'reserved not 0', buf: () => patched('heartbeat', (b) => (b[23] = 1)), code: 'ERR_WIRE_BAD_RESERVED' },
+  { name: 'metaBytes without the flag', buf: () => patched('golden', (b) => (b[5] = 0)), code: 'ERR_WIRE_LENGTH_MISMATCH' },
+  { name: 'metadata flag, metaBytes 0', buf: () => patched('heartbeat', (b) => (b[5] = WIRE_FLAG_METADATA)), code: 'ERR_WIRE_LENGTH_MISMATCH' },
+  { name: 'metaBytes lies (+1)', buf: () => patched('golden', (b) => b.writeUInt16LE(15, 20)), code: 'ERR_WIRE_LENGTH_MISMATCH' },
+  { name: 'recordsBytes lies (+1)', buf: () => patched('golden', (b) => b.writeUInt32LE(38, 12)), code: 'ERR_WIRE_LENGTH_MISMATCH' },
+  { name: 'recordsBytes lies (0xffffffff)', buf: () => patched('golden', (b) => b.writeUInt32LE(0xffffffff, 12)), code: 'ERR_WIRE_LENGTH_MISMATCH' },
+  { name: 'one trailing byte', buf: () => Buffer.concat([fixture(v1, 'golden'), Buffer.of(0)]), code: 'ERR_WIRE_LENGTH_MISMATCH' },
+  { name: 'last byte missing', buf: () => fixture(v1, 'golden').subarray(0, 90), code: 'ERR_WIRE_LENGTH_MISMATCH' },
+  { name: 'heartbeat with a stray byte', buf: () => Buffer.concat([fixture(v1, 'heartbeat'), Buffer.of(0)]), code: 'ERR_WIRE_LENGTH_MISMATCH' },
+  { name: 'uncompressed, rawBytes != recordsBytes', buf: () => patched('golden', (b) => b.writeUInt32LE(36, 16)), code: 'ERR_WIRE_LENGTH_MISMATCH' },
+  { name: 'uncompressed above the cap', buf: () => fixture(v1, 'golden'), maxRawBytes: 36, code: 'ERR_WIRE_OVERSIZE' },
+  { name: 'compressed rawBytes above the cap', buf: () => fixture(v1, 'compressed'), maxRawBytes: 16, code: 'ERR_WIRE_OVERSIZE' },
+  { name: 'compressed rawBytes 4 GiB - 1', buf: () => patched('compressed', (b) => b.writeUInt32LE(0xffffffff, 16)), code: 'ERR_WIRE_OVERSIZE' },
+  { name: 'record incl_len 262145', buf: () => frameWithRecordHeader(WIRE_MAX_RECORD_BYTES + 1, WIRE_MAX_RECORD_BYTES + 1), code: 'ERR_WIRE_OVERSIZE' },
+  { name: 'record incl_len lies (0xffffffff)', buf: () => patched('golden', (b) => b.writeUInt32LE(0xffffffff, 54 + 8)), code: 'ERR_WIRE_OVERSIZE' },
+  { name: 'count says 3, holds 2', buf: () => patched('golden', (b) => b.writeUInt32LE(3, 8)), code: 'ERR_WIRE_COUNT_MISMATCH' },
+  { name: 'count says 1, holds 2', buf: () => patched('golden', (b) => b.writeUInt32LE(1, 8)), code: 'ERR_WIRE_COUNT_MISMATCH' },
+  { name: 'count says 0, holds 2', buf: () => patched('golden', (b) => b.writeUInt32LE(0, 8)), code: 'ERR_WIRE_COUNT_MISMATCH' },
+  { name: 'count 0xffffffff', buf: () => patched('golden', (b) => b.writeUInt32LE(0xffffffff, 8)), code: 'ERR_WIRE_COUNT_MISMATCH' },
+  { name: 'heartbeat claiming a record', buf: () => patched('heartbeat', (b) => b.writeUInt32LE(1, 8)), code: 'ERR_WIRE_COUNT_MISMATCH' },
+  { name: 'compressed, count 2 in 17 raw bytes', buf: () => patched('compressed', (b) => b.writeUInt32LE(2, 8)), code: 'ERR_WIRE_COUNT_MISMATCH' },
+  { name: 'compressed, count 0 with raw bytes', buf: () => patched('compressed', (b) => b.writeUInt32LE(0, 8)), code: 'ERR_WIRE_COUNT_MISMATCH' },
+  { name: 'record incl_len lies (+1, past the end)', buf: () => patched('golden', (b) => b.writeUInt32LE(2, 54 + 20 + 8)), code: 'ERR_WIRE_TRUNCATED_RECORD' },
+  { name: 'record incl_len lies (-1, leftover byte)', buf: () => patched('golden', (b) => b.writeUInt32LE(0, 54 + 20 + 8)), code: 'ERR_WIRE_TRUNCATED_RECORD' },
+  {
+    name: 'partial record header after the last record',
+    buf: () => encodeFrame({ linktype: 101, senderId: 7n, firstSeq: 0n, count: 1 }, GOLDEN_RECORDS.subarray(0, 30)),
+    code: 'ERR_WIRE_TRUNCATED_RECORD',
+  },
+  { name: 'message cut inside a record header', buf: () => frameWithRecordHeader(0, 0).subarray(0, 40 + 10), code: 'ERR_WIRE_LENGTH_MISMATCH' },
+  { name: 'record data missing', buf: () => frameWithRecordHeader(100, 50), code: 'ERR_WIRE_TRUNCATED_RECORD' },
+];
+
+for (const { name, buf, code, maxRawBytes } of MALFORMED) {
+  test(`decodeFrame rejects: ${name} → ${code}`, () => {
+    const b = buf();
+    expectWireError(() => decodeFrame(b, maxRawBytes === undefined ? {} : { maxRawBytes }), code);
+  });
+}
+
+test('validateRecords rejects each bad records section with its code', () => {
+  validateRecords(Buffer.alloc(0), 0);
+  validateRecords(GOLDEN_RECORDS, 2);
+  expectWireError(() => validateRecords(GOLDEN_RECORDS, 3), 'ERR_WIRE_COUNT_MISMATCH');
+  expectWireError(() => validateRecords(GOLDEN_RECORDS, 1), 'ERR_WIRE_COUNT_MISMATCH');
+  expectWireError(() => validateRecords(GOLDEN_RECORDS.subarray(0, 36), 2), 'ERR_WIRE_TRUNCATED_RECORD');
+  expectWireError(() => validateRecords(GOLDEN_RECORDS.subarray(0, 30), 1), 'ERR_WIRE_TRUNCATED_RECORD');
+  const big = Buffer.alloc(16);
+  big.writeUInt32LE(WIRE_MAX_RECORD_BYTES + 1, 8);
+  expectWireError(() => validateRecords(big, 1), 'ERR_WIRE_OVERSIZE');
+  // Exactly WIRE_MAX_RECORD_BYTES is allowed.
+  const max = Buffer.alloc(16 + WIRE_MAX_RECORD_BYTES);
+  max.writeUInt32LE(WIRE_MAX_RECORD_BYTES, 8);
+  validateRecords(max, 1);
+});
+
+test('encodeFrame rejects fields that do not fit the header', () => {
+  const base: FrameFields = { linktype: 101, senderId: 1n, firstSeq: 0n, count: 0 };
+  const none = Buffer.alloc(0);
+  const cases: [FrameFields, string][] = [
+    [{ ...base, flags: 0x04 }, 'ERR_WIRE_BAD_FLAGS'],
+    [{ ...base, flags: -1 }, 'ERR_WIRE_BAD_FLAGS'],
+    [{ ...base, flags: 0x101 }, 'ERR_WIRE_BAD_FLAGS'],
+    [{ ...base, flags: WIRE_FLAG_METADATA }, 'ERR_WIRE_BAD_FIELD'],
+    [{ ...base, meta: Buffer.alloc(65536, 0x20) }, 'ERR_WIRE_OVERSIZE'],
+    [{ ...base, linktype: 65536 }, 'ERR_WIRE_BAD_FIELD'],
+    [{ ...base, linktype: 1.5 }, 'ERR_WIRE_BAD_FIELD'],
+    [{ ...base, count: -1 }, 'ERR_WIRE_BAD_FIELD'],
+    [{ ...base, count: 2 ** 32 }, 'ERR_WIRE_BAD_FIELD'],
+    [{ ...base, senderId: -1n }, 'ERR_WIRE_BAD_FIELD'],
+    [{ ...base, senderId: 2n ** 64n }, 'ERR_WIRE_BAD_FIELD'],
+    [{ ...base, firstSeq: 2n ** 64n }, 'ERR_WIRE_BAD_FIELD'],
+    [{ ...base, flags: WIRE_FLAG_COMPRESSED }, 'ERR_WIRE_BAD_FIELD'],
+    [{ ...base, flags: WIRE_FLAG_COMPRESSED, rawBytes: -1 }, 'ERR_WIRE_BAD_FIELD'],
+    [{ ...base, rawBytes: 5 }, 'ERR_WIRE_BAD_FIELD'],
+  ];
+  for (const [fields, code] of cases) expectWireError(() => encodeFrame(fields, none), code);
+  // A metadata section of exactly 65535 bytes fits.
+  const frame = decodeFrame(encodeFrame({ ...base, meta: Buffer.alloc(65535, 0x20) }, none));
+  assert.equal(frame.meta?.length, 65535);
+});
+
+test('frame metadata helpers: JSON object only', () => {
+  const meta = { host: 'gw1', pid: 4242, groups: [0, 1], kernelDropped: 3 };
+  assert.deepEqual(decodeFrameMeta(encodeFrameMeta(meta)), meta);
+  expectWireError(() => decodeFrameMeta(Buffer.from('[1,2]')), 'ERR_WIRE_BAD_META');
+  expectWireError(() => decodeFrameMeta(Buffer.from('null')), 'ERR_WIRE_BAD_META');
+  expectWireError(() => decodeFrameMeta(Buffer.from('{"a":')), 'ERR_WIRE_BAD_META');
+  expectWireError(() => decodeFrameMeta(Buffer.from([0x22, 0xff, 0x22])), 'ERR_WIRE_BAD_META');
+  expectWireError(() => encodeFrameMeta({ pad: 'x'.repeat(65535) }), 'ERR_WIRE_OVERSIZE');
+});
+
+// ---- property-based round trips ----
+
+interface Pkt {
+  tsSec: number;
+  tsUsec: number;
+  data: Uint8Array;
+  extra: number;
+}
+const pktArb: fc.Arbitrary<Pkt> = fc.record({
+  tsSec: fc.nat({ max: 0xffffffff }),
+  tsUsec: fc.nat({ max: 999999 }),
+  data: fc.uint8Array({ maxLength: 300 }),
+  extra: fc.nat({ max: 1500 }),
+});
+
+// Independent of the codec under test: builds pcap records by hand.
+function buildRecords(pkts: readonly Pkt[]): Buffer {
+  const parts: Buffer[] = [];
+  for (const p of pkts) {
+    const h = Buffer.alloc(16);
+    h.writeUInt32LE(p.tsSec, 0);
+    h.writeUInt32LE(p.tsUsec, 4);
+    h.writeUInt32LE(p.data.length, 8);
+    h.writeUInt32LE(p.data.length + p.extra, 12);
+    parts.push(h, Buffer.from(p.data));
+  }
+  return Buffer.concat(parts);
+}
+
+const fieldsArb = fc.record({
+  linktype: fc.constantFrom(101, 239),
+  senderId: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
+  firstSeq: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
+  meta: fc.option(fc.dictionary(fc.string({ maxLength: 8 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 5 }), { nil: undefined }),
+});
+
+test('property: encodeFrame → decodeFrame returns every field and the exact records', () => {
+  fc.assert(
+    fc.property(fieldsArb, fc.array(pktArb, { maxLength: 20 }), (f, pkts) => {
+      const records = buildRecords(pkts);
+      const meta = f.meta === undefined ? undefined : encodeFrameMeta(f.meta);
+      const buf = encodeFrame({ linktype: f.linktype, senderId: f.senderId, firstSeq: f.firstSeq, count: pkts.length, meta }, records);
+      assert.equal(buf.length, 40 + (meta?.length ?? 0) + records.length);
+      const frame = decodeFrame(buf);
+      assert.equal(frame.linktype, f.linktype);
+      assert.equal(frame.senderId, f.senderId);
+      assert.equal(frame.firstSeq, f.firstSeq);
+      assert.equal(frame.count, pkts.length);
+      assert.equal(frame.compressed, false);
+      assert.equal(frame.recordsBytes, records.length);
+      assert.equal(frame.rawBytes, records.length);
+      assert.deepEqual(frame.records, records);
+      if (meta === undefined || meta.length === 0) {
+        assert.equal(frame.meta, undefined);
+        assert.equal(frame.flags, 0);
+      } else {
+        assert.equal(frame.flags, WIRE_FLAG_METADATA);
+        assert.deepEqual(JSON.parse(frame.meta!.toString('utf8')), JSON.parse(meta.toString('utf8')));
+      }
+    }),
+    { numRuns: 300 },
+  );
+});
+
+test('property: compressed frames round-trip through raw deflate with rawBytes as the cap', () => {
+  fc.assert(
+    fc.property(fieldsArb, fc.array(pktArb, { minLength: 1, maxLength: 10 }), (f, pkts) => {
+      const records = buildRecords(pkts);
+      const deflated = deflateRawSync(records);
+      const buf = encodeFrame(
+        { linktype: f.linktype, senderId: f.senderId, firstSeq: f.firstSeq, count: pkts.length, flags: WIRE_FLAG_COMPRESSED, rawBytes: records.length },
+        deflated,
+      );
+      const frame = decodeFrame(buf);
+      assert.equal(frame.compressed, true);
+      assert.equal(frame.recordsBytes, deflated.length);
+      assert.equal(frame.rawBytes, records.length);
+      const raw = inflateRawSync(frame.records, { maxOutputLength: frame.rawBytes });
+      assert.deepEqual(raw, records);
+      validateRecords(raw, frame.count);
+    }),
+    { numRuns: 100 },
+  );
+});
+
+// ---- fuzz-ish: nothing but WireError ever escapes ----
+
+test('fuzz: 2000 random and mutated messages decode or throw WireError only', () => {
+  const seeds = [fixture(v1, 'golden'), fixture(v1, 'heartbeat'), fixture(v1, 'compressed')];
+  const mutated = fc
+    .record({
+      seed: fc.constantFrom(...seeds),
+      edits: fc.array(fc.tuple(fc.nat(), fc.nat({ max: 255 })), { maxLength: 4 }),
+      cut: fc.option(fc.nat(), { nil: undefined }),
+      tail: fc.uint8Array({ maxLength: 8 }),
+    })
+    .map(({ seed, edits, cut, tail }) => {
+      let b = Buffer.from(seed);
+      for (const [pos, val] of edits) b[pos % b.length] = val;
+      if (cut !== undefined) b = b.subarray(0, cut % (b.length + 1));
+      return tail.length > 0 && cut === undefined ? Buffer.concat([b, tail]) : b;
+    });
+  const magicPrefixed = fc.uint8Array({ maxLength: 120 }).map((u) => Buffer.concat([Buffer.from('NFPZ\x01'), Buffer.from(u)]));
+  const random = fc.uint8Array({ maxLength: 120 }).map((u) => Buffer.from(u));
+  let decoded = 0;
+  let rejected = 0;
+  fc.assert(
+    fc.property(fc.oneof(mutated, magicPrefixed, random), (buf) => {
+      try {
+        const frame = decodeFrame(buf);
+        decoded++;
+        // Whatever decodes is self-consistent.
+        assert.equal(frame.records.length, frame.recordsBytes);
+        assert.equal(buf.length, 40 + (frame.meta?.length ?? 0) + frame.recordsBytes);
+        if (!frame.compressed) validateRecords(frame.records, frame.count);
+      } catch (err) {
+        if (!(err instanceof WireError)) throw err;
+        assert.ok((WIRE_ERROR_CODES as readonly string[]).includes(err.code), err.code);
+        rejected++;
+      }
+    }),
+    { numRuns: 2000 },
+  );
+  assert.equal(decoded + rejected, 2000);
+  assert.ok(rejected > 0);
+});
