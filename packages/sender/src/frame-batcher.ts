@@ -1,0 +1,126 @@
+// Groups the record buffers read from the kernel into frames and numbers their packets.
+// Sequence numbers are handed out here, when a frame is cut, so every packet the sender took
+// from the kernel consumes exactly one number whatever later happens to its frame (sent,
+// dropped at the ZeroMQ queue or by the shaper): the receiver sees the drops as gaps.
+
+import { splitRecords } from './record-split.js';
+
+/** Where a finished batch goes: whole pcap records, their count, the first packet's number. */
+export type BatchSink = (records: Buffer, count: number, firstSeq: bigint) => void;
+
+/** Options of {@link FrameBatcher}. */
+export interface FrameBatcherOptions {
+  /** Largest records section of one frame, bytes (a single larger packet still gets a frame). */
+  maxBytes: number;
+  /** Largest number of packets in one frame. */
+  maxPackets: number;
+  /** A partial batch is cut this long after its first packet arrived, ms; 0 cuts after every read. */
+  flushIntervalMs: number;
+  /** Receives each batch, synchronously, in sequence order. */
+  onBatch: BatchSink;
+  /** First sequence number (default 0). */
+  firstSeq?: bigint;
+}
+
+/**
+ * Accumulates pcap record buffers (one per kernel read) into batches bounded by bytes and
+ * packets, cutting a partial batch after `flushIntervalMs`. A read that fits is kept as is (no
+ * copy); only a read larger than a frame is split, at record boundaries. Several small reads in
+ * one batch are concatenated once when the batch is cut.
+ */
+export class FrameBatcher {
+  #maxBytes: number;
+  #maxPackets: number;
+  #flushIntervalMs: number;
+  #onBatch: BatchSink;
+  #nextSeq: bigint;
+  #chunks: Buffer[] = [];
+  #pendingBytes = 0;
+  #pendingCount = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  /** @throws RangeError when a limit is not a positive integer (flushIntervalMs may be 0). */
+  constructor(options: FrameBatcherOptions) {
+    for (const [name, v, min] of [
+      ['maxBytes', options.maxBytes, 1],
+      ['maxPackets', options.maxPackets, 1],
+      ['flushIntervalMs', options.flushIntervalMs, 0],
+    ] as const) {
+      if (!Number.isInteger(v) || v < min) throw new RangeError(`${name} must be an integer >= ${min}, got ${v}`);
+    }
+    this.#maxBytes = options.maxBytes;
+    this.#maxPackets = options.maxPackets;
+    this.#flushIntervalMs = options.flushIntervalMs;
+    this.#onBatch = options.onBatch;
+    this.#nextSeq = options.firstSeq ?? 0n;
+  }
+
+  /** Sequence number the next packet will get (= packets numbered so far, from 0). */
+  get nextSeq(): bigint {
+    return this.#nextSeq;
+  }
+
+  /** Packets held in the current partial batch. */
+  get pendingPackets(): number {
+    return this.#pendingCount;
+  }
+
+  /**
+   * Adds one read's records. `records` must be whole pcap records, `count` of them, and must
+   * not be modified afterwards (it may be kept until the batch is cut).
+   * @throws NflogPipeError `ERR_SENDER_BAD_RECORDS` when a read that needs splitting is malformed.
+   */
+  push(records: Buffer, count: number): void {
+    if (count === 0 || this.#closed) return;
+    if (records.length <= this.#maxBytes && count <= this.#maxPackets) {
+      this.#add(records, count);
+    } else {
+      for (const piece of splitRecords(records, this.#maxBytes, this.#maxPackets)) this.#add(piece.records, piece.count);
+    }
+  }
+
+  /** Cuts the current partial batch now (no-op when empty). */
+  flush(): void {
+    if (this.#timer !== undefined) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
+    const count = this.#pendingCount;
+    if (count === 0) return;
+    const chunks = this.#chunks;
+    const records = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, this.#pendingBytes);
+    this.#chunks = [];
+    this.#pendingBytes = 0;
+    this.#pendingCount = 0;
+    const firstSeq = this.#nextSeq;
+    this.#nextSeq += BigInt(count);
+    this.#onBatch(records, count, firstSeq);
+  }
+
+  /** Flushes what is pending and stops: later pushes are ignored. Safe to call twice. */
+  close(): void {
+    if (this.#closed) return;
+    this.flush();
+    this.#closed = true;
+  }
+
+  #add(records: Buffer, count: number): void {
+    if (this.#pendingCount > 0 && (this.#pendingBytes + records.length > this.#maxBytes || this.#pendingCount + count > this.#maxPackets)) {
+      this.flush();
+    }
+    this.#chunks.push(records);
+    this.#pendingBytes += records.length;
+    this.#pendingCount += count;
+    if (this.#flushIntervalMs === 0 || this.#pendingBytes >= this.#maxBytes || this.#pendingCount >= this.#maxPackets) {
+      this.flush();
+    } else if (this.#timer === undefined) {
+      // unref: the netlink socket keeps the process alive; shutdown flushes explicitly.
+      this.#timer = setTimeout(() => {
+        this.#timer = undefined;
+        this.flush();
+      }, this.#flushIntervalMs);
+      this.#timer.unref();
+    }
+  }
+}

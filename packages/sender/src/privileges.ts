@@ -1,0 +1,82 @@
+// Dropping root after the netlink socket is open. CAP_NET_ADMIN is only needed to bind NFLOG
+// groups and configure them; an open, bound socket keeps receiving after setuid().
+
+import { readFileSync } from 'node:fs';
+import { NflogPipeError } from '@nflog-pipe/shared';
+
+/** A user to run as, from the passwd database. */
+export interface UserIds {
+  /** Login name. */
+  name: string;
+  /** Numeric user id. */
+  uid: number;
+  /** Numeric primary group id. */
+  gid: number;
+}
+
+/**
+ * Finds `name` in passwd(5) text (`name:x:uid:gid:gecos:home:shell` lines). A purely numeric
+ * `name` that matches no login is not treated as a uid: the Python tool took names only.
+ * @throws NflogPipeError `ERR_SENDER_UNKNOWN_USER` when there is no such user.
+ */
+export function findUser(name: string, passwdText: string): UserIds {
+  for (const line of passwdText.split('\n')) {
+    const fields = line.split(':');
+    if (fields.length < 4 || fields[0] !== name) continue;
+    const uid = Number(fields[2]);
+    const gid = Number(fields[3]);
+    if (Number.isInteger(uid) && uid >= 0 && Number.isInteger(gid) && gid >= 0 && fields[2] !== '' && fields[3] !== '') {
+      return { name, uid, gid };
+    }
+  }
+  throw new NflogPipeError('ERR_SENDER_UNKNOWN_USER', `no user named ${JSON.stringify(name)} in the passwd database`);
+}
+
+/**
+ * Looks `name` up in /etc/passwd (read directly: no NSS, no child process; users from LDAP
+ * and the like are not found — use a local system user for the daemon).
+ * @throws NflogPipeError `ERR_SENDER_UNKNOWN_USER`; the fs error when /etc/passwd is unreadable.
+ */
+export function lookupUser(name: string, passwdPath = '/etc/passwd'): UserIds {
+  return findUser(name, readFileSync(passwdPath, 'utf8'));
+}
+
+/**
+ * Becomes `user` for good: clears supplementary groups, then setgid and setuid (as root these
+ * set the real, effective and saved ids, for every thread), then checks that root cannot be
+ * regained. Order matters: after setuid() the process could no longer change its groups.
+ * @throws NflogPipeError `ERR_SENDER_PRIVDROP` (cause kept) when a call fails or the check does.
+ */
+export function dropPrivileges(user: UserIds): void {
+  const { setgroups, setgid, setuid } = process;
+  if (setgroups === undefined || setgid === undefined || setuid === undefined) {
+    throw new NflogPipeError('ERR_SENDER_PRIVDROP', 'this platform cannot change user ids');
+  }
+  try {
+    setgroups([]);
+    setgid(user.gid);
+    setuid(user.uid);
+  } catch (err) {
+    throw new NflogPipeError('ERR_SENDER_PRIVDROP', `cannot switch to user ${user.name}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  const ok =
+    process.getuid?.() === user.uid &&
+    process.geteuid?.() === user.uid &&
+    process.getgid?.() === user.gid &&
+    process.getegid?.() === user.gid &&
+    (process.getgroups?.() ?? []).every((g) => g === user.gid);
+  let regained = false;
+  if (user.uid !== 0) {
+    try {
+      setuid(0);
+      regained = true;
+    } catch {
+      // expected: EPERM
+    }
+  }
+  if (!ok || regained) {
+    throw new NflogPipeError('ERR_SENDER_PRIVDROP', `switching to user ${user.name} did not take effect`);
+  }
+}

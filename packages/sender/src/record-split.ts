@@ -1,0 +1,53 @@
+// Splitting a section of pcap records at record boundaries. Only called when a read from the
+// kernel is larger than one frame may be, so the common path never walks the records.
+
+import { NflogPipeError } from '@nflog-pipe/shared';
+
+/** Size of a pcap record header (ts_sec, ts_usec, incl_len, orig_len), bytes. */
+const RECORD_HEADER_BYTES = 16;
+
+/** One piece of a records section: a view (not a copy) and the number of records in it. */
+export interface RecordPiece {
+  /** Whole pcap records, a subarray of the input. */
+  records: Buffer;
+  /** Number of records in `records`. */
+  count: number;
+}
+
+/**
+ * Cut a section of little-endian pcap records into pieces of at most `maxBytes` bytes and at
+ * most `maxPackets` records, cutting only between records. A single record larger than
+ * `maxBytes` becomes a piece of its own (it is never cut). Reads only the incl_len fields.
+ *
+ * @param records whole pcap records (16-byte LE headers, then incl_len bytes)
+ * @param maxBytes largest piece in bytes (>= 1)
+ * @param maxPackets largest piece in records (>= 1)
+ * @returns the pieces in order; their counts add up to the records walked
+ * @throws NflogPipeError `ERR_SENDER_BAD_RECORDS` when a record runs past the end of `records`
+ */
+export function splitRecords(records: Buffer, maxBytes: number, maxPackets: number): RecordPiece[] {
+  const pieces: RecordPiece[] = [];
+  const end = records.length;
+  let start = 0;
+  let offset = 0;
+  let count = 0;
+  while (offset < end) {
+    if (end - offset < RECORD_HEADER_BYTES) throw badRecords(offset, end);
+    const next = offset + RECORD_HEADER_BYTES + records.readUInt32LE(offset + 8);
+    if (next > end) throw badRecords(offset, end);
+    // Close the current piece before this record would overflow it (never leave it empty).
+    if (count > 0 && (next - start > maxBytes || count >= maxPackets)) {
+      pieces.push({ records: records.subarray(start, offset), count });
+      start = offset;
+      count = 0;
+    }
+    count++;
+    offset = next;
+  }
+  if (count > 0) pieces.push({ records: records.subarray(start, offset), count });
+  return pieces;
+}
+
+function badRecords(offset: number, end: number): NflogPipeError {
+  return new NflogPipeError('ERR_SENDER_BAD_RECORDS', `pcap record at offset ${offset} runs past the end (${end} bytes)`);
+}
