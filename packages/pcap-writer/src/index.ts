@@ -9,7 +9,12 @@ export {
   PCAP_VERSION_MAJOR,
   PCAP_VERSION_MINOR,
 } from './constants.js';
-export { PcapFormatError, PcapWriteError, type PcapFormatErrorCode, type PcapWriteErrorCode } from './errors.js';
+export {
+  PcapFormatError,
+  PcapWriteError,
+  type PcapFormatErrorCode,
+  type PcapWriteErrorCode,
+} from './errors.js';
 export { encodePcapHeader, type PcapHeaderOptions } from './header.js';
 export {
   countRecords,

@@ -1,5 +1,12 @@
 import { EventEmitter, once } from 'node:events';
-import { close as closeFd, constants as fsConstants, createWriteStream, fstatSync, open as openFd, type WriteStream } from 'node:fs';
+import {
+  close as closeFd,
+  constants as fsConstants,
+  createWriteStream,
+  fstatSync,
+  open as openFd,
+  type WriteStream,
+} from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Socket } from 'node:net';
 import type { Writable } from 'node:stream';
@@ -55,7 +62,11 @@ function toWriteError(err: unknown): PcapWriteError {
  * process has the FIFO open for reading (fifo(7)), so we poll every `retryMs` instead of parking
  * a libuv threadpool thread in a blocking open that nothing could cancel.
  */
-async function openFifo(path: string, retryMs: number, signal: AbortSignal | undefined): Promise<number> {
+async function openFifo(
+  path: string,
+  retryMs: number,
+  signal: AbortSignal | undefined,
+): Promise<number> {
   for (;;) {
     if (signal?.aborted) throw abortError(signal);
     let fd: number | undefined;

@@ -89,7 +89,11 @@ export function iterateRecords(records: Buffer, littleEndian = true): Generator<
 }
 
 /** {@link iterateRecords} from `start` on, so error offsets count from the start of `records`. */
-export function* walkRecords(records: Buffer, start: number, littleEndian: boolean): Generator<PcapRecord> {
+export function* walkRecords(
+  records: Buffer,
+  start: number,
+  littleEndian: boolean,
+): Generator<PcapRecord> {
   const end = records.length;
   let offset = start;
   while (offset < end) {
@@ -101,9 +105,15 @@ export function* walkRecords(records: Buffer, start: number, littleEndian: boole
       );
     }
     const tsSec = littleEndian ? records.readUInt32LE(offset) : records.readUInt32BE(offset);
-    const tsFrac = littleEndian ? records.readUInt32LE(offset + 4) : records.readUInt32BE(offset + 4);
-    const inclLen = littleEndian ? records.readUInt32LE(offset + 8) : records.readUInt32BE(offset + 8);
-    const origLen = littleEndian ? records.readUInt32LE(offset + 12) : records.readUInt32BE(offset + 12);
+    const tsFrac = littleEndian
+      ? records.readUInt32LE(offset + 4)
+      : records.readUInt32BE(offset + 4);
+    const inclLen = littleEndian
+      ? records.readUInt32LE(offset + 8)
+      : records.readUInt32BE(offset + 8);
+    const origLen = littleEndian
+      ? records.readUInt32LE(offset + 12)
+      : records.readUInt32BE(offset + 12);
     const dataStart = offset + PCAP_RECORD_HEADER_BYTES;
     if (inclLen > end - dataStart) {
       throw new PcapFormatError(
@@ -129,11 +139,19 @@ export function countRecords(records: Buffer): number {
   let count = 0;
   while (offset < end) {
     if (end - offset < PCAP_RECORD_HEADER_BYTES) {
-      throw new PcapFormatError('ERR_PCAP_TRUNCATED', `partial pcap record header at offset ${offset}`, offset);
+      throw new PcapFormatError(
+        'ERR_PCAP_TRUNCATED',
+        `partial pcap record header at offset ${offset}`,
+        offset,
+      );
     }
     const inclLen = records.readUInt32LE(offset + 8);
     if (inclLen > end - offset - PCAP_RECORD_HEADER_BYTES) {
-      throw new PcapFormatError('ERR_PCAP_TRUNCATED', `pcap record at offset ${offset} runs past the end`, offset);
+      throw new PcapFormatError(
+        'ERR_PCAP_TRUNCATED',
+        `pcap record at offset ${offset} runs past the end`,
+        offset,
+      );
     }
     offset += PCAP_RECORD_HEADER_BYTES + inclLen;
     count++;
