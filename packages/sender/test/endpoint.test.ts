@@ -1,0 +1,38 @@
+// validateEndpoint accepts what ZeroMQ can connect to and names the problem otherwise (ERR_USAGE).
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { validateEndpoint } from '../src/index.js';
+
+test('accepts tcp, ipc and other ZeroMQ transports', () => {
+  for (const ok of [
+    'tcp://127.0.0.1:5555',
+    'tcp://ids.example.org:1',
+    'tcp://[::1]:65535',
+    'ipc:///run/nflog/pipe.sock',
+    'ipc://@abstract',
+    'ws://host:80/path',
+    'epgm://eth0;239.192.1.1:5555',
+  ]) {
+    assert.equal(validateEndpoint(ok), ok);
+  }
+});
+
+test('rejects malformed endpoints with ERR_USAGE', () => {
+  for (const bad of [
+    '',
+    'localhost:5555',
+    'tcp://127.0.0.1',
+    'tcp://127.0.0.1:0',
+    'tcp://127.0.0.1:65536',
+    'tcp://127.0.0.1:port',
+    'tcp://*:5555',
+    'tcp://:5555',
+    'tcp://1.2.3.4:5/x',
+    'inproc://x',
+    'udp://1.2.3.4:5',
+    'ipc://',
+    'ipc:///with space',
+  ]) {
+    assert.throws(() => validateEndpoint(bad), { code: 'ERR_USAGE' }, bad);
+  }
+});
