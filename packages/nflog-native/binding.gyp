@@ -2,9 +2,16 @@
   "targets": [
     {
       "target_name": "nflog_native",
-      "sources": ["native/addon.c"],
-      "cflags": ["-Wall", "-Wextra", "-O2", "-std=gnu11"],
-      "defines": ["NAPI_VERSION=8"]
+      "sources": ["native/addon.c", "native/nl_socket.c", "native/nl_records.c"],
+      "cflags": ["-Wall", "-Wextra", "-std=gnu11", "-fvisibility=hidden"],
+      "defines": ["NAPI_VERSION=8"],
+      "configurations": {
+        "Release": { "cflags": ["-O2"] },
+        "Debug": {
+          "cflags": ["-O1", "-g", "-fno-omit-frame-pointer", "-fsanitize=address,undefined"],
+          "ldflags": ["-fsanitize=address,undefined"]
+        }
+      }
     }
   ]
 }

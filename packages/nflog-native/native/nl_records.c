@@ -1,0 +1,279 @@
+/*
+ * NFLOG netlink messages -> pcap records. See nl_records.h.
+ *
+ * Every multi-byte read goes through memcpy-based helpers: a Buffer handed in
+ * from JS need not be aligned, and every length is checked against the end of
+ * the buffer before the bytes it covers are touched.
+ */
+#include "nl_records.h"
+
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_log.h>
+#include <linux/netlink.h>
+#include <string.h>
+
+#define NLR_NFGENMSG_BYTES 4u
+#define NLR_ATTR_HDR_BYTES 4u
+#define NLR_ALIGN4(n) (((n) + 3u) & ~(size_t)3u)
+
+/* One parsed NFULNL_MSG_PACKET message. */
+struct nlr_pkt {
+  const uint8_t *nfgen; /* nfgenmsg: family, version, res_id (BE group) */
+  const uint8_t *attrs; /* first attribute */
+  size_t attrs_len;     /* bytes of attributes walked (padded) */
+  size_t attrs_out_len; /* bytes those attributes take in a 239 record */
+  const uint8_t *payload;
+  size_t payload_len;
+  int has_ts;
+  uint32_t ts_sec;
+  uint32_t ts_usec;
+  int has_seq;
+  uint32_t seq;
+};
+
+static uint16_t nlr_get_u16(const uint8_t *p) {
+  uint16_t v;
+  memcpy(&v, p, sizeof(v));
+  return v;
+}
+
+static uint32_t nlr_get_u32(const uint8_t *p) {
+  uint32_t v;
+  memcpy(&v, p, sizeof(v));
+  return v;
+}
+
+static uint16_t nlr_get_be16(const uint8_t *p) {
+  return (uint16_t)((uint16_t)p[0] << 8 | p[1]);
+}
+
+static uint32_t nlr_get_be32(const uint8_t *p) {
+  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
+         p[3];
+}
+
+static uint64_t nlr_get_be64(const uint8_t *p) {
+  return (uint64_t)nlr_get_be32(p) << 32 | nlr_get_be32(p + 4);
+}
+
+static void nlr_put_le16(uint8_t *p, uint16_t v) {
+  p[0] = (uint8_t)v;
+  p[1] = (uint8_t)(v >> 8);
+}
+
+static void nlr_put_le32(uint8_t *p, uint32_t v) {
+  p[0] = (uint8_t)v;
+  p[1] = (uint8_t)(v >> 8);
+  p[2] = (uint8_t)(v >> 16);
+  p[3] = (uint8_t)(v >> 24);
+}
+
+/*
+ * NFLOG has no "original length" attribute (NFULA_* stops at NFULA_L2HDR), so
+ * a payload cut by the copy range keeps its true size only in the IP header:
+ * IPv4 total length, or IPv6 payload length + 40. Anything else (or an IPv6
+ * jumbogram with payload length 0) falls back to the captured length.
+ */
+static size_t nlr_orig_len(const uint8_t *p, size_t n) {
+  size_t ip_len = 0;
+  if (n >= 4 && (p[0] >> 4) == 4)
+    ip_len = nlr_get_be16(p + 2);
+  else if (n >= 6 && (p[0] >> 4) == 6 && nlr_get_be16(p + 4) != 0)
+    ip_len = 40u + nlr_get_be16(p + 4);
+  return ip_len > n ? ip_len : n;
+}
+
+/* Parse the attributes of one packet message. Returns 0, or -1 if malformed. */
+static int nlr_parse_pkt(const uint8_t *msg, size_t len, struct nlr_pkt *pkt) {
+  size_t off = NLR_NFGENMSG_BYTES;
+
+  memset(pkt, 0, sizeof(*pkt));
+  if (len < NLR_NFGENMSG_BYTES)
+    return -1;
+  pkt->nfgen = msg;
+  pkt->attrs = msg + off;
+  while (len - off >= NLR_ATTR_HDR_BYTES) {
+    const uint8_t *a = msg + off;
+    size_t alen = nlr_get_u16(a);
+    unsigned type = nlr_get_u16(a + 2) & NLA_TYPE_MASK;
+    size_t vlen;
+
+    /* A zero or short length would loop forever; past the end is a lie. */
+    if (alen < NLR_ATTR_HDR_BYTES || alen > len - off)
+      return -1;
+    vlen = alen - NLR_ATTR_HDR_BYTES;
+    switch (type) {
+    case NFULA_PAYLOAD:
+      pkt->payload = a + NLR_ATTR_HDR_BYTES;
+      pkt->payload_len = vlen;
+      break;
+    case NFULA_TIMESTAMP:
+      if (vlen < 16)
+        return -1;
+      pkt->has_ts = 1;
+      pkt->ts_sec = (uint32_t)nlr_get_be64(a + 4);
+      pkt->ts_usec = (uint32_t)nlr_get_be64(a + 12);
+      break;
+    case NFULA_SEQ:
+      if (vlen < 4)
+        return -1;
+      pkt->has_seq = 1;
+      pkt->seq = nlr_get_be32(a + 4);
+      break;
+    default:
+      break;
+    }
+    /* The last attribute may lack its padding; never step past len. */
+    off += NLR_ALIGN4(alen) < len - off ? NLR_ALIGN4(alen) : len - off;
+    pkt->attrs_out_len += NLR_ALIGN4(alen);
+  }
+  pkt->attrs_len = off - NLR_NFGENMSG_BYTES;
+  return 0;
+}
+
+/* Count the packets missing before `pkt` in its group's NFULA_SEQ stream. */
+static void nlr_track_seq(struct nlr_seq_tracker *seq, uint16_t group,
+                          uint32_t s, struct nlr_counts *counts) {
+  size_t i;
+  struct nlr_seq *g = NULL;
+
+  for (i = 0; i < seq->count; i++)
+    if (seq->groups[i].group == group) {
+      g = &seq->groups[i];
+      break;
+    }
+  if (g == NULL) {
+    if (seq->count >= NLR_MAX_GROUPS)
+      return;
+    g = &seq->groups[seq->count++];
+    g->group = group;
+    g->seen = 0;
+  }
+  if (g->seen) {
+    uint32_t gap = s - g->next; /* mod 2^32: the counter wraps */
+    /* A "gap" of more than 2^31 is a step backwards (instance re-created),
+     * not loss; re-base without counting. */
+    if (gap != 0 && gap < 0x80000000u)
+      counts->kernel_dropped += gap;
+  }
+  g->seen = 1;
+  g->next = s + 1;
+}
+
+/* Write one record; returns its size. out == NULL only measures. */
+static size_t nlr_emit(const struct nlr_pkt *pkt, int linktype,
+                       const struct nlr_time *now, uint8_t *out,
+                       size_t *orig_out) {
+  size_t orig = nlr_orig_len(pkt->payload, pkt->payload_len);
+  size_t incl;
+
+  if (linktype == NLR_LINKTYPE_NFLOG) {
+    /* LINKTYPE_NFLOG: the 4-byte nfgenmsg is the pseudo-header (family,
+     * version 0, BE resource id), then the TLVs each padded to 4. */
+    incl = NLR_NFGENMSG_BYTES + pkt->attrs_out_len;
+    orig = incl + (orig - pkt->payload_len);
+  } else {
+    incl = pkt->payload_len;
+  }
+  *orig_out = orig;
+  if (out == NULL)
+    return NLR_PCAP_RECORD_HEADER_BYTES + incl;
+
+  nlr_put_le32(out, pkt->has_ts ? pkt->ts_sec : now->sec);
+  nlr_put_le32(out + 4, pkt->has_ts ? pkt->ts_usec : now->usec);
+  nlr_put_le32(out + 8, (uint32_t)incl);
+  nlr_put_le32(out + 12, (uint32_t)orig);
+  out += NLR_PCAP_RECORD_HEADER_BYTES;
+  if (linktype == NLR_LINKTYPE_NFLOG) {
+    size_t off = 0;
+    memcpy(out, pkt->nfgen, NLR_NFGENMSG_BYTES);
+    out += NLR_NFGENMSG_BYTES;
+    /*
+     * The pcap NFLOG linktype stores TLV length/type in the file's byte
+     * order; our pcap output is always little-endian, so write them LE (the
+     * same bytes as the kernel's host order on x86/arm64). Values stay as the
+     * kernel sent them (network order).
+     */
+    while (off < pkt->attrs_len) {
+      const uint8_t *a = pkt->attrs + off;
+      size_t alen = nlr_get_u16(a);
+      size_t padded = NLR_ALIGN4(alen);
+      size_t have =
+          pkt->attrs_len - off < padded ? pkt->attrs_len - off : padded;
+      nlr_put_le16(out, (uint16_t)alen);
+      nlr_put_le16(out + 2, nlr_get_u16(a + 2));
+      memcpy(out + NLR_ATTR_HDR_BYTES, a + NLR_ATTR_HDR_BYTES,
+             have - NLR_ATTR_HDR_BYTES);
+      memset(out + have, 0, padded - have);
+      out += padded;
+      off += have;
+    }
+  } else if (incl > 0) {
+    memcpy(out, pkt->payload, incl);
+  }
+  return NLR_PCAP_RECORD_HEADER_BYTES + incl;
+}
+
+size_t nlr_walk(const uint8_t *buf, size_t len, int linktype,
+                const struct nlr_time *now, uint8_t *out, size_t out_cap,
+                size_t *records, struct nlr_counts *counts,
+                struct nlr_seq_tracker *seq) {
+  size_t off = 0;
+  size_t written = 0;
+
+  while (len - off >= NLMSG_HDRLEN) {
+    const uint8_t *m = buf + off;
+    size_t mlen = nlr_get_u32(m);
+    uint16_t type = nlr_get_u16(m + 4);
+    struct nlr_pkt pkt;
+    size_t orig, size;
+
+    if (mlen < NLMSG_HDRLEN || mlen > len - off) {
+      /* The rest of the datagram cannot be framed any more. */
+      if (out != NULL)
+        counts->malformed++;
+      break;
+    }
+    if (type == ((NFNL_SUBSYS_ULOG << 8) | NFULNL_MSG_PACKET)) {
+      if (nlr_parse_pkt(m + NLMSG_HDRLEN, mlen - NLMSG_HDRLEN, &pkt) != 0) {
+        if (out != NULL)
+          counts->malformed++;
+      } else if (out == NULL) {
+        written += nlr_emit(&pkt, linktype, now, NULL, &orig);
+        (*records)++;
+      } else {
+        size = nlr_emit(&pkt, linktype, now, NULL, &orig);
+        if (size > out_cap - written)
+          break; /* caller measured wrong; never overflow */
+        nlr_emit(&pkt, linktype, now, out + written, &orig);
+        written += size;
+        (*records)++;
+        counts->packets++;
+        counts->bytes += size - NLR_PCAP_RECORD_HEADER_BYTES;
+        if (size - NLR_PCAP_RECORD_HEADER_BYTES < orig)
+          counts->truncated++;
+        if (pkt.has_seq && seq != NULL)
+          nlr_track_seq(seq, nlr_get_be16(pkt.nfgen + 2), pkt.seq, counts);
+      }
+    }
+    /* NLMSG_DONE closes a multi-message batch; errors/noop carry no packet. */
+    off += NLMSG_ALIGN(mlen) < len - off ? NLMSG_ALIGN(mlen) : len - off;
+  }
+  return written;
+}
+
+int nlr_seq_expect(struct nlr_seq_tracker *seq, uint16_t group, uint32_t next) {
+  size_t i;
+  for (i = 0; i < seq->count; i++)
+    if (seq->groups[i].group == group)
+      break;
+  if (i == seq->count) {
+    if (seq->count >= NLR_MAX_GROUPS)
+      return -1;
+    seq->count++;
+  }
+  seq->groups[i].group = group;
+  seq->groups[i].seen = 1;
+  seq->groups[i].next = next;
+  return 0;
+}
