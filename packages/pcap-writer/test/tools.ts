@@ -21,8 +21,11 @@ export function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-/** Run a tool and return its stdout; rejects (with stderr in the message) on a non-zero exit. */
-export function run(cmd: string, args: readonly string[]): Promise<string> {
+/** Run a tool and return its output; rejects (with stderr in the message) on a non-zero exit. */
+export function run(
+  cmd: string,
+  args: readonly string[],
+): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     execFile(
       cmd,
@@ -33,7 +36,7 @@ export function run(cmd: string, args: readonly string[]): Promise<string> {
           reject(
             new Error(`${cmd} ${args.join(' ')} failed: ${err.message}\n${stderr}`, { cause: err }),
           );
-        else resolve(stdout);
+        else resolve({ stdout, stderr });
       },
     );
   });
