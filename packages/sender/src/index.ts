@@ -9,3 +9,10 @@ export {
 } from './frame-pusher.js';
 export { findUser, lookupUser, dropPrivileges, type UserIds } from './privileges.js';
 export { validateEndpoint } from './endpoint.js';
+export {
+  SendPipeline,
+  randomSenderId,
+  type SendPipelineOptions,
+  type SendPipelineStats,
+  type WireFormat,
+} from './send-pipeline.js';

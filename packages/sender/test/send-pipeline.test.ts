@@ -1,0 +1,178 @@
+// SendPipeline over real ZeroMQ: exact frames and numbers (v1), exact legacy messages, shaper and queue drops that add up.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { Pull } from 'zeromq';
+import { RateShaper, decodeLegacyShaped, inflateFrame } from '@nflog-pipe/compress';
+import {
+  METRIC,
+  createLogger,
+  createMetrics,
+  decodeFrame,
+  decodeFrameMeta,
+  decodeLegacyPacket,
+  type Metrics,
+} from '@nflog-pipe/shared';
+import { makeTempDir, withTimeout, TEST_TIMEOUT_MS } from '@nflog-pipe/shared/testing';
+import { FramePusher, SendPipeline, type SendPipelineOptions } from '../src/index.js';
+import { record, records } from './records-helper.js';
+
+const quiet = createLogger({ name: 'test', level: 'silent' });
+
+async function setup(t: TestContext, hwm = 1000): Promise<{ pull: Pull; pusher: FramePusher; metrics: Metrics }> {
+  const dir = await makeTempDir(t);
+  const endpoint = `ipc://${join(dir, 'pull.sock')}`;
+  const pull = new Pull();
+  t.after(() => pull.close());
+  await pull.bind(endpoint);
+  const metrics = createMetrics(null, quiet);
+  const pusher = FramePusher.connect(
+    endpoint,
+    { sendHighWaterMark: hwm, lingerMs: 1000 },
+    {
+      onSent: (p, b) => {
+        metrics.increment(METRIC.RAW_OUT_PKT, p);
+        metrics.increment(METRIC.RAW_OUT_BYTES, b);
+      },
+      onDropped: (p) => metrics.increment(METRIC.LOSS_QUEUE_PKT, p),
+    },
+  );
+  return { pull, pusher, metrics };
+}
+
+function pipeline(over: Partial<SendPipelineOptions> & Pick<SendPipelineOptions, 'pusher' | 'metrics'>): SendPipeline {
+  return new SendPipeline({
+    wire: 'v1',
+    linktype: 101,
+    batchBytes: 1 << 20,
+    batchPackets: 1000,
+    flushIntervalMs: 60_000,
+    ...over,
+  });
+}
+
+async function receive(pull: Pull, n: number): Promise<Buffer[]> {
+  const out: Buffer[] = [];
+  for (let i = 0; i < n; i++) {
+    const [msg] = await withTimeout(pull.receive(), TEST_TIMEOUT_MS, `message ${i + 1} of ${n}`);
+    out.push(msg!);
+  }
+  return out;
+}
+
+test('v1: frames carry the records byte for byte, the sender id, contiguous numbers and metadata first', async (t) => {
+  const { pull, pusher, metrics } = await setup(t);
+  const p = pipeline({
+    pusher,
+    metrics,
+    senderId: 0x0123456789abcdefn,
+    batchPackets: 3,
+    meta: () => ({ host: 'h', pid: 7 }),
+    metaIntervalMs: 0,
+  });
+  const r1 = records([20, 30]);
+  const r2 = records([40, 50, 60, 70]);
+  p.pushRecords(r1, 2);
+  p.pushRecords(r2, 4);
+  await p.close();
+  const frames = (await receive(pull, 3)).map((m) => decodeFrame(m));
+  const all = Buffer.concat([r1, r2]);
+  assert.deepEqual(Buffer.concat(frames.map((f) => f.records)), all);
+  assert.deepEqual(
+    frames.map((f) => [f.count, f.firstSeq, f.senderId, f.linktype, f.compressed]),
+    [
+      [2, 0n, 0x0123456789abcdefn, 101, false],
+      [3, 2n, 0x0123456789abcdefn, 101, false],
+      [1, 5n, 0x0123456789abcdefn, 101, false],
+    ],
+  );
+  assert.deepEqual(decodeFrameMeta(frames[0]!.meta!), { host: 'h', pid: 7 });
+  assert.equal(frames[1]!.meta, undefined);
+  const st = p.stats();
+  assert.deepEqual([st.read, st.sent, st.droppedQueue, st.droppedShaper, st.sentMessages, st.nextSeq], [6, 6, 0, 0, 3, 6n]);
+  assert.equal(st.readBytes, 20 + 30 + 40 + 50 + 60 + 70);
+  const snap = metrics.snapshot();
+  assert.equal(snap[METRIC.RAW_IN_PKT], 6);
+  assert.equal(snap[METRIC.RAW_IN_BYTES], st.readBytes);
+  assert.equal(snap[METRIC.RAW_OUT_PKT], 6);
+  assert.equal(snap[METRIC.RAW_OUT_BYTES], frames.reduce((n, f) => n + 40 + (f.meta?.length ?? 0) + f.recordsBytes, 0));
+});
+
+test('v1: a full queue drops whole frames, their numbers are still consumed, read = sent + dropped', async () => {
+  const metrics = createMetrics(null, quiet);
+  // Nobody listens: the PUSH socket queues SNDHWM (2) frames and refuses the rest.
+  const pusher = FramePusher.connect(
+    'ipc:///nonexistent-nfp-dir/x.sock',
+    { sendHighWaterMark: 2, lingerMs: 0 },
+    { onDropped: (n) => metrics.increment(METRIC.LOSS_QUEUE_PKT, n) },
+  );
+  const p = pipeline({ pusher, metrics, flushIntervalMs: 0 });
+  for (let i = 0; i < 10; i++) p.pushRecords(records([10, 10, 10]), 3);
+  await p.close();
+  const st = p.stats();
+  assert.deepEqual([st.read, st.sent, st.droppedQueue, st.nextSeq], [30, 6, 24, 30n]);
+  assert.equal(metrics.snapshot()[METRIC.LOSS_QUEUE_PKT], 24);
+});
+
+test('v1 with rate control: compressed frames inflate to the same records; drops are counted per packet', async (t) => {
+  const { pull, pusher, metrics } = await setup(t);
+  let nowMs = 0;
+  // Window 1000 bytes, lwm 1 B/s, no hwm: the first window closes at once (rate Infinity) → compress.
+  const shaper = new RateShaper({ lwmBps: 1, hwmBps: 0, windowBytes: 1000, now: () => nowMs });
+  const p = pipeline({ pusher, metrics, flushIntervalMs: 0, shaper });
+  const compressible = records([600, 600]); // zero-filled payloads deflate well
+  p.pushRecords(compressible, 2); // pass; 1272 bytes offered closes the window → compress
+  nowMs = 1000;
+  p.pushRecords(compressible, 2); // compress
+  await p.close();
+  const [m1, m2] = await receive(pull, 2);
+  const f1 = decodeFrame(m1!);
+  const f2 = decodeFrame(m2!);
+  assert.equal(f1.compressed, false);
+  assert.equal(f2.compressed, true);
+  assert.ok(f2.recordsBytes < compressible.length);
+  assert.deepEqual(decodeFrame(inflateFrame(m2!)).records, compressible);
+  assert.equal(f2.firstSeq, 2n);
+
+  const dropAll = new RateShaper({ lwmBps: 0, hwmBps: 1, windowBytes: 100, now: () => nowMs });
+  const metrics2 = createMetrics(null, quiet);
+  const pusher2 = FramePusher.connect('ipc:///nonexistent-nfp-dir/y.sock', { sendHighWaterMark: 100, lingerMs: 0 });
+  const p2 = pipeline({ pusher: pusher2, metrics: metrics2, flushIntervalMs: 0, shaper: dropAll });
+  p2.pushRecords(records([200]), 1); // pass, closes the window at rate Infinity → drop
+  p2.pushRecords(records([1, 2, 3]), 3); // dropped
+  await p2.close();
+  const st = p2.stats();
+  assert.deepEqual([st.read, st.sent, st.droppedShaper, st.droppedQueue, st.nextSeq], [4, 1, 3, 0, 4n]);
+  assert.equal(metrics2.snapshot()[METRIC.LOSS_SHAPER_PKT], 3);
+});
+
+test('legacy: one XDR message per packet, with timestamps and original lengths', async (t) => {
+  const { pull, pusher, metrics } = await setup(t);
+  const p = pipeline({ pusher, metrics, wire: 'legacy' });
+  const a = Buffer.from('45000014000000004011', 'hex');
+  const b = Buffer.alloc(33, 0xab);
+  p.pushRecords(Buffer.concat([record(1_700_000_001, 5, a, 1500), record(1_700_000_002, 999_999, b)]), 2);
+  await p.close();
+  const msgs = await receive(pull, 2);
+  assert.deepEqual(decodeLegacyPacket(msgs[0]!), { tsSec: 1_700_000_001, tsUsec: 5, origLen: 1500, data: a });
+  assert.deepEqual(decodeLegacyPacket(msgs[1]!), { tsSec: 1_700_000_002, tsUsec: 999_999, origLen: 33, data: b });
+  assert.deepEqual([p.stats().sent, p.stats().sentMessages], [2, 2]);
+});
+
+test('legacy with rate control: 0x00 messages, then a 0x01 zlib window, as the Python tool framed them', async (t) => {
+  const { pull, pusher, metrics } = await setup(t);
+  let nowMs = 0;
+  const shaper = new RateShaper({ lwmBps: 1, hwmBps: 0, windowBytes: 100, now: () => nowMs });
+  const p = pipeline({ pusher, metrics, wire: 'legacy', shaper });
+  const pkts = [Buffer.alloc(120, 1), Buffer.alloc(10, 2), Buffer.alloc(10, 3)];
+  // First packet: pass (and closes the window → compress); the other two go into a window.
+  p.pushRecords(Buffer.concat(pkts.map((d, i) => record(1_700_000_000, i, d))), 3);
+  nowMs = 10;
+  await p.close();
+  const msgs = await receive(pull, 2);
+  assert.equal(msgs[0]![0], 0x00);
+  assert.equal(msgs[1]![0], 0x01);
+  const decoded = msgs.flatMap((m) => decodeLegacyShaped(m)).map((m) => decodeLegacyPacket(m).data);
+  assert.deepEqual(decoded, pkts);
+  assert.deepEqual([p.stats().read, p.stats().sent, p.stats().sentMessages], [3, 3, 2]);
+});
