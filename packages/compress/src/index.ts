@@ -1,1 +1,33 @@
-export {};
+export {
+  RateShaper,
+  MIB,
+  DEFAULT_LWM_BPS,
+  DEFAULT_HWM_BPS,
+  defaultWindowBytes,
+  type RateShaperOptions,
+  type RateShaperStats,
+  type ShaperVerdict,
+} from './rate-shaper.js';
+export {
+  compressFrame,
+  inflateFrame,
+  inflateFrameRecords,
+  type CompressFrameOptions,
+  type InflateFrameOptions,
+} from './frame-deflate.js';
+export {
+  LegacyShaper,
+  LEGACY_DEFAULT_FLUSH_MS,
+  LEGACY_DEFAULT_MAX_PENDING_BYTES,
+  type LegacyShaperOptions,
+  type LegacyShaperStats,
+  type ShaperTimers,
+} from './legacy-shaper.js';
+export {
+  decodeLegacyShaped,
+  LEGACY_SHAPED_PLAIN,
+  LEGACY_SHAPED_ZLIB,
+  LEGACY_WINDOW_LENGTH_BYTES,
+  LEGACY_DEFAULT_MAX_INFLATED_BYTES,
+  type DecodeLegacyShapedOptions,
+} from './decode-legacy-shaped.js';
