@@ -1,0 +1,149 @@
+import { PcapWriter } from '@nflog-pipe/pcap-writer';
+import type { PcapSink, PcapSinkOptions, PcapSinkStats } from './pcap-sink.js';
+
+interface Pending {
+  records: Buffer;
+  count: number;
+}
+
+/**
+ * A {@link PcapSink} onto a regular file or stdout (`-`), through {@link PcapWriter}. While the
+ * writer signals back-pressure, whole batches wait in a queue bounded by `queueBytes`; beyond it
+ * they are dropped and counted. A stdout reader that goes away (EPIPE) ends the sink cleanly
+ * (`onEnd(null)`): there is nothing to reopen. A file write error ends it with the error.
+ * SIGHUP (`reopen()`) on a file flushes, closes and creates the file again (for rotation).
+ */
+export class FileSink implements PcapSink {
+  readonly #dest: string;
+  readonly #opts: PcapSinkOptions;
+  #writer: PcapWriter | null = null;
+  #opening: Promise<void> | null = null;
+  #queue: Pending[] = [];
+  #queuedBytes = 0;
+  #queuedPackets = 0;
+  #blocked = false;
+  #ended = false;
+  #closed: Promise<void> | null = null;
+  #stats: PcapSinkStats = { outPackets: 0, outBytes: 0, lostPackets: 0, queuedPackets: 0, queuedBytes: 0, opens: 0 };
+
+  /** Opens `dest` (a regular file path, or `-` for stdout) in the background. */
+  constructor(dest: string, options: PcapSinkOptions) {
+    this.#dest = dest;
+    this.#opts = options;
+    this.#opening = this.#open();
+  }
+
+  async #open(): Promise<void> {
+    try {
+      const writer = await PcapWriter.open(this.#dest, {
+        linktype: this.#opts.linktype,
+        nanosecond: this.#opts.nanosecond,
+      });
+      writer.on('error', (err: Error & { code?: string }) => {
+        if (this.#writer !== writer) return;
+        this.#writer = null;
+        this.#end(this.#dest === '-' && err.code === 'ERR_PCAP_EPIPE' ? null : err);
+      });
+      writer.on('drain', () => {
+        this.#blocked = false;
+        this.#flush();
+      });
+      this.#writer = writer;
+      this.#stats.opens++;
+      this.#flush();
+    } catch (err) {
+      this.#end(err as Error);
+    }
+  }
+
+  #end(err: Error | null): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    if (err) this.#opts.logger.error('cannot write the pcap output', { dest: this.#dest, err });
+    else this.#opts.logger.info('pcap output reader went away', { dest: this.#dest });
+    this.#opts.onEnd?.(err);
+  }
+
+  push(records: Buffer, count: number): boolean {
+    if (count === 0) return true;
+    if (this.#ended || this.#closed !== null) return false;
+    if (this.#writer !== null && !this.#blocked && this.#queue.length === 0) {
+      this.#write(records, count);
+      return true;
+    }
+    if (this.#queuedBytes + records.length > this.#opts.queueBytes) {
+      this.#stats.lostPackets += count;
+      this.#opts.onLost?.(count, 'queue-full');
+      return false;
+    }
+    this.#queue.push({ records, count });
+    this.#queuedBytes += records.length;
+    this.#queuedPackets += count;
+    return true;
+  }
+
+  #write(records: Buffer, count: number): void {
+    if (!this.#writer!.write(records)) this.#blocked = true;
+    this.#stats.outPackets += count;
+    this.#stats.outBytes += records.length;
+    this.#opts.onOut?.(count, records.length);
+  }
+
+  #flush(): void {
+    while (this.#writer !== null && !this.#blocked && this.#queue.length > 0) {
+      const p = this.#queue.shift()!;
+      this.#queuedBytes -= p.records.length;
+      this.#queuedPackets -= p.count;
+      this.#write(p.records, p.count);
+    }
+  }
+
+  reopen(): void {
+    if (this.#dest === '-' || this.#writer === null || this.#ended) return;
+    const old = this.#writer;
+    this.#writer = null;
+    this.#blocked = false;
+    this.#opening = old
+      .close()
+      .catch((err: unknown) => this.#opts.logger.warn('closing the pcap file failed', { err }))
+      .then(() => this.#open());
+    this.#opts.logger.info('pcap file reopened on request', { dest: this.#dest });
+  }
+
+  stats(): PcapSinkStats {
+    return { ...this.#stats, queuedPackets: this.#queuedPackets, queuedBytes: this.#queuedBytes };
+  }
+
+  close(flushMs: number): Promise<void> {
+    this.#closed ??= this.#close(flushMs);
+    return this.#closed;
+  }
+
+  async #close(flushMs: number): Promise<void> {
+    await this.#opening;
+    this.#flush();
+    const lost = this.#queuedPackets;
+    this.#queue = [];
+    this.#queuedBytes = 0;
+    this.#queuedPackets = 0;
+    if (lost > 0) {
+      this.#stats.lostPackets += lost;
+      this.#opts.onLost?.(lost, 'shutdown');
+    }
+    const writer = this.#writer;
+    this.#writer = null;
+    if (writer === null) return;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), flushMs);
+    });
+    try {
+      const r = await Promise.race([writer.close().then(() => 'closed' as const), timedOut]);
+      if (r === 'timeout') writer.destroy();
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'ERR_PCAP_EPIPE') this.#opts.logger.warn('flushing the pcap output failed', { err });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}

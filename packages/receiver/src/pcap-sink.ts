@@ -1,0 +1,61 @@
+import type { Logger } from '@nflog-pipe/shared';
+
+/** Counters every sink keeps; packets and bytes are pcap records (16-byte headers included). */
+export interface PcapSinkStats {
+  /** Records handed to the output (accepted by the kernel), minus those found unread later. */
+  outPackets: number;
+  /** Bytes of `outPackets`. */
+  outBytes: number;
+  /** Records lost at the sink: queue full, discarded when a reader left, or unread in the pipe. */
+  lostPackets: number;
+  /** Records waiting in the sink's queue. */
+  queuedPackets: number;
+  /** Bytes waiting in the sink's queue. */
+  queuedBytes: number;
+  /** Times the output was opened (each FIFO reader counts once). */
+  opens: number;
+}
+
+/** Callbacks a sink uses to report what it counts, so the caller can feed its metrics. */
+export interface PcapSinkEvents {
+  /** Records delivered (negative values correct records found unread when a FIFO reader left). */
+  onOut?(packets: number, bytes: number): void;
+  /** Records lost at the sink (`why`: `queue-full`, `reader-gone` or `shutdown`). */
+  onLost?(packets: number, why: 'queue-full' | 'reader-gone' | 'shutdown'): void;
+  /** The output cannot continue (stdout reader gone, file write error); the caller stops. */
+  onEnd?(err: Error | null): void;
+}
+
+/** Options shared by the sinks. */
+export interface PcapSinkOptions extends PcapSinkEvents {
+  /** pcap linktype written in each header. */
+  linktype: number;
+  /** Write the nanosecond magic (the records must already hold nanoseconds). */
+  nanosecond: boolean;
+  /** Most bytes of whole batches held while the output is absent or slow. */
+  queueBytes: number;
+  /** ms between attempts to open a FIFO without a reader, and between idle reader checks. Default 200. */
+  retryMs?: number;
+  /** Where lifecycle lines go. */
+  logger: Logger;
+}
+
+/** An output for the receiver's pcap stream: takes whole batches, never blocks the caller. */
+export interface PcapSink {
+  /**
+   * Queue one batch of whole records for the output. When the queue would exceed its bound the
+   * whole batch is dropped and counted. The buffer is referenced, not copied.
+   *
+   * @returns false when the batch was dropped
+   */
+  push(records: Buffer, count: number): boolean;
+  /** Reopen the output (SIGHUP): the current output gets whole records, then a new one starts. */
+  reopen(): void;
+  /**
+   * Stop: write what is queued for at most `flushMs`, then close. Records still queued are
+   * counted lost (`shutdown`). Safe to call twice.
+   */
+  close(flushMs: number): Promise<void>;
+  /** Current counters. */
+  stats(): PcapSinkStats;
+}
