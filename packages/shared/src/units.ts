@@ -99,7 +99,7 @@ export function parseHostPort(str: string, defaultPort: number): HostPort {
     host = i < 0 ? s : s.slice(0, i);
     port = i < 0 ? undefined : s.slice(i + 1);
   }
-  if (host === '') throw new InvalidArgumentError(`no host in '${str}'`);
+  if (host === '' || /[[\]\s]/.test(host)) throw new InvalidArgumentError(`no valid host in '${str}'`);
   if (port === undefined) return { host, port: defaultPort };
   const n = Number(port);
   if (!/^\d+$/.test(port) || n < 1 || n > 65535) throw new InvalidArgumentError(`bad port in '${str}' (1..65535)`);
