@@ -63,7 +63,10 @@ function checkLegacyPacket(buf: Buffer): number {
   }
   const end = LEGACY_HEADER_BYTES + paddedLength(dataBytes);
   if (end > buf.length) {
-    fail('ERR_WIRE_TRUNCATED_RECORD', `opaque of ${dataBytes} bytes needs ${end} bytes, message has ${buf.length}`);
+    fail(
+      'ERR_WIRE_TRUNCATED_RECORD',
+      `opaque of ${dataBytes} bytes needs ${end} bytes, message has ${buf.length}`,
+    );
   }
   if (end < buf.length) {
     // xdrlib Unpacker.done(): "unextracted data remains".
@@ -86,7 +89,12 @@ function checkLegacyPacket(buf: Buffer): number {
  * @param data captured bytes, at most WIRE_MAX_RECORD_BYTES
  * @throws WireError ERR_WIRE_BAD_FIELD (a value is not a u32), ERR_WIRE_OVERSIZE
  */
-export function encodeLegacyPacket(tsSec: number, tsUsec: number, origLen: number, data: Buffer): Buffer {
+export function encodeLegacyPacket(
+  tsSec: number,
+  tsUsec: number,
+  origLen: number,
+  data: Buffer,
+): Buffer {
   checkU32('tsSec', tsSec);
   checkU32('tsUsec', tsUsec);
   checkU32('origLen', origLen);
@@ -152,11 +160,17 @@ export function recordsToLegacyPackets(records: Buffer): Buffer[] {
   let count = 0;
   for (let offset = 0; offset < records.length; count++) {
     if (records.length - offset < RECORD_HEADER_BYTES) {
-      fail('ERR_WIRE_TRUNCATED_RECORD', `record ${count}: ${records.length - offset} bytes left for a 16-byte header`);
+      fail(
+        'ERR_WIRE_TRUNCATED_RECORD',
+        `record ${count}: ${records.length - offset} bytes left for a 16-byte header`,
+      );
     }
     const inclLen = records.readUInt32LE(offset + 8);
     if (inclLen > WIRE_MAX_RECORD_BYTES) {
-      fail('ERR_WIRE_OVERSIZE', `record ${count}: incl_len ${inclLen} exceeds ${WIRE_MAX_RECORD_BYTES}`);
+      fail(
+        'ERR_WIRE_OVERSIZE',
+        `record ${count}: incl_len ${inclLen} exceeds ${WIRE_MAX_RECORD_BYTES}`,
+      );
     }
     offset += RECORD_HEADER_BYTES + inclLen;
     if (offset > records.length) {
@@ -196,7 +210,10 @@ export function recordsToLegacyPackets(records: Buffer): Buffer[] {
  * @param options `onBadPacket` to skip (and count) bad messages instead of throwing
  * @throws WireError the first bad message's error, unless `onBadPacket` is given
  */
-export function legacyPacketsToRecords(msgs: readonly Buffer[], options: LegacyToRecordsOptions = {}): Buffer {
+export function legacyPacketsToRecords(
+  msgs: readonly Buffer[],
+  options: LegacyToRecordsOptions = {},
+): Buffer {
   const { onBadPacket } = options;
   // Pass 1: check every message and size the single output allocation; -1 marks a skipped one.
   const dataLens = new Int32Array(msgs.length);
@@ -225,7 +242,12 @@ export function legacyPacketsToRecords(msgs: readonly Buffer[], options: LegacyT
     out.writeUInt32LE(msg.readUInt32BE(4), offset + 4);
     out.writeUInt32LE(dataBytes, offset + 8);
     out.writeUInt32LE(origLen === 0 ? dataBytes : origLen, offset + 12);
-    msg.copy(out, offset + RECORD_HEADER_BYTES, LEGACY_HEADER_BYTES, LEGACY_HEADER_BYTES + dataBytes);
+    msg.copy(
+      out,
+      offset + RECORD_HEADER_BYTES,
+      LEGACY_HEADER_BYTES,
+      LEGACY_HEADER_BYTES + dataBytes,
+    );
     offset += RECORD_HEADER_BYTES + dataBytes;
   }
   return out;

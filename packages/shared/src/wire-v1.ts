@@ -135,13 +135,17 @@ export function encodeFrameHeader(
   checkU64('firstSeq', fields.firstSeq);
   let rawBytes: number;
   if (compressed) {
-    if (fields.rawBytes === undefined) fail('ERR_WIRE_BAD_FIELD', 'a compressed frame needs rawBytes');
+    if (fields.rawBytes === undefined)
+      fail('ERR_WIRE_BAD_FIELD', 'a compressed frame needs rawBytes');
     rawBytes = fields.rawBytes;
     checkUint('rawBytes', rawBytes, 0xffffffff);
   } else {
     rawBytes = fields.rawBytes ?? recordsBytes;
     if (rawBytes !== recordsBytes) {
-      fail('ERR_WIRE_BAD_FIELD', `rawBytes ${rawBytes} != records length ${recordsBytes} (not compressed)`);
+      fail(
+        'ERR_WIRE_BAD_FIELD',
+        `rawBytes ${rawBytes} != records length ${recordsBytes} (not compressed)`,
+      );
     }
   }
   target.writeUInt32LE(WIRE_V1_MAGIC, offset);
@@ -216,22 +220,32 @@ export function validateRecords(records: Buffer, count: number): void {
   let seen = 0;
   while (offset < end) {
     if (end - offset < RECORD_HEADER_BYTES) {
-      fail('ERR_WIRE_TRUNCATED_RECORD', `record ${seen}: ${end - offset} bytes left for a 16-byte header`);
+      fail(
+        'ERR_WIRE_TRUNCATED_RECORD',
+        `record ${seen}: ${end - offset} bytes left for a 16-byte header`,
+      );
     }
     if (seen === count) {
       fail('ERR_WIRE_COUNT_MISMATCH', `more than ${count} records (${end - offset} bytes left)`);
     }
     const inclLen = records.readUInt32LE(offset + 8);
     if (inclLen > WIRE_MAX_RECORD_BYTES) {
-      fail('ERR_WIRE_OVERSIZE', `record ${seen}: incl_len ${inclLen} exceeds ${WIRE_MAX_RECORD_BYTES}`);
+      fail(
+        'ERR_WIRE_OVERSIZE',
+        `record ${seen}: incl_len ${inclLen} exceeds ${WIRE_MAX_RECORD_BYTES}`,
+      );
     }
     offset += RECORD_HEADER_BYTES + inclLen;
     if (offset > end) {
-      fail('ERR_WIRE_TRUNCATED_RECORD', `record ${seen}: incl_len ${inclLen} runs past the section end`);
+      fail(
+        'ERR_WIRE_TRUNCATED_RECORD',
+        `record ${seen}: incl_len ${inclLen} runs past the section end`,
+      );
     }
     seen++;
   }
-  if (seen !== count) fail('ERR_WIRE_COUNT_MISMATCH', `header says ${count} records, section holds ${seen}`);
+  if (seen !== count)
+    fail('ERR_WIRE_COUNT_MISMATCH', `header says ${count} records, section holds ${seen}`);
 }
 
 /**
@@ -254,7 +268,8 @@ export function validateRecords(records: Buffer, count: number): void {
 export function decodeFrame(buf: Buffer, options: DecodeFrameOptions = {}): Frame {
   const maxRawBytes = options.maxRawBytes ?? WIRE_DEFAULT_MAX_RAW_BYTES;
   const length = buf.length;
-  if (length < 4) fail('ERR_WIRE_SHORT_HEADER', `${length} bytes, a v1 header is ${WIRE_V1_HEADER_BYTES}`);
+  if (length < 4)
+    fail('ERR_WIRE_SHORT_HEADER', `${length} bytes, a v1 header is ${WIRE_V1_HEADER_BYTES}`);
   if (buf.readUInt32LE(0) !== WIRE_V1_MAGIC) {
     fail('ERR_WIRE_BAD_MAGIC', `bad magic 0x${buf.subarray(0, 4).toString('hex')}`);
   }
@@ -264,7 +279,8 @@ export function decodeFrame(buf: Buffer, options: DecodeFrameOptions = {}): Fram
   const version = buf[4]!;
   if (version !== WIRE_V1_VERSION) fail('ERR_WIRE_BAD_VERSION', `unsupported version ${version}`);
   const flags = buf[5]!;
-  if ((flags & ~KNOWN_FLAGS) !== 0) fail('ERR_WIRE_BAD_FLAGS', `unknown flags 0x${flags.toString(16)}`);
+  if ((flags & ~KNOWN_FLAGS) !== 0)
+    fail('ERR_WIRE_BAD_FLAGS', `unknown flags 0x${flags.toString(16)}`);
   if (buf.readUInt16LE(22) !== 0) fail('ERR_WIRE_BAD_RESERVED', 'reserved header field is not 0');
   const compressed = (flags & WIRE_FLAG_COMPRESSED) !== 0;
   const linktype = buf.readUInt16LE(6);
@@ -273,16 +289,26 @@ export function decodeFrame(buf: Buffer, options: DecodeFrameOptions = {}): Fram
   const rawBytes = buf.readUInt32LE(16);
   const metaBytes = buf.readUInt16LE(20);
   if (((flags & WIRE_FLAG_METADATA) !== 0) !== metaBytes > 0) {
-    fail('ERR_WIRE_LENGTH_MISMATCH', `metadata flag ${(flags & WIRE_FLAG_METADATA) !== 0} with metaBytes ${metaBytes}`);
+    fail(
+      'ERR_WIRE_LENGTH_MISMATCH',
+      `metadata flag ${(flags & WIRE_FLAG_METADATA) !== 0} with metaBytes ${metaBytes}`,
+    );
   }
   const recordsStart = WIRE_V1_HEADER_BYTES + metaBytes;
   if (recordsStart + recordsBytes !== length) {
-    fail('ERR_WIRE_LENGTH_MISMATCH', `header says ${recordsStart + recordsBytes} bytes, message has ${length}`);
+    fail(
+      'ERR_WIRE_LENGTH_MISMATCH',
+      `header says ${recordsStart + recordsBytes} bytes, message has ${length}`,
+    );
   }
   if (!compressed && rawBytes !== recordsBytes) {
-    fail('ERR_WIRE_LENGTH_MISMATCH', `rawBytes ${rawBytes} != recordsBytes ${recordsBytes} in an uncompressed frame`);
+    fail(
+      'ERR_WIRE_LENGTH_MISMATCH',
+      `rawBytes ${rawBytes} != recordsBytes ${recordsBytes} in an uncompressed frame`,
+    );
   }
-  if (rawBytes > maxRawBytes) fail('ERR_WIRE_OVERSIZE', `rawBytes ${rawBytes} exceeds the cap ${maxRawBytes}`);
+  if (rawBytes > maxRawBytes)
+    fail('ERR_WIRE_OVERSIZE', `rawBytes ${rawBytes} exceeds the cap ${maxRawBytes}`);
   const records = buf.subarray(recordsStart, length);
   if (compressed) {
     // Inflate happens elsewhere; reject what no inflate could make right.

@@ -51,7 +51,16 @@ function fixture(map: Map<string, Buffer>, name: string): Buffer {
 
 const GOLDEN_META = Buffer.from('{"host":"gw1"}');
 const GOLDEN_RECORDS = Buffer.from(
-  '00f15365' + '40e20100' + '04000000' + '3c000000' + '4500003c' + '01f15365' + '00000000' + '01000000' + '01000000' + 'ff',
+  '00f15365' +
+    '40e20100' +
+    '04000000' +
+    '3c000000' +
+    '4500003c' +
+    '01f15365' +
+    '00000000' +
+    '01000000' +
+    '01000000' +
+    'ff',
   'hex',
 );
 const RECORD_1 = GOLDEN_RECORDS.subarray(20);
@@ -64,7 +73,7 @@ function expectWireError(fn: () => unknown, code: string): void {
   });
 }
 
-test('constants match the documented layout', () => {
+void test('constants match the documented layout', () => {
   assert.equal(WIRE_V1_MAGIC, Buffer.from('NFPZ').readUInt32LE(0));
   assert.equal(WIRE_V1_VERSION, 1);
   assert.equal(WIRE_V1_HEADER_BYTES, 40);
@@ -74,7 +83,7 @@ test('constants match the documented layout', () => {
   assert.equal(WIRE_DEFAULT_MAX_RAW_BYTES, 64 * 1024 * 1024);
 });
 
-test('decodes the hand-made golden frame field by field, records and meta as views', () => {
+void test('decodes the hand-made golden frame field by field, records and meta as views', () => {
   const buf = fixture(v1, 'golden');
   assert.equal(buf.length, 91);
   const frame = decodeFrame(buf);
@@ -93,10 +102,10 @@ test('decodes the hand-made golden frame field by field, records and meta as vie
   assert.equal(frame.records.byteOffset, buf.byteOffset + 54);
   assert.equal(frame.meta?.buffer, buf.buffer);
   assert.equal(frame.meta?.byteOffset, buf.byteOffset + 40);
-  assert.deepEqual(decodeFrameMeta(frame.meta!), { host: 'gw1' });
+  assert.deepEqual(decodeFrameMeta(frame.meta), { host: 'gw1' });
 });
 
-test('encodes the golden frame to exactly the hand-made bytes', () => {
+void test('encodes the golden frame to exactly the hand-made bytes', () => {
   const out = encodeFrame(
     { linktype: 101, senderId: 0x0102030405060708n, firstSeq: 42n, count: 2, meta: GOLDEN_META },
     GOLDEN_RECORDS,
@@ -104,13 +113,20 @@ test('encodes the golden frame to exactly the hand-made bytes', () => {
   assert.deepEqual(out, fixture(v1, 'golden'));
   // Passing the metadata flag explicitly gives the same bytes.
   const again = encodeFrame(
-    { linktype: 101, senderId: 0x0102030405060708n, firstSeq: 42n, count: 2, flags: WIRE_FLAG_METADATA, meta: encodeFrameMeta({ host: 'gw1' }) },
+    {
+      linktype: 101,
+      senderId: 0x0102030405060708n,
+      firstSeq: 42n,
+      count: 2,
+      flags: WIRE_FLAG_METADATA,
+      meta: encodeFrameMeta({ host: 'gw1' }),
+    },
     GOLDEN_RECORDS,
   );
   assert.deepEqual(again, fixture(v1, 'golden'));
 });
 
-test('heartbeat: count 0, no records, no meta', () => {
+void test('heartbeat: count 0, no records, no meta', () => {
   const buf = fixture(v1, 'heartbeat');
   const frame = decodeFrame(buf);
   assert.deepEqual(
@@ -128,12 +144,21 @@ test('heartbeat: count 0, no records, no meta', () => {
     },
   );
   assert.equal('meta' in frame, false);
-  assert.deepEqual(encodeFrame({ linktype: 239, senderId: 1n, firstSeq: 1000n, count: 0 }, Buffer.alloc(0)), buf);
+  assert.deepEqual(
+    encodeFrame({ linktype: 239, senderId: 1n, firstSeq: 1000n, count: 0 }, Buffer.alloc(0)),
+    buf,
+  );
   // An empty meta buffer means "no metadata", not a zero-length section.
-  assert.deepEqual(encodeFrame({ linktype: 239, senderId: 1n, firstSeq: 1000n, count: 0, meta: Buffer.alloc(0) }, Buffer.alloc(0)), buf);
+  assert.deepEqual(
+    encodeFrame(
+      { linktype: 239, senderId: 1n, firstSeq: 1000n, count: 0, meta: Buffer.alloc(0) },
+      Buffer.alloc(0),
+    ),
+    buf,
+  );
 });
 
-test('compressed frame: header checked, records are raw deflate that inflates to rawBytes', () => {
+void test('compressed frame: header checked, records are raw deflate that inflates to rawBytes', () => {
   const buf = fixture(v1, 'compressed');
   const frame = decodeFrame(buf);
   assert.equal(frame.compressed, true);
@@ -147,13 +172,20 @@ test('compressed frame: header checked, records are raw deflate that inflates to
   assert.deepEqual(raw, RECORD_1);
   validateRecords(raw, frame.count);
   const out = encodeFrame(
-    { linktype: 101, senderId: 2n ** 64n - 1n, firstSeq: 2n ** 64n - 2n, count: 1, flags: WIRE_FLAG_COMPRESSED, rawBytes: 17 },
+    {
+      linktype: 101,
+      senderId: 2n ** 64n - 1n,
+      firstSeq: 2n ** 64n - 2n,
+      count: 1,
+      flags: WIRE_FLAG_COMPRESSED,
+      rawBytes: 17,
+    },
     frame.records,
   );
   assert.deepEqual(out, buf);
 });
 
-test('isV1Frame looks at the magic only', () => {
+void test('isV1Frame looks at the magic only', () => {
   assert.equal(isV1Frame(fixture(v1, 'golden')), true);
   assert.equal(isV1Frame(fixture(v1, 'heartbeat')), true);
   assert.equal(isV1Frame(Buffer.from('NFPZ')), true);
@@ -183,62 +215,210 @@ const MALFORMED: { name: string; buf: () => Buffer; code: string; maxRawBytes?: 
   { name: 'empty message', buf: () => Buffer.alloc(0), code: 'ERR_WIRE_SHORT_HEADER' },
   { name: '3 bytes', buf: () => Buffer.from('NFP'), code: 'ERR_WIRE_SHORT_HEADER' },
   { name: 'magic then nothing', buf: () => Buffer.from('NFPZ'), code: 'ERR_WIRE_SHORT_HEADER' },
-  { name: 'header cut at 39 bytes', buf: () => fixture(v1, 'golden').subarray(0, 39), code: 'ERR_WIRE_SHORT_HEADER' },
-  { name: 'bad magic', buf: () => patched('golden', (b) => (b[3] = 0x5b)), code: 'ERR_WIRE_BAD_MAGIC' },
-  { name: 'big-endian magic', buf: () => patched('golden', (b) => b.write('ZPFN', 0, 'latin1')), code: 'ERR_WIRE_BAD_MAGIC' },
-  { name: 'legacy message', buf: () => fixture(legacy, 'p1'), code: 'ERR_WIRE_BAD_MAGIC' },
-  { name: 'short legacy message', buf: () => fixture(legacy, 'p3').subarray(0, 12), code: 'ERR_WIRE_BAD_MAGIC' },
-  { name: 'version 0', buf: () => patched('golden', (b) => (b[4] = 0)), code: 'ERR_WIRE_BAD_VERSION' },
-  { name: 'version 2', buf: () => patched('heartbeat', (b) => (b[4] = 2)), code: 'ERR_WIRE_BAD_VERSION' },
-  { name: 'flag bit 2', buf: () => patched('golden', (b) => (b[5] = 0x06)), code: 'ERR_WIRE_BAD_FLAGS' },
-  { name: 'flag bit 7', buf: () => patched('heartbeat', (b) => (b[5] = 0x80)), code: 'ERR_WIRE_BAD_FLAGS' },
-  { name: 'reserved not 0', buf: () => patched('heartbeat', (b) => (b[23] = 1)), code: 'ERR_WIRE_BAD_RESERVED' },
-  { name: 'metaBytes without the flag', buf: () => patched('golden', (b) => (b[5] = 0)), code: 'ERR_WIRE_LENGTH_MISMATCH' },
-  { name: 'metadata flag, metaBytes 0', buf: () => patched('heartbeat', (b) => (b[5] = WIRE_FLAG_METADATA)), code: 'ERR_WIRE_LENGTH_MISMATCH' },
-  { name: 'metaBytes lies (+1)', buf: () => patched('golden', (b) => b.writeUInt16LE(15, 20)), code: 'ERR_WIRE_LENGTH_MISMATCH' },
-  { name: 'recordsBytes lies (+1)', buf: () => patched('golden', (b) => b.writeUInt32LE(38, 12)), code: 'ERR_WIRE_LENGTH_MISMATCH' },
-  { name: 'recordsBytes lies (0xffffffff)', buf: () => patched('golden', (b) => b.writeUInt32LE(0xffffffff, 12)), code: 'ERR_WIRE_LENGTH_MISMATCH' },
-  { name: 'one trailing byte', buf: () => Buffer.concat([fixture(v1, 'golden'), Buffer.of(0)]), code: 'ERR_WIRE_LENGTH_MISMATCH' },
-  { name: 'last byte missing', buf: () => fixture(v1, 'golden').subarray(0, 90), code: 'ERR_WIRE_LENGTH_MISMATCH' },
-  { name: 'heartbeat with a stray byte', buf: () => Buffer.concat([fixture(v1, 'heartbeat'), Buffer.of(0)]), code: 'ERR_WIRE_LENGTH_MISMATCH' },
-  { name: 'uncompressed, rawBytes != recordsBytes', buf: () => patched('golden', (b) => b.writeUInt32LE(36, 16)), code: 'ERR_WIRE_LENGTH_MISMATCH' },
-  { name: 'uncompressed above the cap', buf: () => fixture(v1, 'golden'), maxRawBytes: 36, code: 'ERR_WIRE_OVERSIZE' },
-  { name: 'compressed rawBytes above the cap', buf: () => fixture(v1, 'compressed'), maxRawBytes: 16, code: 'ERR_WIRE_OVERSIZE' },
-  { name: 'compressed rawBytes 4 GiB - 1', buf: () => patched('compressed', (b) => b.writeUInt32LE(0xffffffff, 16)), code: 'ERR_WIRE_OVERSIZE' },
-  { name: 'record incl_len 262145', buf: () => frameWithRecordHeader(WIRE_MAX_RECORD_BYTES + 1, WIRE_MAX_RECORD_BYTES + 1), code: 'ERR_WIRE_OVERSIZE' },
-  { name: 'record incl_len lies (0xffffffff)', buf: () => patched('golden', (b) => b.writeUInt32LE(0xffffffff, 54 + 8)), code: 'ERR_WIRE_OVERSIZE' },
-  { name: 'count says 3, holds 2', buf: () => patched('golden', (b) => b.writeUInt32LE(3, 8)), code: 'ERR_WIRE_COUNT_MISMATCH' },
-  { name: 'count says 1, holds 2', buf: () => patched('golden', (b) => b.writeUInt32LE(1, 8)), code: 'ERR_WIRE_COUNT_MISMATCH' },
-  { name: 'count says 0, holds 2', buf: () => patched('golden', (b) => b.writeUInt32LE(0, 8)), code: 'ERR_WIRE_COUNT_MISMATCH' },
-  { name: 'count 0xffffffff', buf: () => patched('golden', (b) => b.writeUInt32LE(0xffffffff, 8)), code: 'ERR_WIRE_COUNT_MISMATCH' },
-  { name: 'heartbeat claiming a record', buf: () => patched('heartbeat', (b) => b.writeUInt32LE(1, 8)), code: 'ERR_WIRE_COUNT_MISMATCH' },
-  { name: 'compressed, count 2 in 17 raw bytes', buf: () => patched('compressed', (b) => b.writeUInt32LE(2, 8)), code: 'ERR_WIRE_COUNT_MISMATCH' },
-  { name: 'compressed, count 0 with raw bytes', buf: () => patched('compressed', (b) => b.writeUInt32LE(0, 8)), code: 'ERR_WIRE_COUNT_MISMATCH' },
-  { name: 'record incl_len lies (+1, past the end)', buf: () => patched('golden', (b) => b.writeUInt32LE(2, 54 + 20 + 8)), code: 'ERR_WIRE_TRUNCATED_RECORD' },
-  { name: 'record incl_len lies (-1, leftover byte)', buf: () => patched('golden', (b) => b.writeUInt32LE(0, 54 + 20 + 8)), code: 'ERR_WIRE_TRUNCATED_RECORD' },
   {
-    name: 'partial record header after the last record',
-    buf: () => encodeFrame({ linktype: 101, senderId: 7n, firstSeq: 0n, count: 1 }, GOLDEN_RECORDS.subarray(0, 30)),
+    name: 'header cut at 39 bytes',
+    buf: () => fixture(v1, 'golden').subarray(0, 39),
+    code: 'ERR_WIRE_SHORT_HEADER',
+  },
+  {
+    name: 'bad magic',
+    buf: () => patched('golden', (b) => (b[3] = 0x5b)),
+    code: 'ERR_WIRE_BAD_MAGIC',
+  },
+  {
+    name: 'big-endian magic',
+    buf: () => patched('golden', (b) => b.write('ZPFN', 0, 'latin1')),
+    code: 'ERR_WIRE_BAD_MAGIC',
+  },
+  { name: 'legacy message', buf: () => fixture(legacy, 'p1'), code: 'ERR_WIRE_BAD_MAGIC' },
+  {
+    name: 'short legacy message',
+    buf: () => fixture(legacy, 'p3').subarray(0, 12),
+    code: 'ERR_WIRE_BAD_MAGIC',
+  },
+  {
+    name: 'version 0',
+    buf: () => patched('golden', (b) => (b[4] = 0)),
+    code: 'ERR_WIRE_BAD_VERSION',
+  },
+  {
+    name: 'version 2',
+    buf: () => patched('heartbeat', (b) => (b[4] = 2)),
+    code: 'ERR_WIRE_BAD_VERSION',
+  },
+  {
+    name: 'flag bit 2',
+    buf: () => patched('golden', (b) => (b[5] = 0x06)),
+    code: 'ERR_WIRE_BAD_FLAGS',
+  },
+  {
+    name: 'flag bit 7',
+    buf: () => patched('heartbeat', (b) => (b[5] = 0x80)),
+    code: 'ERR_WIRE_BAD_FLAGS',
+  },
+  {
+    name: 'reserved not 0',
+    buf: () => patched('heartbeat', (b) => (b[23] = 1)),
+    code: 'ERR_WIRE_BAD_RESERVED',
+  },
+  {
+    name: 'metaBytes without the flag',
+    buf: () => patched('golden', (b) => (b[5] = 0)),
+    code: 'ERR_WIRE_LENGTH_MISMATCH',
+  },
+  {
+    name: 'metadata flag, metaBytes 0',
+    buf: () => patched('heartbeat', (b) => (b[5] = WIRE_FLAG_METADATA)),
+    code: 'ERR_WIRE_LENGTH_MISMATCH',
+  },
+  {
+    name: 'metaBytes lies (+1)',
+    buf: () => patched('golden', (b) => b.writeUInt16LE(15, 20)),
+    code: 'ERR_WIRE_LENGTH_MISMATCH',
+  },
+  {
+    name: 'recordsBytes lies (+1)',
+    buf: () => patched('golden', (b) => b.writeUInt32LE(38, 12)),
+    code: 'ERR_WIRE_LENGTH_MISMATCH',
+  },
+  {
+    name: 'recordsBytes lies (0xffffffff)',
+    buf: () => patched('golden', (b) => b.writeUInt32LE(0xffffffff, 12)),
+    code: 'ERR_WIRE_LENGTH_MISMATCH',
+  },
+  {
+    name: 'one trailing byte',
+    buf: () => Buffer.concat([fixture(v1, 'golden'), Buffer.of(0)]),
+    code: 'ERR_WIRE_LENGTH_MISMATCH',
+  },
+  {
+    name: 'last byte missing',
+    buf: () => fixture(v1, 'golden').subarray(0, 90),
+    code: 'ERR_WIRE_LENGTH_MISMATCH',
+  },
+  {
+    name: 'heartbeat with a stray byte',
+    buf: () => Buffer.concat([fixture(v1, 'heartbeat'), Buffer.of(0)]),
+    code: 'ERR_WIRE_LENGTH_MISMATCH',
+  },
+  {
+    name: 'uncompressed, rawBytes != recordsBytes',
+    buf: () => patched('golden', (b) => b.writeUInt32LE(36, 16)),
+    code: 'ERR_WIRE_LENGTH_MISMATCH',
+  },
+  {
+    name: 'uncompressed above the cap',
+    buf: () => fixture(v1, 'golden'),
+    maxRawBytes: 36,
+    code: 'ERR_WIRE_OVERSIZE',
+  },
+  {
+    name: 'compressed rawBytes above the cap',
+    buf: () => fixture(v1, 'compressed'),
+    maxRawBytes: 16,
+    code: 'ERR_WIRE_OVERSIZE',
+  },
+  {
+    name: 'compressed rawBytes 4 GiB - 1',
+    buf: () => patched('compressed', (b) => b.writeUInt32LE(0xffffffff, 16)),
+    code: 'ERR_WIRE_OVERSIZE',
+  },
+  {
+    name: 'record incl_len 262145',
+    buf: () => frameWithRecordHeader(WIRE_MAX_RECORD_BYTES + 1, WIRE_MAX_RECORD_BYTES + 1),
+    code: 'ERR_WIRE_OVERSIZE',
+  },
+  {
+    name: 'record incl_len lies (0xffffffff)',
+    buf: () => patched('golden', (b) => b.writeUInt32LE(0xffffffff, 54 + 8)),
+    code: 'ERR_WIRE_OVERSIZE',
+  },
+  {
+    name: 'count says 3, holds 2',
+    buf: () => patched('golden', (b) => b.writeUInt32LE(3, 8)),
+    code: 'ERR_WIRE_COUNT_MISMATCH',
+  },
+  {
+    name: 'count says 1, holds 2',
+    buf: () => patched('golden', (b) => b.writeUInt32LE(1, 8)),
+    code: 'ERR_WIRE_COUNT_MISMATCH',
+  },
+  {
+    name: 'count says 0, holds 2',
+    buf: () => patched('golden', (b) => b.writeUInt32LE(0, 8)),
+    code: 'ERR_WIRE_COUNT_MISMATCH',
+  },
+  {
+    name: 'count 0xffffffff',
+    buf: () => patched('golden', (b) => b.writeUInt32LE(0xffffffff, 8)),
+    code: 'ERR_WIRE_COUNT_MISMATCH',
+  },
+  {
+    name: 'heartbeat claiming a record',
+    buf: () => patched('heartbeat', (b) => b.writeUInt32LE(1, 8)),
+    code: 'ERR_WIRE_COUNT_MISMATCH',
+  },
+  {
+    name: 'compressed, count 2 in 17 raw bytes',
+    buf: () => patched('compressed', (b) => b.writeUInt32LE(2, 8)),
+    code: 'ERR_WIRE_COUNT_MISMATCH',
+  },
+  {
+    name: 'compressed, count 0 with raw bytes',
+    buf: () => patched('compressed', (b) => b.writeUInt32LE(0, 8)),
+    code: 'ERR_WIRE_COUNT_MISMATCH',
+  },
+  {
+    name: 'record incl_len lies (+1, past the end)',
+    buf: () => patched('golden', (b) => b.writeUInt32LE(2, 54 + 20 + 8)),
     code: 'ERR_WIRE_TRUNCATED_RECORD',
   },
-  { name: 'message cut inside a record header', buf: () => frameWithRecordHeader(0, 0).subarray(0, 40 + 10), code: 'ERR_WIRE_LENGTH_MISMATCH' },
-  { name: 'record data missing', buf: () => frameWithRecordHeader(100, 50), code: 'ERR_WIRE_TRUNCATED_RECORD' },
+  {
+    name: 'record incl_len lies (-1, leftover byte)',
+    buf: () => patched('golden', (b) => b.writeUInt32LE(0, 54 + 20 + 8)),
+    code: 'ERR_WIRE_TRUNCATED_RECORD',
+  },
+  {
+    name: 'partial record header after the last record',
+    buf: () =>
+      encodeFrame(
+        { linktype: 101, senderId: 7n, firstSeq: 0n, count: 1 },
+        GOLDEN_RECORDS.subarray(0, 30),
+      ),
+    code: 'ERR_WIRE_TRUNCATED_RECORD',
+  },
+  {
+    name: 'message cut inside a record header',
+    buf: () => frameWithRecordHeader(0, 0).subarray(0, 40 + 10),
+    code: 'ERR_WIRE_LENGTH_MISMATCH',
+  },
+  {
+    name: 'record data missing',
+    buf: () => frameWithRecordHeader(100, 50),
+    code: 'ERR_WIRE_TRUNCATED_RECORD',
+  },
 ];
 
 for (const { name, buf, code, maxRawBytes } of MALFORMED) {
-  test(`decodeFrame rejects: ${name} → ${code}`, () => {
+  void test(`decodeFrame rejects: ${name} → ${code}`, () => {
     const b = buf();
     expectWireError(() => decodeFrame(b, maxRawBytes === undefined ? {} : { maxRawBytes }), code);
   });
 }
 
-test('validateRecords rejects each bad records section with its code', () => {
+void test('validateRecords rejects each bad records section with its code', () => {
   validateRecords(Buffer.alloc(0), 0);
   validateRecords(GOLDEN_RECORDS, 2);
   expectWireError(() => validateRecords(GOLDEN_RECORDS, 3), 'ERR_WIRE_COUNT_MISMATCH');
   expectWireError(() => validateRecords(GOLDEN_RECORDS, 1), 'ERR_WIRE_COUNT_MISMATCH');
-  expectWireError(() => validateRecords(GOLDEN_RECORDS.subarray(0, 36), 2), 'ERR_WIRE_TRUNCATED_RECORD');
-  expectWireError(() => validateRecords(GOLDEN_RECORDS.subarray(0, 30), 1), 'ERR_WIRE_TRUNCATED_RECORD');
+  expectWireError(
+    () => validateRecords(GOLDEN_RECORDS.subarray(0, 36), 2),
+    'ERR_WIRE_TRUNCATED_RECORD',
+  );
+  expectWireError(
+    () => validateRecords(GOLDEN_RECORDS.subarray(0, 30), 1),
+    'ERR_WIRE_TRUNCATED_RECORD',
+  );
   const big = Buffer.alloc(16);
   big.writeUInt32LE(WIRE_MAX_RECORD_BYTES + 1, 8);
   expectWireError(() => validateRecords(big, 1), 'ERR_WIRE_OVERSIZE');
@@ -248,7 +428,7 @@ test('validateRecords rejects each bad records section with its code', () => {
   validateRecords(max, 1);
 });
 
-test('encodeFrame rejects fields that do not fit the header', () => {
+void test('encodeFrame rejects fields that do not fit the header', () => {
   const base: FrameFields = { linktype: 101, senderId: 1n, firstSeq: 0n, count: 0 };
   const none = Buffer.alloc(0);
   const cases: [FrameFields, string][] = [
@@ -274,7 +454,7 @@ test('encodeFrame rejects fields that do not fit the header', () => {
   assert.equal(frame.meta?.length, 65535);
 });
 
-test('frame metadata helpers: JSON object only', () => {
+void test('frame metadata helpers: JSON object only', () => {
   const meta = { host: 'gw1', pid: 4242, groups: [0, 1], kernelDropped: 3 };
   assert.deepEqual(decodeFrameMeta(encodeFrameMeta(meta)), meta);
   expectWireError(() => decodeFrameMeta(Buffer.from('[1,2]')), 'ERR_WIRE_BAD_META');
@@ -317,15 +497,27 @@ const fieldsArb = fc.record({
   linktype: fc.constantFrom(101, 239),
   senderId: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
   firstSeq: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
-  meta: fc.option(fc.dictionary(fc.string({ maxLength: 8 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 5 }), { nil: undefined }),
+  meta: fc.option(
+    fc.dictionary(fc.string({ maxLength: 8 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 5 }),
+    { nil: undefined },
+  ),
 });
 
-test('property: encodeFrame → decodeFrame returns every field and the exact records', () => {
+void test('property: encodeFrame → decodeFrame returns every field and the exact records', () => {
   fc.assert(
     fc.property(fieldsArb, fc.array(pktArb, { maxLength: 20 }), (f, pkts) => {
       const records = buildRecords(pkts);
       const meta = f.meta === undefined ? undefined : encodeFrameMeta(f.meta);
-      const buf = encodeFrame({ linktype: f.linktype, senderId: f.senderId, firstSeq: f.firstSeq, count: pkts.length, meta }, records);
+      const buf = encodeFrame(
+        {
+          linktype: f.linktype,
+          senderId: f.senderId,
+          firstSeq: f.firstSeq,
+          count: pkts.length,
+          meta,
+        },
+        records,
+      );
       assert.equal(buf.length, 40 + (meta?.length ?? 0) + records.length);
       const frame = decodeFrame(buf);
       assert.equal(frame.linktype, f.linktype);
@@ -341,20 +533,30 @@ test('property: encodeFrame → decodeFrame returns every field and the exact re
         assert.equal(frame.flags, 0);
       } else {
         assert.equal(frame.flags, WIRE_FLAG_METADATA);
-        assert.deepEqual(JSON.parse(frame.meta!.toString('utf8')), JSON.parse(meta.toString('utf8')));
+        assert.deepEqual(
+          JSON.parse(frame.meta!.toString('utf8')),
+          JSON.parse(meta.toString('utf8')),
+        );
       }
     }),
     { numRuns: 300 },
   );
 });
 
-test('property: compressed frames round-trip through raw deflate with rawBytes as the cap', () => {
+void test('property: compressed frames round-trip through raw deflate with rawBytes as the cap', () => {
   fc.assert(
     fc.property(fieldsArb, fc.array(pktArb, { minLength: 1, maxLength: 10 }), (f, pkts) => {
       const records = buildRecords(pkts);
       const deflated = deflateRawSync(records);
       const buf = encodeFrame(
-        { linktype: f.linktype, senderId: f.senderId, firstSeq: f.firstSeq, count: pkts.length, flags: WIRE_FLAG_COMPRESSED, rawBytes: records.length },
+        {
+          linktype: f.linktype,
+          senderId: f.senderId,
+          firstSeq: f.firstSeq,
+          count: pkts.length,
+          flags: WIRE_FLAG_COMPRESSED,
+          rawBytes: records.length,
+        },
         deflated,
       );
       const frame = decodeFrame(buf);
@@ -371,7 +573,7 @@ test('property: compressed frames round-trip through raw deflate with rawBytes a
 
 // ---- fuzz-ish: nothing but WireError ever escapes ----
 
-test('fuzz: 2000 random and mutated messages decode or throw WireError only', () => {
+void test('fuzz: 2000 random and mutated messages decode or throw WireError only', () => {
   const seeds = [fixture(v1, 'golden'), fixture(v1, 'heartbeat'), fixture(v1, 'compressed')];
   const mutated = fc
     .record({
@@ -386,7 +588,9 @@ test('fuzz: 2000 random and mutated messages decode or throw WireError only', ()
       if (cut !== undefined) b = b.subarray(0, cut % (b.length + 1));
       return tail.length > 0 && cut === undefined ? Buffer.concat([b, tail]) : b;
     });
-  const magicPrefixed = fc.uint8Array({ maxLength: 120 }).map((u) => Buffer.concat([Buffer.from('NFPZ\x01'), Buffer.from(u)]));
+  const magicPrefixed = fc
+    .uint8Array({ maxLength: 120 })
+    .map((u) => Buffer.concat([Buffer.from('NFPZ\x01'), Buffer.from(u)]));
   const random = fc.uint8Array({ maxLength: 120 }).map((u) => Buffer.from(u));
   let decoded = 0;
   let rejected = 0;
