@@ -1,1 +1,324 @@
-export {};
+// npm run bench: offers a known UDP load inside a throwaway network namespace and measures, on
+// the same offered load, the reference capture tools (tcpdump, ulogd2) and ours (the sender alone,
+// and the whole pipe). See bench/README.md for the columns and how to read the ratios.
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { buildLoadgen, loadResult, startLoadgen } from './loadgen.js';
+import { benchRuleset, BenchNetns } from './netns.js';
+import { cpuPercent, sampleProc, type ProcSample } from './proc-stats.js';
+import { delay, killAll, type Proc } from './proc.js';
+import { renderTable, summarize, type RunRecord } from './report.js';
+import { ALL_TOOLS, TOOLS, type ToolDef, type ToolName } from './tools.js';
+import { runMicro } from './micro.js';
+import { readNflogInstance } from './nflog-ready.js';
+
+const USAGE = `usage: npm run bench -- [options]   (as root)
+  --sizes LIST     UDP payload sizes in bytes (default 64,512,1400)
+  --rates LIST     offered packets/s, "max" = the generator's maximum (default 50000,max)
+  --seconds S      seconds of offered load per run (default 5)
+  --reps N         repetitions; the table shows medians (default 3)
+  --tools LIST     set-ups to run (default ${ALL_TOOLS.join(',')})
+  --json FILE      results file (default bench/results/bench-<date>.json)
+  --quick          smoke run: --seconds 1 --reps 1
+  --micro          run the microbenchmarks instead (no root needed)
+  -h, --help`;
+
+/** Exit codes as in every CLI of the project: 0 ok, 1 runtime failure, 2 usage. */
+async function main(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        sizes: { type: 'string', default: '64,512,1400' },
+        rates: { type: 'string', default: '50000,max' },
+        seconds: { type: 'string' },
+        reps: { type: 'string' },
+        tools: { type: 'string', default: ALL_TOOLS.join(',') },
+        json: { type: 'string' },
+        quick: { type: 'boolean', default: false },
+        micro: { type: 'boolean', default: false },
+        group: { type: 'string', default: '7' },
+        port: { type: 'string', default: '9999' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+    }));
+  } catch (err) {
+    process.stderr.write(`bench: ${(err as Error).message}\n${USAGE}\n`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (values.micro) {
+    await runMicro();
+    return 0;
+  }
+  const sizes = values.sizes.split(',').map(Number);
+  const rates = values.rates.split(',').map((r) => (r === 'max' ? 'max' : Number(r)));
+  const seconds = Number(values.seconds ?? (values.quick ? 1 : 5));
+  const reps = Number(values.reps ?? (values.quick ? 1 : 3));
+  const toolNames = values.tools.split(',') as ToolName[];
+  const group = Number(values.group);
+  const port = Number(values.port);
+  const bad =
+    sizes.some((s) => !Number.isInteger(s) || s < 8 || s > 65507) ||
+    rates.some((r) => r !== 'max' && (!Number.isInteger(r) || r <= 0)) ||
+    !(seconds > 0 && seconds <= 600) ||
+    !Number.isInteger(reps) ||
+    reps < 1 ||
+    toolNames.some((t) => !(t in TOOLS)) ||
+    !Number.isInteger(group) ||
+    !(port > 0 && port < 65536);
+  if (bad) {
+    process.stderr.write(`bench: bad option value\n${USAGE}\n`);
+    return 2;
+  }
+  if (process.getuid?.() !== 0) {
+    process.stderr.write(
+      'bench: must run as root (it creates a network namespace and nft rules)\n',
+    );
+    return 1;
+  }
+
+  const tools: ToolDef[] = [];
+  const skipped: Record<string, string> = {};
+  for (const name of toolNames) {
+    const why = await TOOLS[name].unavailable();
+    if (why === undefined) tools.push(TOOLS[name]);
+    else {
+      skipped[name] = why;
+      process.stderr.write(`bench: skipping ${name}: ${why}\n`);
+    }
+  }
+
+  const tmp = await mkdtemp(join(tmpdir(), 'nfp-bench-'));
+  let ns: BenchNetns | undefined;
+  let interrupted = false;
+  const cleanup = async (): Promise<void> => {
+    await killAll();
+    await ns?.remove();
+    await rm(tmp, { recursive: true, force: true });
+  };
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (interrupted) return;
+    interrupted = true;
+    process.stderr.write(`bench: ${sig}, cleaning up\n`);
+    void cleanup().finally(() => {
+      process.exitCode = 130;
+      process.exit();
+    });
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const runs: RunRecord[] = [];
+  const started = new Date();
+  try {
+    const loadgen = await buildLoadgen(tmp);
+    ns = await BenchNetns.create('bench');
+    await ns.nft(benchRuleset(group, port));
+    const total = reps * sizes.length * rates.length * tools.length;
+    let n = 0;
+    for (let rep = 1; rep <= reps; rep++) {
+      for (const sizeBytes of sizes) {
+        for (const rate of rates) {
+          for (const tool of tools) {
+            if (interrupted) return 130;
+            n += 1;
+            const dir = join(tmp, `run-${n}`);
+            await mkdir(dir);
+            process.stderr.write(
+              `bench: [${n}/${total}] rep ${rep} ${sizeBytes}B ${rate} pps ${tool.name} ... `,
+            );
+            const rec = await runOne(
+              tool,
+              { netns: ns.name, group, dir },
+              loadgen,
+              port,
+              sizeBytes,
+              rate,
+              seconds,
+              rep,
+            );
+            await rm(dir, { recursive: true, force: true });
+            process.stderr.write(
+              rec.error !== undefined
+                ? `failed: ${rec.error}\n`
+                : `offered ${rec.offered} captured ${rec.captured} (loss ${rec.lossPct.toFixed(2)}%) cpu ${rec.toolCpuPct.toFixed(0)}%\n`,
+            );
+            runs.push(rec);
+          }
+        }
+      }
+    }
+  } finally {
+    if (!interrupted) await cleanup();
+  }
+
+  const references = (['tcpdump', 'tcpdump-null', 'ulogd2'] as const).filter((t) =>
+    tools.some((d) => d.name === t),
+  );
+  const rows = summarize(runs, references);
+  const reference: ToolName = references[0] ?? 'tcpdump';
+  process.stdout.write(
+    `\nnflog-pipe bench: ${seconds} s per run, ${reps} rep(s), medians; loss = offered - captured; ` +
+      `ratios ours/${reference}\n\n${renderTable(rows, reference)}\n`,
+  );
+  const jsonPath =
+    values.json ??
+    join(
+      dirname(new URL(import.meta.url).pathname),
+      '..',
+      'results',
+      `bench-${started.toISOString().replace(/[:.]/g, '-')}.json`,
+    );
+  await mkdir(dirname(jsonPath), { recursive: true });
+  await writeFile(
+    jsonPath,
+    `${JSON.stringify(
+      {
+        started: started.toISOString(),
+        host: {
+          cpus: (await import('node:os')).cpus().length,
+          kernel: (await import('node:os')).release(),
+          node: process.version,
+        },
+        options: { sizes, rates, seconds, reps, tools: toolNames, group, port },
+        skipped,
+        tools: Object.fromEntries(
+          tools.map((t) => [t.name, { kind: t.kind, describe: t.describe }]),
+        ),
+        medians: rows,
+        runs,
+      },
+      null,
+      2,
+    )}\n`,
+  );
+  process.stdout.write(`\nresults: ${jsonPath}\n`);
+  return runs.some((r) => r.error !== undefined) ? 1 : 0;
+}
+
+/**
+ * One measured run: start the set-up and wait until it has bound the NFLOG group, sample its
+ * processes, offer the load, wait until the processes go idle (everything queued has been
+ * handled), sample again, stop the set-up and count what reached its end.
+ */
+async function runOne(
+  tool: ToolDef,
+  ctx: { netns: string; group: number; dir: string },
+  loadgenBin: string,
+  port: number,
+  sizeBytes: number,
+  rate: number | 'max',
+  seconds: number,
+  rep: number,
+): Promise<RunRecord> {
+  const rec: RunRecord = {
+    tool: tool.name,
+    sizeBytes,
+    rate,
+    rep,
+    offered: 0,
+    seconds: 0,
+    captured: 0,
+    lost: 0,
+    lossPct: 0,
+    pps: 0,
+    mbps: 0,
+    cpuPct: {},
+    rssMiB: {},
+    toolCpuPct: 0,
+    loadgenCpuPct: 0,
+    stages: {},
+    notes: [],
+  };
+  try {
+    const running = await tool.start(ctx);
+    try {
+      const procs = running.procs.map((p) => p.proc);
+      const before = await Promise.all(procs.map((p) => sampleProc(p.pid)));
+      const gen = startLoadgen(loadgenBin, ctx.netns, {
+        port,
+        sizeBytes,
+        pps: rate === 'max' ? 0 : rate,
+        seconds,
+      });
+      await gen.exited;
+      const load = loadResult(gen);
+      await waitIdle(procs, ctx.group, 10_000);
+      const after = await Promise.all(procs.map((p) => sampleProc(p.pid)));
+      const outcome = await running.finish();
+      rec.offered = load.sent;
+      rec.seconds = load.seconds;
+      rec.loadgenCpuPct = (load.cpuSeconds / load.seconds) * 100;
+      rec.captured = outcome.captured;
+      rec.lost = load.sent - outcome.captured;
+      rec.lossPct = load.sent > 0 ? (rec.lost / load.sent) * 100 : 0;
+      rec.pps = outcome.captured / load.seconds;
+      rec.mbps = (outcome.captured * (sizeBytes + 28)) / load.seconds / 1e6;
+      rec.stages = outcome.stages;
+      rec.notes = outcome.notes;
+      for (const [i, tp] of running.procs.entries()) {
+        const label = uniqueLabel(rec.cpuPct, tp.proc.label);
+        const cpu = cpuPercent(before[i], after[i], load.seconds);
+        rec.cpuPct[label] = cpu;
+        rec.rssMiB[label] = (after[i]?.hwmKiB ?? 0) / 1024;
+        if (tp.role === 'tool') rec.toolCpuPct += cpu;
+      }
+      for (const tp of running.procs) {
+        const r = await tp.proc.exited;
+        if (tp.role === 'tool' && r.code !== 0 && r.code !== null)
+          rec.notes.push(`${tp.proc.label} exited ${r.code}`);
+      }
+    } finally {
+      await killAll();
+    }
+  } catch (err) {
+    rec.error = (err as Error).message;
+  }
+  return rec;
+}
+
+function uniqueLabel(taken: Record<string, number>, label: string): string {
+  let l = label;
+  for (let i = 2; l in taken; i++) l = `${label}${i}`;
+  return l;
+}
+
+/**
+ * Waits until the kernel holds no more logged packets for the group (its batch is flushed only
+ * when full, at qthresh or on the flush timer, up to a second later) and the processes have
+ * used at most one clock tick in total over two consecutive 250 ms polls: whatever was queued
+ * for them has been read and written out. Bounded by `maxMs`.
+ */
+async function waitIdle(procs: readonly Proc[], group: number, maxMs: number): Promise<void> {
+  const total = (s: (ProcSample | undefined)[]): number =>
+    s.reduce((a, x) => a + (x?.ticks ?? 0), 0);
+  const deadline = Date.now() + maxMs;
+  const first = procs[0];
+  let prev = total(await Promise.all(procs.map((p) => sampleProc(p.pid))));
+  let quiet = 0;
+  while (Date.now() < deadline && quiet < 2) {
+    await delay(250);
+    const now = total(await Promise.all(procs.map((p) => sampleProc(p.pid))));
+    const held = first !== undefined ? ((await readNflogInstance(first.pid, group))?.qlen ?? 0) : 0;
+    quiet = now - prev <= 1 && held === 0 ? quiet + 1 : 0;
+    prev = now;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`bench: ${(err as Error).stack ?? String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

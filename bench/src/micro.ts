@@ -1,0 +1,2 @@
+/** Runs the microbenchmarks (placeholder until the hot code lands). */
+export async function runMicro(): Promise<void> {}

@@ -1,0 +1,210 @@
+import type { ToolName } from './tools.js';
+
+/** One measured run: one set-up, one payload size, one rate, one repetition. */
+export interface RunRecord {
+  tool: ToolName;
+  sizeBytes: number;
+  /** Target pps, or 'max' for the generator's maximum. */
+  rate: number | 'max';
+  rep: number;
+  /** Datagrams the generator sent (each one is logged to NFLOG once). */
+  offered: number;
+  /** Seconds the generator ran. */
+  seconds: number;
+  /** Packets at the end of the set-up. */
+  captured: number;
+  lost: number;
+  /** lost / offered, in percent. */
+  lossPct: number;
+  /** captured / seconds. */
+  pps: number;
+  /** Captured IP bytes (payload + 28 bytes of IPv4/UDP headers) per second, in MB/s (10^6). */
+  mbps: number;
+  /** CPU of each process as % of one core over the offered interval, keyed `label`. */
+  cpuPct: Record<string, number>;
+  /** Peak RSS (VmHWM) of each process, in MiB. */
+  rssMiB: Record<string, number>;
+  /** Sum of cpuPct over the set-up's own processes (not the bench's sink or file reader). */
+  toolCpuPct: number;
+  /** The generator's CPU, % of one core (100 = saturated). */
+  loadgenCpuPct: number;
+  /** Each stage's own counters. */
+  stages: Record<string, number>;
+  notes: string[];
+  error?: string;
+}
+
+/** The median over repetitions of one (tool, size, rate) cell, plus ratios against references. */
+export interface MedianRow extends Omit<RunRecord, 'rep' | 'notes' | 'error'> {
+  reps: number;
+  failedReps: number;
+  /** ours/reference, keyed by reference tool: delivered fraction ratio and tool-CPU ratio. */
+  ratios: Record<string, { delivered: number; cpu: number }>;
+  notes: string[];
+}
+
+/** Median of numbers (mean of the two middle ones for an even count); NaN for none. */
+export function median(xs: readonly number[]): number {
+  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (s.length === 0) return Number.NaN;
+  const mid = s.length >> 1;
+  return s.length % 2 === 1
+    ? (s[mid] as number)
+    : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+}
+
+function medianOfRecords(recs: readonly Record<string, number>[]): Record<string, number> {
+  const keys = new Set(recs.flatMap((r) => Object.keys(r)));
+  const out: Record<string, number> = {};
+  for (const k of keys) out[k] = median(recs.map((r) => r[k] ?? Number.NaN));
+  return out;
+}
+
+function rateKey(rate: number | 'max'): string {
+  return String(rate);
+}
+
+/** Groups runs by (tool, size, rate), takes medians, then adds ratios against `references`. */
+export function summarize(
+  runs: readonly RunRecord[],
+  references: readonly ToolName[],
+): MedianRow[] {
+  const groups = new Map<string, RunRecord[]>();
+  for (const r of runs) {
+    const k = `${r.tool}|${r.sizeBytes}|${rateKey(r.rate)}`;
+    const g = groups.get(k) ?? [];
+    g.push(r);
+    groups.set(k, g);
+  }
+  const rows: MedianRow[] = [];
+  for (const g of groups.values()) {
+    const first = g[0] as RunRecord;
+    const ok = g.filter((r) => r.error === undefined);
+    const m = (f: (r: RunRecord) => number): number => median(ok.map(f));
+    rows.push({
+      tool: first.tool,
+      sizeBytes: first.sizeBytes,
+      rate: first.rate,
+      reps: ok.length,
+      failedReps: g.length - ok.length,
+      offered: m((r) => r.offered),
+      seconds: m((r) => r.seconds),
+      captured: m((r) => r.captured),
+      lost: m((r) => r.lost),
+      lossPct: m((r) => r.lossPct),
+      pps: m((r) => r.pps),
+      mbps: m((r) => r.mbps),
+      cpuPct: medianOfRecords(ok.map((r) => r.cpuPct)),
+      rssMiB: medianOfRecords(ok.map((r) => r.rssMiB)),
+      toolCpuPct: m((r) => r.toolCpuPct),
+      loadgenCpuPct: m((r) => r.loadgenCpuPct),
+      stages: medianOfRecords(ok.map((r) => r.stages)),
+      ratios: {},
+      notes: [
+        ...new Set(
+          g.flatMap((r) => [...r.notes, ...(r.error !== undefined ? [`error: ${r.error}`] : [])]),
+        ),
+      ],
+    });
+  }
+  for (const row of rows) {
+    for (const ref of references) {
+      if (row.tool === ref) continue;
+      const base = rows.find(
+        (r) => r.tool === ref && r.sizeBytes === row.sizeBytes && r.rate === row.rate,
+      );
+      if (base === undefined || base.reps === 0 || row.reps === 0) continue;
+      const delivered = row.offered > 0 ? row.captured / row.offered : Number.NaN;
+      const baseDelivered = base.offered > 0 ? base.captured / base.offered : Number.NaN;
+      row.ratios[ref] = {
+        delivered: delivered / baseDelivered,
+        cpu: base.toolCpuPct > 0 ? row.toolCpuPct / base.toolCpuPct : Number.NaN,
+      };
+    }
+  }
+  return rows;
+}
+
+function fmt(n: number, digits = 0): string {
+  if (!Number.isFinite(n)) return '-';
+  return n.toFixed(digits);
+}
+
+function fmtCount(n: number): string {
+  if (!Number.isFinite(n)) return '-';
+  return Math.round(n).toLocaleString('en-US');
+}
+
+function pad(cells: string[], widths: number[], right: boolean[]): string {
+  return cells
+    .map((c, i) => (right[i] === true ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0)))
+    .join('  ');
+}
+
+/** Renders the median rows as a fixed-width table, with a per-process and per-stage detail list. */
+export function renderTable(rows: readonly MedianRow[], reference: ToolName): string {
+  const head = [
+    'size',
+    'rate',
+    'tool',
+    'offered',
+    'captured',
+    'lost',
+    'loss%',
+    'pps',
+    'MB/s',
+    'cpu%',
+    'rssMiB',
+    'gen%',
+    `deliv/${reference}`,
+    `cpu/${reference}`,
+  ];
+  const right = head.map((_, i) => i !== 2);
+  const body = rows.map((r) => {
+    const ratio = r.ratios[reference];
+    return [
+      String(r.sizeBytes),
+      String(r.rate),
+      r.tool,
+      fmtCount(r.offered),
+      fmtCount(r.captured),
+      fmtCount(r.lost),
+      fmt(r.lossPct, 2),
+      fmtCount(r.pps),
+      fmt(r.mbps, 1),
+      fmt(r.toolCpuPct, 1),
+      fmt(
+        Object.values(r.rssMiB).reduce((a, b) => a + b, 0),
+        0,
+      ),
+      fmt(r.loadgenCpuPct, 0),
+      ratio !== undefined ? fmt(ratio.delivered, 3) : '',
+      ratio !== undefined ? fmt(ratio.cpu, 2) : '',
+    ];
+  });
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? '').length)));
+  const lines = [pad(head, widths, right), widths.map((w) => '-'.repeat(w)).join('  ')];
+  let last = '';
+  for (const [i, b] of body.entries()) {
+    const group = `${rows[i]?.sizeBytes}|${rows[i]?.rate}`;
+    if (last !== '' && group !== last) lines.push('');
+    last = group;
+    lines.push(pad(b, widths, right));
+  }
+  lines.push('', "per process (median cpu% of one core / peak RSS MiB) and each stage's counters:");
+  for (const r of rows) {
+    const procs = Object.keys(r.cpuPct)
+      .map(
+        (k) => `${k} ${fmt(r.cpuPct[k] ?? Number.NaN, 1)}%/${fmt(r.rssMiB[k] ?? Number.NaN, 0)}M`,
+      )
+      .join(', ');
+    const stages = Object.entries(r.stages)
+      .map(([k, v]) => `${k}=${fmtCount(v)}`)
+      .join(' ');
+    lines.push(
+      `  ${r.sizeBytes}B ${r.rate} ${r.tool}: ${procs}${stages !== '' ? ` | ${stages}` : ''}`,
+    );
+    for (const n of r.notes) lines.push(`      note: ${n}`);
+  }
+  return lines.join('\n');
+}

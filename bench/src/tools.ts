@@ -1,0 +1,411 @@
+import { access, mkdir, writeFile, unlink, open } from 'node:fs/promises';
+import { constants as fsc } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { countPcapRecords } from './pcap-count.js';
+import { waitNflogBound } from './nflog-ready.js';
+import { delay, runCmd, startProc, stopProc, type Proc } from './proc.js';
+
+/** Names of the bench rows' capture set-ups. */
+export type ToolName = 'tcpdump' | 'tcpdump-null' | 'ulogd2' | 'sender' | 'pipe';
+
+/** All set-ups, in the order they run within one repetition. */
+export const ALL_TOOLS: readonly ToolName[] = [
+  'tcpdump',
+  'tcpdump-null',
+  'ulogd2',
+  'sender',
+  'pipe',
+];
+
+/** Where a set-up runs. */
+export interface ToolContext {
+  netns: string;
+  group: number;
+  /** Scratch directory for this one run (pcap files, FIFO, sockets, configs). */
+  dir: string;
+}
+
+/** A process of a running set-up and whether it is the tool under test or bench plumbing. */
+export interface ToolProc {
+  proc: Proc;
+  /** 'tool': counts towards the set-up's CPU; 'harness': our counting sink or file reader. */
+  role: 'tool' | 'harness';
+}
+
+/** A set-up that is capturing. */
+export interface RunningTool {
+  procs: ToolProc[];
+  /** Stops everything and counts what arrived. */
+  finish(): Promise<ToolOutcome>;
+}
+
+/** What a set-up captured, and each stage's own counters. */
+export interface ToolOutcome {
+  /** Packets that made it to the end of the set-up (file records, or the sink's count). */
+  captured: number;
+  /** Each stage's own counters (`tcpdump.dropped`, `sender.kernel_drop`, ...). */
+  stages: Record<string, number>;
+  notes: string[];
+}
+
+/** A capture set-up the bench can run. */
+export interface ToolDef {
+  name: ToolName;
+  /** 'reference' tools are what ours are compared with. */
+  kind: 'reference' | 'ours';
+  /** What it is, for the table legend. */
+  describe: string;
+  /** Undefined when it can run here, else the reason it is skipped. */
+  unavailable(): Promise<string | undefined>;
+  start(ctx: ToolContext): Promise<RunningTool>;
+}
+
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** Absolute path of one of our bin shims. */
+export function binPath(pkg: string, tool: string): string {
+  return join(REPO_ROOT, 'packages', pkg, 'bin', `${tool}.js`);
+}
+
+/** The counting PULL sink script (bench/dist/count-sink.js). */
+const COUNT_SINK = fileURLToPath(new URL('./count-sink.js', import.meta.url));
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path, fsc.F_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function exitsWithin(p: Proc, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  const r = await Promise.race([p.exited.then(() => true as const), late]);
+  clearTimeout(timer);
+  return r;
+}
+
+async function which(cmd: string): Promise<string | undefined> {
+  const r = await runCmd('sh', ['-c', `command -v ${cmd}`], { allowFail: true });
+  const p = r.stdout.trim();
+  return r.code === 0 && p !== '' ? p : undefined;
+}
+
+/** Parses tcpdump's exit summary ("N packets captured", "... received by filter", "... dropped by kernel"). */
+export function parseTcpdumpSummary(stderr: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  const grab = (re: RegExp, key: string): void => {
+    const m = re.exec(stderr);
+    if (m?.[1] !== undefined) out[key] = Number(m[1]);
+  };
+  grab(/(\d+) packets? captured/, 'captured');
+  grab(/(\d+) packets? received by filter/, 'received');
+  grab(/(\d+) packets? dropped by kernel/, 'dropped');
+  return out;
+}
+
+/**
+ * Parses the last line of `stderr` that contains `marker` into its numeric `key=value` pairs
+ * (our CLIs' periodic/final summary line). Keys keep their dots (`loss.kernel.pkt`).
+ */
+export function parseSummaryLine(stderr: string, marker: RegExp): Record<string, number> {
+  const lines = stderr.split('\n').filter((l) => marker.test(l));
+  const last = lines[lines.length - 1];
+  const out: Record<string, number> = {};
+  if (last === undefined) return out;
+  for (const m of last.matchAll(/([A-Za-z_][\w.]*)=(-?\d+(?:\.\d+)?)(?=\s|$)/g)) {
+    if (m[1] !== undefined && m[2] !== undefined) out[m[1]] = Number(m[2]);
+  }
+  return out;
+}
+
+function prefixed(prefix: string, rec: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(rec)) out[`${prefix}.${k}`] = v;
+  return out;
+}
+
+async function countAndRemove(file: string, notes: string[]): Promise<number> {
+  try {
+    const c = await countPcapRecords(file);
+    if (c.trailingBytes !== 0) notes.push(`${file}: ${c.trailingBytes} trailing bytes`);
+    return c.records;
+  } catch (err) {
+    notes.push(`cannot count ${file}: ${(err as Error).message}`);
+    return 0;
+  } finally {
+    // Captures at the generator's maximum reach GiBs: never keep them.
+    await unlink(file).catch(() => {});
+  }
+}
+
+const tcpdumpFile: ToolDef = {
+  name: 'tcpdump',
+  kind: 'reference',
+  describe: 'tcpdump -i nflog:N -w FILE (records counted in FILE)',
+  async unavailable() {
+    return (await which('tcpdump')) === undefined ? 'tcpdump not installed' : undefined;
+  },
+  async start(ctx) {
+    const file = join(ctx.dir, 'tcpdump.pcap');
+    // -Z root: keep writing into our root-only scratch directory after tcpdump's privilege drop.
+    const p = startProc(
+      'tcpdump',
+      'tcpdump',
+      ['-n', '-Z', 'root', '-i', `nflog:${ctx.group}`, '-w', file],
+      {
+        netns: ctx.netns,
+      },
+    );
+    await waitNflogBound(p, ctx.group);
+    return {
+      procs: [{ proc: p, role: 'tool' }],
+      async finish() {
+        await stopProc(p, 'SIGINT');
+        const notes: string[] = [];
+        const stages = prefixed('tcpdump', parseTcpdumpSummary(p.stderr()));
+        const captured = await countAndRemove(file, notes);
+        stages['file.records'] = captured;
+        return { captured, stages, notes };
+      },
+    };
+  },
+};
+
+const tcpdumpNull: ToolDef = {
+  name: 'tcpdump-null',
+  kind: 'reference',
+  describe: 'tcpdump -B 8192 -i nflog:N -w /dev/null (its own "packets captured")',
+  unavailable: () => tcpdumpFile.unavailable(),
+  async start(ctx) {
+    const p = startProc(
+      'tcpdump',
+      'tcpdump',
+      ['-n', '-B', '8192', '-i', `nflog:${ctx.group}`, '-w', '/dev/null'],
+      {
+        netns: ctx.netns,
+      },
+    );
+    await waitNflogBound(p, ctx.group);
+    return {
+      procs: [{ proc: p, role: 'tool' }],
+      async finish() {
+        await stopProc(p, 'SIGINT');
+        const stages = prefixed('tcpdump', parseTcpdumpSummary(p.stderr()));
+        return { captured: stages['tcpdump.captured'] ?? 0, stages, notes: [] };
+      },
+    };
+  },
+};
+
+const ULOGD_PLUGIN_DIRS = [
+  '/usr/lib/x86_64-linux-gnu/ulogd',
+  '/usr/lib/aarch64-linux-gnu/ulogd',
+  '/usr/lib/ulogd',
+  '/usr/lib64/ulogd',
+  '/usr/local/lib/ulogd',
+];
+
+async function ulogdPluginDir(): Promise<string | undefined> {
+  for (const d of ULOGD_PLUGIN_DIRS) {
+    if (
+      (await exists(join(d, 'ulogd_output_PCAP.so'))) &&
+      (await exists(join(d, 'ulogd_inppkt_NFLOG.so')))
+    )
+      return d;
+  }
+  return undefined;
+}
+
+const ulogd2: ToolDef = {
+  name: 'ulogd2',
+  kind: 'reference',
+  describe: 'ulogd2 NFLOG -> BASE -> PCAP file (records counted in the file)',
+  async unavailable() {
+    if ((await which('ulogd')) === undefined) return 'ulogd2 not installed';
+    if ((await ulogdPluginDir()) === undefined)
+      return 'ulogd2 PCAP/NFLOG plugins not found (Debian: ulogd2-pcap)';
+    return undefined;
+  },
+  async start(ctx) {
+    const dir = (await ulogdPluginDir()) ?? '';
+    const file = join(ctx.dir, 'ulogd.pcap');
+    const conf = join(ctx.dir, 'ulogd.conf');
+    // A minimal stack with ulogd's defaults otherwise, as a user would run it.
+    await writeFile(
+      conf,
+      [
+        '[global]',
+        `logfile="${join(ctx.dir, 'ulogd.log')}"`,
+        'loglevel=3',
+        `plugin="${dir}/ulogd_inppkt_NFLOG.so"`,
+        `plugin="${dir}/ulogd_raw2packet_BASE.so"`,
+        `plugin="${dir}/ulogd_output_PCAP.so"`,
+        'stack=log1:NFLOG,base1:BASE,pcap1:PCAP',
+        '[log1]',
+        `group=${ctx.group}`,
+        '[pcap1]',
+        `file="${file}"`,
+        'sync=0',
+        '',
+      ].join('\n'),
+    );
+    const p = startProc('ulogd', 'ulogd', ['-c', conf, '-p', join(ctx.dir, 'ulogd.pid')], {
+      netns: ctx.netns,
+    });
+    await waitNflogBound(p, ctx.group);
+    return {
+      procs: [{ proc: p, role: 'tool' }],
+      async finish() {
+        await stopProc(p, 'SIGTERM');
+        const notes: string[] = [];
+        const captured = await countAndRemove(file, notes);
+        return { captured, stages: { 'file.records': captured }, notes };
+      },
+    };
+  },
+};
+
+/** Options our sender gets in every row (the same as a production gateway would use). */
+export const SENDER_ARGS: readonly string[] = [];
+/** Options our receiver gets in the whole-pipe row. */
+export const RECEIVER_ARGS: readonly string[] = [];
+
+const SENDER_SUMMARY = /summary|stats|exit/i;
+
+function startSender(ctx: ToolContext, endpoint: string): Proc {
+  return startProc(
+    'sender',
+    process.execPath,
+    [binPath('sender', 'nflog-zmq-send'), ...SENDER_ARGS, String(ctx.group), endpoint],
+    { netns: ctx.netns },
+  );
+}
+
+async function oursUnavailable(bins: [string, string][]): Promise<string | undefined> {
+  for (const [pkg, tool] of bins) {
+    if (!(await exists(binPath(pkg, tool))))
+      return `${tool} not built yet (packages/${pkg}/bin/${tool}.js)`;
+    if (!(await exists(join(REPO_ROOT, 'packages', pkg, 'dist', 'src', 'cli.js')))) {
+      return `${tool} not built yet (run npm run build)`;
+    }
+  }
+  return undefined;
+}
+
+const senderAlone: ToolDef = {
+  name: 'sender',
+  kind: 'ours',
+  describe: 'nflog-zmq-send N ipc://... into a PULL socket that only counts',
+  unavailable: () => oursUnavailable([['sender', 'nflog-zmq-send']]),
+  async start(ctx) {
+    const endpoint = `ipc://${join(ctx.dir, 'sink.sock')}`;
+    const sink = startProc('sink', process.execPath, [COUNT_SINK, endpoint], { netns: ctx.netns });
+    await sink.waitFor(/ready/, 20_000);
+    const sender = startSender(ctx, endpoint);
+    await waitNflogBound(sender, ctx.group);
+    return {
+      procs: [
+        { proc: sender, role: 'tool' },
+        { proc: sink, role: 'harness' },
+      ],
+      async finish() {
+        await stopProc(sender, 'SIGINT');
+        // Give the last frames the sender flushed on its way out time to land.
+        await delay(200);
+        await stopProc(sink, 'SIGINT');
+        const notes: string[] = [];
+        const stages = prefixed('sender', parseSummaryLine(sender.stderr(), SENDER_SUMMARY));
+        let captured = 0;
+        try {
+          const r = JSON.parse(sink.stdout().trim().split('\n').pop() ?? '') as Record<
+            string,
+            number
+          >;
+          captured = r.records ?? 0;
+          Object.assign(stages, prefixed('sink', r));
+        } catch {
+          notes.push(`sink gave no count: ${sink.stderr().trim().slice(-200)}`);
+        }
+        return { captured, stages, notes };
+      },
+    };
+  },
+};
+
+const wholePipe: ToolDef = {
+  name: 'pipe',
+  kind: 'ours',
+  describe:
+    'nflog-zmq-send -> ipc -> nflog-pcap-recv -> FIFO -> cat > FILE (records counted in FILE)',
+  unavailable: () =>
+    oursUnavailable([
+      ['sender', 'nflog-zmq-send'],
+      ['receiver', 'nflog-pcap-recv'],
+    ]),
+  async start(ctx) {
+    const endpoint = `ipc://${join(ctx.dir, 'pipe.sock')}`;
+    const fifo = join(ctx.dir, 'pipe.fifo');
+    const file = join(ctx.dir, 'pipe.pcap');
+    await runCmd('mkfifo', [fifo]);
+    await mkdir(ctx.dir, { recursive: true });
+    const out = await open(file, 'w');
+    // The reader: cat copies the FIFO into a file; it stands in for the IDS reading the stream.
+    const reader = startProc('reader', 'cat', [fifo], { stdio: ['ignore', out.fd, 'pipe'] });
+    await out.close();
+    const receiver = startProc(
+      'receiver',
+      process.execPath,
+      [binPath('receiver', 'nflog-pcap-recv'), ...RECEIVER_ARGS, endpoint, fifo],
+      { netns: ctx.netns },
+    );
+    // The receiver binds; wait for the socket file before the sender connects.
+    const deadline = Date.now() + 20_000;
+    while (!(await exists(join(ctx.dir, 'pipe.sock')))) {
+      if (receiver.done || Date.now() > deadline) {
+        throw new Error(
+          `receiver did not bind ${endpoint}: ${receiver.stderr().trim().slice(-300)}`,
+        );
+      }
+      await delay(50);
+    }
+    const sender = startSender(ctx, endpoint);
+    await waitNflogBound(sender, ctx.group);
+    return {
+      procs: [
+        { proc: sender, role: 'tool' },
+        { proc: receiver, role: 'tool' },
+        { proc: reader, role: 'harness' },
+      ],
+      async finish() {
+        await stopProc(sender, 'SIGINT');
+        await delay(200);
+        await stopProc(receiver, 'SIGINT');
+        // The receiver closing the FIFO gives cat EOF; only if it does not come, stop cat.
+        if (!(await exitsWithin(reader, 10_000))) await stopProc(reader, 'SIGTERM');
+        const notes: string[] = [];
+        const stages = {
+          ...prefixed('sender', parseSummaryLine(sender.stderr(), SENDER_SUMMARY)),
+          ...prefixed('receiver', parseSummaryLine(receiver.stderr(), SENDER_SUMMARY)),
+        };
+        const captured = await countAndRemove(file, notes);
+        stages['file.records'] = captured;
+        return { captured, stages, notes };
+      },
+    };
+  },
+};
+
+/** Every set-up by name. */
+export const TOOLS: Record<ToolName, ToolDef> = {
+  tcpdump: tcpdumpFile,
+  'tcpdump-null': tcpdumpNull,
+  ulogd2,
+  sender: senderAlone,
+  pipe: wholePipe,
+};
