@@ -1,0 +1,160 @@
+// Proves PcapWriter on files, devices and stdout: exact bytes, whole records only, errors, close/destroy.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { closeSync, openSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { PcapWriteError, PcapWriter, encodePcapHeader, encodeRecords } from '../src/index.js';
+import { tempDir, withTimeout } from './tools.js';
+
+const records = encodeRecords([
+  { tsSec: 1700000000, tsFrac: 1, data: Buffer.from('4500', 'hex'), origLen: 40 },
+  { tsSec: 1700000001, tsFrac: 2, data: Buffer.alloc(100, 7) },
+]);
+
+test('file: header then records, exact bytes; an existing file is truncated', async (t) => {
+  const path = join(await tempDir(t), 'a.pcap');
+  await writeFile(path, Buffer.alloc(5000, 0xff));
+  const writer = await PcapWriter.open(path, { linktype: 239, snaplen: 65535 });
+  assert.equal(writer.kind, 'file');
+  assert.equal(writer.error, null);
+  assert.equal(writer.write(records), true);
+  assert.equal(writer.write(Buffer.alloc(0)), true);
+  await writer.close();
+  assert.equal(writer.pendingBytes, 0);
+  assert.deepEqual(
+    await readFile(path),
+    Buffer.concat([encodePcapHeader({ linktype: 239, snaplen: 65535 }), records]),
+  );
+});
+
+test('a partial record is refused with ERR_PCAP_TRUNCATED and nothing of it is written', async (t) => {
+  const path = join(await tempDir(t), 'a.pcap');
+  const writer = await PcapWriter.open(path);
+  assert.throws(() => writer.write(records.subarray(0, records.length - 1)), {
+    code: 'ERR_PCAP_TRUNCATED',
+  });
+  assert.throws(() => writer.write(records.subarray(0, 10)), { code: 'ERR_PCAP_TRUNCATED' });
+  assert.equal(writer.write(records), true);
+  await writer.close();
+  assert.deepEqual(await readFile(path), Buffer.concat([encodePcapHeader(), records]));
+});
+
+test('close() twice is safe, returns the same promise; write after close is refused', async (t) => {
+  const path = join(await tempDir(t), 'a.pcap');
+  const writer = await PcapWriter.open(path);
+  writer.write(records);
+  const first = writer.close();
+  assert.equal(writer.close(), first);
+  await first;
+  await writer.close();
+  assert.equal(writer.write(records), false);
+  writer.destroy(); // after close: a no-op
+  assert.deepEqual(await readFile(path), Buffer.concat([encodePcapHeader(), records]));
+});
+
+test('destroy() twice is safe and close() afterwards resolves', async (t) => {
+  const writer = await PcapWriter.open(join(await tempDir(t), 'a.pcap'));
+  writer.destroy();
+  writer.destroy();
+  assert.equal(writer.write(records), false);
+  assert.equal(writer.pendingBytes, 0);
+  await withTimeout(writer.close(), 'close after destroy');
+});
+
+test('write() returns false at the high-water mark and drain follows', async (t) => {
+  const writer = await PcapWriter.open(join(await tempDir(t), 'a.pcap'), {
+    highWaterMarkBytes: 64,
+  });
+  const drained = once(writer, 'drain');
+  assert.equal(writer.write(records), false); // 24 + 150 bytes queued >= 64
+  assert.ok(writer.pendingBytes >= 64);
+  await withTimeout(drained, 'drain');
+  assert.ok(writer.pendingBytes <= 32);
+  await writer.close();
+});
+
+test('a failing device gives ERR_PCAP_WRITE with the system error as cause; the writer is dead', async () => {
+  // /dev/full accepts open(2) and fails every write(2) with ENOSPC
+  const writer = await PcapWriter.open('/dev/full');
+  assert.equal(writer.kind, 'file');
+  const [err] = (await withTimeout(once(writer, 'error'), "'error' event")) as [unknown];
+  assert.ok(err instanceof PcapWriteError);
+  assert.equal(err.code, 'ERR_PCAP_WRITE');
+  assert.equal((err.cause as { code?: string }).code, 'ENOSPC');
+  assert.equal(writer.error, err);
+  assert.equal(writer.write(records), false);
+  assert.equal(writer.pendingBytes, 0);
+  await writer.close();
+});
+
+test('close() rejects with the flush error instead of emitting it', async () => {
+  const writer = await PcapWriter.open('/dev/full');
+  let emitted = 0;
+  writer.on('error', () => emitted++);
+  await assert.rejects(withTimeout(writer.close(), 'close'), { code: 'ERR_PCAP_WRITE' });
+  assert.equal(emitted, 0);
+});
+
+test('open() rejects with the system error code for an impossible path', async (t) => {
+  const dir = await tempDir(t);
+  await assert.rejects(PcapWriter.open(join(dir, 'missing', 'a.pcap')), { code: 'ENOENT' });
+  await assert.rejects(PcapWriter.open(dir), { code: 'EISDIR' });
+  assert.throws(() => encodePcapHeader({ snaplen: -1 }), { code: 'ERR_OUT_OF_RANGE' });
+  await assert.rejects(PcapWriter.open(join(dir, 'b.pcap'), { snaplen: -1 }), {
+    code: 'ERR_OUT_OF_RANGE',
+  });
+});
+
+// The child writes `records` to '-' and reports the writer's kind on stderr.
+const CHILD = `
+const { PcapWriter } = await import(process.argv[1]);
+const w = await PcapWriter.open('-', { nanosecond: true });
+w.write(Buffer.from(process.argv[2], 'hex'));
+await w.close();
+process.stderr.write(w.kind);
+`;
+const indexUrl = new URL('../src/index.js', import.meta.url).href;
+
+async function runChild(
+  stdout: 'pipe' | number,
+): Promise<{ code: number | null; out: Buffer; err: string }> {
+  const child = spawn(
+    process.execPath,
+    ['--input-type=module', '-e', CHILD, indexUrl, records.toString('hex')],
+    {
+      stdio: ['ignore', stdout, 'pipe'],
+    },
+  );
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  child.stdout?.on('data', (c: Buffer) => out.push(c));
+  child.stderr?.on('data', (c: Buffer) => err.push(c));
+  const [code] = (await withTimeout(once(child, 'close'), 'child exit')) as [number | null];
+  return { code, out: Buffer.concat(out), err: Buffer.concat(err).toString() };
+}
+
+test("stdout as a pipe: '-' writes header + records through a libuv stream", async () => {
+  const r = await runChild('pipe');
+  assert.equal(r.err, 'stdout');
+  assert.equal(r.code, 0);
+  assert.deepEqual(r.out, Buffer.concat([encodePcapHeader({ nanosecond: true }), records]));
+});
+
+test("stdout redirected to a file: '-' writes header + records", async (t) => {
+  const path = join(await tempDir(t), 'stdout.pcap');
+  const fd = openSync(path, 'w');
+  try {
+    const r = await runChild(fd);
+    assert.equal(r.err, 'stdout');
+    assert.equal(r.code, 0);
+  } finally {
+    closeSync(fd);
+  }
+  assert.deepEqual(
+    await readFile(path),
+    Buffer.concat([encodePcapHeader({ nanosecond: true }), records]),
+  );
+});
