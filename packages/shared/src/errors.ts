@@ -46,6 +46,8 @@ export const WIRE_ERROR_CODES = [
   'ERR_WIRE_TRUNCATED_RECORD',
   /** v1 metadata is not a UTF-8 JSON object (only from decodeFrameMeta). */
   'ERR_WIRE_BAD_META',
+  /** A deflate/zlib stream does not inflate (compress package: v1 records, legacy 0x01 batches). */
+  'ERR_WIRE_INFLATE',
   /** Encoder input out of range (a field wider than its header slot). */
   'ERR_WIRE_BAD_FIELD',
 ] as const;
