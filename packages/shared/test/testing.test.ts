@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import {
   Netns,
   StatsdListener,
@@ -17,6 +17,7 @@ import {
   runCommand,
   sendTraffic,
   spawnChild,
+  TRAFFIC_SCRIPT,
   tcpdumpRead,
   tsharkFields,
   withTimeout,
@@ -29,6 +30,24 @@ test('payloadFor is deterministic and starts with seed and index', () => {
   assert.notDeepEqual(p, payloadFor(7, 259, 12));
   assert.deepEqual([...payloadFor(1, 2, 3)], [0, 0, 0]);
   assert.equal(payloadFor(1, 2, 0).length, 0);
+});
+
+test('requirePrereqs: true when present, skip with a reason outside CI, throw under CI', () => {
+  const skipped: (string | undefined)[] = [];
+  const fake = { skip: (m?: string) => skipped.push(m) } as unknown as TestContext;
+  const saved = process.env['CI'];
+  try {
+    delete process.env['CI'];
+    assert.equal(requirePrereqs(fake, { tools: ['sh'] }), true);
+    assert.equal(requirePrereqs(fake, { tools: ['sh', 'nfp-no-such-tool'] }), false);
+    assert.deepEqual(skipped, ['needs nfp-no-such-tool']);
+    process.env['CI'] = 'true';
+    assert.throws(() => requirePrereqs(fake, { tools: ['nfp-no-such-tool'] }), { code: 'ERR_TEST_PREREQ' });
+    assert.equal(skipped.length, 1);
+  } finally {
+    if (saved === undefined) delete process.env['CI'];
+    else process.env['CI'] = saved;
+  }
 });
 
 test('withTimeout rejects with ERR_TEST_TIMEOUT and passes results through', async () => {
@@ -68,6 +87,25 @@ test('spawnChild kill() stops a running child by PID', async () => {
   assert.deepEqual(await h.exited, { code: null, signal: 'SIGTERM' });
 });
 
+test('the traffic script refuses specs beyond its caps or malformed, before sending anything', async () => {
+  const bad = [
+    { proto: 'udp', count: 1_000_001, size: 10 },
+    { proto: 'udp', count: 1.5, size: 10 },
+    { proto: 'udp', count: 1, size: 65508 },
+    { proto: 'tcp', count: 1, size: 0 },
+    { proto: 'sctp', count: 1, size: 10 },
+    { proto: 'udp', family: 5, count: 1, size: 10 },
+    { proto: 'udp', count: 1, size: 10, port: 70000 },
+    { proto: 'udp', count: 1, size: 10, ratePps: 0 },
+  ];
+  for (const spec of bad) {
+    const r = await runCommand(process.execPath, [TRAFFIC_SCRIPT, JSON.stringify(spec)], { allowFail: true });
+    assert.equal(r.code, 1, JSON.stringify(spec));
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /^traffic: /);
+  }
+});
+
 test('StatsdListener parses multi-line datagrams and sums values', async (t) => {
   const listener = await StatsdListener.start();
   t.after(() => listener.close());
@@ -99,8 +137,7 @@ test('Netns create/remove, nft inside, and UDP traffic captured with the exact c
   const file = join(dir, 'lo.pcap');
   const cap = await captureLo(ns, file);
   const result = await sendTraffic(ns, { proto: 'udp', port: 9999, count: 25, size: 100, seed: 3 });
-  assert.equal(result.sent, 25);
-  assert.equal(result.received, 25);
+  assert.deepEqual(result, { sent: 25 });
   await cap.stop();
 
   const { count, lines } = await tcpdumpRead(file);
@@ -125,12 +162,9 @@ test('TCP and ICMP traffic (IPv6 too) inside a namespace', async (t) => {
   t.after(() => ns.remove());
   const file = join(dir, 'lo.pcap');
   const cap = await captureLo(ns, file);
-  assert.deepEqual(await sendTraffic(ns, { proto: 'tcp', port: 7777, count: 5, size: 50 }), { sent: 5, received: 5 });
-  assert.deepEqual(await sendTraffic(ns, { proto: 'icmp', count: 3, size: 20 }), { sent: 3, received: 3 });
-  assert.deepEqual(await sendTraffic(ns, { proto: 'udp', family: 6, count: 4, size: 8, ratePps: 1000 }), {
-    sent: 4,
-    received: 4,
-  });
+  assert.deepEqual(await sendTraffic(ns, { proto: 'tcp', port: 7777, count: 5, size: 50 }), { sent: 5 });
+  assert.deepEqual(await sendTraffic(ns, { proto: 'icmp', count: 3, size: 20 }), { sent: 3 });
+  assert.deepEqual(await sendTraffic(ns, { proto: 'udp', family: 6, count: 4, size: 8, ratePps: 1000 }), { sent: 4 });
   await cap.stop();
   const { lines } = await tcpdumpRead(file);
   assert.equal(lines.filter((l) => /\.7777: Flags \[P\.\].*length 50$/.test(l)).length, 5, lines.join('\n'));

@@ -13,5 +13,6 @@ export const TRAFFIC_SCRIPT = fileURLToPath(new URL('./traffic.js', import.meta.
 export async function sendTraffic(ns: Netns, spec: TrafficSpec): Promise<TrafficResult> {
   const { stdout } = await ns.run(process.execPath, [TRAFFIC_SCRIPT, JSON.stringify(spec)]);
   const line = stdout.trim().split('\n').pop() ?? '';
-  return JSON.parse(line) as TrafficResult;
+  const { sent } = JSON.parse(line) as TrafficResult;
+  return { sent };
 }

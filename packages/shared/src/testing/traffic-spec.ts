@@ -18,14 +18,9 @@ export interface TrafficSpec {
   ratePps?: number;
 }
 
-/**
- * What the traffic script reports: `sent` packets (UDP datagrams, TCP writes, ICMP echo
- * requests); `received` is what the local peer saw (informational: UDP may drop on a full
- * receive buffer after the packet already passed the netfilter hooks).
- */
+/** What sendTraffic reports: `sent` packets (UDP datagrams, TCP writes, ICMP echo requests). */
 export interface TrafficResult {
   sent: number;
-  received?: number;
 }
 
 /** Hard cap on `count`, so a wrong spec cannot flood the box. */

@@ -1,12 +1,16 @@
 // Standalone traffic generator: `ip netns exec NS node traffic.js '<TrafficSpec JSON>'`.
 // Sends loopback traffic only, bounded in count and time, and prints one JSON line
-// (TrafficResult) on stdout. Exit 0 when everything was sent, 1 otherwise (reason on stderr).
+// ({ sent, received }) on stdout. Exit 0 when everything was sent, 1 otherwise (reason on stderr).
 import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { payloadFor } from './payload.js';
 import { TRAFFIC_MAX_COUNT, TRAFFIC_MAX_MS, type TrafficResult, type TrafficSpec } from './traffic-spec.js';
+
+/** The script's own output line adds what the local peer received (informational: UDP may drop
+ * on a full receive buffer after the packet already passed the netfilter hooks). */
+type ScriptResult = TrafficResult & { received: number };
 
 /** Number of UDP sends in flight before we wait for their callbacks (never overflow silently). */
 const UDP_WINDOW = 64;
@@ -47,7 +51,7 @@ async function pace(i: number, ratePps: number | undefined): Promise<void> {
   if (wait > 0) await sleep(wait);
 }
 
-async function udp(spec: ReturnType<typeof parseSpec>): Promise<TrafficResult> {
+async function udp(spec: ReturnType<typeof parseSpec>): Promise<ScriptResult> {
   const type = spec.family === 6 ? 'udp6' : 'udp4';
   const addr = spec.family === 6 ? '::1' : '127.0.0.1';
   const receiver = dgram.createSocket({ type, recvBufferSize: 8 * 1024 * 1024 });
@@ -104,7 +108,7 @@ async function udp(spec: ReturnType<typeof parseSpec>): Promise<TrafficResult> {
   return { sent, received };
 }
 
-async function tcp(spec: ReturnType<typeof parseSpec>): Promise<TrafficResult> {
+async function tcp(spec: ReturnType<typeof parseSpec>): Promise<ScriptResult> {
   const addr = spec.family === 6 ? '::1' : '127.0.0.1';
   let serverBytes = 0;
   let onData: (() => void) | undefined;
@@ -156,7 +160,7 @@ async function tcp(spec: ReturnType<typeof parseSpec>): Promise<TrafficResult> {
   return { sent, received: sent };
 }
 
-async function icmp(spec: ReturnType<typeof parseSpec>): Promise<TrafficResult> {
+async function icmp(spec: ReturnType<typeof parseSpec>): Promise<ScriptResult> {
   const addr = spec.family === 6 ? '::1' : '127.0.0.1';
   const intervalS = spec.ratePps !== undefined ? Math.max(0.002, 1 / spec.ratePps) : 0.002;
   const args = [
