@@ -28,3 +28,5 @@ export {
   type SenderStats,
   type SequenceVerdict,
 } from './sequence-tracker.js';
+export { QueryServer, type QueryServerOptions } from './query-server.js';
+export { Receiver, type ReceiverOptions, type ReceiverStats, type WireMode } from './receiver.js';

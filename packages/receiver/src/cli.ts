@@ -1,0 +1,207 @@
+// nflog-pcap-recv: parse, convert units at the edge, start the Receiver, log periodically,
+// reopen on SIGHUP, flush and exit 0 on SIGTERM/SIGINT.
+
+import { InvalidArgumentError, Option, type OptionValues } from 'commander';
+import {
+  EXIT_OK,
+  MIB,
+  UsageError,
+  addStatsdOptions,
+  createMetrics,
+  createProgram,
+  parseMiB,
+  parsePositiveInt,
+  parseSeconds,
+  runProgram,
+  statsdOptionsFrom,
+  watchSignals,
+  type Logger,
+} from '@nflog-pipe/shared';
+import { Receiver, type ReceiverStats, type WireMode } from './receiver.js';
+
+/** Defaults of the CLI options, in the units the options take. */
+export const RECV_DEFAULTS = {
+  /** --fifo-buffer, MiB. */
+  fifoBufferMiB: 16,
+  /** --buffer-window, MiB, when --buffer-interface is given. */
+  bufferWindowMiB: 64,
+  /** --buffer-timeout, seconds. */
+  bufferTimeoutS: 1,
+  /** --max-frame, MiB of uncompressed records per frame. */
+  maxFrameMiB: 64,
+  /** --zmq-buffer, messages (ZMQ_RCVHWM). */
+  zmqBufferMessages: 1000,
+  /** --stats-interval, seconds. */
+  statsIntervalS: 60,
+  /** --flush-timeout, seconds. */
+  flushTimeoutS: 5,
+} as const;
+
+function linktypeArg(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v.trim()) || !Number.isInteger(n) || n > 0xffff) throw new InvalidArgumentError(`not a linktype (0..65535): '${v}'`);
+  return n;
+}
+
+/** Builds the commander program (exported for option tests). */
+export function buildProgram(): ReturnType<typeof createProgram> {
+  const d = RECV_DEFAULTS;
+  const program = createProgram(
+    'nflog-pcap-recv',
+    'Receive packets from nflog-zmq-send (ZeroMQ PULL, many senders) and write one live pcap stream to a FIFO, a file or stdout.',
+  )
+    .argument('<endpoint...>', 'ZeroMQ endpoint(s) to bind (e.g. tcp://0.0.0.0:5555 ipc:///run/nflog.sock), then DST: FIFO path, file path, or - for stdout')
+    .addOption(new Option('--wire <format>', 'wire format accepted: v1, legacy (the Python tool\'s), or auto (v1 by its magic, else legacy)').choices(['v1', 'legacy', 'auto']).default('auto'))
+    .option('--rate-control', 'legacy messages carry the rate-control prefix (0x00 plain / 0x01 zlib), as from the Python tool with --rate-control', false)
+    .addOption(new Option('--linktype <n>', 'pcap linktype of the output; frames of another linktype are dropped and counted as bad (default: the first one received)').argParser(linktypeArg))
+    .option('--pcap-nsec', 'write nanosecond-resolution pcap (magic a1b23c4d)', false)
+    .addOption(
+      new Option('--fifo-buffer <MiB>', 'output queue while the reader is absent or slow, MiB; beyond it whole batches are dropped and counted (loss.fifo.pkt)')
+        .argParser(parseMiB)
+        .default(d.fifoBufferMiB * MIB, String(d.fifoBufferMiB)),
+    )
+    .option('--buffer-interface <endpoint>', 'ZeroMQ REP endpoint serving dumps of the recent traffic (nflog-pcap-query)')
+    .addOption(
+      new Option('--buffer-window <MiB>', `recent traffic kept for dumps, MiB (default ${d.bufferWindowMiB} with --buffer-interface)`).argParser(parseMiB),
+    )
+    .addOption(
+      new Option('--buffer-timeout <seconds>', 'a dump reply not taken within this time is dropped and the socket recreated (ZMQ_SNDTIMEO), seconds')
+        .argParser(parseSeconds)
+        .default(d.bufferTimeoutS * 1000, String(d.bufferTimeoutS)),
+    )
+    .addOption(
+      new Option('--max-frame <MiB>', 'largest uncompressed records section accepted in one frame, MiB (larger ones are bad frames)')
+        .argParser(parseMiB)
+        .default(d.maxFrameMiB * MIB, String(d.maxFrameMiB)),
+    )
+    .addOption(
+      new Option('--zmq-buffer <messages>', 'ZMQ_RCVHWM: messages ZeroMQ queues for us before senders see back-pressure')
+        .argParser((v: string) => parsePositiveInt(v))
+        .default(d.zmqBufferMessages),
+    )
+    .addOption(
+      new Option('--stats-interval <seconds>', 'period of the "stats" log line, seconds (0: only the final summary)')
+        .argParser(parseSeconds)
+        .default(d.statsIntervalS * 1000, String(d.statsIntervalS)),
+    )
+    .addOption(
+      new Option('--flush-timeout <seconds>', 'at exit, how long the output may take to accept what is queued, seconds')
+        .argParser(parseSeconds)
+        .default(d.flushTimeoutS * 1000, String(d.flushTimeoutS)),
+    );
+  addStatsdOptions(program);
+  return program;
+}
+
+interface RecvOptions extends OptionValues {
+  wire: WireMode;
+  rateControl: boolean;
+  linktype?: number;
+  pcapNsec: boolean;
+  fifoBuffer: number;
+  bufferInterface?: string;
+  bufferWindow?: number;
+  bufferTimeout: number;
+  maxFrame: number;
+  zmqBuffer: number;
+  statsInterval: number;
+  flushTimeout: number;
+}
+
+/** The key=value counters of the periodic "stats" line and the final "stopped" line. */
+export function countsLine(s: ReceiverStats): Record<string, number | string> {
+  const line: Record<string, number | string> = {
+    in_pkt: s.inPackets,
+    in_bytes: s.inBytes,
+    out_pkt: s.sink.outPackets,
+    out_bytes: s.sink.outBytes,
+    loss_network_pkt: s.lossNetwork,
+    loss_fifo_pkt: s.sink.lostPackets,
+    queued_pkt: s.sink.queuedPackets,
+    bad_frames: s.badFrames,
+    behind_frames: s.behindFrames,
+    readers: s.sink.opens,
+    queries: s.queries,
+    ring_pkt: s.ringPackets,
+    senders: s.senders.length,
+  };
+  // Per sender: id:packets/lost, most recently seen last (bounded: the last 16).
+  const recent = s.senders.slice(-16);
+  if (recent.length > 0) line['per_sender'] = recent.map((x) => `${x.id}:${x.packets}/${x.lost}`).join(',');
+  return line;
+}
+
+/**
+ * Runs `nflog-pcap-recv` with the user arguments `argv`; resolves to the exit code: 0 after a
+ * clean SIGTERM/SIGINT (or --help/--version, or a stdout reader that went away), 1 on a runtime
+ * failure (bind error, output error), 2 on bad usage. Never calls process.exit().
+ */
+export function main(argv: string[]): Promise<number> {
+  return runProgram<RecvOptions>(buildProgram(), argv, async ({ opts, args, logger }) => {
+    if (args.length < 2) throw new UsageError('need at least one ENDPOINT and a DST (FIFO path, file path, or -)');
+    const endpoints = args.slice(0, -1);
+    const dest = args[args.length - 1]!;
+    for (const ep of endpoints) {
+      if (!/^[a-z]+:\/\/.+/.test(ep)) throw new UsageError(`invalid endpoint ${JSON.stringify(ep)}: expected transport://address`);
+    }
+    if (opts.bufferWindow !== undefined && opts.bufferInterface === undefined) {
+      throw new UsageError('--buffer-window needs --buffer-interface');
+    }
+    if (opts.wire === 'v1' && opts.rateControl) throw new UsageError('--rate-control applies to legacy input (--wire legacy or auto)');
+    return run(opts, endpoints, dest, logger);
+  });
+}
+
+async function run(opts: RecvOptions, endpoints: string[], dest: string, logger: Logger): Promise<number> {
+  const signals = watchSignals();
+  const metrics = createMetrics(statsdOptionsFrom(opts), logger);
+  const log = logger.child({ component: 'receiver' });
+  let receiver: Receiver;
+  try {
+    receiver = await Receiver.start({
+      endpoints,
+      dest,
+      wire: opts.wire,
+      rateControl: opts.rateControl,
+      ...(opts.linktype !== undefined ? { linktype: opts.linktype } : {}),
+      nanosecond: opts.pcapNsec,
+      fifoBufferBytes: opts.fifoBuffer,
+      bufferWindowBytes: opts.bufferInterface === undefined ? 0 : (opts.bufferWindow ?? RECV_DEFAULTS.bufferWindowMiB * MIB),
+      ...(opts.bufferInterface !== undefined ? { bufferInterface: opts.bufferInterface } : {}),
+      bufferTimeoutMs: opts.bufferTimeout,
+      maxRawBytes: opts.maxFrame,
+      receiveHwm: opts.zmqBuffer,
+      metrics,
+      logger,
+    });
+  } catch (err) {
+    signals.dispose();
+    await metrics.close();
+    throw err;
+  }
+  const unHup = signals.onHup(() => {
+    log.info('SIGHUP: reopening the output');
+    receiver.reopen();
+  });
+  log.info('started', {
+    endpoints: receiver.boundEndpoints.join(','),
+    dst: dest,
+    wire: opts.wire,
+    buffer_interface: receiver.queryEndpoint ?? undefined,
+  });
+  let timer: NodeJS.Timeout | undefined;
+  if (opts.statsInterval > 0) {
+    timer = setInterval(() => log.info('stats', countsLine(receiver.stats())), opts.statsInterval);
+    timer.unref();
+  }
+  const stopped = new Promise<null>((resolve) => signals.stopped.addEventListener('abort', () => resolve(null), { once: true }));
+  const endErr = await Promise.race([stopped, receiver.ended]);
+  clearInterval(timer);
+  unHup();
+  await receiver.stop(opts.flushTimeout);
+  await metrics.close();
+  signals.dispose();
+  log.info('stopped', countsLine(receiver.stats()));
+  if (endErr !== null) throw endErr; // one line `nflog-pcap-recv: ...`, exit 1
+  return EXIT_OK;
+}

@@ -1,0 +1,148 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Reply } from 'zeromq';
+import { encodePcapHeader } from '@nflog-pipe/pcap-writer';
+import { METRIC, type Logger, type Metrics } from '@nflog-pipe/shared';
+import { selectRecords, type RecordFormat } from './query-filter.js';
+import { parseQueryRequest, QueryRequestError } from './query-request.js';
+import type { RingBuffer } from './ring-buffer.js';
+
+/** Options of {@link QueryServer}. */
+export interface QueryServerOptions {
+  /** ZeroMQ endpoint the REP socket binds (`--buffer-interface`). */
+  endpoint: string;
+  /** ZMQ_SNDTIMEO of the REP socket, ms (`--buffer-timeout`, default 1000): a reply that cannot be sent in time is dropped and the socket is recreated. */
+  timeoutMs: number;
+  /** The ring to dump. */
+  ring: RingBuffer;
+  /** Linktype and timestamp resolution of the ring's records, asked at each query. */
+  format(): RecordFormat;
+  /** Counts `queries`. */
+  metrics: Metrics;
+  /** Lifecycle and per-query debug lines. */
+  logger: Logger;
+  /** Clock for `lastMs`, ms since the epoch. Default Date.now. */
+  now?: () => number;
+}
+
+/**
+ * The buffer interface: a ZeroMQ REP socket answering each request with a pcap dump of the
+ * ring, as a multipart reply `[pcap global header, records sections..., '']` (the Python
+ * client concatenates the parts). A JSON `{"v":1,...}` request narrows the dump
+ * (docs/wire-format.md, "Query protocol"); a bad one gets a one-part JSON error reply.
+ *
+ * Serving never stops ingestion: the dump is a snapshot of batch references taken at once, and
+ * zeromq.js sends the ring's buffers without copying them.
+ */
+export class QueryServer {
+  readonly #opts: QueryServerOptions;
+  #socket: Reply | null = null;
+  #closed = false;
+  #loop: Promise<void> | null = null;
+  #served = 0;
+
+  constructor(options: QueryServerOptions) {
+    this.#opts = options;
+  }
+
+  /** The endpoint bound (a `tcp://...:*` shows its port), null before start. */
+  get boundEndpoint(): string | null {
+    return this.#socket?.lastEndpoint ?? null;
+  }
+
+  /** Queries answered so far. */
+  get served(): number {
+    return this.#served;
+  }
+
+  /**
+   * Bind and start serving.
+   *
+   * @throws the zeromq.js bind error (e.g. `EADDRINUSE`, `EINVAL` for a bad endpoint)
+   */
+  async start(): Promise<void> {
+    this.#socket = await this.#bind();
+    this.#loop = this.#serve().catch((err: unknown) => {
+      this.#opts.logger.error('query interface stopped', { endpoint: this.#opts.endpoint, err });
+    });
+  }
+
+  async #bind(): Promise<Reply> {
+    const socket = new Reply({ sendTimeout: this.#opts.timeoutMs, linger: 0 });
+    try {
+      await socket.bind(this.#opts.endpoint);
+    } catch (err) {
+      socket.close();
+      throw err;
+    }
+    return socket;
+  }
+
+  async #serve(): Promise<void> {
+    const log = this.#opts.logger;
+    while (!this.#closed) {
+      const socket = this.#socket!;
+      let request: Buffer[];
+      try {
+        request = await socket.receive();
+      } catch (err) {
+        if (this.#closed) return;
+        log.warn('query receive failed, recreating the socket', { err });
+        await this.#rebind();
+        continue;
+      }
+      const reply = this.#answer(request[0] ?? Buffer.alloc(0));
+      try {
+        await socket.send(reply);
+      } catch (err) {
+        if (this.#closed) return;
+        // Like the Python tool: a client that does not take its reply within the timeout
+        // leaves the REP socket mid-exchange; start over with a fresh socket.
+        log.warn('query reply not sent in time, recreating the socket', { err });
+        await this.#rebind();
+      }
+    }
+  }
+
+  #answer(request: Buffer): Buffer[] {
+    const { ring, metrics, logger } = this.#opts;
+    const format = this.#opts.format();
+    let filter;
+    try {
+      filter = parseQueryRequest(request, (this.#opts.now ?? Date.now)());
+    } catch (err) {
+      if (!(err instanceof QueryRequestError)) throw err;
+      logger.info('bad query request', { err });
+      return [Buffer.from(JSON.stringify({ error: { code: err.code, message: err.message } }))];
+    }
+    const sel = selectRecords(ring.snapshot(), filter, format);
+    this.#served++;
+    metrics.increment(METRIC.QUERIES);
+    logger.debug('query served', { structured: filter !== null, packets: sel.packets, bytes: sel.bytes });
+    return [encodePcapHeader({ linktype: format.linktype, nanosecond: format.nanosecond }), ...sel.parts, Buffer.alloc(0)];
+  }
+
+  async #rebind(): Promise<void> {
+    this.#socket?.close();
+    this.#socket = null;
+    // The old socket's unbind completes in the ZeroMQ I/O thread; retry briefly on EADDRINUSE.
+    for (let attempt = 0; ; attempt++) {
+      if (this.#closed) return;
+      try {
+        this.#socket = await this.#bind();
+        return;
+      } catch (err) {
+        if (attempt >= 50) throw err;
+        await sleep(100);
+      }
+    }
+  }
+
+  /** Stop serving and close the socket (linger 0). Safe to call twice. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#socket?.close();
+    this.#socket = null;
+    await this.#loop?.catch(() => undefined);
+  }
+}

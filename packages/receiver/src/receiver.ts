@@ -1,0 +1,328 @@
+import { stat } from 'node:fs/promises';
+import { Pull } from 'zeromq';
+import { decodeLegacyShaped, inflateFrameRecords } from '@nflog-pipe/compress';
+import { LINKTYPE_RAW, recordsToNanosecond } from '@nflog-pipe/pcap-writer';
+import {
+  decodeFrame,
+  isV1Frame,
+  legacyPacketsToRecords,
+  METRIC,
+  WireError,
+  type Logger,
+  type Metrics,
+} from '@nflog-pipe/shared';
+import { FifoSink } from './fifo-sink.js';
+import { FileSink } from './file-sink.js';
+import type { PcapSink, PcapSinkStats } from './pcap-sink.js';
+import { QueryServer } from './query-server.js';
+import { RingBuffer } from './ring-buffer.js';
+import { SequenceTracker, type SenderStats } from './sequence-tracker.js';
+
+/** Which wire formats the receiver accepts. */
+export type WireMode = 'v1' | 'legacy' | 'auto';
+
+/** Options of {@link Receiver.start}; the CLI converts units at the edge. */
+export interface ReceiverOptions {
+  /** ZeroMQ endpoints the PULL socket binds (many senders connect to them). */
+  endpoints: readonly string[];
+  /** FIFO path, regular file path, or `-` for stdout. */
+  dest: string;
+  /** `auto` (default): v1 frames by their magic, anything else as legacy. */
+  wire: WireMode;
+  /** Legacy messages carry the 0x00/0x01 rate-control prefix (`--rate-control`). */
+  rateControl: boolean;
+  /** Output linktype; undefined = the first one seen (the output opens when it is known). */
+  linktype?: number;
+  /** Write nanosecond timestamps (records converted from microseconds). */
+  nanosecond: boolean;
+  /** Queue bound of the pcap output while its reader is absent or slow, bytes (`--fifo-buffer`). */
+  fifoBufferBytes: number;
+  /** Ring size, bytes (`--buffer-window`); 0 = no ring. */
+  bufferWindowBytes: number;
+  /** REP endpoint serving ring dumps (`--buffer-interface`). */
+  bufferInterface?: string;
+  /** Send timeout of a dump reply, ms (`--buffer-timeout`). */
+  bufferTimeoutMs: number;
+  /** Cap on one frame's uncompressed records, bytes (inflate bomb guard). */
+  maxRawBytes: number;
+  /** ZMQ_RCVHWM of the PULL socket, messages. */
+  receiveHwm: number;
+  /** ms between FIFO open attempts / idle reader checks. Default 200. */
+  retryMs?: number;
+  metrics: Metrics;
+  logger: Logger;
+}
+
+/** Totals for the periodic line and the exit summary. */
+export interface ReceiverStats {
+  /** Packets received in good frames. */
+  inPackets: number;
+  /** Bytes of those packets as pcap records (16-byte headers included). */
+  inBytes: number;
+  /** Frames (messages) that failed to decode or had the wrong linktype. */
+  badFrames: number;
+  /** Packets missing from sender sequences. */
+  lossNetwork: number;
+  /** Frames from a known sender that arrived behind its expected number. */
+  behindFrames: number;
+  /** The sink's counters. */
+  sink: PcapSinkStats;
+  /** Queries served. */
+  queries: number;
+  /** Packets and bytes in the ring. */
+  ringPackets: number;
+  ringBytes: number;
+  /** Linktype of the output (undefined until the first frame when not forced). */
+  linktype: number | undefined;
+  /** Per-sender counters (v1 frames only). */
+  senders: SenderStats[];
+}
+
+const EMPTY_SINK: PcapSinkStats = { outPackets: 0, outBytes: 0, lostPackets: 0, queuedPackets: 0, queuedBytes: 0, opens: 0 };
+
+/**
+ * nflog-pcap-recv's engine: a ZeroMQ PULL socket bound on every endpoint, frames decoded (v1 or
+ * legacy) into batches of pcap records, each batch written whole to the pcap sink and kept in
+ * the ring; loss counted per sender from sequence numbers; bad frames counted and skipped.
+ */
+export class Receiver {
+  readonly #opts: ReceiverOptions;
+  readonly #pull: Pull;
+  readonly #ring: RingBuffer | null;
+  readonly #tracker = new SequenceTracker();
+  #query: QueryServer | null = null;
+  #sink: PcapSink | null = null;
+  #linktype: number | undefined;
+  #destIsFifo = false;
+  #stopped = false;
+  #loop: Promise<void> | null = null;
+  #ended: Promise<Error | null>;
+  #endResolve!: (err: Error | null) => void;
+  #warnedLinktype = false;
+  #bound: string[] = [];
+  #warnedBad = new Set<string>();
+  #stats = { inPackets: 0, inBytes: 0, badFrames: 0, lossNetwork: 0, behindFrames: 0 };
+
+  private constructor(options: ReceiverOptions) {
+    this.#opts = options;
+    this.#linktype = options.linktype;
+    this.#pull = new Pull({ receiveHighWaterMark: options.receiveHwm, linger: 0 });
+    this.#ring = options.bufferWindowBytes > 0 ? new RingBuffer(options.bufferWindowBytes) : null;
+    this.#ended = new Promise((resolve) => (this.#endResolve = resolve));
+  }
+
+  /**
+   * Bind the sockets and start receiving.
+   *
+   * @throws the zeromq.js bind error of an endpoint (`EADDRINUSE`, `EINVAL`, ...) or a stat
+   *   error of `dest`'s directory; nothing is left open then.
+   */
+  static async start(options: ReceiverOptions): Promise<Receiver> {
+    const r = new Receiver(options);
+    try {
+      if (options.dest !== '-') {
+        const st = await stat(options.dest).catch(() => null);
+        r.#destIsFifo = st?.isFIFO() === true;
+      }
+      for (const ep of options.endpoints) {
+        await r.#pull.bind(ep);
+        r.#bound.push(r.#pull.lastEndpoint ?? ep);
+      }
+      if (options.bufferInterface !== undefined && r.#ring !== null) {
+        r.#query = new QueryServer({
+          endpoint: options.bufferInterface,
+          timeoutMs: options.bufferTimeoutMs,
+          ring: r.#ring,
+          format: () => ({ linktype: r.#linktype ?? LINKTYPE_RAW, nanosecond: options.nanosecond }),
+          metrics: options.metrics,
+          logger: options.logger.child({ component: 'query' }),
+        });
+        await r.#query.start();
+      }
+    } catch (err) {
+      r.#pull.close();
+      await r.#query?.close();
+      throw err;
+    }
+    if (r.#linktype !== undefined) r.#openSink(r.#linktype);
+    r.#loop = r.#receiveLoop().catch((err: unknown) => r.#endResolve(err as Error));
+    return r;
+  }
+
+  /** The endpoints actually bound (a `tcp://127.0.0.1:*` shows its port), in bind order. */
+  get boundEndpoints(): readonly string[] {
+    return this.#bound;
+  }
+
+  /** The buffer interface endpoint actually bound, or null without one. */
+  get queryEndpoint(): string | null {
+    return this.#query?.boundEndpoint ?? null;
+  }
+
+  /** Resolves when the output ends by itself: null for a stdout reader gone, else the error. */
+  get ended(): Promise<Error | null> {
+    return this.#ended;
+  }
+
+  #openSink(linktype: number): void {
+    const o = this.#opts;
+    const { metrics } = o;
+    const sinkOptions = {
+      linktype,
+      nanosecond: o.nanosecond,
+      queueBytes: o.fifoBufferBytes,
+      logger: o.logger.child({ component: 'output' }),
+      ...(o.retryMs !== undefined ? { retryMs: o.retryMs } : {}),
+      onOut: (packets: number, bytes: number): void => {
+        metrics.increment(METRIC.RAW_OUT_PKT, packets);
+        metrics.increment(METRIC.RAW_OUT_BYTES, bytes);
+      },
+      onLost: (packets: number): void => metrics.increment(METRIC.LOSS_FIFO_PKT, packets),
+      onEnd: (err: Error | null): void => this.#endResolve(err),
+    };
+    this.#sink = this.#destIsFifo ? new FifoSink(o.dest, sinkOptions) : new FileSink(o.dest, sinkOptions);
+  }
+
+  async #receiveLoop(): Promise<void> {
+    for (;;) {
+      let parts: Buffer[];
+      try {
+        parts = await this.#pull.receive();
+      } catch (err) {
+        if (this.#stopped || this.#pull.closed) return;
+        throw err;
+      }
+      // The Python receiver joined multipart messages; our senders send one part.
+      this.handleMessage(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
+    }
+  }
+
+  /**
+   * Decode one message and pass its records on. Never throws for bad input: a message that does
+   * not decode is counted in `bad_frames` (warned once per error code) and skipped.
+   */
+  handleMessage(msg: Buffer): void {
+    const wire = this.#opts.wire;
+    try {
+      if (wire === 'v1' || (wire === 'auto' && isV1Frame(msg))) this.#handleV1(msg);
+      else this.#handleLegacy(msg);
+    } catch (err) {
+      // A RangeError here means records with impossible fields (a ts_usec that cannot be
+      // converted to nanoseconds): bad input as well, never a reason to stop.
+      if (err instanceof WireError) this.#bad(err.code, err);
+      else if (err instanceof RangeError) this.#bad('ERR_RECV_BAD_RECORD', err);
+      else throw err;
+    }
+  }
+
+  #handleV1(msg: Buffer): void {
+    const frame = decodeFrame(msg, { maxRawBytes: this.#opts.maxRawBytes });
+    const records = frame.compressed ? inflateFrameRecords(frame) : frame.records;
+    if (!this.#acceptLinktype(frame.linktype)) return;
+    const out = this.#convert(records);
+    const verdict = this.#tracker.observe(frame.senderId, frame.firstSeq, frame.count);
+    if (verdict.newSender) {
+      this.#opts.logger.info('new sender', {
+        sender: frame.senderId.toString(16).padStart(16, '0'),
+        first_seq: frame.firstSeq,
+        ...(frame.meta !== undefined ? { meta: frame.meta.toString('utf8') } : {}),
+      });
+    }
+    if (verdict.lost > 0) {
+      this.#stats.lossNetwork += verdict.lost;
+      this.#opts.metrics.increment(METRIC.LOSS_NETWORK_PKT, verdict.lost);
+    }
+    if (verdict.behind) this.#stats.behindFrames++;
+    this.#deliver(out, frame.count);
+  }
+
+  #handleLegacy(msg: Buffer): void {
+    const msgs = this.#opts.rateControl ? decodeLegacyShaped(msg, { maxInflatedBytes: this.#opts.maxRawBytes }) : [msg];
+    let bad = 0;
+    const records = legacyPacketsToRecords(msgs, {
+      onBadPacket: (err) => {
+        bad++;
+        this.#bad(err.code, err);
+      },
+    });
+    if (!this.#acceptLinktype(LINKTYPE_RAW)) return;
+    this.#deliver(this.#convert(records), msgs.length - bad);
+  }
+
+  #acceptLinktype(linktype: number): boolean {
+    if (this.#linktype === undefined) {
+      this.#linktype = linktype;
+      this.#opts.logger.info('output linktype chosen from the first frame', { linktype });
+      this.#openSink(linktype);
+    }
+    if (linktype === this.#linktype) return true;
+    // One pcap stream has one linktype; frames of another cannot be written into it.
+    if (!this.#warnedLinktype) {
+      this.#warnedLinktype = true;
+      this.#opts.logger.warn('dropping frames of another linktype (counted in bad_frames; warned once)', {
+        linktype,
+        output_linktype: this.#linktype,
+      });
+    }
+    this.#stats.badFrames++;
+    this.#opts.metrics.increment(METRIC.BAD_FRAMES);
+    return false;
+  }
+
+  #bad(code: string, err: Error): void {
+    this.#stats.badFrames++;
+    this.#opts.metrics.increment(METRIC.BAD_FRAMES);
+    if (!this.#warnedBad.has(code)) {
+      this.#warnedBad.add(code);
+      this.#opts.logger.warn('bad frame skipped (counted in bad_frames; warned once per code)', { err });
+    }
+  }
+
+  #deliver(records: Buffer, count: number): void {
+    if (count === 0) return;
+    const { metrics } = this.#opts;
+    this.#stats.inPackets += count;
+    this.#stats.inBytes += records.length;
+    metrics.increment(METRIC.RAW_IN_PKT, count);
+    metrics.increment(METRIC.RAW_IN_BYTES, records.length);
+    this.#ring?.push(records, count);
+    this.#sink!.push(records, count);
+  }
+
+  /** Records in the output's timestamp resolution (a copy only for --pcap-nsec). */
+  #convert(records: Buffer): Buffer {
+    return this.#opts.nanosecond ? recordsToNanosecond(records) : records;
+  }
+
+  /** SIGHUP: reopen the output. */
+  reopen(): void {
+    this.#sink?.reopen();
+  }
+
+  /** Current totals. */
+  stats(): ReceiverStats {
+    const ring = this.#ring?.stats();
+    return {
+      ...this.#stats,
+      sink: this.#sink?.stats() ?? { ...EMPTY_SINK },
+      queries: this.#query?.served ?? 0,
+      ringPackets: ring?.packets ?? 0,
+      ringBytes: ring?.bytes ?? 0,
+      linktype: this.#linktype,
+      senders: this.#tracker.senders(),
+    };
+  }
+
+  /**
+   * Stop receiving, give the output up to `flushMs` to take what is queued, close everything
+   * (sockets with linger 0). Safe to call twice.
+   */
+  async stop(flushMs: number): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#pull.close();
+    await this.#loop?.catch(() => undefined);
+    await this.#query?.close();
+    await this.#sink?.close(flushMs);
+  }
+}
