@@ -1,0 +1,121 @@
+/**
+ * The one place that loads the compiled addon (`nflog_native.node`) and types
+ * its surface. Everything else imports from here, never the `.node` file.
+ */
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+/** Counters kept by the C side (see NflogStats for their meaning). */
+export interface NativeStats {
+  packets: number;
+  bytes: number;
+  truncated: number;
+  malformed: number;
+  kernelDropped: number;
+  batches: number;
+  enobufs: number;
+  datagrams: number;
+}
+
+/** Values as sent to the kernel (already validated and converted in TS). */
+export interface NativeConfig {
+  copyRange: number;
+  nlbufsiz: number;
+  qthresh: number;
+  /** NFULA_CFG_TIMEOUT, in 1/100 s. */
+  timeoutCs: number;
+  /** 0 leaves the system default. */
+  rcvbufBytes: number;
+  linktype: 101 | 239;
+  /** 1: pass raw datagrams as the 4th callback argument (tests only). */
+  debugRaw: 0 | 1;
+}
+
+/** What a failed native call reports instead of throwing. */
+export interface NativeFailure {
+  errno: number;
+  syscall: string;
+  /** The group being configured, or -1. */
+  group: number;
+}
+
+/**
+ * Called once per readable event. `errno` is non-zero when reading failed
+ * for good (the handle stopped polling); `raw` only with debugRaw.
+ */
+export type NativeBatchCallback = (
+  records: Buffer,
+  count: number,
+  errno: number,
+  raw: Buffer | undefined,
+) => void;
+
+/** An open netlink socket. Every method is a safe no-op after close(). */
+export interface NativeHandle {
+  close(): void;
+  ref(): void;
+  unref(): void;
+  pause(): void;
+  /** Returns 0 or a positive errno. */
+  resume(): number;
+  /** Drain now, from JS (delivers datagrams stashed during open). */
+  drain(): void;
+  stats(): NativeStats;
+  info(): { portid: number; rcvbufBytes: number; rcvbufForced: 0 | 1 };
+}
+
+/** Result of running the C walker over a recorded buffer. */
+export interface NativeParseResult {
+  records: Buffer;
+  count: number;
+  packets: number;
+  bytes: number;
+  truncated: number;
+  malformed: number;
+  kernelDropped: number;
+}
+
+/** The addon's exports. */
+export interface NativeBinding {
+  open(
+    groups: number[],
+    config: NativeConfig,
+    onBatch: NativeBatchCallback,
+  ): NativeHandle | NativeFailure;
+  parseNflogMessages(buf: Buffer, linktype: number): NativeParseResult;
+}
+
+/** True when open() returned a failure record rather than a handle. */
+export function isNativeFailure(v: NativeHandle | NativeFailure): v is NativeFailure {
+  return typeof (v as NativeFailure).errno === 'number';
+}
+
+/** Paths tried in order: the normal build, then `build:native:debug`. */
+export const NATIVE_ADDON_PATHS: readonly string[] = ['Release', 'Debug'].map((dir) =>
+  fileURLToPath(new URL(`../../build/${dir}/nflog_native.node`, import.meta.url)),
+);
+
+function loadNative(): NativeBinding {
+  const require = createRequire(import.meta.url);
+  const failures: string[] = [];
+  for (const path of NATIVE_ADDON_PATHS) {
+    try {
+      return require(path) as NativeBinding;
+    } catch (err) {
+      failures.push(`${path}: ${(err as Error).message.split('\n')[0] ?? ''}`);
+    }
+  }
+  const err = new Error(
+    `nflog-native: cannot load the addon (run "npm run build:native -w @nflog-pipe/nflog-native"); tried ${failures.join('; ')}`,
+  ) as Error & { code: string };
+  err.code = 'ERR_NFLOG_NATIVE_LOAD';
+  throw err;
+}
+
+let binding: NativeBinding | undefined;
+
+/** The addon, loaded on first use. Throws ERR_NFLOG_NATIVE_LOAD listing both paths. */
+export function native(): NativeBinding {
+  binding ??= loadNative();
+  return binding;
+}

@@ -1,0 +1,311 @@
+/**
+ * NflogSocket: NFLOG groups read through the native addon, with defaults,
+ * validation and warnings for values the kernel would clamp or ignore.
+ */
+import { NflogError } from './errors.js';
+import { isNativeFailure, native, type NativeConfig, type NativeHandle } from './native.js';
+
+/** Largest per-group batch the kernel accepts (NFULA_CFG_NLBUFSIZ); larger values are silently ignored. */
+export const NFLOG_NLBUFSIZ_MAX_BYTES = 131072;
+/** Smallest nlbufsiz we send: the kernel ignores values below its default (NLMSG_GOODSIZE, about 4 KiB). */
+export const NFLOG_NLBUFSIZ_MIN_BYTES = 4096;
+/** The kernel's copy-range cap (NFULNL_COPY_RANGE_MAX = 0xffff - NLA_HDRLEN). */
+export const NFLOG_COPY_RANGE_MAX_BYTES = 65531;
+/** Unit of NFULA_CFG_TIMEOUT: 1/100 s. */
+export const NFLOG_TIMEOUT_UNIT_MS = 10;
+/** Largest SO_RCVBUFFORCE request the kernel honours (it doubles the value into an int). */
+export const NFLOG_RCVBUF_MAX_BYTES = 0x3fffffff;
+/** Most groups one socket binds. */
+export const NFLOG_MAX_GROUPS = 32;
+
+/** Defaults for NflogSocketOptions. */
+export const NFLOG_DEFAULTS = {
+  copyRangeBytes: 65535,
+  nlbufsizBytes: NFLOG_NLBUFSIZ_MAX_BYTES,
+  qthresh: 1024,
+  timeoutMs: 10,
+  rcvbufBytes: 64 * 1024 * 1024,
+  linktype: 101,
+} as const;
+
+/** Options of NflogSocket.open(). */
+export interface NflogSocketOptions {
+  /** NFLOG groups to bind (0..65535, 1 to 32 distinct). Each maps to NFULNL_CFG_CMD_BIND. */
+  groups: readonly number[];
+  /**
+   * Bytes of each packet to copy (NFULA_CFG_MODE copy_range, copy mode
+   * NFULNL_COPY_PACKET). Default 65535; the kernel caps it at 65531 (a
+   * warning is added when a larger value is asked for explicitly). An nft
+   * `log ... snaplen N` overrides it per rule.
+   */
+  copyRangeBytes?: number;
+  /**
+   * Kernel batch size per group (NFULA_CFG_NLBUFSIZ), bytes. Default and
+   * maximum 131072; the kernel silently ignores larger values (we clamp and
+   * warn) and values below its ~4 KiB default (we raise to 4096 and warn).
+   */
+  nlbufsizBytes?: number;
+  /** Packets per kernel batch before it is flushed (NFULA_CFG_QTHRESH). Default 1024. An nft `queue-threshold` overrides it per rule. */
+  qthresh?: number;
+  /**
+   * Longest time a partial batch waits in the kernel (NFULA_CFG_TIMEOUT),
+   * ms. Default 10. The kernel counts in 1/100 s, so values are rounded up
+   * to a multiple of 10 (warned); 0 flushes on the next timer tick.
+   */
+  timeoutMs?: number;
+  /**
+   * Socket receive buffer (SO_RCVBUFFORCE, bytes; the kernel doubles it).
+   * Default 64 MiB. 0 keeps the system default. Without CAP_NET_ADMIN it
+   * falls back to SO_RCVBUF, capped by net.core.rmem_max (warned).
+   */
+  rcvbufBytes?: number;
+  /** 101 (raw IP, default) or 239 (LINKTYPE_NFLOG: pseudo-header + all NFLOG TLVs). */
+  linktype?: 101 | 239;
+  /** Called with a fatal read error (the socket stops reading). Without it the error is thrown as an uncaught exception. */
+  onError?: (err: NflogError) => void;
+  /** Test-only: receives each wakeup's raw netlink datagrams, each prefixed by a u32 LE length. */
+  onRawDatagrams?: (raw: Buffer) => void;
+}
+
+/** Called once per readable event with a fresh Buffer of `count` pcap records (LE headers, microseconds). */
+export type NflogBatchHandler = (records: Buffer, count: number) => void;
+
+/** Counters of an NflogSocket, since open. */
+export interface NflogStats {
+  /** Records delivered. */
+  packets: number;
+  /** Sum of incl_len of the delivered records (bytes after the 16-byte record headers). */
+  bytes: number;
+  /** onBatch calls. */
+  batches: number;
+  /** ENOBUFS from recv(): overrun episodes (the kernel reports one per episode, not per packet). */
+  enobufs: number;
+  /** Packets the kernel logged but dropped before we read them, exact, from NFULA_SEQ gaps per group. */
+  kernelDropped: number;
+  /** Records with incl_len < orig_len (copy range or snaplen cut them). */
+  truncated: number;
+  /** Netlink messages skipped for impossible lengths. */
+  malformed: number;
+  /** Netlink datagrams read. */
+  datagrams: number;
+}
+
+function fail(message: string): never {
+  throw new NflogError('ERR_NFLOG_INVALID_OPTION', message);
+}
+
+function intOption(name: string, v: unknown, min: number, max: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    fail(`${name} must be an integer in ${min}..${max}, got ${String(v)}`);
+  }
+  return v;
+}
+
+/** Validate options, apply defaults, and note what the kernel would clamp. */
+function resolveConfig(options: NflogSocketOptions): {
+  groups: number[];
+  config: NativeConfig;
+  warnings: string[];
+} {
+  const warnings: string[] = [];
+  if (!Array.isArray(options.groups) || options.groups.length === 0) fail('groups must be a non-empty array');
+  if (options.groups.length > NFLOG_MAX_GROUPS) fail(`at most ${NFLOG_MAX_GROUPS} groups`);
+  const groups = options.groups.map((g) => intOption('group', g, 0, 65535));
+  if (new Set(groups).size !== groups.length) fail('groups must be distinct');
+
+  let copyRange = intOption('copyRangeBytes', options.copyRangeBytes ?? NFLOG_DEFAULTS.copyRangeBytes, 1, 0xffffffff);
+  if (copyRange > NFLOG_COPY_RANGE_MAX_BYTES) {
+    if (options.copyRangeBytes !== undefined) {
+      warnings.push(`copyRangeBytes ${copyRange} clamped to ${NFLOG_COPY_RANGE_MAX_BYTES} (kernel NFULNL_COPY_RANGE_MAX)`);
+    }
+    copyRange = NFLOG_COPY_RANGE_MAX_BYTES;
+  }
+
+  let nlbufsiz = intOption('nlbufsizBytes', options.nlbufsizBytes ?? NFLOG_DEFAULTS.nlbufsizBytes, 1, 0xffffffff);
+  if (nlbufsiz > NFLOG_NLBUFSIZ_MAX_BYTES) {
+    warnings.push(`nlbufsizBytes ${nlbufsiz} clamped to ${NFLOG_NLBUFSIZ_MAX_BYTES} (the kernel ignores larger values)`);
+    nlbufsiz = NFLOG_NLBUFSIZ_MAX_BYTES;
+  } else if (nlbufsiz < NFLOG_NLBUFSIZ_MIN_BYTES) {
+    warnings.push(`nlbufsizBytes ${nlbufsiz} raised to ${NFLOG_NLBUFSIZ_MIN_BYTES} (the kernel ignores smaller values)`);
+    nlbufsiz = NFLOG_NLBUFSIZ_MIN_BYTES;
+  }
+
+  const qthresh = intOption('qthresh', options.qthresh ?? NFLOG_DEFAULTS.qthresh, 1, 0xffffffff);
+
+  const timeoutMs = options.timeoutMs ?? NFLOG_DEFAULTS.timeoutMs;
+  if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs < 0) {
+    fail(`timeoutMs must be a number >= 0, got ${String(timeoutMs)}`);
+  }
+  const timeoutCs = Math.min(Math.ceil(timeoutMs / NFLOG_TIMEOUT_UNIT_MS), 0xffffffff);
+  if (timeoutCs * NFLOG_TIMEOUT_UNIT_MS !== timeoutMs) {
+    warnings.push(`timeoutMs ${timeoutMs} rounded up to ${timeoutCs * NFLOG_TIMEOUT_UNIT_MS} (kernel unit 1/100 s)`);
+  }
+
+  let rcvbufBytes = intOption('rcvbufBytes', options.rcvbufBytes ?? NFLOG_DEFAULTS.rcvbufBytes, 0, Number.MAX_SAFE_INTEGER);
+  if (rcvbufBytes > NFLOG_RCVBUF_MAX_BYTES) {
+    warnings.push(`rcvbufBytes ${rcvbufBytes} clamped to ${NFLOG_RCVBUF_MAX_BYTES} (SO_RCVBUFFORCE limit)`);
+    rcvbufBytes = NFLOG_RCVBUF_MAX_BYTES;
+  }
+
+  const linktype = options.linktype ?? NFLOG_DEFAULTS.linktype;
+  if (linktype !== 101 && linktype !== 239) fail(`linktype must be 101 or 239, got ${String(linktype)}`);
+
+  return {
+    groups,
+    config: {
+      copyRange,
+      nlbufsiz,
+      qthresh,
+      timeoutCs,
+      rcvbufBytes,
+      linktype,
+      debugRaw: options.onRawDatagrams ? 1 : 0,
+    },
+    warnings,
+  };
+}
+
+/**
+ * NFLOG groups read from one raw NETLINK_NETFILTER socket. The socket is
+ * watched on the event loop; each readable event drains it (bounded work)
+ * and calls `onBatch` once with one Buffer of pcap records.
+ */
+export class NflogSocket {
+  /** Requested values the kernel would clamp or ignore, one sentence each. */
+  readonly warnings: readonly string[];
+  /** Groups bound, in bind order. */
+  readonly groups: readonly number[];
+  /** Linktype of the records: 101 (raw IP) or 239 (NFLOG). */
+  readonly linktype: 101 | 239;
+  /** Receive buffer the kernel granted (SO_RCVBUF read back, i.e. doubled), bytes. */
+  readonly rcvbufBytes: number;
+  #handle: NativeHandle | null;
+  #failed: NflogError | null = null;
+
+  private constructor(
+    handle: NativeHandle,
+    groups: number[],
+    linktype: 101 | 239,
+    warnings: string[],
+  ) {
+    this.#handle = handle;
+    this.groups = Object.freeze(groups);
+    this.linktype = linktype;
+    this.rcvbufBytes = handle.info().rcvbufBytes;
+    this.warnings = Object.freeze(warnings);
+  }
+
+  /**
+   * Open a netlink socket, bind `options.groups` in copy-packet mode and
+   * start reading. Needs CAP_NET_ADMIN (only for this call).
+   * @throws NflogError `ERR_NFLOG_INVALID_OPTION` for bad options; errno codes
+   *   from the kernel: `EPERM` (no CAP_NET_ADMIN, or the group is bound by
+   *   another socket - see `syscall`), `EPROTONOSUPPORT`/`ENOENT` (no NFLOG
+   *   support), ...; `ERR_NFLOG_NATIVE_LOAD` if the addon is not built.
+   */
+  static open(options: NflogSocketOptions, onBatch: NflogBatchHandler): NflogSocket {
+    if (typeof onBatch !== 'function') fail('onBatch must be a function');
+    const { groups, config, warnings } = resolveConfig(options);
+    const { onError, onRawDatagrams } = options;
+    // Filled in right after open; the callback never runs before that (it is
+    // only called from the event loop or from drain()).
+    let self: NflogSocket | undefined;
+    const result = native().open(groups, config, (records, count, errno, raw) => {
+      if (raw !== undefined && onRawDatagrams) onRawDatagrams(raw);
+      if (count > 0) onBatch(records, count);
+      if (errno !== 0 && self !== undefined) self.#fail(NflogError.fromErrno(errno, 'recv'), onError);
+    });
+    if (isNativeFailure(result)) throw NflogError.fromErrno(result.errno, result.syscall, result.group);
+    const rcvbufAsked = config.rcvbufBytes;
+    const info = result.info();
+    if (rcvbufAsked > 0 && info.rcvbufBytes < rcvbufAsked * 2) {
+      warnings.push(
+        `rcvbufBytes ${rcvbufAsked} capped at ${info.rcvbufBytes / 2}` +
+          (info.rcvbufForced ? '' : ' (no CAP_NET_ADMIN for SO_RCVBUFFORCE; net.core.rmem_max applies)'),
+      );
+    }
+    self = new NflogSocket(result, groups, config.linktype, warnings);
+    self.#scheduleDrain();
+    return self;
+  }
+
+  // Datagrams that arrived while open() waited for config acks were stashed
+  // by the C side; deliver them without waiting for the next readable event.
+  #scheduleDrain(): void {
+    setImmediate(() => this.#handle?.drain());
+  }
+
+  #fail(err: NflogError, onError: ((err: NflogError) => void) | undefined): void {
+    this.#failed = err;
+    if (onError) onError(err);
+    else throw err;
+  }
+
+  #live(): NativeHandle {
+    if (this.#handle === null) throw new NflogError('ERR_NFLOG_CLOSED', 'NflogSocket is closed');
+    return this.#handle;
+  }
+
+  /** True after close(). */
+  get closed(): boolean {
+    return this.#handle === null;
+  }
+
+  /** The fatal read error, if reading stopped on one. */
+  get error(): NflogError | null {
+    return this.#failed;
+  }
+
+  /** Counters since open. @throws NflogError ERR_NFLOG_CLOSED after close(). */
+  stats(): NflogStats {
+    const s = this.#live().stats();
+    return {
+      packets: s.packets,
+      bytes: s.bytes,
+      batches: s.batches,
+      enobufs: s.enobufs,
+      kernelDropped: s.kernelDropped,
+      truncated: s.truncated,
+      malformed: s.malformed,
+      datagrams: s.datagrams,
+    };
+  }
+
+  /** Keep the event loop alive while open (the default). @throws ERR_NFLOG_CLOSED */
+  ref(): this {
+    this.#live().ref();
+    return this;
+  }
+
+  /** Let the process exit even though the socket is open. @throws ERR_NFLOG_CLOSED */
+  unref(): this {
+    this.#live().unref();
+    return this;
+  }
+
+  /**
+   * Stop reading. The kernel keeps queueing into the receive buffer; once it
+   * is full, whole batches are dropped (later counted as enobufs and
+   * kernelDropped). A paused socket does not keep the event loop alive.
+   * @throws ERR_NFLOG_CLOSED
+   */
+  pause(): this {
+    this.#live().pause();
+    return this;
+  }
+
+  /** Start reading again after pause(). @throws NflogError ERR_NFLOG_CLOSED, or an errno code from uv_poll_start. */
+  resume(): this {
+    const errno = this.#live().resume();
+    if (errno !== 0) throw NflogError.fromErrno(errno, 'uv_poll_start');
+    this.#scheduleDrain();
+    return this;
+  }
+
+  /** Stop reading, close the socket (the kernel unbinds the groups). Safe to call twice. */
+  close(): void {
+    const handle = this.#handle;
+    this.#handle = null;
+    handle?.close();
+  }
+}
