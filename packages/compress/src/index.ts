@@ -31,3 +31,9 @@ export {
   LEGACY_DEFAULT_MAX_INFLATED_BYTES,
   type DecodeLegacyShapedOptions,
 } from './decode-legacy-shaped.js';
+export {
+  addRateControlOptions,
+  shaperOptionsFrom,
+  type RateControlOptions,
+  type CommandLike,
+} from './rate-control-options.js';

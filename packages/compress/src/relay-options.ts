@@ -1,0 +1,51 @@
+// Flags both relays take, beyond the statsd and rate-control ones.
+
+import { UsageError, parsePositiveInt, parseSeconds } from '@nflog-pipe/shared';
+import type { CommandLike } from './rate-control-options.js';
+
+/** Which wire format a relay expects: 'auto' tells v1 frames (magic NFPZ) from legacy messages. */
+export type RelayWire = 'auto' | 'v1' | 'legacy';
+
+/** Default --zmq-buffer: ZMQ_SNDHWM of the PUSH socket, messages (50, as the Python tool). */
+export const RELAY_DEFAULT_ZMQ_BUFFER = 50;
+/** Default interval of the periodic info summary line, ms (60 s). */
+export const RELAY_DEFAULT_STATS_INTERVAL_MS = 60_000;
+
+function parseWire(v: string): RelayWire {
+  if (v === 'auto' || v === 'v1' || v === 'legacy') return v;
+  // A UsageError from an argParser leaves commander's parse() and runProgram maps it to exit 2.
+  throw new UsageError(`--wire must be auto, v1 or legacy, not '${v}'`);
+}
+
+function parseInterval(v: string): number {
+  const ms = parseSeconds(v);
+  if (ms < 1) throw new UsageError(`--stats-interval must be > 0 seconds, not '${v}'`);
+  return ms;
+}
+
+/**
+ * Adds SRC, DST, `--zmq-buffer`, `--wire` and `--stats-interval` (ms once parsed; absent
+ * when not given, use RELAY_DEFAULT_STATS_INTERVAL_MS) to a relay program.
+ */
+export function addRelayOptions(cmd: CommandLike): CommandLike {
+  return cmd
+    .argument('<src>', 'ZeroMQ endpoint to bind the PULL socket to, e.g. tcp://0.0.0.0:5556')
+    .argument('<dst>', 'ZeroMQ endpoint to connect the PUSH socket to, e.g. tcp://10.0.0.2:5555')
+    .option(
+      '--zmq-buffer <msg_count>',
+      `ZMQ_SNDHWM of the PUSH socket: messages queued in RAM before new ones are dropped`,
+      parsePositiveInt,
+      RELAY_DEFAULT_ZMQ_BUFFER,
+    )
+    .option(
+      '--wire <auto|v1|legacy>',
+      "input wire format: 'auto' handles v1 frames per frame and anything else as legacy messages",
+      parseWire,
+      'auto' as RelayWire,
+    )
+    .option(
+      '--stats-interval <seconds>',
+      `interval of the info summary line with all counters, seconds (default: ${RELAY_DEFAULT_STATS_INTERVAL_MS / 1000})`,
+      parseInterval,
+    );
+}

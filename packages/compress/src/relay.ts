@@ -1,0 +1,135 @@
+// What both relays share: bind PULL on SRC, connect a never-blocking PUSH to DST, run each
+// received message through a transform, log a periodic summary, and stop cleanly on
+// SIGTERM/SIGINT (flush what is pending, close with a bounded linger).
+
+import { Pull } from 'zeromq';
+import {
+  METRIC,
+  UsageError,
+  WireError,
+  type Logger,
+  type MetricName,
+  type Metrics,
+} from '@nflog-pipe/shared';
+import { checkEndpoint } from './endpoint.js';
+import { RelayPusher } from './relay-pusher.js';
+
+/** ZMQ_LINGER of the PUSH socket at shutdown, ms: queued messages get this long, no longer. */
+export const RELAY_LINGER_MS = 1000;
+
+/** One relay's message handling; built once the PUSH end exists. */
+export interface RelayTransform {
+  /** Handle one received message (multipart messages arrive concatenated, as in Python). */
+  onMessage(msg: Buffer): void;
+  /** Send whatever is pending (a legacy compressed window); called once at shutdown. */
+  close(): void;
+}
+
+/** Options of {@link runRelay}. */
+export interface RelayOptions {
+  src: string;
+  dst: string;
+  /** ZMQ_SNDHWM of the PUSH socket, messages. */
+  sendHighWaterMark: number;
+  /** Interval of the info summary line, ms. */
+  statsIntervalMs: number;
+  logger: Logger;
+  metrics: Metrics;
+  /** Counters for what the PUSH socket accepted. */
+  outPkt: MetricName;
+  outBytes: MetricName;
+  /** Aborted on SIGTERM/SIGINT. */
+  stopped: AbortSignal;
+  /** Builds the transform; `send(msg, packets)` hands a message to the PUSH end (never blocks). */
+  makeTransform(send: (msg: Buffer, packets: number) => void, bad: (err: WireError) => void): RelayTransform;
+}
+
+/** Summary fields for the log line: every counter, in METRIC order (0 when never incremented). */
+function summary(metrics: Metrics, names: readonly MetricName[]): Record<string, number> {
+  const snap = metrics.snapshot();
+  const out: Record<string, number> = {};
+  for (const n of names) out[n] = snap[n] ?? 0;
+  return out;
+}
+
+function isUsageZmqError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'EINVAL' || code === 'EPROTONOSUPPORT' || code === 'ENOCOMPATPROTO';
+}
+
+/**
+ * Runs a relay until `stopped` aborts. Resolves after the pending output is flushed and both
+ * sockets are closed.
+ * @throws UsageError for an endpoint that is malformed or that ZeroMQ rejects as invalid;
+ *   the zeromq.js error (EADDRINUSE, ...) when binding fails otherwise.
+ */
+export async function runRelay(options: RelayOptions, summaryNames: readonly MetricName[]): Promise<void> {
+  const { logger, metrics } = options;
+  checkEndpoint(options.src, 'bind');
+  checkEndpoint(options.dst, 'connect');
+  const pull = new Pull({ linger: 0 });
+  try {
+    await pull.bind(options.src);
+  } catch (err) {
+    pull.close();
+    if (isUsageZmqError(err)) throw new UsageError(`cannot bind ${options.src}`, { cause: err });
+    throw err;
+  }
+  const warnedSend = new Set<string>();
+  let pusher: RelayPusher;
+  try {
+    pusher = RelayPusher.connect(options.dst, options.sendHighWaterMark, {
+      onSent: (packets, bytes) => {
+        metrics.increment(options.outPkt, packets);
+        metrics.increment(options.outBytes, bytes);
+      },
+      onDropped: (packets, err) => {
+        metrics.increment(METRIC.LOSS_QUEUE_PKT, packets);
+        const code = err?.code ?? 'EAGAIN';
+        // Repeating conditions warn once; the counter carries them afterwards.
+        if (!warnedSend.has(code)) {
+          warnedSend.add(code);
+          logger.warn('dropping: the PUSH queue is full or failing (further drops are only counted)', {
+            dst: options.dst,
+            code,
+          });
+        }
+      },
+    });
+  } catch (err) {
+    pull.close();
+    if (isUsageZmqError(err)) throw new UsageError(`cannot connect ${options.dst}`, { cause: err });
+    throw err;
+  }
+  const warnedBad = new Set<string>();
+  const bad = (err: WireError): void => {
+    metrics.increment(METRIC.BAD_FRAMES, 1);
+    if (!warnedBad.has(err.code)) {
+      warnedBad.add(err.code);
+      logger.warn('bad message skipped (further ones of this kind are only counted)', { err });
+    }
+  };
+  const transform = options.makeTransform((msg, packets) => pusher.send(msg, packets), bad);
+  const timer = setInterval(() => logger.info('stats', summary(metrics, summaryNames)), options.statsIntervalMs);
+  timer.unref();
+  const stop = (): void => pull.close();
+  options.stopped.addEventListener('abort', stop, { once: true });
+  logger.info('relaying', { src: pull.lastEndpoint ?? options.src, dst: options.dst });
+  try {
+    if (!options.stopped.aborted) {
+      for await (const parts of pull) {
+        const msg = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+        transform.onMessage(msg);
+        // One input's outputs settle before the next input is read, so the JS queue stays small.
+        await pusher.idle();
+      }
+    }
+  } finally {
+    options.stopped.removeEventListener('abort', stop);
+    clearInterval(timer);
+    if (!pull.closed) pull.close();
+    transform.close();
+    await pusher.close(RELAY_LINGER_MS);
+    logger.info('stopped', summary(metrics, summaryNames));
+  }
+}
