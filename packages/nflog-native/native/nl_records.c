@@ -220,6 +220,8 @@ size_t nlr_walk(const uint8_t *buf, size_t len, int linktype,
                 struct nlr_seq_tracker *seq) {
   size_t off = 0;
   size_t written = 0;
+  /* counts, not out, marks the write pass: out may be NULL for 0 bytes. */
+  int write = counts != NULL;
 
   while (len - off >= NLMSG_HDRLEN) {
     const uint8_t *m = buf + off;
@@ -230,15 +232,15 @@ size_t nlr_walk(const uint8_t *buf, size_t len, int linktype,
 
     if (mlen < NLMSG_HDRLEN || mlen > len - off) {
       /* The rest of the datagram cannot be framed any more. */
-      if (out != NULL)
+      if (write)
         counts->malformed++;
       break;
     }
     if (type == ((NFNL_SUBSYS_ULOG << 8) | NFULNL_MSG_PACKET)) {
       if (nlr_parse_pkt(m + NLMSG_HDRLEN, mlen - NLMSG_HDRLEN, &pkt) != 0) {
-        if (out != NULL)
+        if (write)
           counts->malformed++;
-      } else if (out == NULL) {
+      } else if (!write) {
         written += nlr_emit(&pkt, linktype, now, NULL, &orig);
         (*records)++;
       } else {

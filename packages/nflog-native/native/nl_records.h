@@ -46,10 +46,11 @@ struct nlr_time {
 
 /*
  * Walk one netlink datagram `buf[0..len)`.
- * Measure pass: out == NULL; returns the number of output bytes the write pass
- * will produce and adds the record count to *records (counts/seq untouched).
- * Write pass: out != NULL with out_cap >= the measured size; writes records,
- * updates *counts and *seq (seq may be NULL), returns bytes written.
+ * Measure pass: counts == NULL; returns the number of output bytes the write
+ * pass will produce and adds the record count to *records.
+ * Write pass: counts != NULL, out_cap >= the measured size (out may be NULL
+ * when that is 0); writes records, updates *counts and *seq (seq may be
+ * NULL), returns bytes written.
  * Never reads outside buf and never writes outside out[0..out_cap).
  */
 size_t nlr_walk(const uint8_t *buf, size_t len, int linktype,
