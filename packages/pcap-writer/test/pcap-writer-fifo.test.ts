@@ -100,7 +100,7 @@ test('open() on a FIFO resolves once a reader (cat) opens it; the reader gets he
   await writer.close();
   assert.equal(writer.write(a), false); // closed: refused, nothing written
 
-  const [code] = await withTimeout(exited, 'cat exits on EOF');
+  const [code] = (await withTimeout(exited, 'cat exits on EOF')) as [number | null];
   assert.equal(code, 0);
   const expected = Buffer.concat([encodePcapHeader({ nanosecond: true, linktype: 239 }), a, b]);
   assert.deepEqual(await readFile(out), expected);
