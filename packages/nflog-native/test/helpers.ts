@@ -38,13 +38,13 @@ export async function requireRootAndTools(t: TestContext): Promise<boolean> {
   let missing = '';
   if (process.getuid?.() !== 0) missing = 'not root';
   else {
-    for (const tool of ['ip', 'nft']) {
+    for (const tool of ['ip', 'nft', 'setpriv']) {
       if ((await run('sh', ['-c', `command -v ${tool}`])).code !== 0) missing = `${tool} not installed`;
     }
   }
   if (missing === '') return true;
   if (process.env['CI'] === 'true') throw new Error(`prerequisite missing: ${missing}`);
-  t.skip(`needs root with ip and nft: ${missing}`);
+  t.skip(`needs root with ip, nft and setpriv: ${missing}`);
   return false;
 }
 
@@ -127,8 +127,10 @@ export class Capture {
   #waiters: (() => void)[] = [];
   readonly exited: Promise<number | null>;
 
-  constructor(ns: Netns, spec: CaptureSpec, recordsFile: string) {
-    this.child = ns.spawn(process.execPath, [CAPTURE_SCRIPT, JSON.stringify(spec), recordsFile]);
+  /** `wrap`: a command prefix, e.g. setpriv to drop capabilities. */
+  constructor(ns: Netns, spec: CaptureSpec, recordsFile: string, wrap: string[] = []) {
+    const argv = [...wrap, process.execPath, CAPTURE_SCRIPT, JSON.stringify(spec), recordsFile];
+    this.child = ns.spawn(argv[0]!, argv.slice(1));
     this.child.stdout?.setEncoding('utf8').on('data', (s: string) => {
       this.#stdout += s;
       for (const w of this.#waiters) w();

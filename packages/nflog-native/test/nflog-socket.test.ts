@@ -54,8 +54,14 @@ async function setup(t: import('node:test').TestContext): Promise<{ ns: Netns; d
   return { ns, dir };
 }
 
-function startCapture(t: import('node:test').TestContext, ns: Netns, spec: ConstructorParameters<typeof Capture>[1], file: string): Capture {
-  const cap = new Capture(ns, spec, file);
+function startCapture(
+  t: import('node:test').TestContext,
+  ns: Netns,
+  spec: ConstructorParameters<typeof Capture>[1],
+  file: string,
+  wrap: string[] = [],
+): Capture {
+  const cap = new Capture(ns, spec, file, wrap);
   t.after(() => cap.kill());
   return cap;
 }
@@ -193,6 +199,17 @@ test('a group bound by another socket fails with EPERM from NFULNL_CFG_CMD_BIND'
     { code: 'EPERM', errno: 1, syscall: 'NFULNL_CFG_CMD_BIND', group: 7 },
   );
   await first.stop();
+});
+
+test('without CAP_NET_ADMIN open fails with EPERM from the first config request', async (t) => {
+  const env = await setup(t);
+  if (env === null) return;
+  const dropCap = ['setpriv', '--bounding-set=-net_admin', '--inh-caps=-net_admin'];
+  const cap = startCapture(t, env.ns, { groups: [7] }, join(env.dir, 'nocap'), dropCap);
+  const err = await cap.waitFor<{ code: string; syscall: string }>('error');
+  assert.equal(await cap.exited, 1);
+  // SO_RCVBUFFORCE falls back to SO_RCVBUF; PF_BIND is the first privileged request.
+  assert.deepEqual([err.code, err.syscall], ['EPERM', 'NFULNL_CFG_CMD_PF_BIND']);
 });
 
 test('close() twice is safe, later calls throw ERR_NFLOG_CLOSED, clamped values are warned', async (t) => {
