@@ -1,7 +1,6 @@
 // Small local test helpers for nflog-native (this package depends on nothing of ours).
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createHash } from 'node:crypto';
 import type { TestContext } from 'node:test';
 
 /** The one generous timeout for waiting on kernel/child events. */
@@ -279,9 +278,4 @@ export function l4Payload(ip: Buffer): { proto: number; dport: number; payload: 
   const dport = l4.readUInt16BE(2);
   const payload = proto === 6 ? l4.subarray((l4.readUInt8(12) >> 4) * 4) : l4.subarray(8);
   return { proto, dport, payload };
-}
-
-/** Short digest for messages. */
-export function sha(b: Buffer): string {
-  return createHash('sha256').update(b).digest('hex').slice(0, 16);
 }
