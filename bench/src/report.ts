@@ -30,6 +30,10 @@ export interface RunRecord {
   loadgenCpuPct: number;
   /** Each stage's own counters. */
   stages: Record<string, number>;
+  /** `lost` split over the stages (see splitLoss). */
+  lostAt: Record<string, number>;
+  /** Ours: lost packets no stage counted (goal 0); undefined for the reference tools. */
+  uncounted?: number;
   notes: string[];
   error?: string;
 }
@@ -99,6 +103,10 @@ export function summarize(
       toolCpuPct: m((r) => r.toolCpuPct),
       loadgenCpuPct: m((r) => r.loadgenCpuPct),
       stages: medianOfRecords(ok.map((r) => r.stages)),
+      lostAt: medianOfRecords(ok.map((r) => r.lostAt)),
+      ...(ok.some((r) => r.uncounted !== undefined)
+        ? { uncounted: m((r) => r.uncounted ?? 0) }
+        : {}),
       ratios: {},
       notes: [
         ...new Set(
@@ -156,6 +164,7 @@ export function renderTable(rows: readonly MedianRow[], reference: ToolName): st
     'cpu%',
     'rssMiB',
     'gen%',
+    'uncounted',
     `deliv/${reference}`,
     `cpu/${reference}`,
   ];
@@ -178,6 +187,7 @@ export function renderTable(rows: readonly MedianRow[], reference: ToolName): st
         0,
       ),
       fmt(r.loadgenCpuPct, 0),
+      r.uncounted !== undefined ? fmtCount(r.uncounted) : '',
       ratio !== undefined ? fmt(ratio.delivered, 3) : '',
       ratio !== undefined ? fmt(ratio.cpu, 2) : '',
     ];
@@ -191,19 +201,23 @@ export function renderTable(rows: readonly MedianRow[], reference: ToolName): st
     last = group;
     lines.push(pad(b, widths, right));
   }
-  lines.push('', "per process (median cpu% of one core / peak RSS MiB) and each stage's counters:");
+  lines.push(
+    '',
+    'per row: cpu% of one core / peak RSS MiB per process; where the lost packets went; counters:',
+  );
   for (const r of rows) {
     const procs = Object.keys(r.cpuPct)
       .map(
         (k) => `${k} ${fmt(r.cpuPct[k] ?? Number.NaN, 1)}%/${fmt(r.rssMiB[k] ?? Number.NaN, 0)}M`,
       )
       .join(', ');
-    const stages = Object.entries(r.stages)
-      .map(([k, v]) => `${k}=${fmtCount(v)}`)
-      .join(' ');
-    lines.push(
-      `  ${r.sizeBytes}B ${r.rate} ${r.tool}: ${procs}${stages !== '' ? ` | ${stages}` : ''}`,
-    );
+    const list = (rec: Record<string, number>): string =>
+      Object.entries(rec)
+        .map(([k, v]) => `${k}=${fmtCount(v)}`)
+        .join(' ');
+    lines.push(`  ${r.sizeBytes}B ${r.rate} ${r.tool}: ${procs}`);
+    lines.push(`      lost at: ${list(r.lostAt)}`);
+    if (Object.keys(r.stages).length > 0) lines.push(`      counters: ${list(r.stages)}`);
     for (const n of r.notes) lines.push(`      note: ${n}`);
   }
   return lines.join('\n');

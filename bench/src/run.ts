@@ -12,6 +12,7 @@ import { delay, killAll, type Proc } from './proc.js';
 import { renderTable, summarize, type RunRecord } from './report.js';
 import { ALL_TOOLS, TOOLS, type ToolDef, type ToolName } from './tools.js';
 import { runMicro } from './micro.js';
+import { splitLoss } from './loss.js';
 import { readNflogInstance } from './nflog-ready.js';
 
 const USAGE = `usage: npm run bench -- [options]   (as root)
@@ -236,6 +237,7 @@ async function runOne(
     toolCpuPct: 0,
     loadgenCpuPct: 0,
     stages: {},
+    lostAt: {},
     notes: [],
   };
   try {
@@ -263,6 +265,9 @@ async function runOne(
       rec.pps = outcome.captured / load.seconds;
       rec.mbps = (outcome.captured * (sizeBytes + 28)) / load.seconds / 1e6;
       rec.stages = outcome.stages;
+      const split = splitLoss(tool.name, rec.offered, rec.captured, rec.stages);
+      rec.lostAt = split.at;
+      if (split.uncounted !== undefined) rec.uncounted = split.uncounted;
       rec.notes = outcome.notes;
       for (const [i, tp] of running.procs.entries()) {
         const label = uniqueLabel(rec.cpuPct, tp.proc.label);

@@ -276,7 +276,8 @@ export const SENDER_ARGS: readonly string[] = [];
 /** Options our receiver gets in the whole-pipe row. */
 export const RECEIVER_ARGS: readonly string[] = [];
 
-const SENDER_SUMMARY = /summary|stats|exit/i;
+/** Our CLIs end with one `stopped key=value ...` line holding their final counters. */
+const FINAL_LINE = /\bstopped\b/;
 
 function startSender(ctx: ToolContext, endpoint: string): Proc {
   return startProc(
@@ -320,7 +321,7 @@ const senderAlone: ToolDef = {
         await delay(200);
         await stopProc(sink, 'SIGINT');
         const notes: string[] = [];
-        const stages = prefixed('sender', parseSummaryLine(sender.stderr(), SENDER_SUMMARY));
+        const stages = prefixed('sender', parseSummaryLine(sender.stderr(), FINAL_LINE));
         let captured = 0;
         try {
           const r = JSON.parse(sink.stdout().trim().split('\n').pop() ?? '') as Record<
@@ -390,8 +391,8 @@ const wholePipe: ToolDef = {
         if (!(await exitsWithin(reader, 10_000))) await stopProc(reader, 'SIGTERM');
         const notes: string[] = [];
         const stages = {
-          ...prefixed('sender', parseSummaryLine(sender.stderr(), SENDER_SUMMARY)),
-          ...prefixed('receiver', parseSummaryLine(receiver.stderr(), SENDER_SUMMARY)),
+          ...prefixed('sender', parseSummaryLine(sender.stderr(), FINAL_LINE)),
+          ...prefixed('receiver', parseSummaryLine(receiver.stderr(), FINAL_LINE)),
         };
         const captured = await countAndRemove(file, notes);
         stages['file.records'] = captured;
