@@ -110,8 +110,8 @@ async function main(argv: string[]): Promise<number> {
     interrupted = true;
     process.stderr.write(`bench: ${sig}, cleaning up\n`);
     void cleanup().finally(() => {
-      process.exitCode = 130;
-      process.exit();
+      // A clean interrupt exits 0, as every CLI of the project does.
+      process.exit(0);
     });
   };
   process.on('SIGINT', onSignal);
@@ -129,7 +129,7 @@ async function main(argv: string[]): Promise<number> {
       for (const sizeBytes of sizes) {
         for (const rate of rates) {
           for (const tool of tools) {
-            if (interrupted) return 130;
+            if (interrupted) return 0;
             n += 1;
             const dir = join(tmp, `run-${n}`);
             await mkdir(dir);
