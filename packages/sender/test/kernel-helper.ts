@@ -115,6 +115,14 @@ export function waitForStats(h: ChildHandle, pred: (c: Counts) => boolean, what:
   return withTimeout(p, TEST_TIMEOUT_MS, what);
 }
 
+/** Resolves with the `n`-th `stats` line written after the call (its counters). */
+export function nextStats(h: ChildHandle, n: number): Promise<Counts> {
+  const target = countLines(h.stderr(), 'stats').length + n;
+  return waitForStats(h, () => countLines(h.stderr(), 'stats').length >= target, `${n} more stats lines`).then(
+    () => countLines(h.stderr(), 'stats')[target - 1]!,
+  );
+}
+
 /** The sender's final `stopped` line, after it exited. */
 export function finalCounts(stderr: string): Counts {
   const all = countLines(stderr, 'stopped');
