@@ -1,0 +1,70 @@
+// Usage errors exit 2 with exactly one stderr line; --help and --version exit 0 (the real bin, as a child process).
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { binPath, spawnChild, withTimeout, TEST_TIMEOUT_MS } from '@nflog-pipe/shared/testing';
+
+async function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const h = spawnChild(process.execPath, [binPath('nflog-zmq-send'), ...args]);
+  const { code } = await withTimeout(h.exited, TEST_TIMEOUT_MS, `nflog-zmq-send ${args.join(' ')}`);
+  return { code, stdout: h.stdout().toString('utf8'), stderr: h.stderr() };
+}
+
+const USAGE_ERRORS: Array<[string, string[], RegExp]> = [
+  ['group above 65535', ['70000', 'tcp://127.0.0.1:5555'], /70000/],
+  ['group not a number', ['a,b', 'tcp://127.0.0.1:5555'], /'a'/],
+  ['group given twice', ['1,1', 'tcp://127.0.0.1:5555'], /twice/],
+  ['endpoint without transport', ['1', 'localhost:5555'], /endpoint/],
+  ['tcp endpoint without port', ['1', 'tcp://127.0.0.1'], /endpoint/],
+  ['inproc endpoint', ['1', 'inproc://x'], /inproc/],
+  ['hwm below lwm', ['1', 'tcp://127.0.0.1:5555', '--lwm', '5', '--hwm', '1'], /hwm/],
+  ['unknown user', ['1', 'tcp://127.0.0.1:5555', '-u', 'no-such-user-nfp'], /no-such-user-nfp/],
+  ['zero zmq buffer', ['1', 'tcp://127.0.0.1:5555', '--zmq-buffer', '0'], /zmq-buffer|positive/],
+  ['bad wire format', ['1', 'tcp://127.0.0.1:5555', '--wire', 'v2'], /v2/],
+  ['legacy with linktype 239', ['1', 'tcp://127.0.0.1:5555', '--wire', 'legacy', '--linktype', '239'], /legacy/],
+  ['missing endpoint', ['1'], /endpoint/],
+  ['unknown option', ['1', 'tcp://127.0.0.1:5555', '--bogus'], /bogus/],
+];
+
+for (const [what, args, re] of USAGE_ERRORS) {
+  test(`usage error, exit 2, one line: ${what}`, async () => {
+    const r = await run(args);
+    assert.equal(r.code, 2, r.stderr);
+    const lines = r.stderr.trimEnd().split('\n');
+    assert.equal(lines.length, 1, r.stderr);
+    assert.match(lines[0]!, /^nflog-zmq-send: /);
+    assert.match(lines[0]!, re);
+    assert.equal(r.stdout, '');
+  });
+}
+
+test('--help lists every option with its default and exits 0', async () => {
+  const r = await run(['--help']);
+  assert.equal(r.code, 0);
+  for (const flag of [
+    '-u, --user',
+    '--libnflog-nlbufsiz <MiB>',
+    '--libnflog-qthresh <packets>',
+    '--libnflog-timeout <seconds>',
+    '--libnflog-copy-range <bytes>',
+    '--zmq-buffer <frames>',
+    '--rate-control',
+    '--lwm <MiB/s>',
+    '--hwm <MiB/s>',
+    '--wm-interval <MiB>',
+    '--wire <format>',
+    '--batch-bytes <bytes>',
+    '--flush-interval <ms>',
+    '-m, --statsd',
+    '--debug',
+  ]) {
+    assert.ok(r.stdout.includes(flag), `--help lacks ${flag}`);
+  }
+  assert.match(r.stdout, /--zmq-buffer <frames>[^\n]*\(default: 64\)/);
+  assert.equal(r.stderr, '');
+});
+
+test('--version exits 0', async () => {
+  const r = await run(['--version']);
+  assert.equal(r.code, 0);
+  assert.match(r.stdout, /^\d+\.\d+\.\d+\n$/);
+});
