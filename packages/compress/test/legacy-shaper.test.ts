@@ -207,7 +207,7 @@ test('property: legacy output decodes to the input minus drops, in order; nothin
       }),
       fc.constantFrom([1000, 5000], [1000, 0], [0, 5000], [0, 0], [1, 1]),
       (steps, [lwm, hwm]) => {
-        const { clock, out, ls } = setup({ lwmBps: lwm!, hwmBps: hwm!, windowBytes: 2500 }, { flushMs: 100 });
+        const { clock, out, ls } = setup({ lwmBps: lwm, hwmBps: hwm, windowBytes: 2500 }, { flushMs: 100 });
         const kept: Buffer[] = [];
         const verdicts: ShaperVerdict[] = [];
         steps.forEach(([dt, size, text], i) => {
