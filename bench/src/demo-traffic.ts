@@ -11,7 +11,7 @@ async function udp(family: 4 | 6, count: number): Promise<number> {
   const rx = createSocket(type);
   rx.bind(0, host);
   await once(rx, 'listening');
-  const port = (rx.address()).port;
+  const port = rx.address().port;
   const tx = createSocket(type);
   for (let i = 0; i < count; i++) {
     const got = once(rx, 'message');

@@ -222,3 +222,76 @@ export function renderTable(rows: readonly MedianRow[], reference: ToolName): st
   }
   return lines.join('\n');
 }
+
+/** One target from the issue, checked on the medians. */
+export interface TargetCheck {
+  target: string;
+  sizeBytes: number;
+  ok: boolean;
+  detail: string;
+}
+
+/**
+ * Checks the issue's targets on the median rows (rows missing for a size are skipped):
+ * the sender alone loses nothing at the generator's maximum with CPU no higher than tcpdump
+ * -w FILE; the whole pipe loses nothing at 50k pps and, at the maximum, delivers at least the
+ * fraction tcpdump -w FILE delivers; every lost packet of ours is counted at its stage.
+ */
+export function checkTargets(rows: readonly MedianRow[]): TargetCheck[] {
+  const out: TargetCheck[] = [];
+  const find = (tool: ToolName, size: number, rate: number | 'max'): MedianRow | undefined =>
+    rows.find((r) => r.tool === tool && r.sizeBytes === size && r.rate === rate && r.reps > 0);
+  const frac = (r: MedianRow): number => (r.offered > 0 ? r.captured / r.offered : Number.NaN);
+  for (const size of [...new Set(rows.map((r) => r.sizeBytes))]) {
+    const ref = find('tcpdump', size, 'max');
+    const s = find('sender', size, 'max');
+    if (s !== undefined && ref !== undefined) {
+      out.push({
+        target: 'sender alone at max: 0 loss, CPU <= tcpdump -w FILE',
+        sizeBytes: size,
+        ok: s.lost === 0 && s.toolCpuPct <= ref.toolCpuPct,
+        detail: `lost ${fmtCount(s.lost)}, cpu ${fmt(s.toolCpuPct, 1)}% vs ${fmt(ref.toolCpuPct, 1)}%`,
+      });
+    }
+    const p50 = find('pipe', size, 50000);
+    if (p50 !== undefined) {
+      out.push({
+        target: 'whole pipe at 50k pps: 0 loss',
+        sizeBytes: size,
+        ok: p50.lost === 0,
+        detail: `lost ${fmtCount(p50.lost)} of ${fmtCount(p50.offered)}`,
+      });
+    }
+    const pmax = find('pipe', size, 'max');
+    if (pmax !== undefined && ref !== undefined) {
+      out.push({
+        target: 'whole pipe at max: delivered >= tcpdump -w FILE',
+        sizeBytes: size,
+        ok: frac(pmax) >= frac(ref),
+        detail: `${fmt(frac(pmax) * 100, 2)}% vs ${fmt(frac(ref) * 100, 2)}%`,
+      });
+    }
+    for (const r of rows.filter((x) => x.sizeBytes === size && x.uncounted !== undefined)) {
+      if (r.uncounted === 0) continue;
+      out.push({
+        target: `every loss counted at its stage (${r.tool} ${r.rate})`,
+        sizeBytes: size,
+        ok: false,
+        detail: `${fmtCount(r.uncounted ?? Number.NaN)} lost packets not in any stage's counters`,
+      });
+    }
+  }
+  return out;
+}
+
+/** Renders target checks, one line each. */
+export function renderTargets(checks: readonly TargetCheck[]): string {
+  if (checks.length === 0) return 'targets: nothing to check (need tcpdump, sender and pipe rows)';
+  return [
+    'targets (medians):',
+    ...checks.map(
+      (c) =>
+        `  ${c.ok ? 'PASS' : 'FAIL'}  ${String(c.sizeBytes).padStart(4)}B  ${c.target}: ${c.detail}`,
+    ),
+  ].join('\n');
+}

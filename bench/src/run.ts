@@ -9,7 +9,7 @@ import { buildLoadgen, loadResult, startLoadgen } from './loadgen.js';
 import { benchRuleset, BenchNetns } from './netns.js';
 import { cpuPercent, sampleProc, type ProcSample } from './proc-stats.js';
 import { delay, killAll, type Proc } from './proc.js';
-import { renderTable, summarize, type RunRecord } from './report.js';
+import { checkTargets, renderTable, renderTargets, summarize, type RunRecord } from './report.js';
 import { ALL_TOOLS, TOOLS, type ToolDef, type ToolName } from './tools.js';
 import { runMicro } from './micro.js';
 import { splitLoss } from './loss.js';
@@ -170,6 +170,8 @@ async function main(argv: string[]): Promise<number> {
     `\nnflog-pipe bench: ${seconds} s per run, ${reps} rep(s), medians; loss = offered - captured; ` +
       `ratios ours/${reference}\n\n${renderTable(rows, reference)}\n`,
   );
+  const targets = checkTargets(rows);
+  process.stdout.write(`\n${renderTargets(targets)}\n`);
   const jsonPath =
     values.json ??
     join(
@@ -195,6 +197,7 @@ async function main(argv: string[]): Promise<number> {
           tools.map((t) => [t.name, { kind: t.kind, describe: t.describe }]),
         ),
         medians: rows,
+        targets,
         runs,
       },
       null,
