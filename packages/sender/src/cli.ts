@@ -3,6 +3,7 @@
 
 import { hostname } from 'node:os';
 import { InvalidArgumentError, Option, type Command, type OptionValues } from 'commander';
+import { MIB, RateShaper, addRateControlOptions, shaperOptionsFrom, type RateControlOptions } from '@nflog-pipe/compress';
 import { NFLOG_MAX_GROUPS, NFLOG_NLBUFSIZ_MAX_BYTES, NflogSocket, type NflogStats } from '@nflog-pipe/nflog-native';
 import {
   EXIT_OK,
@@ -26,7 +27,6 @@ import {
 import { validateEndpoint } from './endpoint.js';
 import { FramePusher } from './frame-pusher.js';
 import { dropPrivileges, lookupUser, type UserIds } from './privileges.js';
-import { addRateControlOptions, rateShaperFrom } from './rate-control-options.js';
 import { SendPipeline, type WireFormat } from './send-pipeline.js';
 
 /** Defaults of the CLI options, in the units the options take. */
@@ -202,7 +202,8 @@ export function main(argv: string[]): Promise<number> {
     if (groups.length > NFLOG_MAX_GROUPS) throw new UsageError(`at most ${NFLOG_MAX_GROUPS} NFLOG groups, got ${groups.length}`);
     const linktype = opts.linktype === '239' ? 239 : 101;
     if (opts.wire === 'legacy' && linktype !== 101) throw new UsageError('--wire legacy carries raw IP only (--linktype 101)');
-    const shaper = rateShaperFrom(opts, logger);
+    const rateControl = shaperOptionsFrom(opts);
+    const shaper = rateControl === null ? undefined : createShaper(rateControl, logger);
     const user: UserIds | undefined = opts.user === undefined ? undefined : lookupUserOrUsage(opts.user);
     if (opts.libnflogNlbufsiz > NFLOG_NLBUFSIZ_MAX_BYTES) {
       logger.warn('--libnflog-nlbufsiz above the kernel cap; using 128 KiB', {
@@ -210,7 +211,18 @@ export function main(argv: string[]): Promise<number> {
         used_bytes: NFLOG_NLBUFSIZ_MAX_BYTES,
       });
     }
-    return run({ opts, logger, program, groups, endpoint, linktype, shaper, user });
+    return run({ opts, logger, program, groups, endpoint, linktype, shaper, legacyFlushMs: rateControl?.flushMs, user });
+  });
+}
+
+function createShaper(rc: RateControlOptions, logger: Logger): RateShaper {
+  const log = logger.child({ component: 'shaper' });
+  return new RateShaper({
+    lwmBps: rc.lwmBps,
+    hwmBps: rc.hwmBps,
+    windowBytes: rc.windowBytes,
+    onRegimeChange: (regime, rateBps, previous) =>
+      log.info('rate regime changed', { regime, previous, rate_mib_s: Math.round((rateBps / MIB) * 100) / 100 }),
   });
 }
 
@@ -230,12 +242,13 @@ interface RunContext {
   groups: number[];
   endpoint: string;
   linktype: 101 | 239;
-  shaper: ReturnType<typeof rateShaperFrom>;
+  shaper: RateShaper | undefined;
+  legacyFlushMs: number | undefined;
   user: UserIds | undefined;
 }
 
 async function run(ctx: RunContext): Promise<number> {
-  const { opts, logger, program, groups, endpoint, linktype, shaper, user } = ctx;
+  const { opts, logger, program, groups, endpoint, linktype, shaper, legacyFlushMs, user } = ctx;
   const signals = watchSignals();
   const metrics = createMetrics(statsdOptionsFrom(opts), logger);
   const log = logger.child({ component: 'sender' });
@@ -261,6 +274,7 @@ async function run(ctx: RunContext): Promise<number> {
     batchPackets: opts.batchPackets,
     flushIntervalMs: opts.flushInterval,
     shaper,
+    legacyFlushMs,
     metrics,
     meta: (): Record<string, unknown> => {
       const s = pipeline.stats();

@@ -35,6 +35,8 @@ export interface SendPipelineOptions {
   flushIntervalMs: number;
   /** Rate control (--rate-control): v1 compresses or drops whole frames; legacy uses 0x00/0x01. */
   shaper?: RateShaper | undefined;
+  /** Legacy with rate control: longest a compressed window waits before it is sent, ms (default 100). */
+  legacyFlushMs?: number | undefined;
   /** Counters (raw_in, raw_out, loss.zmq_queue, loss.shaper). */
   metrics: Metrics;
   /** Sender id of the v1 frames; default 64 random bits. */
@@ -113,6 +115,7 @@ export class SendPipeline {
       this.#legacyShaper = new LegacyShaper({
         shaper: options.shaper,
         onMessage: (msg, packets) => options.pusher.push(msg, packets),
+        ...(options.legacyFlushMs !== undefined ? { flushMs: options.legacyFlushMs } : {}),
       });
     }
   }

@@ -16,7 +16,7 @@ const USAGE_ERRORS: Array<[string, string[], RegExp]> = [
   ['endpoint without transport', ['1', 'localhost:5555'], /endpoint/],
   ['tcp endpoint without port', ['1', 'tcp://127.0.0.1'], /endpoint/],
   ['inproc endpoint', ['1', 'inproc://x'], /inproc/],
-  ['hwm below lwm', ['1', 'tcp://127.0.0.1:5555', '--lwm', '5', '--hwm', '1'], /hwm/],
+  ['hwm below lwm', ['1', 'tcp://127.0.0.1:5555', '--rate-control', '--lwm', '5', '--hwm', '1'], /hwm/],
   ['unknown user', ['1', 'tcp://127.0.0.1:5555', '-u', 'no-such-user-nfp'], /no-such-user-nfp/],
   ['zero zmq buffer', ['1', 'tcp://127.0.0.1:5555', '--zmq-buffer', '0'], /zmq-buffer|positive/],
   ['bad wire format', ['1', 'tcp://127.0.0.1:5555', '--wire', 'v2'], /v2/],
