@@ -21,6 +21,9 @@ import { promisify } from 'node:util';
 import { encodePcapHeader, PCAP_RECORD_HEADER_BYTES } from '@nflog-pipe/pcap-writer';
 import type { PcapSink, PcapSinkOptions, PcapSinkStats } from './pcap-sink.js';
 
+/** Longest wait for the old reader to go after a reopen request, ms. */
+const REOPEN_WAIT_MS = 5000;
+
 /** pipe(7) PIPE_BUF on Linux: writes up to this size are atomic. */
 export const PIPE_BUF_BYTES = 4096;
 
@@ -42,6 +45,8 @@ interface QueuedBatch {
   count: number;
   /** Bytes of `records` already taken into chunks. */
   taken: number;
+  /** Order of arrival, to tell batches pushed before a reopen request from later ones. */
+  serial: number;
 }
 
 /** A batch whose bytes went (partly) into the current pipe; `start` is its stream offset. */
@@ -93,6 +98,8 @@ export class FifoSink implements PcapSink {
   #taken = 0; // stream offset handed out in chunks
   #ledger: LedgerEntry[] = [];
   #reopenWanted = false;
+  #serial = 0;
+  #reopenBefore = 0; // with #reopenWanted: batches with a smaller serial still go to the old reader
   #closing = false;
   #closed: Promise<void> | null = null;
   #probeTimer: NodeJS.Timeout | null = null;
@@ -118,7 +125,7 @@ export class FifoSink implements PcapSink {
       this.#lose(count, 'queue-full');
       return false;
     }
-    this.#queue.push({ records, count, taken: 0 });
+    this.#queue.push({ records, count, taken: 0, serial: this.#serial++ });
     this.#queuedBytes += records.length;
     this.#queuedPackets += count;
     this.#pump();
@@ -128,6 +135,7 @@ export class FifoSink implements PcapSink {
   reopen(): void {
     if (this.#socket === null) return; // not open: the open loop already waits for a reader
     this.#reopenWanted = true;
+    this.#reopenBefore = this.#serial;
     this.#pump();
   }
 
@@ -165,9 +173,34 @@ export class FifoSink implements PcapSink {
     await this.#loop?.catch(() => undefined);
   }
 
+  /**
+   * After a reopen request the old reader still has the FIFO open until it has read the rest
+   * and seen EOF; opening now would hand it a second stream. Wait (bounded) until no reader is
+   * left, probing with O_NONBLOCK opens that fail with ENXIO then.
+   */
+  async #waitReaderGone(signal: AbortSignal): Promise<void> {
+    const deadline = Date.now() + REOPEN_WAIT_MS;
+    while (Date.now() < deadline) {
+      try {
+        closeSync(openSync(this.#path, WRITE_FLAGS));
+      } catch {
+        return; // ENXIO: no reader (any other error: let the open loop report it)
+      }
+      await sleep(this.#retryMs, undefined, { signal });
+    }
+    this.#opts.logger.warn('old FIFO reader still there after reopen; reopening anyway', { path: this.#path });
+  }
+
   /** Open the FIFO (retrying while it has no reader) and start writing. */
-  async #openLoop(): Promise<void> {
+  async #openLoop(afterReopen = false): Promise<void> {
     const signal = this.#abort.signal;
+    if (afterReopen) {
+      try {
+        await this.#waitReaderGone(signal);
+      } catch {
+        return; // aborted by close()
+      }
+    }
     for (;;) {
       if (signal.aborted || this.#closing) return;
       let fd = -1;
@@ -211,7 +244,8 @@ export class FifoSink implements PcapSink {
     this.#ledger = [];
     this.#headerPending = true;
     this.#opts.logger.info('FIFO reader attached', { path: this.#path, reader: this.#stats.opens });
-    this.#probeTimer ??= setInterval(() => this.#probe(), this.#retryMs).unref();
+    // Ref'd on purpose: an open output is work in progress; close() clears it.
+    this.#probeTimer ??= setInterval(() => this.#probe(), this.#retryMs);
     this.#pump();
   }
 
@@ -240,8 +274,8 @@ export class FifoSink implements PcapSink {
     let size = 0;
     while (size < PIPE_BUF_BYTES && this.#queueHead < this.#queue.length) {
       const b = this.#queue[this.#queueHead]!;
-      // On a pending reopen, finish the batch in progress but start no new one.
-      if (this.#reopenWanted && b.taken === 0) break;
+      // On a pending reopen, what was pushed before the request still goes to this reader.
+      if (this.#reopenWanted && b.serial >= this.#reopenBefore) break;
       if (b.taken === 0) this.#ledger.push({ records: b.records, count: b.count, start: this.#taken + size, counted: false });
       const n = Math.min(PIPE_BUF_BYTES - size, b.records.length - b.taken);
       pieces.push(b.records.subarray(b.taken, b.taken + n));
@@ -395,8 +429,8 @@ export class FifoSink implements PcapSink {
     this.#socket = null;
     socket.destroy();
     this.#closeKeeper();
-    this.#opts.logger.info('FIFO reopened on request', { path: this.#path });
-    this.#loop = this.#openLoop();
+    this.#opts.logger.info('FIFO closed on request, reopening', { path: this.#path });
+    this.#loop = this.#openLoop(true);
   }
 
   #closeKeeper(): void {
