@@ -2,7 +2,7 @@
 // the same offered load, the reference capture tools (tcpdump, ulogd2) and ours (the sender alone,
 // and the whole pipe). See bench/README.md for the columns and how to read the ratios.
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, release, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildLoadgen, loadResult, startLoadgen } from './loadgen.js';
@@ -119,6 +119,8 @@ async function main(argv: string[]): Promise<number> {
 
   const runs: RunRecord[] = [];
   const started = new Date();
+  // Other work on the box skews every number; the JSON keeps the load average as a hint.
+  const loadavgAtStart = loadavg();
   try {
     const loadgen = await buildLoadgen(tmp);
     ns = await BenchNetns.create('bench');
@@ -186,11 +188,7 @@ async function main(argv: string[]): Promise<number> {
     `${JSON.stringify(
       {
         started: started.toISOString(),
-        host: {
-          cpus: (await import('node:os')).cpus().length,
-          kernel: (await import('node:os')).release(),
-          node: process.version,
-        },
+        host: { cpus: cpus().length, kernel: release(), node: process.version, loadavgAtStart },
         options: { sizes, rates, seconds, reps, tools: toolNames, group, port },
         skipped,
         tools: Object.fromEntries(
