@@ -170,7 +170,11 @@ async function main(argv: string[]): Promise<number> {
   const reference: ToolName = references[0] ?? 'tcpdump';
   process.stdout.write(
     `\nnflog-pipe bench: ${seconds} s per run, ${reps} rep(s), medians; loss = offered - captured; ` +
-      `ratios ours/${reference}\n\n${renderTable(rows, reference)}\n`,
+      `ratios ours/${reference}\n` +
+      ((loadavgAtStart[0] ?? 0) > 0.5
+        ? `note: load average ${(loadavgAtStart[0] ?? 0).toFixed(2)} at start: other work on this box skews the numbers\n`
+        : '') +
+      `\n${renderTable(rows, reference)}\n`,
   );
   const targets = checkTargets(rows);
   process.stdout.write(`\n${renderTargets(targets)}\n`);
