@@ -216,13 +216,13 @@ static void nfl_poll_cb(uv_poll_t *poll, int status, int events);
  * in_js: called from a JS method (use napi_call_function and let exceptions
  * propagate) rather than from the event loop (use napi_make_callback).
  */
-static void nfl_drain(struct nfl_handle *h, int in_js, int poll_err) {
+static void nfl_drain(struct nfl_handle *h, int in_js) {
   napi_env env = h->env;
   struct nfl_seg segs[NFL_DRAIN_MAX_DGRAMS];
   struct nfl_seg *all = segs;
   size_t nseg = 0, total = 0, records = 0, i, used = 0, written = 0;
   uint64_t enobufs_before = h->enobufs;
-  int fatal = poll_err;
+  int fatal = 0;
   napi_handle_scope scope;
   napi_value argv[4], cb, recv, result;
   void *out = NULL;
@@ -359,8 +359,19 @@ static void nfl_poll_cb(uv_poll_t *poll, int status, int events) {
   (void)events;
   if (h == NULL || h->closed)
     return;
-  /* libuv reports -errno; it takes the same path as a recv() failure. */
-  nfl_drain(h, 0, status < 0 ? -status : 0);
+  if (status < 0) {
+    /* libuv saw POLLERR, stopped watching and reports UV_EBADF. On a netlink
+     * socket POLLERR is how the kernel signals an overrun (sk_err = ENOBUFS):
+     * the next recv() returns ENOBUFS and clears it. So read anyway (a real
+     * socket failure still surfaces from recv() and is fatal there) and, if
+     * the handle survived, start watching again. */
+    nfl_drain(h, 0);
+    if (!h->closed && !h->failed && h->poll != NULL &&
+        uv_poll_start(h->poll, UV_READABLE, nfl_poll_cb) != 0)
+      h->failed = 1;
+    return;
+  }
+  nfl_drain(h, 0);
 }
 
 /* Stash a datagram read while waiting for an ack (see nl_bind_group). */
@@ -462,7 +473,7 @@ static napi_value nfl_m_drain(napi_env env, napi_callback_info info) {
   if (h == NULL)
     return NULL;
   if (!h->paused)
-    nfl_drain(h, 1, 0);
+    nfl_drain(h, 1);
   return nfl_undefined(env);
 }
 

@@ -265,3 +265,27 @@ test('an overrun is counted exactly: logged = read + kernelDropped, enobufs > 0'
   // The last record is the packet sent after the overrun.
   assert.deepEqual(l4Payload(records[records.length - 1]!.data).payload, payloadFor(22, 0, 100));
 });
+
+test('an overrun while reading live does not stop the reader (POLLERR is ENOBUFS, not EBADF)', async (t) => {
+  const env = await setup(t);
+  if (env === null) return;
+  const file = join(env.dir, 'records-live-drop');
+  const cap = startCapture(t, env.ns, { groups: [10], qthresh: 1, rcvbufBytes: 4096 }, file);
+  await cap.waitFor('ready');
+  // Bursts into a socket that holds one kernel batch: libuv sees POLLERR while
+  // watching it, which must be read through, not treated as a dead socket.
+  const burst = 400;
+  let logged = 0;
+  for (let round = 0; round < 3; round++) {
+    await sendTraffic(env.ns, { proto: 'udp', family: 4, port: 9105, count: burst, size: 1000, seed: 30 + round });
+    logged += burst;
+  }
+  await sendTraffic(env.ns, { proto: 'udp', family: 4, port: 9105, count: 1, size: 100, seed: 39 });
+  logged += 1;
+  await cap.waitFor<CaptureProgress>('progress', (p) => p.packets + p.kernelDropped >= logged);
+  const stats = await cap.stop();
+  t.diagnostic(`live overrun: ${JSON.stringify(stats)}`);
+  assert.equal(stats['packets']! + stats['kernelDropped']!, logged);
+  const records = splitRecords(await readFile(file));
+  assert.deepEqual(l4Payload(records[records.length - 1]!.data).payload, payloadFor(39, 0, 100));
+});
