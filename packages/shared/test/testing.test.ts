@@ -138,7 +138,7 @@ test('Netns create/remove, nft inside, and UDP traffic captured with the exact c
   const cap = await captureLo(ns, file);
   const result = await sendTraffic(ns, { proto: 'udp', port: 9999, count: 25, size: 100, seed: 3 });
   assert.deepEqual(result, { sent: 25 });
-  await cap.stop();
+  await cap.stop(25);
 
   const { count, lines } = await tcpdumpRead(file);
   assert.equal(count, 25, lines.join('\n'));
@@ -165,7 +165,8 @@ test('TCP and ICMP traffic (IPv6 too) inside a namespace', async (t) => {
   assert.deepEqual(await sendTraffic(ns, { proto: 'tcp', port: 7777, count: 5, size: 50 }), { sent: 5 });
   assert.deepEqual(await sendTraffic(ns, { proto: 'icmp', count: 3, size: 20 }), { sent: 3 });
   assert.deepEqual(await sendTraffic(ns, { proto: 'udp', family: 6, count: 4, size: 8, ratePps: 1000 }), { sent: 4 });
-  await cap.stop();
+  // 5 writes + handshake/acks/FIN exchange, 3 requests + 3 replies, 4 datagrams: at least 19.
+  await cap.stop(19);
   const { lines } = await tcpdumpRead(file);
   assert.equal(lines.filter((l) => /\.7777: Flags \[P\.\].*length 50$/.test(l)).length, 5, lines.join('\n'));
   assert.equal(lines.filter((l) => /ICMP echo request.*length 28$/.test(l)).length, 3, lines.join('\n'));

@@ -1,20 +1,70 @@
 import { runCommand } from './netns.js';
 import type { Netns } from './netns.js';
+import { TEST_TIMEOUT_MS, withTimeout } from './timeout.js';
+
+/** A running loopback capture (see captureLo). */
+export interface LoCapture {
+  /** Packets tcpdump has processed so far (each is written to the file before it is counted). */
+  packets(): number;
+  /** Resolves once tcpdump has processed at least `n` packets. @throws on timeout or exit. */
+  waitForPackets(n: number, timeoutMs?: number): Promise<void>;
+  /**
+   * Stops tcpdump (SIGINT) and waits for it to exit. With `expectPackets`, first waits until
+   * tcpdump has processed that many packets: SIGINT makes tcpdump stop at once, and packets the
+   * kernel already queued but tcpdump had not read yet would be missing from the file.
+   */
+  stop(expectPackets?: number): Promise<void>;
+}
 
 /**
- * Starts `tcpdump -i lo -U --immediate-mode -w file` inside `ns` and resolves once tcpdump reports
- * it is listening. lo captures are DLT_EN10MB: strip 14 bytes of Ethernet header to get the IP
- * packet. `stop()` sends SIGINT and waits for tcpdump to exit (the file is then complete for
- * every packet sent before stop() was called: immediate mode hands each packet over at once).
+ * Starts `tcpdump -i lo -U --immediate-mode -B 32768 -w file --print` inside `ns` and resolves once tcpdump
+ * reports it is listening. lo captures are DLT_EN10MB: strip 14 bytes of Ethernet header to get
+ * the IP packet. Pass the number of packets you expect to `stop()` so none is lost (see LoCapture).
  * @throws when tcpdump exits before listening.
  */
-export async function captureLo(ns: Netns, file: string): Promise<{ stop(): Promise<void> }> {
-  const h = ns.spawn('tcpdump', ['-i', 'lo', '-U', '--immediate-mode', '-n', '-w', file]);
+export async function captureLo(ns: Netns, file: string): Promise<LoCapture> {
+  // --print -l -q: one short line on stdout per packet processed, so we can tell how far
+  // tcpdump has got without touching the file.
+  // Immediate mode uses fixed ring slots of about the lo MTU (64 KiB) and every lo packet takes
+  // two (libpcap drops the outgoing copy in user space), so the default 2 MiB buffer holds ~15
+  // packets and a burst overflows it ("dropped by kernel"): -B 32768 (KiB) holds ~250.
+  // (An `inbound` filter would save the slot but leaves the last packet stuck in the ring.)
+  const h = ns.spawn('tcpdump', ['-i', 'lo', '-U', '--immediate-mode', '-B', '32768', '-n', '-w', file, '--print', '-l', '-q', '-t']);
   await h.waitForStderr(/listening on lo/);
+  let count = 0;
+  const waiters = new Set<() => void>();
+  h.child.stdout?.on('data', (b: Buffer) => {
+    for (const byte of b) if (byte === 0x0a) count += 1;
+    for (const w of [...waiters]) w();
+  });
+  let exited = false;
+  const onExit = (): void => {
+    exited = true;
+    for (const w of [...waiters]) w();
+  };
+  h.exited.then(onExit, onExit);
+  const waitForPackets = (n: number, timeoutMs: number = TEST_TIMEOUT_MS): Promise<void> => {
+    let check: () => void = () => {};
+    const p = new Promise<void>((resolve, reject) => {
+      check = () => {
+        if (count >= n) resolve();
+        else if (exited) reject(new Error(`tcpdump exited after ${count} of ${n} packets: ${h.stderr().trim()}`));
+      };
+      waiters.add(check);
+      check();
+    });
+    return withTimeout(p, timeoutMs, `tcpdump to capture ${n} packets (has ${count})`).finally(() => waiters.delete(check));
+  };
   return {
-    async stop() {
-      h.kill('SIGINT');
-      await h.exited;
+    packets: () => count,
+    waitForPackets,
+    async stop(expectPackets?: number) {
+      try {
+        if (expectPackets !== undefined) await waitForPackets(expectPackets);
+      } finally {
+        h.kill('SIGINT');
+        await h.exited;
+      }
     },
   };
 }
