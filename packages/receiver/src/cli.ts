@@ -187,7 +187,7 @@ async function run(opts: RecvOptions, endpoints: string[], dest: string, logger:
     endpoints: receiver.boundEndpoints.join(','),
     dst: dest,
     wire: opts.wire,
-    buffer_interface: receiver.queryEndpoint ?? undefined,
+    ...(receiver.queryEndpoint !== null ? { buffer_interface: receiver.queryEndpoint } : {}),
   });
   let timer: NodeJS.Timeout | undefined;
   if (opts.statsInterval > 0) {

@@ -1,0 +1,139 @@
+// Proves nflog-pcap-recv as a process: malformed floods counted, per-sender gaps exact, FIFO output complete, SIGTERM exits 0.
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Push } from 'zeromq';
+import { readPcapFile } from '@nflog-pipe/pcap-writer';
+import { encodeFrame } from '@nflog-pipe/shared';
+import { binPath, makeTempDir, mkfifo, spawnChild, withTimeout, TEST_TIMEOUT_MS, type ChildHandle } from '@nflog-pipe/shared/testing';
+import { numbered, records } from './helpers.js';
+
+const READER = fileURLToPath(new URL('../../test/fixtures/fifo-reader.mjs', import.meta.url));
+
+/** key=value pairs of the last log line whose message is `msg`. */
+export function logFields(stderr: string, msg: string): Record<string, string> {
+  const lines = stderr.split('\n').filter((l) => l.includes(`: ${msg} `));
+  const line = lines[lines.length - 1];
+  assert.ok(line, `no "${msg}" line in:\n${stderr}`);
+  return Object.fromEntries([...line.matchAll(/ ([a-z_]+)=(\S+)/g)].map((m) => [m[1]!, m[2]!]));
+}
+
+async function startReceiver(t: TestContext, args: string[]): Promise<ChildHandle> {
+  const recv = spawnChild(process.execPath, [binPath('nflog-pcap-recv'), ...args]);
+  t.after(() => recv.kill('SIGKILL'));
+  await recv.waitForStderr(/ started /);
+  return recv;
+}
+
+async function pushSocket(t: TestContext, endpoint: string): Promise<Push> {
+  const push = new Push({ linger: 0 });
+  push.connect(endpoint);
+  t.after(() => push.close());
+  return push;
+}
+
+function frame(senderId: bigint, firstSeq: bigint, ids: number[]): Buffer {
+  return encodeFrame({ linktype: 101, senderId, firstSeq, count: ids.length }, records(ids.map((i) => numbered(i))));
+}
+
+test('malformed flood is counted and skipped; two senders, a restart and gaps are counted exactly; the FIFO gets every good packet', async (t) => {
+  const dir = await makeTempDir(t);
+  const fifo = join(dir, 'out.fifo');
+  await mkfifo(fifo);
+  const ep = `ipc://${join(dir, 'in.sock')}`;
+  const recv = await startReceiver(t, [ep, fifo, '--stats-interval', '0.05', '--wire', 'v1']);
+  const out = join(dir, 'r.pcap');
+  const reader = spawnChild(process.execPath, [READER, fifo, out, '0']);
+  const a = await pushSocket(t, ep);
+  const b = await pushSocket(t, ep);
+
+  const good = frame(1n, 0n, [0]);
+  const malformed: Buffer[] = [
+    randomBytes(3),
+    randomBytes(100),
+    Buffer.alloc(0),
+    good.subarray(0, 30), // truncated header
+    good.subarray(0, good.length - 1), // truncated record
+    Buffer.concat([good, Buffer.alloc(4)]), // trailing bytes
+  ];
+  const lying = Buffer.from(good);
+  lying.writeUInt32LE(5, 8); // count says 5
+  malformed.push(lying);
+  const lyingLen = Buffer.from(good);
+  lyingLen.writeUInt32LE(1 << 30, 12); // recordsBytes 1 GiB
+  malformed.push(lyingLen);
+  const lyingIncl = Buffer.from(good);
+  lyingIncl.writeUInt32LE(0xffffff, 40 + 8); // incl_len past the end
+  malformed.push(lyingIncl);
+  for (let i = 0; i < 200; i++) malformed.push(randomBytes(1 + (i % 97)));
+
+  // Sender A (id 1): 0..9, then 10 lost, then 11..29. Sender B (id 2): 100.. numbering, 3 lost,
+  // then B restarts as id 3 (numbers from 0 again: not a gap). Malformed frames in between.
+  let id = 0;
+  const ids = (n: number): number[] => Array.from({ length: n }, () => id++);
+  let bad = 0;
+  const sendBad = async (n: number): Promise<void> => {
+    for (let i = 0; i < n && bad < malformed.length; i++) await b.send(malformed[bad++]!);
+  };
+  await a.send(frame(1n, 0n, ids(10)));
+  await sendBad(50);
+  await a.send(frame(1n, 11n, ids(19)));
+  await b.send(frame(2n, 100n, ids(5)));
+  await sendBad(50);
+  await b.send(frame(2n, 108n, ids(5)));
+  await b.send(frame(3n, 0n, ids(5)));
+  await sendBad(malformed.length);
+  await a.send(frame(1n, 30n, ids(1)));
+  const total = id;
+  const stats = await recv.waitForStderr(new RegExp(`stats .*in_pkt=${total} .*bad_frames=${malformed.length} `));
+  assert.ok(stats);
+  await recv.waitForStderr(/FIFO reader attached/);
+
+  recv.kill('SIGTERM');
+  assert.deepEqual(await withTimeout(recv.exited, TEST_TIMEOUT_MS, 'receiver exit'), { code: 0, signal: null });
+  await withTimeout(reader.exited, TEST_TIMEOUT_MS, 'reader exit').catch((err) => { console.error(recv.stderr()); throw err; });
+  const f = logFields(recv.stderr(), 'stopped');
+  assert.equal(f['in_pkt'], String(total));
+  assert.equal(f['out_pkt'], String(total));
+  assert.equal(f['loss_network_pkt'], '4');
+  assert.equal(f['loss_fifo_pkt'], '0');
+  assert.equal(f['bad_frames'], String(malformed.length));
+  assert.equal(f['senders'], '3');
+  assert.match(f['per_sender'] ?? '', /0000000000000002:10\/3/);
+  assert.match(f['per_sender'] ?? '', /0000000000000001:30\/1/);
+  const pcap = await readPcapFile(out);
+  // Packets of one ZeroMQ connection arrive in order; across the two connections they interleave.
+  assert.deepEqual(
+    pcap.records.map((r) => r.data.readUInt32BE(28)).sort((x, y) => x - y),
+    Array.from({ length: total }, (_, i) => i),
+  );
+});
+
+test('legacy frames (plain and rate-controlled) are accepted with --wire auto', async (t) => {
+  const { encodeLegacyPacket } = await import('@nflog-pipe/shared');
+  const dir = await makeTempDir(t);
+  const outFile = join(dir, 'out.pcap');
+  const ep = `ipc://${join(dir, 'in.sock')}`;
+  const recv = await startReceiver(t, [ep, outFile, '--stats-interval', '0.05', '--rate-control']);
+  const push = await pushSocket(t, ep);
+  const pkts = [0, 1, 2].map((i) => numbered(i));
+  for (const [i, p] of pkts.entries()) {
+    await push.send(Buffer.concat([Buffer.from([0]), encodeLegacyPacket(1_700_000_000, i, p.length, p)]));
+  }
+  await push.send(frame(9n, 0n, [3])); // v1 in the same stream
+  await recv.waitForStderr(/stats .*in_pkt=4 /);
+  recv.kill('SIGINT');
+  assert.equal((await withTimeout(recv.exited, TEST_TIMEOUT_MS, 'exit')).code, 0);
+  const pcap = await readPcapFile(outFile);
+  assert.deepEqual(pcap.records.map((r) => r.data), [...pkts, numbered(3)]);
+});
+
+test('usage errors exit 2; an unusable endpoint exits 1 with one line', async () => {
+  const usage = spawnChild(process.execPath, [binPath('nflog-pcap-recv'), 'ipc:///tmp/x']);
+  assert.equal((await withTimeout(usage.exited, TEST_TIMEOUT_MS, 'exit')).code, 2);
+  const badEp = spawnChild(process.execPath, [binPath('nflog-pcap-recv'), 'tcp://256.0.0.1:1', '-']);
+  assert.equal((await withTimeout(badEp.exited, TEST_TIMEOUT_MS, 'exit')).code, 1);
+  assert.match(badEp.stderr(), /^nflog-pcap-recv: .+\n$/);
+});
