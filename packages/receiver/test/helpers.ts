@@ -1,4 +1,5 @@
 // Packet builders shared by the receiver tests (not a test file itself).
+import assert from 'node:assert/strict';
 import { encodeRecords } from '@nflog-pipe/pcap-writer';
 
 /** An IPv4 packet: 20-byte header, then `l4` bytes (ports first for TCP/UDP). */
@@ -49,4 +50,12 @@ export function numbered(i: number, size = 32): Buffer {
   l4.writeUInt16BE(8 + size, 4);
   l4.writeUInt32BE(i, 8);
   return ipv4('127.0.0.1', '127.0.0.1', 17, l4);
+}
+
+/** key=value pairs of the last log line whose message is `msg`. */
+export function logFields(stderr: string, msg: string): Record<string, string> {
+  const lines = stderr.split('\n').filter((l) => l.includes(`: ${msg} `));
+  const line = lines[lines.length - 1];
+  assert.ok(line, `no "${msg}" line in:\n${stderr}`);
+  return Object.fromEntries([...line.matchAll(/ ([a-z_]+)=(\S+)/g)].map((m) => [m[1]!, m[2]!]));
 }

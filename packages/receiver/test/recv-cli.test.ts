@@ -8,17 +8,9 @@ import { Push } from 'zeromq';
 import { readPcapFile } from '@nflog-pipe/pcap-writer';
 import { encodeFrame } from '@nflog-pipe/shared';
 import { binPath, makeTempDir, mkfifo, spawnChild, withTimeout, TEST_TIMEOUT_MS, type ChildHandle } from '@nflog-pipe/shared/testing';
-import { numbered, records } from './helpers.js';
+import { logFields, numbered, records } from './helpers.js';
 
 const READER = fileURLToPath(new URL('../../test/fixtures/fifo-reader.mjs', import.meta.url));
-
-/** key=value pairs of the last log line whose message is `msg`. */
-export function logFields(stderr: string, msg: string): Record<string, string> {
-  const lines = stderr.split('\n').filter((l) => l.includes(`: ${msg} `));
-  const line = lines[lines.length - 1];
-  assert.ok(line, `no "${msg}" line in:\n${stderr}`);
-  return Object.fromEntries([...line.matchAll(/ ([a-z_]+)=(\S+)/g)].map((m) => [m[1]!, m[2]!]));
-}
 
 async function startReceiver(t: TestContext, args: string[]): Promise<ChildHandle> {
   const recv = spawnChild(process.execPath, [binPath('nflog-pcap-recv'), ...args]);
