@@ -5,14 +5,14 @@
 import { Pull } from 'zeromq';
 import {
   METRIC,
+  NonBlockingPusher,
   UsageError,
   WireError,
+  validateEndpoint,
   type Logger,
   type MetricName,
   type Metrics,
 } from '@nflog-pipe/shared';
-import { checkEndpoint } from './endpoint.js';
-import { RelayPusher } from './relay-pusher.js';
 
 /** ZMQ_LINGER of the PUSH socket at shutdown, ms: queued messages get this long, no longer. */
 export const RELAY_LINGER_MS = 1000;
@@ -65,8 +65,8 @@ function isUsageZmqError(err: unknown): boolean {
  */
 export async function runRelay(options: RelayOptions, summaryNames: readonly MetricName[]): Promise<void> {
   const { logger, metrics } = options;
-  checkEndpoint(options.src, 'bind');
-  checkEndpoint(options.dst, 'connect');
+  validateEndpoint(options.src, 'bind');
+  validateEndpoint(options.dst, 'connect');
   const pull = new Pull({ linger: 0 });
   try {
     await pull.bind(options.src);
@@ -76,26 +76,30 @@ export async function runRelay(options: RelayOptions, summaryNames: readonly Met
     throw err;
   }
   const warnedSend = new Set<string>();
-  let pusher: RelayPusher;
+  let pusher: NonBlockingPusher;
   try {
-    pusher = RelayPusher.connect(options.dst, options.sendHighWaterMark, {
-      onSent: (packets, bytes) => {
-        metrics.increment(options.outPkt, packets);
-        metrics.increment(options.outBytes, bytes);
+    pusher = NonBlockingPusher.connect(
+      options.dst,
+      { sendHighWaterMark: options.sendHighWaterMark, lingerMs: RELAY_LINGER_MS },
+      {
+        onSent: (packets, bytes) => {
+          metrics.increment(options.outPkt, packets);
+          metrics.increment(options.outBytes, bytes);
+        },
+        onDropped: (packets, err) => {
+          metrics.increment(METRIC.LOSS_QUEUE_PKT, packets);
+          const code = err?.code ?? 'EAGAIN';
+          // Repeating conditions warn once; the counter carries them afterwards.
+          if (!warnedSend.has(code)) {
+            warnedSend.add(code);
+            logger.warn('dropping: the PUSH queue is full or failing (further drops are only counted)', {
+              dst: options.dst,
+              code,
+            });
+          }
+        },
       },
-      onDropped: (packets, err) => {
-        metrics.increment(METRIC.LOSS_QUEUE_PKT, packets);
-        const code = err?.code ?? 'EAGAIN';
-        // Repeating conditions warn once; the counter carries them afterwards.
-        if (!warnedSend.has(code)) {
-          warnedSend.add(code);
-          logger.warn('dropping: the PUSH queue is full or failing (further drops are only counted)', {
-            dst: options.dst,
-            code,
-          });
-        }
-      },
-    });
+    );
   } catch (err) {
     pull.close();
     if (isUsageZmqError(err)) throw new UsageError(`cannot connect ${options.dst}`, { cause: err });
@@ -109,7 +113,7 @@ export async function runRelay(options: RelayOptions, summaryNames: readonly Met
       logger.warn('bad message skipped (further ones of this kind are only counted)', { err });
     }
   };
-  const transform = options.makeTransform((msg, packets) => pusher.send(msg, packets), bad);
+  const transform = options.makeTransform((msg, packets) => pusher.push(msg, packets), bad);
   const timer = setInterval(() => logger.info('stats', summary(metrics, summaryNames)), options.statsIntervalMs);
   timer.unref();
   const stop = (): void => pull.close();
@@ -120,8 +124,9 @@ export async function runRelay(options: RelayOptions, summaryNames: readonly Met
       for await (const parts of pull) {
         const msg = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
         transform.onMessage(msg);
-        // One input's outputs settle before the next input is read, so the JS queue stays small.
-        await pusher.idle();
+        // One input's outputs settle (queued or counted as dropped) before the next input is
+        // read, so the counters are current whenever the summary line is logged.
+        await pusher.settled();
       }
     }
   } finally {
@@ -129,7 +134,7 @@ export async function runRelay(options: RelayOptions, summaryNames: readonly Met
     clearInterval(timer);
     if (!pull.closed) pull.close();
     transform.close();
-    await pusher.close(RELAY_LINGER_MS);
+    await pusher.close();
     logger.info('stopped', summary(metrics, summaryNames));
   }
 }

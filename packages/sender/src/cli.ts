@@ -1,5 +1,5 @@
 // nflog-zmq-send: parse, convert units at the edge, wire NflogSocket → SendPipeline →
-// FramePusher together, drop privileges, report, stop cleanly on SIGTERM/SIGINT.
+// NonBlockingPusher together, drop privileges, report, stop cleanly on SIGTERM/SIGINT.
 
 import { hostname } from 'node:os';
 import { InvalidArgumentError, Option, type Command, type OptionValues } from 'commander';
@@ -9,6 +9,7 @@ import {
   EXIT_OK,
   METRIC,
   NflogPipeError,
+  NonBlockingPusher,
   UsageError,
   VERSION,
   addStatsdOptions,
@@ -20,12 +21,12 @@ import {
   parseSeconds,
   runProgram,
   statsdOptionsFrom,
+  validateEndpoint,
   watchSignals,
   type Logger,
   type Metrics,
+  type PusherCallbacks,
 } from '@nflog-pipe/shared';
-import { validateEndpoint } from './endpoint.js';
-import { FramePusher } from './frame-pusher.js';
 import { dropPrivileges, lookupUser, type UserIds } from './privileges.js';
 import { SendPipeline, type WireFormat } from './send-pipeline.js';
 
@@ -252,9 +253,9 @@ async function run(ctx: RunContext): Promise<number> {
   const signals = watchSignals();
   const metrics = createMetrics(statsdOptionsFrom(opts), logger);
   const log = logger.child({ component: 'sender' });
-  let pusher: FramePusher;
+  let pusher: NonBlockingPusher;
   try {
-    pusher = FramePusher.connect(
+    pusher = NonBlockingPusher.connect(
       endpoint,
       { sendHighWaterMark: opts.zmqBuffer, lingerMs: opts.zmqLinger },
       pusherCallbacks(metrics, log),
@@ -363,7 +364,7 @@ async function run(ctx: RunContext): Promise<number> {
   return EXIT_OK;
 }
 
-function pusherCallbacks(metrics: Metrics, log: Logger): ConstructorParameters<typeof FramePusher>[2] {
+function pusherCallbacks(metrics: Metrics, log: Logger): PusherCallbacks {
   return {
     onSent: (packets, bytes) => {
       metrics.increment(METRIC.RAW_OUT_PKT, packets);

@@ -1,14 +1,6 @@
 export { splitRecords, type RecordPiece } from './record-split.js';
 export { FrameBatcher, type FrameBatcherOptions, type BatchSink } from './frame-batcher.js';
-export {
-  FramePusher,
-  type PushSocketLike,
-  type PusherStats,
-  type PusherConnectOptions,
-  type PusherCallbacks,
-} from './frame-pusher.js';
 export { findUser, lookupUser, dropPrivileges, type UserIds } from './privileges.js';
-export { validateEndpoint } from './endpoint.js';
 export {
   SendPipeline,
   randomSenderId,

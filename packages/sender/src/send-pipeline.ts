@@ -7,9 +7,15 @@
 
 import { randomBytes } from 'node:crypto';
 import { LegacyShaper, compressFrame, type RateShaper } from '@nflog-pipe/compress';
-import { METRIC, encodeFrame, encodeFrameMeta, recordsToLegacyPackets, type Metrics } from '@nflog-pipe/shared';
+import {
+  METRIC,
+  encodeFrame,
+  encodeFrameMeta,
+  recordsToLegacyPackets,
+  type Metrics,
+  type NonBlockingPusher,
+} from '@nflog-pipe/shared';
 import { FrameBatcher } from './frame-batcher.js';
-import type { FramePusher } from './frame-pusher.js';
 
 /** Size of a pcap record header, bytes; a records section minus 16 per record = packet bytes. */
 const RECORD_HEADER_BYTES = 16;
@@ -22,7 +28,7 @@ export type WireFormat = 'v1' | 'legacy';
 /** Options of {@link SendPipeline}. */
 export interface SendPipelineOptions {
   /** Where messages go; the pipeline closes it in close(). */
-  pusher: FramePusher;
+  pusher: NonBlockingPusher;
   /** 'v1': one frame per batch; 'legacy': one message per packet (the Python tool's XDR). */
   wire: WireFormat;
   /** pcap linktype of the records (101 raw IP, 239 NFLOG); v1 only, legacy is always raw IP. */
@@ -160,7 +166,7 @@ export class SendPipeline {
       sentBytes: p.sentBytes,
       droppedQueue: p.droppedPackets,
       droppedShaper: this.#droppedShaper,
-      sentMessages: p.sentFrames,
+      sentMessages: p.sentMessages,
       nextSeq: this.#batcher.nextSeq,
     };
   }

@@ -11,22 +11,23 @@ import {
   decodeFrame,
   decodeFrameMeta,
   decodeLegacyPacket,
+  NonBlockingPusher,
   type Metrics,
 } from '@nflog-pipe/shared';
 import { makeTempDir, withTimeout, TEST_TIMEOUT_MS } from '@nflog-pipe/shared/testing';
-import { FramePusher, SendPipeline, type SendPipelineOptions } from '../src/index.js';
+import { SendPipeline, type SendPipelineOptions } from '../src/index.js';
 import { record, records } from './records-helper.js';
 
 const quiet = createLogger({ name: 'test', level: 'silent' });
 
-async function setup(t: TestContext, hwm = 1000): Promise<{ pull: Pull; pusher: FramePusher; metrics: Metrics }> {
+async function setup(t: TestContext, hwm = 1000): Promise<{ pull: Pull; pusher: NonBlockingPusher; metrics: Metrics }> {
   const dir = await makeTempDir(t);
   const endpoint = `ipc://${join(dir, 'pull.sock')}`;
   const pull = new Pull();
   t.after(() => pull.close());
   await pull.bind(endpoint);
   const metrics = createMetrics(null, quiet);
-  const pusher = FramePusher.connect(
+  const pusher = NonBlockingPusher.connect(
     endpoint,
     { sendHighWaterMark: hwm, lingerMs: 1000 },
     {
@@ -101,7 +102,7 @@ test('v1: frames carry the records byte for byte, the sender id, contiguous numb
 test('v1: a full queue drops whole frames, their numbers are still consumed, read = sent + dropped', async () => {
   const metrics = createMetrics(null, quiet);
   // Nobody listens: the PUSH socket queues SNDHWM (2) frames and refuses the rest.
-  const pusher = FramePusher.connect(
+  const pusher = NonBlockingPusher.connect(
     'ipc:///nonexistent-nfp-dir/x.sock',
     { sendHighWaterMark: 2, lingerMs: 0 },
     { onDropped: (n) => metrics.increment(METRIC.LOSS_QUEUE_PKT, n) },
@@ -136,7 +137,7 @@ test('v1 with rate control: compressed frames inflate to the same records; drops
 
   const dropAll = new RateShaper({ lwmBps: 0, hwmBps: 1, windowBytes: 100, now: () => nowMs });
   const metrics2 = createMetrics(null, quiet);
-  const pusher2 = FramePusher.connect('ipc:///nonexistent-nfp-dir/y.sock', { sendHighWaterMark: 100, lingerMs: 0 });
+  const pusher2 = NonBlockingPusher.connect('ipc:///nonexistent-nfp-dir/y.sock', { sendHighWaterMark: 100, lingerMs: 0 });
   const p2 = pipeline({ pusher: pusher2, metrics: metrics2, flushIntervalMs: 0, shaper: dropAll });
   p2.pushRecords(records([200]), 1); // pass, closes the window at rate Infinity → drop
   p2.pushRecords(records([1, 2, 3]), 3); // dropped

@@ -7,3 +7,5 @@ export * from './logger.js';
 export * from './metrics.js';
 export * from './units.js';
 export * from './signals.js';
+export * from './endpoint.js';
+export * from './non-blocking-pusher.js';

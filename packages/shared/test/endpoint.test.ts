@@ -1,4 +1,4 @@
-// validateEndpoint accepts what ZeroMQ can connect to and names the problem otherwise (ERR_USAGE).
+// validateEndpoint accepts what ZeroMQ can connect to or bind and names the problem otherwise (ERR_USAGE).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { validateEndpoint } from '../src/index.js';
@@ -34,5 +34,30 @@ test('rejects malformed endpoints with ERR_USAGE', () => {
     'ipc:///with space',
   ]) {
     assert.throws(() => validateEndpoint(bad), { code: 'ERR_USAGE' }, bad);
+  }
+});
+
+test("'*' as host or port only for bind", () => {
+  for (const ok of [
+    'tcp://*:5555',
+    'tcp://127.0.0.1:*',
+    'tcp://*:*',
+    'tcp://[::1]:*',
+    'ws://*:80/path',
+    'ipc:///run/nflog/pipe.sock',
+  ]) {
+    assert.equal(validateEndpoint(ok, 'bind'), ok);
+  }
+  for (const bad of ['tcp://127.0.0.1:*', 'tcp://*:*']) {
+    assert.throws(() => validateEndpoint(bad, 'connect'), { code: 'ERR_USAGE' }, bad);
+  }
+  for (const bad of [
+    'tcp://127.0.0.1:0',
+    'tcp://*:5/x',
+    'inproc://x',
+    'bogus://x',
+    'not-an-endpoint',
+  ]) {
+    assert.throws(() => validateEndpoint(bad, 'bind'), { code: 'ERR_USAGE' }, bad);
   }
 });

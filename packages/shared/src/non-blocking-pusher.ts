@@ -1,0 +1,205 @@
+// The never-blocking ZeroMQ PUSH end of the sender and of both relays. With ZMQ_SNDTIMEO = 0,
+// zeromq.js takes its synchronous path on every send() (src/socket.cc, Socket::Send:
+// `send_timeout == 0` → Send() at once, the returned promise already settled): it never polls
+// for writability, so no send is ever left in progress, the caller is never blocked and EBUSY
+// ("only one send operation may be in progress") cannot arise. That is why no JS queue sits in
+// front of the socket. A full queue (SNDHWM reached) rejects with EAGAIN: that message is
+// dropped and its packets counted. EBUSY or any other error is treated the same way (counted,
+// never thrown), so a surprise in the library degrades into counted loss, not a stalled pipe.
+//
+// Buffers handed to send() are never touched again: libzmq's I/O thread may read them after
+// the promise resolves (zero-copy above ~128 bytes, zeromq.js src/outgoing_msg.cc).
+
+import { Push } from 'zeromq';
+
+/** The part of a zeromq.js socket the pusher uses (a real Push, or a fake in tests). */
+export interface PushSocketLike {
+  send(message: Buffer): Promise<void>;
+  close(): void;
+  linger: number;
+}
+
+/** An error from zeromq.js: `code` is the errno name (EAGAIN, EBUSY, EFSM, ...). */
+export type PushError = Error & { code?: string };
+
+/** Counters of a {@link NonBlockingPusher}; packets are what the caller said each message carries. */
+export interface PusherStats {
+  /** Messages accepted into the ZeroMQ queue. */
+  sentMessages: number;
+  /** Packets in accepted messages. */
+  sentPackets: number;
+  /** Bytes of accepted messages (as put on the wire, headers included). */
+  sentBytes: number;
+  /** Messages dropped: queue full (EAGAIN), another send error, or pushed after close(). */
+  droppedMessages: number;
+  /** Packets in dropped messages. */
+  droppedPackets: number;
+  /** Sends whose outcome is not known yet (settles within a microtask with SNDTIMEO 0). */
+  unsettled: number;
+}
+
+/** Options of {@link NonBlockingPusher.connect}. */
+export interface PusherConnectOptions {
+  /** ZMQ_SNDHWM: messages ZeroMQ may queue before sends fail; an integer >= 1 (0 would mean unbounded). */
+  sendHighWaterMark: number;
+  /** ZMQ_LINGER applied at close(), ms: how long queued messages may still be delivered. */
+  lingerMs: number;
+}
+
+/** Outcome callbacks, for metrics and warn-once log lines. All optional. */
+export interface PusherCallbacks {
+  /** A message carrying `packets` packets and `bytes` bytes entered the ZeroMQ queue. */
+  onSent?: (packets: number, bytes: number) => void;
+  /**
+   * A message carrying `packets` packets was dropped; `err` is the send error (`code` EAGAIN
+   * when the queue was full), undefined when it was pushed after close().
+   */
+  onDropped?: (packets: number, err: PushError | undefined) => void;
+  /** Called once per distinct unexpected error code (not EAGAIN), for a warn-once log line. */
+  onError?: (err: PushError) => void;
+}
+
+/**
+ * Pushes messages without ever waiting: each one is either queued by ZeroMQ or dropped and
+ * counted. `push()` returns at once; the counters are exact once {@link settled} resolves.
+ */
+export class NonBlockingPusher {
+  #socket: PushSocketLike;
+  #lingerMs: number;
+  #callbacks: PusherCallbacks;
+  #stats: PusherStats = {
+    sentMessages: 0,
+    sentPackets: 0,
+    sentBytes: 0,
+    droppedMessages: 0,
+    droppedPackets: 0,
+    unsettled: 0,
+  };
+  #idle: Array<() => void> = [];
+  #seenErrors = new Set<string>();
+  #closing: Promise<void> | undefined;
+
+  /**
+   * Wraps an open socket; it must have `sendTimeout = 0` (see the file comment).
+   * @param lingerMs ZMQ_LINGER set just before close(), ms
+   */
+  constructor(socket: PushSocketLike, lingerMs: number, callbacks: PusherCallbacks = {}) {
+    this.#socket = socket;
+    this.#lingerMs = lingerMs;
+    this.#callbacks = callbacks;
+  }
+
+  /**
+   * Creates a ZeroMQ PUSH socket (ZMQ_SNDHWM = `sendHighWaterMark` messages, ZMQ_SNDTIMEO = 0,
+   * ZMQ_LINGER = 0 until close) and connects it to `endpoint`. Connecting is asynchronous in
+   * ZeroMQ: with no peer yet, up to SNDHWM messages are queued and the rest dropped.
+   * @throws RangeError when `sendHighWaterMark` is not an integer >= 1
+   * @throws the zeromq.js error (code EINVAL, EPROTONOSUPPORT, ...) for an endpoint it rejects
+   */
+  static connect(
+    endpoint: string,
+    options: PusherConnectOptions,
+    callbacks: PusherCallbacks = {},
+  ): NonBlockingPusher {
+    if (!Number.isInteger(options.sendHighWaterMark) || options.sendHighWaterMark < 1) {
+      throw new RangeError(
+        `sendHighWaterMark must be an integer >= 1, got ${options.sendHighWaterMark}`,
+      );
+    }
+    const socket = new Push({
+      sendHighWaterMark: options.sendHighWaterMark,
+      sendTimeout: 0,
+      linger: 0,
+    });
+    try {
+      socket.connect(endpoint);
+    } catch (err) {
+      socket.close();
+      throw err;
+    }
+    return new NonBlockingPusher(socket, options.lingerMs, callbacks);
+  }
+
+  /** A copy of the counters. */
+  stats(): PusherStats {
+    return { ...this.#stats };
+  }
+
+  /**
+   * Offers one message carrying `packets` packets. Never blocks and never throws: the message
+   * is queued by ZeroMQ or dropped and counted. `msg` must not be modified afterwards.
+   */
+  push(msg: Buffer, packets: number): void {
+    if (this.#closing !== undefined) {
+      this.#drop(packets, undefined);
+      return;
+    }
+    let sending: Promise<void>;
+    try {
+      sending = this.#socket.send(msg);
+    } catch (err) {
+      // zeromq.js throws synchronously for EBUSY and a closed socket.
+      this.#fail(err, packets);
+      return;
+    }
+    this.#stats.unsettled++;
+    sending.then(
+      () => {
+        this.#stats.sentMessages++;
+        this.#stats.sentPackets += packets;
+        this.#stats.sentBytes += msg.length;
+        this.#callbacks.onSent?.(packets, msg.length);
+        this.#settle();
+      },
+      (err: unknown) => {
+        this.#fail(err, packets);
+        this.#settle();
+      },
+    );
+  }
+
+  /** Resolves once every push so far has a known outcome (immediately when none is pending). */
+  settled(): Promise<void> {
+    if (this.#stats.unsettled === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  /**
+   * Waits for the outcomes of pushes made so far, then closes the socket with ZMQ_LINGER =
+   * lingerMs, so messages still queued get that long to reach a peer and no longer. Later
+   * pushes are counted as dropped. Safe to call twice (same promise).
+   */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await this.settled();
+      this.#socket.linger = this.#lingerMs;
+      this.#socket.close();
+    })();
+    return this.#closing;
+  }
+
+  #drop(packets: number, err: PushError | undefined): void {
+    this.#stats.droppedMessages++;
+    this.#stats.droppedPackets += packets;
+    this.#callbacks.onDropped?.(packets, err);
+  }
+
+  #fail(err: unknown, packets: number): void {
+    const e = err as PushError;
+    this.#drop(packets, e);
+    const code = e.code ?? 'unknown';
+    if (code !== 'EAGAIN' && !this.#seenErrors.has(code)) {
+      this.#seenErrors.add(code);
+      this.#callbacks.onError?.(e);
+    }
+  }
+
+  #settle(): void {
+    this.#stats.unsettled--;
+    if (this.#stats.unsettled === 0) {
+      const waiters = this.#idle;
+      this.#idle = [];
+      for (const w of waiters) w();
+    }
+  }
+}
