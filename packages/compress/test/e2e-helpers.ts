@@ -37,7 +37,12 @@ export function countLines(stderr: string, msg: string): Counts[] {
 }
 
 /** Resolves with the first `msg` line of `h` whose counters satisfy `pred`; rejects on exit or timeout. */
-export function waitForCounts(h: ChildHandle, msg: string, pred: (c: Counts) => boolean, what: string): Promise<Counts> {
+export function waitForCounts(
+  h: ChildHandle,
+  msg: string,
+  pred: (c: Counts) => boolean,
+  what: string,
+): Promise<Counts> {
   const p = new Promise<Counts>((resolve, reject) => {
     const check = (): boolean => {
       const hit = countLines(h.stderr(), msg).find(pred);
@@ -48,12 +53,9 @@ export function waitForCounts(h: ChildHandle, msg: string, pred: (c: Counts) => 
     };
     if (check()) return;
     h.child.stderr?.on('data', check);
-    h.exited.then(
-      () => {
-        if (!check()) reject(new Error(`exited before ${what}; stderr: ${h.stderr().slice(-1500)}`));
-      },
-      reject,
-    );
+    h.exited.then(() => {
+      if (!check()) reject(new Error(`exited before ${what}; stderr: ${h.stderr().slice(-1500)}`));
+    }, reject);
   });
   return withTimeout(p, TEST_TIMEOUT_MS, `${what}; stderr so far: ${h.stderr().slice(-1500)}`);
 }
@@ -69,9 +71,15 @@ export class Children {
    * Starts `tool args` (inside `ns` when given) and waits until its stderr matches `ready`
    * (the line saying its sockets are bound).
    */
-  async start(tool: ToolName, args: readonly string[], ready: RegExp, ns?: Netns): Promise<ChildHandle> {
+  async start(
+    tool: ToolName,
+    args: readonly string[],
+    ready: RegExp,
+    ns?: Netns,
+  ): Promise<ChildHandle> {
     const argv = [binPath(tool), ...args];
-    const h = ns === undefined ? spawnChild(process.execPath, argv) : ns.spawn(process.execPath, argv);
+    const h =
+      ns === undefined ? spawnChild(process.execPath, argv) : ns.spawn(process.execPath, argv);
     this.#list.push(h);
     await h.waitForStderr(ready);
     return h;
@@ -82,7 +90,11 @@ export class Children {
 export async function stopCleanly(h: ChildHandle, what: string): Promise<Counts> {
   h.kill('SIGTERM');
   const exit = await withTimeout(h.exited, TEST_TIMEOUT_MS, `${what} to exit`);
-  assert.deepEqual(exit, { code: 0, signal: null }, `${what} exit; stderr: ${h.stderr().slice(-1500)}`);
+  assert.deepEqual(
+    exit,
+    { code: 0, signal: null },
+    `${what} exit; stderr: ${h.stderr().slice(-1500)}`,
+  );
   const lines = countLines(h.stderr(), 'stopped');
   assert.equal(lines.length, 1, `${what}: one "stopped" line; stderr: ${h.stderr().slice(-1500)}`);
   return lines[0]!;
@@ -92,7 +104,11 @@ export async function stopCleanly(h: ChildHandle, what: string): Promise<Counts>
  * Resolves once `pred()` holds, checked now and after every statsd datagram the listener gets
  * (the processes flush their counters every few tens of ms while they change).
  */
-export async function waitForStatsd(statsd: StatsdListener, pred: () => boolean, what: () => string): Promise<void> {
+export async function waitForStatsd(
+  statsd: StatsdListener,
+  pred: () => boolean,
+  what: () => string,
+): Promise<void> {
   try {
     // waitFor re-runs the predicate on every datagram; the metric name only selects the total
     // it passes, which this predicate does not need.
@@ -121,7 +137,10 @@ export function udpPayload(ip: Buffer, dport: number): Buffer {
  * Checks that `packets` (raw IPv4 UDP packets, in pcap order) carry payloadFor(seed, i, size)
  * byte for byte with strictly increasing i below `offered`; returns the indices.
  */
-export function checkPayloads(packets: readonly Buffer[], opts: { seed: number; size: number; dport: number; offered: number }): number[] {
+export function checkPayloads(
+  packets: readonly Buffer[],
+  opts: { seed: number; size: number; dport: number; offered: number },
+): number[] {
   const indices: number[] = [];
   for (const [k, ip] of packets.entries()) {
     const payload = udpPayload(ip, opts.dport);
@@ -129,8 +148,15 @@ export function checkPayloads(packets: readonly Buffer[], opts: { seed: number; 
     assert.equal(payload.readUInt32BE(0), opts.seed, `packet ${k}: seed`);
     const i = payload.readUInt32BE(4);
     assert.ok(i < opts.offered, `packet ${k}: index ${i} below ${opts.offered}`);
-    if (indices.length > 0) assert.ok(i > indices[indices.length - 1]!, `packet ${k}: index ${i} after ${indices[indices.length - 1]} (order kept, no duplicate)`);
-    assert.ok(payload.equals(payloadFor(opts.seed, i, opts.size)), `packet ${k}: payload of index ${i} byte-exact`);
+    if (indices.length > 0)
+      assert.ok(
+        i > indices[indices.length - 1]!,
+        `packet ${k}: index ${i} after ${indices[indices.length - 1]} (order kept, no duplicate)`,
+      );
+    assert.ok(
+      payload.equals(payloadFor(opts.seed, i, opts.size)),
+      `packet ${k}: payload of index ${i} byte-exact`,
+    );
     indices.push(i);
   }
   return indices;

@@ -69,6 +69,9 @@ interface PipeResult {
   comp: Counts | undefined;
   decomp: Counts | undefined;
   recv: Counts;
+  /** stderr of the sender and of the compress relay (empty without relays). */
+  sendLog: string;
+  compLog: string;
   statsd: StatsdListener;
   /** Packets in the pcap and their payload indices. */
   packets: number;
@@ -93,13 +96,24 @@ async function runPipe(t: TestContext, sc: Scenario): Promise<PipeResult> {
   // Downstream first, so every PUSH finds its peer bound.
   const recv = await children.start(
     'nflog-pcap-recv',
-    [ep(chain ? 'out.sock' : 'in.sock'), pcapPath, '--stats-interval', '0.1', ...statsdArgs(statsd, R), ...sc.recvArgs],
+    [
+      ep(chain ? 'out.sock' : 'in.sock'),
+      pcapPath,
+      '--stats-interval',
+      '0.1',
+      ...statsdArgs(statsd, R),
+      ...sc.recvArgs,
+    ],
     / started /,
   );
   let decomp: ChildHandle | undefined;
   let comp: ChildHandle | undefined;
   if (sc.compressArgs !== undefined) {
-    decomp = await children.start('nflog-zmq-decompress', [ep('mid.sock'), ep('out.sock'), ...statsdArgs(statsd, D)], / relaying /);
+    decomp = await children.start(
+      'nflog-zmq-decompress',
+      [ep('mid.sock'), ep('out.sock'), ...statsdArgs(statsd, D)],
+      / relaying /,
+    );
     comp = await children.start(
       'nflog-zmq-compress',
       [ep('in.sock'), ep('mid.sock'), ...sc.compressArgs, ...statsdArgs(statsd, C)],
@@ -109,18 +123,47 @@ async function runPipe(t: TestContext, sc: Scenario): Promise<PipeResult> {
   // The sender must see the namespace's NFLOG group; ipc:// crosses network namespaces.
   const sender = await children.start(
     'nflog-zmq-send',
-    ['1', ep('in.sock'), '--stats-interval', '0.1', '--meta-interval', '0', '--batch-bytes', '65536', ...sc.senderArgs],
+    [
+      '1',
+      ep('in.sock'),
+      '--stats-interval',
+      '0.1',
+      '--meta-interval',
+      '0',
+      '--batch-bytes',
+      '65536',
+      ...sc.senderArgs,
+    ],
     / started /,
     ns,
   );
 
-  const traffic = await sendTraffic(ns, { proto: 'udp', port: PORT, count: COUNT, size: SIZE, seed: sc.seed });
+  const traffic = await sendTraffic(ns, {
+    proto: 'udp',
+    port: PORT,
+    count: COUNT,
+    size: SIZE,
+    seed: sc.seed,
+  });
   assert.equal(traffic.sent, COUNT);
   // Every logged packet is read (or counted as a kernel drop) before the sender is stopped.
-  await waitForCounts(sender, 'stats', (c) => c['captured']! + c['dropped_kernel']! >= COUNT, `sender captured ${COUNT}`);
+  await waitForCounts(
+    sender,
+    'stats',
+    (c) => c['captured']! + c['dropped_kernel']! >= COUNT,
+    `sender captured ${COUNT}`,
+  );
   const send = await stopCleanly(sender, 'nflog-zmq-send');
-  assert.equal(send['captured']! + send['dropped_kernel']!, COUNT, 'logged = captured + kernel drops');
-  assert.equal(send['captured'], send['sent']! + send['dropped_queue']! + send['dropped_shaper']!, 'captured = sent + queue + shaper drops');
+  assert.equal(
+    send['captured']! + send['dropped_kernel']!,
+    COUNT,
+    'logged = captured + kernel drops',
+  );
+  assert.equal(
+    send['captured'],
+    send['sent']! + send['dropped_queue']! + send['dropped_shaper']!,
+    'captured = sent + queue + shaper drops',
+  );
 
   // Downstream of the sender, packets are delivered or counted; wait until that adds up.
   const downstream = [
@@ -134,11 +177,13 @@ async function runPipe(t: TestContext, sc: Scenario): Promise<PipeResult> {
   await waitForStatsd(
     statsd,
     () => accounted() === send['sent'],
-    () => `downstream accounted ${accounted()} of ${send['sent']} sent: ${JSON.stringify(statsdTotals(statsd, downstream))}`,
+    () =>
+      `downstream accounted ${accounted()} of ${send['sent']} sent: ${JSON.stringify(statsdTotals(statsd, downstream))}`,
   );
 
   const compCounts = comp === undefined ? undefined : await stopCleanly(comp, 'nflog-zmq-compress');
-  const decompCounts = decomp === undefined ? undefined : await stopCleanly(decomp, 'nflog-zmq-decompress');
+  const decompCounts =
+    decomp === undefined ? undefined : await stopCleanly(decomp, 'nflog-zmq-decompress');
   const recvCounts = await stopCleanly(recv, 'nflog-pcap-recv');
 
   // The final log lines and the statsd totals (the last flush happens at exit) agree.
@@ -147,21 +192,43 @@ async function runPipe(t: TestContext, sc: Scenario): Promise<PipeResult> {
     await statsd.waitFor(name, (v) => v === value);
   };
   if (compCounts !== undefined && decompCounts !== undefined) {
-    for (const m of [METRIC.COMPRESS_IN_PKT, METRIC.COMPRESS_IN_BYTES, METRIC.COMPRESS_OUT_PKT, METRIC.COMPRESS_OUT_BYTES, METRIC.LOSS_SHAPER_PKT, METRIC.LOSS_QUEUE_PKT]) {
+    for (const m of [
+      METRIC.COMPRESS_IN_PKT,
+      METRIC.COMPRESS_IN_BYTES,
+      METRIC.COMPRESS_OUT_PKT,
+      METRIC.COMPRESS_OUT_BYTES,
+      METRIC.LOSS_SHAPER_PKT,
+      METRIC.LOSS_QUEUE_PKT,
+    ]) {
       await agree(`${C}${m}`, compCounts[m]);
     }
-    for (const m of [METRIC.DECOMPRESS_IN_PKT, METRIC.DECOMPRESS_IN_BYTES, METRIC.DECOMPRESS_OUT_PKT, METRIC.DECOMPRESS_OUT_BYTES, METRIC.LOSS_QUEUE_PKT]) {
+    for (const m of [
+      METRIC.DECOMPRESS_IN_PKT,
+      METRIC.DECOMPRESS_IN_BYTES,
+      METRIC.DECOMPRESS_OUT_PKT,
+      METRIC.DECOMPRESS_OUT_BYTES,
+      METRIC.LOSS_QUEUE_PKT,
+    ]) {
       await agree(`${D}${m}`, decompCounts[m]);
     }
     // Each relay: in = out + counted drops; the decompress relay got what compress sent.
-    assert.equal(compCounts[METRIC.COMPRESS_IN_PKT], send['sent'], 'compress relay received what the sender queued');
     assert.equal(
       compCounts[METRIC.COMPRESS_IN_PKT],
-      compCounts[METRIC.COMPRESS_OUT_PKT]! + compCounts[METRIC.LOSS_SHAPER_PKT]! + compCounts[METRIC.LOSS_QUEUE_PKT]!,
+      send['sent'],
+      'compress relay received what the sender queued',
+    );
+    assert.equal(
+      compCounts[METRIC.COMPRESS_IN_PKT],
+      compCounts[METRIC.COMPRESS_OUT_PKT]! +
+        compCounts[METRIC.LOSS_SHAPER_PKT]! +
+        compCounts[METRIC.LOSS_QUEUE_PKT]!,
     );
     assert.equal(decompCounts[METRIC.DECOMPRESS_IN_PKT], compCounts[METRIC.COMPRESS_OUT_PKT]);
     assert.equal(decompCounts[METRIC.DECOMPRESS_IN_BYTES], compCounts[METRIC.COMPRESS_OUT_BYTES]);
-    assert.equal(decompCounts[METRIC.DECOMPRESS_IN_PKT], decompCounts[METRIC.DECOMPRESS_OUT_PKT]! + decompCounts[METRIC.LOSS_QUEUE_PKT]!);
+    assert.equal(
+      decompCounts[METRIC.DECOMPRESS_IN_PKT],
+      decompCounts[METRIC.DECOMPRESS_OUT_PKT]! + decompCounts[METRIC.LOSS_QUEUE_PKT]!,
+    );
     assert.equal(compCounts[METRIC.BAD_FRAMES], 0);
     assert.equal(decompCounts[METRIC.BAD_FRAMES], 0);
   }
@@ -183,7 +250,11 @@ async function runPipe(t: TestContext, sc: Scenario): Promise<PipeResult> {
   // The pcap: valid for tcpdump, exactly sent − counted drops, the payloads byte-exact and in order.
   const pcap = await readPcapFile(pcapPath);
   assert.equal(pcap.header.linktype, 101);
-  assert.equal(pcap.records.length, COUNT - drops, `pcap holds ${COUNT} offered − ${drops} counted drops`);
+  assert.equal(
+    pcap.records.length,
+    COUNT - drops,
+    `pcap holds ${COUNT} offered − ${drops} counted drops`,
+  );
   assert.equal(pcap.records.length, recvCounts['out_pkt']);
   assert.equal((await tcpdumpRead(pcapPath)).count, pcap.records.length);
   const indices = checkPayloads(
@@ -195,7 +266,18 @@ async function runPipe(t: TestContext, sc: Scenario): Promise<PipeResult> {
       ` relay_shaper=${compCounts?.[METRIC.LOSS_SHAPER_PKT] ?? '-'} relay_queue=${compCounts?.[METRIC.LOSS_QUEUE_PKT] ?? '-'}/${decompCounts?.[METRIC.LOSS_QUEUE_PKT] ?? '-'}` +
       ` recv_fifo=${recvCounts['loss_fifo_pkt']}; in pcap ${pcap.records.length}`,
   );
-  return { send, comp: compCounts, decomp: decompCounts, recv: recvCounts, statsd, packets: pcap.records.length, indices, drops };
+  return {
+    send,
+    comp: compCounts,
+    decomp: decompCounts,
+    recv: recvCounts,
+    sendLog: sender.stderr(),
+    compLog: comp?.stderr() ?? '',
+    statsd,
+    packets: pcap.records.length,
+    indices,
+    drops,
+  };
 }
 
 const KERNEL_PREREQS = { root: true, tools: ['ip', 'nft', 'tcpdump'] };
@@ -212,28 +294,44 @@ test('relays: sender → compress → decompress → receiver; pcap = sent − c
   const c = r.comp!;
   const d = r.decomp!;
   assert.equal(c[METRIC.LOSS_SHAPER_PKT], 0, 'hwm 0 never drops');
+  assert.match(r.compLog, / INFO nflog-zmq-compress: rate control: compress /);
   const ratio = c[METRIC.COMPRESS_OUT_BYTES]! / c[METRIC.COMPRESS_IN_BYTES]!;
-  t.diagnostic(`compressed leg: ${c[METRIC.COMPRESS_OUT_BYTES]} of ${c[METRIC.COMPRESS_IN_BYTES]} bytes in, ratio ${ratio.toFixed(3)}`);
+  t.diagnostic(
+    `compressed leg: ${c[METRIC.COMPRESS_OUT_BYTES]} of ${c[METRIC.COMPRESS_IN_BYTES]} bytes in, ratio ${ratio.toFixed(3)}`,
+  );
   assert.ok(ratio < 1, `the compressed leg carries fewer bytes (ratio ${ratio})`);
   if (r.drops === 0) {
     // Without drops, decompress restores every frame byte for byte: out = what compress took in.
     assert.equal(d[METRIC.DECOMPRESS_OUT_BYTES], c[METRIC.COMPRESS_IN_BYTES]);
-    assert.deepEqual(r.indices, Array.from({ length: COUNT }, (_, i) => i));
+    assert.deepEqual(
+      r.indices,
+      Array.from({ length: COUNT }, (_, i) => i),
+    );
     assert.equal(r.recv['loss_network_pkt'], 0);
   }
 });
 
 test('inline v1: nflog-zmq-send --rate-control → nflog-pcap-recv; pcap = sent − counted drops, fewer bytes on the wire', async (t) => {
   if (!requirePrereqs(t, KERNEL_PREREQS)) return;
-  const r = await runPipe(t, { senderArgs: ['--rate-control', '--lwm', '0.001', '--hwm', '0'], recvArgs: [], seed: 12 });
+  const r = await runPipe(t, {
+    senderArgs: ['--rate-control', '--lwm', '0.001', '--hwm', '0'],
+    recvArgs: [],
+    seed: 12,
+  });
+  assert.match(r.sendLog, / rate regime changed .*regime=compress /);
   assert.equal(r.send['dropped_shaper'], 0, 'hwm 0 never drops');
   // Sender's wire bytes (frame headers included, compressed) against the receiver's inflated records.
   const rawIn = r.statsd.total(`${R}${METRIC.RAW_IN_BYTES}`);
   const ratio = r.send['bytes_sent']! / rawIn;
-  t.diagnostic(`wire: ${r.send['bytes_sent']} bytes for ${rawIn} bytes of records, ratio ${ratio.toFixed(3)}`);
+  t.diagnostic(
+    `wire: ${r.send['bytes_sent']} bytes for ${rawIn} bytes of records, ratio ${ratio.toFixed(3)}`,
+  );
   assert.ok(ratio < 1, `compressed frames are smaller than their records (ratio ${ratio})`);
   if (r.drops === 0) {
-    assert.deepEqual(r.indices, Array.from({ length: COUNT }, (_, i) => i));
+    assert.deepEqual(
+      r.indices,
+      Array.from({ length: COUNT }, (_, i) => i),
+    );
     assert.equal(r.recv['loss_network_pkt'], 0);
   }
 });
@@ -245,12 +343,19 @@ test('inline legacy: nflog-zmq-send --wire legacy --rate-control → nflog-pcap-
     recvArgs: ['--wire', 'legacy', '--rate-control'],
     seed: 13,
   });
+  assert.match(r.sendLog, / rate regime changed .*regime=compress /);
   assert.equal(r.send['dropped_shaper'], 0, 'hwm 0 never drops');
   const rawIn = r.statsd.total(`${R}${METRIC.RAW_IN_BYTES}`);
   const ratio = r.send['bytes_sent']! / rawIn;
-  t.diagnostic(`wire: ${r.send['bytes_sent']} bytes (0x00/0x01 messages) for ${rawIn} bytes of records, ratio ${ratio.toFixed(3)}`);
+  t.diagnostic(
+    `wire: ${r.send['bytes_sent']} bytes (0x00/0x01 messages) for ${rawIn} bytes of records, ratio ${ratio.toFixed(3)}`,
+  );
   assert.ok(ratio < 1, `compressed windows are smaller than their records (ratio ${ratio})`);
-  if (r.drops === 0) assert.deepEqual(r.indices, Array.from({ length: COUNT }, (_, i) => i));
+  if (r.drops === 0)
+    assert.deepEqual(
+      r.indices,
+      Array.from({ length: COUNT }, (_, i) => i),
+    );
 });
 
 test('drop regime: a tiny --hwm on the compress relay drops; pcap = sent − loss.shaper.pkt − other counted drops', async (t) => {
@@ -265,15 +370,53 @@ test('drop regime: a tiny --hwm on the compress relay drops; pcap = sent − los
   const shaper = r.comp![METRIC.LOSS_SHAPER_PKT]!;
   t.diagnostic(`relay shaper dropped ${shaper} of ${COUNT}; ${r.packets} in the pcap`);
   assert.ok(shaper > 0, 'the shaper dropped');
+  assert.match(r.compLog, / WARN nflog-zmq-compress: rate above --hwm: dropping /);
   assert.ok(r.packets > 0, 'the first window passed');
   assert.equal(r.statsd.total(`${C}${METRIC.LOSS_SHAPER_PKT}`), shaper);
   // The receiver sees the dropped frames as sequence gaps; trailing drops leave no gap to see.
-  assert.ok(r.recv['loss_network_pkt']! <= r.drops, `loss.network ${r.recv['loss_network_pkt']} <= counted drops ${r.drops}`);
+  assert.ok(
+    r.recv['loss_network_pkt']! <= r.drops,
+    `loss.network ${r.recv['loss_network_pkt']} <= counted drops ${r.drops}`,
+  );
   if (r.send['dropped_kernel'] === 0) {
     // Sequence numbers are then the payload indices: the gaps seen end at the last packet received.
-    assert.equal(r.recv['in_pkt']! + r.recv['loss_network_pkt']!, r.indices[r.indices.length - 1]! + 1);
+    assert.equal(
+      r.recv['in_pkt']! + r.recv['loss_network_pkt']!,
+      r.indices[r.indices.length - 1]! + 1,
+    );
   }
 });
+
+for (const wire of ['v1', 'legacy'] as const) {
+  test(`drop regime inline (${wire}): nflog-zmq-send --rate-control with a tiny --hwm; pcap = sent − dropped_shaper − other counted drops`, async (t) => {
+    if (!requirePrereqs(t, KERNEL_PREREQS)) return;
+    const shaping = [
+      '--rate-control',
+      '--lwm',
+      '0.0001',
+      '--hwm',
+      '0.0002',
+      '--wm-interval',
+      '0.01',
+    ];
+    const r = await runPipe(t, {
+      senderArgs: wire === 'v1' ? shaping : ['--wire', 'legacy', ...shaping],
+      recvArgs: wire === 'v1' ? [] : ['--wire', 'legacy', '--rate-control'],
+      seed: wire === 'v1' ? 15 : 16,
+    });
+    const shaper = r.send['dropped_shaper']!;
+    t.diagnostic(`sender shaper dropped ${shaper} of ${COUNT}; ${r.packets} in the pcap`);
+    assert.ok(shaper > 0, 'the shaper dropped');
+    assert.ok(r.packets > 0, 'the first window passed');
+    assert.match(r.sendLog, / rate regime changed .*regime=drop /);
+    if (wire === 'v1' && r.send['dropped_kernel'] === 0) {
+      assert.equal(
+        r.recv['in_pkt']! + r.recv['loss_network_pkt']!,
+        r.indices[r.indices.length - 1]! + 1,
+      );
+    }
+  });
+}
 
 // ---- bad input: no kernel needed ----
 
@@ -289,8 +432,16 @@ function records(seed: number, from: number, n: number): Buffer {
 }
 
 /** A compressed v1 frame with the given deflate section and header claims. */
-function deflatedFrame(senderId: bigint, count: number, rawBytes: number, deflated: Buffer): Buffer {
-  return encodeFrame({ linktype: 101, senderId, firstSeq: 0n, count, flags: WIRE_FLAG_COMPRESSED, rawBytes }, deflated);
+function deflatedFrame(
+  senderId: bigint,
+  count: number,
+  rawBytes: number,
+  deflated: Buffer,
+): Buffer {
+  return encodeFrame(
+    { linktype: 101, senderId, firstSeq: 0n, count, flags: WIRE_FLAG_COMPRESSED, rawBytes },
+    deflated,
+  );
 }
 
 /** Every malformed v1 message class of the issue: two zip bombs, corrupt and truncated deflate. */
@@ -311,7 +462,10 @@ function badV1Frames(senderId: bigint): Buffer[] {
 /** Good v1 frames of packets [0, 30): plain, compressed, plain; sequence numbers contiguous. */
 function goodV1Frames(senderId: bigint, seed: number): Buffer[] {
   const frame = (from: number, n: number): Buffer =>
-    encodeFrame({ linktype: 101, senderId, firstSeq: BigInt(from), count: n }, records(seed, from, n));
+    encodeFrame(
+      { linktype: 101, senderId, firstSeq: BigInt(from), count: n },
+      records(seed, from, n),
+    );
   const compressed = compressFrame(frame(10, 10));
   assert.ok((compressed[5]! & WIRE_FLAG_COMPRESSED) !== 0, 'the middle frame is really compressed');
   return [frame(0, 10), compressed, frame(20, 10)];
@@ -351,7 +505,18 @@ test('bad input: zip bombs and corrupt deflate are counted as bad; receiver and 
   // Legacy rate-controlled receiver, with a 1 MiB cap so a 4 MiB zlib window is a bomb.
   const legacy = await children.start(
     'nflog-pcap-recv',
-    [ep('legacy.sock'), join(dir, 'legacy.pcap'), '--wire', 'legacy', '--rate-control', '--max-frame', '1', '--stats-interval', '0.05', ...statsdArgs(statsd, 'l.')],
+    [
+      ep('legacy.sock'),
+      join(dir, 'legacy.pcap'),
+      '--wire',
+      'legacy',
+      '--rate-control',
+      '--max-frame',
+      '1',
+      '--stats-interval',
+      '0.05',
+      ...statsdArgs(statsd, 'l.'),
+    ],
     / started /,
   );
   const a = await pushTo(t, ep('recv.sock'));
@@ -367,15 +532,20 @@ test('bad input: zip bombs and corrupt deflate are counted as bad; receiver and 
     return encodeLegacyPacket(1_700_000_000 + i, i, data.length, data);
   };
   const zlibWindow = (msgs: Buffer[]): Buffer =>
-    Buffer.concat(msgs.flatMap((m) => {
-      const len = Buffer.alloc(4);
-      len.writeUInt32BE(m.length);
-      return [len, m];
-    }));
+    Buffer.concat(
+      msgs.flatMap((m) => {
+        const len = Buffer.alloc(4);
+        len.writeUInt32BE(m.length);
+        return [len, m];
+      }),
+    );
   const overrun = zlibWindow([xdr(0)]);
   overrun.writeUInt32BE(overrun.length, 0);
   const badL = [
-    Buffer.concat([Buffer.from([0x01]), Buffer.from('not a zlib stream at all, just garbage bytes')]),
+    Buffer.concat([
+      Buffer.from([0x01]),
+      Buffer.from('not a zlib stream at all, just garbage bytes'),
+    ]),
     Buffer.concat([Buffer.from([0x01]), deflateSync(Buffer.alloc(4 << 20))]),
     Buffer.from([0x02, 1, 2, 3]),
     Buffer.from([0x00, 0xde, 0xad]),
@@ -390,13 +560,21 @@ test('bad input: zip bombs and corrupt deflate are counted as bad; receiver and 
   for (const m of goodV1Frames(SENDER_B, SEED_B)) await b.send(m);
   const goodL = [
     Buffer.concat([Buffer.from([0x00]), xdr(0)]),
-    Buffer.concat([Buffer.from([0x01]), deflateSync(zlibWindow([1, 2, 3, 4, 5, 6, 7, 8].map(xdr)))]),
+    Buffer.concat([
+      Buffer.from([0x01]),
+      deflateSync(zlibWindow([1, 2, 3, 4, 5, 6, 7, 8].map(xdr))),
+    ]),
     Buffer.concat([Buffer.from([0x00]), xdr(9)]),
   ];
   for (const m of goodL) await l.send(m);
 
   await waitForCounts(recv, 'stats', (c) => c['out_pkt'] === 60, 'v1 receiver wrote 60 packets');
-  await waitForCounts(legacy, 'stats', (c) => c['out_pkt'] === 10, 'legacy receiver wrote 10 packets');
+  await waitForCounts(
+    legacy,
+    'stats',
+    (c) => c['out_pkt'] === 10,
+    'legacy receiver wrote 10 packets',
+  );
   const dc = await stopCleanly(decomp, 'nflog-zmq-decompress');
   const rc = await stopCleanly(recv, 'nflog-pcap-recv (v1)');
   const lc = await stopCleanly(legacy, 'nflog-pcap-recv (legacy)');
@@ -417,7 +595,10 @@ test('bad input: zip bombs and corrupt deflate are counted as bad; receiver and 
   assert.deepEqual(indicesOf(v1, SEED_B), upTo(30));
   for (const d of v1) assert.ok(d.equals(payloadFor(d.readUInt32BE(0), d.readUInt32BE(4), 64)));
   const leg = (await readPcapFile(join(dir, 'legacy.pcap'))).records.map((r) => r.data);
-  assert.deepEqual(leg, upTo(10).map((i) => payloadFor(SEED_L, i, 64)));
+  assert.deepEqual(
+    leg,
+    upTo(10).map((i) => payloadFor(SEED_L, i, 64)),
+  );
   assert.equal((await tcpdumpRead(join(dir, 'v1.pcap'))).count, 60);
   assert.equal((await tcpdumpRead(join(dir, 'legacy.pcap'))).count, 10);
 });
