@@ -4,7 +4,14 @@ import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { InvalidArgumentError, Option, type OptionValues } from 'commander';
-import { EXIT_OK, UsageError, createProgram, parseDuration, parseSeconds, runProgram } from '@nflog-pipe/shared';
+import {
+  EXIT_OK,
+  UsageError,
+  createProgram,
+  parseDuration,
+  parseSeconds,
+  runProgram,
+} from '@nflog-pipe/shared';
 import { fetchDump } from './query-client.js';
 import { buildQueryRequest, QUERY_PROTOCOL_NAMES, type QuerySpec } from './query-request.js';
 
@@ -20,33 +27,73 @@ export function parseTimePoint(text: string): number {
   const s = text.trim();
   if (/^\d+(?:\.\d+)?$/.test(s)) return Math.round(Number(s) * 1e6);
   const ms = Date.parse(s);
-  if (Number.isNaN(ms)) throw new InvalidArgumentError(`not a time (epoch seconds or ISO 8601): '${text}'`);
+  if (Number.isNaN(ms))
+    throw new InvalidArgumentError(`not a time (epoch seconds or ISO 8601): '${text}'`);
   return ms * 1000;
 }
 
 function nonNegInt(what: string, max = Number.MAX_SAFE_INTEGER): (v: string) => number {
   return (v) => {
     const n = Number(v.trim());
-    if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n > max) throw new InvalidArgumentError(`not ${what}: '${v}'`);
+    if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n > max)
+      throw new InvalidArgumentError(`not ${what}: '${v}'`);
     return n;
   };
 }
 
 /** Builds the commander program. */
 export function buildProgram(): ReturnType<typeof createProgram> {
-  return createProgram('nflog-pcap-query', 'Fetch a pcap dump of recent traffic from nflog-pcap-recv\'s buffer interface.')
-    .argument('<endpoint>', 'the receiver\'s --buffer-interface endpoint (e.g. tcp://10.0.0.2:5556, ipc:///run/nflog-query.sock)')
+  return createProgram(
+    'nflog-pcap-query',
+    "Fetch a pcap dump of recent traffic from nflog-pcap-recv's buffer interface.",
+  )
+    .argument(
+      '<endpoint>',
+      "the receiver's --buffer-interface endpoint (e.g. tcp://10.0.0.2:5556, ipc:///run/nflog-query.sock)",
+    )
     .option('-w, --write <file>', 'write the pcap to this file instead of stdout')
-    .addOption(new Option('--last <duration>', 'only the last DURATION of traffic (250ms, 30s, 5m, 1h; the receiver\'s clock)').argParser(parseDuration).conflicts(['since']))
-    .addOption(new Option('--since <time>', 'only records at or after TIME (epoch seconds or ISO 8601)').argParser(parseTimePoint))
-    .addOption(new Option('--until <time>', 'only records before TIME (epoch seconds or ISO 8601)').argParser(parseTimePoint))
+    .addOption(
+      new Option(
+        '--last <duration>',
+        "only the last DURATION of traffic (250ms, 30s, 5m, 1h; the receiver's clock)",
+      )
+        .argParser(parseDuration)
+        .conflicts(['since']),
+    )
+    .addOption(
+      new Option(
+        '--since <time>',
+        'only records at or after TIME (epoch seconds or ISO 8601)',
+      ).argParser(parseTimePoint),
+    )
+    .addOption(
+      new Option(
+        '--until <time>',
+        'only records before TIME (epoch seconds or ISO 8601)',
+      ).argParser(parseTimePoint),
+    )
     .option('--host <addr>', 'only packets from or to this IPv4/IPv6 address')
     .option('--net <addr/bits>', 'only packets from or to this network (10.0.0.0/8, fd00::/8)')
-    .addOption(new Option('--port <port>', 'only TCP/UDP/SCTP packets from or to this port').argParser(nonNegInt('a port (0..65535)', 65535)))
-    .option('--proto <name>', `only this protocol: ${QUERY_PROTOCOL_NAMES.join('|')} or a number 0..255 (icmp includes ICMPv6)`)
-    .addOption(new Option('--max-bytes <bytes>', 'at most this many bytes of pcap (header included); the newest records are kept').argParser(nonNegInt('a byte count')))
     .addOption(
-      new Option('--timeout <seconds>', 'give up when the receiver has not answered within this time, seconds')
+      new Option('--port <port>', 'only TCP/UDP/SCTP packets from or to this port').argParser(
+        nonNegInt('a port (0..65535)', 65535),
+      ),
+    )
+    .option(
+      '--proto <name>',
+      `only this protocol: ${QUERY_PROTOCOL_NAMES.join('|')} or a number 0..255 (icmp includes ICMPv6)`,
+    )
+    .addOption(
+      new Option(
+        '--max-bytes <bytes>',
+        'at most this many bytes of pcap (header included); the newest records are kept',
+      ).argParser(nonNegInt('a byte count')),
+    )
+    .addOption(
+      new Option(
+        '--timeout <seconds>',
+        'give up when the receiver has not answered within this time, seconds',
+      )
         .argParser(parseSeconds)
         .default(QUERY_DEFAULT_TIMEOUT_S * 1000, String(QUERY_DEFAULT_TIMEOUT_S)),
     );
@@ -81,7 +128,10 @@ async function writeParts(out: Writable, parts: Buffer[]): Promise<void> {
 export function main(argv: string[]): Promise<number> {
   return runProgram<QueryOptions>(buildProgram(), argv, async ({ opts, args, logger }) => {
     const endpoint = String(args[0]);
-    if (!/^[a-z]+:\/\/.+/.test(endpoint)) throw new UsageError(`invalid endpoint ${JSON.stringify(endpoint)}: expected transport://address`);
+    if (!/^[a-z]+:\/\/.+/.test(endpoint))
+      throw new UsageError(
+        `invalid endpoint ${JSON.stringify(endpoint)}: expected transport://address`,
+      );
     if (opts.timeout <= 0) throw new UsageError('--timeout must be > 0');
     const spec: QuerySpec = {};
     if (opts.last !== undefined) spec.lastMs = opts.last;

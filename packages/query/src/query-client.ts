@@ -19,7 +19,11 @@ function formatSeconds(ms: number): string {
  * @throws QueryError `ERR_QUERY_NO_REPLY` (nothing within `timeoutMs`), `ERR_QUERY_REJECTED`
  *   (the receiver answered with a JSON error, `cause` its code), `ERR_QUERY_BAD_REPLY` (neither)
  */
-export async function fetchDump(endpoint: string, request: Buffer, timeoutMs: number): Promise<Buffer[]> {
+export async function fetchDump(
+  endpoint: string,
+  request: Buffer,
+  timeoutMs: number,
+): Promise<Buffer[]> {
   const socket = new Request({ linger: 0, sendTimeout: timeoutMs, receiveTimeout: timeoutMs });
   const deadline = Date.now() + timeoutMs;
   try {
@@ -31,14 +35,22 @@ export async function fetchDump(endpoint: string, request: Buffer, timeoutMs: nu
       parts = await socket.receive();
     } catch (err) {
       if ((err as { code?: unknown }).code === 'EAGAIN') {
-        throw new QueryError('ERR_QUERY_NO_REPLY', `no reply from ${endpoint} within ${formatSeconds(timeoutMs)}`);
+        throw new QueryError(
+          'ERR_QUERY_NO_REPLY',
+          `no reply from ${endpoint} within ${formatSeconds(timeoutMs)}`,
+        );
       }
       throw err;
     }
     const first = parts[0] ?? Buffer.alloc(0);
     if (first.length >= PCAP_HEADER_BYTES) {
       const magic = first.readUInt32LE(0);
-      if (magic === PCAP_MAGIC_USEC || magic === PCAP_MAGIC_NSEC || first.readUInt32BE(0) === PCAP_MAGIC_USEC) return parts;
+      if (
+        magic === PCAP_MAGIC_USEC ||
+        magic === PCAP_MAGIC_NSEC ||
+        first.readUInt32BE(0) === PCAP_MAGIC_USEC
+      )
+        return parts;
     }
     if (parts.length === 1 && first[0] === 0x7b /* { */) {
       let reply: { error?: { code?: unknown; message?: unknown } } | undefined;
@@ -48,12 +60,19 @@ export async function fetchDump(endpoint: string, request: Buffer, timeoutMs: nu
         reply = undefined;
       }
       if (reply?.error !== undefined) {
-        throw new QueryError('ERR_QUERY_REJECTED', `receiver rejected the query: ${String(reply.error.message)}`, {
-          cause: { code: reply.error.code },
-        });
+        throw new QueryError(
+          'ERR_QUERY_REJECTED',
+          `receiver rejected the query: ${String(reply.error.message)}`,
+          {
+            cause: { code: reply.error.code },
+          },
+        );
       }
     }
-    throw new QueryError('ERR_QUERY_BAD_REPLY', `reply from ${endpoint} is not a pcap dump (${first.length} bytes in the first part)`);
+    throw new QueryError(
+      'ERR_QUERY_BAD_REPLY',
+      `reply from ${endpoint} is not a pcap dump (${first.length} bytes in the first part)`,
+    );
   } finally {
     socket.close();
   }

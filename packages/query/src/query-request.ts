@@ -60,20 +60,28 @@ export function buildQueryRequest(spec: QuerySpec): Buffer {
     obj['net'] = spec.net;
   }
   if (spec.port !== undefined) {
-    if (!Number.isInteger(spec.port) || spec.port < 0 || spec.port > 65535) throw new UsageError(`--port: not 0..65535: '${spec.port}'`);
+    if (!Number.isInteger(spec.port) || spec.port < 0 || spec.port > 65535)
+      throw new UsageError(`--port: not 0..65535: '${spec.port}'`);
     obj['port'] = spec.port;
   }
   if (spec.proto !== undefined) {
-    const p = typeof spec.proto === 'string' && /^\d+$/.test(spec.proto) ? Number(spec.proto) : spec.proto;
+    const p =
+      typeof spec.proto === 'string' && /^\d+$/.test(spec.proto) ? Number(spec.proto) : spec.proto;
     const ok =
-      typeof p === 'number' ? Number.isInteger(p) && p >= 0 && p <= 255 : (QUERY_PROTOCOL_NAMES as readonly string[]).includes(p.toLowerCase());
-    if (!ok) throw new UsageError(`--proto: expected ${QUERY_PROTOCOL_NAMES.join('|')} or 0..255, got '${spec.proto}'`);
+      typeof p === 'number'
+        ? Number.isInteger(p) && p >= 0 && p <= 255
+        : (QUERY_PROTOCOL_NAMES as readonly string[]).includes(p.toLowerCase());
+    if (!ok)
+      throw new UsageError(
+        `--proto: expected ${QUERY_PROTOCOL_NAMES.join('|')} or 0..255, got '${spec.proto}'`,
+      );
     obj['proto'] = typeof p === 'string' ? p.toLowerCase() : p;
   }
   for (const key of ['lastMs', 'sinceUs', 'untilUs', 'maxBytes'] as const) {
     const value = spec[key];
     if (value === undefined) continue;
-    if (!Number.isSafeInteger(value) || value < 0) throw new UsageError(`${key}: not a non-negative integer: ${value}`);
+    if (!Number.isSafeInteger(value) || value < 0)
+      throw new UsageError(`${key}: not a non-negative integer: ${value}`);
     obj[key] = value;
   }
   if (Object.keys(obj).length === 1) return QUERY_REQUEST_ALL;

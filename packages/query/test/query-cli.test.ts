@@ -6,7 +6,16 @@ import { join } from 'node:path';
 import { Push } from 'zeromq';
 import { encodeRecords, readPcap, readPcapFile } from '@nflog-pipe/pcap-writer';
 import { encodeFrame } from '@nflog-pipe/shared';
-import { binPath, makeTempDir, requirePrereqs, spawnChild, tsharkFields, withTimeout, TEST_TIMEOUT_MS, type ChildHandle } from '@nflog-pipe/shared/testing';
+import {
+  binPath,
+  makeTempDir,
+  requirePrereqs,
+  spawnChild,
+  tsharkFields,
+  withTimeout,
+  TEST_TIMEOUT_MS,
+  type ChildHandle,
+} from '@nflog-pipe/shared/testing';
 
 const TS = 1_700_000_000;
 
@@ -67,11 +76,23 @@ function packet(i: number): Buffer {
 
 const N = 60;
 
-async function receiver(t: TestContext, extra: string[] = []): Promise<{ recv: ChildHandle; q: string; push: Push; dir: string }> {
+async function receiver(
+  t: TestContext,
+  extra: string[] = [],
+): Promise<{ recv: ChildHandle; q: string; push: Push; dir: string }> {
   const dir = await makeTempDir(t);
   const ep = `ipc://${join(dir, 'in.sock')}`;
   const q = `ipc://${join(dir, 'q.sock')}`;
-  const recv = spawnChild(process.execPath, [binPath('nflog-pcap-recv'), ep, join(dir, 'out.pcap'), '--buffer-interface', q, '--stats-interval', '0.05', ...extra]);
+  const recv = spawnChild(process.execPath, [
+    binPath('nflog-pcap-recv'),
+    ep,
+    join(dir, 'out.pcap'),
+    '--buffer-interface',
+    q,
+    '--stats-interval',
+    '0.05',
+    ...extra,
+  ]);
   t.after(() => recv.kill('SIGKILL'));
   await recv.waitForStderr(/ started /);
   const push = new Push({ linger: 0 });
@@ -80,7 +101,9 @@ async function receiver(t: TestContext, extra: string[] = []): Promise<{ recv: C
   return { recv, q, push, dir };
 }
 
-async function query(args: string[]): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
+async function query(
+  args: string[],
+): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
   const child = spawnChild(process.execPath, [binPath('nflog-pcap-query'), ...args]);
   const { code } = await withTimeout(child.exited, TEST_TIMEOUT_MS, 'query');
   return { code, stdout: child.stdout(), stderr: child.stderr() };
@@ -90,14 +113,24 @@ test('filters select exactly the right packets (checked with tshark)', async (t)
   if (!requirePrereqs(t, { tools: ['tshark'] })) return;
   const { recv, q, push, dir } = await receiver(t);
   for (let f = 0; f < N / 10; f++) {
-    const recs = encodeRecords(Array.from({ length: 10 }, (_, k) => ({ tsSec: TS + f * 10 + k, tsFrac: 0, data: packet(f * 10 + k) })));
-    await push.send(encodeFrame({ linktype: 101, senderId: 7n, firstSeq: BigInt(f * 10), count: 10 }, recs));
+    const recs = encodeRecords(
+      Array.from({ length: 10 }, (_, k) => ({
+        tsSec: TS + f * 10 + k,
+        tsFrac: 0,
+        data: packet(f * 10 + k),
+      })),
+    );
+    await push.send(
+      encodeFrame({ linktype: 101, senderId: 7n, firstSeq: BigInt(f * 10), count: 10 }, recs),
+    );
   }
   await recv.waitForStderr(new RegExp(`stats .*in_pkt=${N} `));
 
   // Packet ids as tshark sees them: frame.time_epoch → id (timestamps are TS + id).
   const idsOf = async (file: string, filter?: string): Promise<number[]> =>
-    (await tsharkFields(file, ['frame.time_epoch'], filter)).map((row) => Math.round(Number(row[0])) - TS);
+    (await tsharkFields(file, ['frame.time_epoch'], filter)).map(
+      (row) => Math.round(Number(row[0])) - TS,
+    );
   const all = Array.from({ length: N }, (_, i) => i);
   const cases: [string[], (i: number) => boolean][] = [
     [[], () => true],
@@ -120,15 +153,24 @@ test('filters select exactly the right packets (checked with tshark)', async (t)
   }
   // tshark's own filters agree on the whole dump.
   const whole = join(dir, 'q0.pcap');
-  assert.deepEqual(await idsOf(whole, 'udp.port == 53'), all.filter((i) => i % 3 === 0));
-  assert.deepEqual(await idsOf(whole, 'ip.addr == 10.0.1.2'), all.filter((i) => i % 3 === 1 && i % 5 === 1));
+  assert.deepEqual(
+    await idsOf(whole, 'udp.port == 53'),
+    all.filter((i) => i % 3 === 0),
+  );
+  assert.deepEqual(
+    await idsOf(whole, 'ip.addr == 10.0.1.2'),
+    all.filter((i) => i % 3 === 1 && i % 5 === 1),
+  );
 
   // --max-bytes keeps the newest records that fit, the header included.
   const sizes = (await readPcapFile(whole)).records.map((r) => 16 + r.inclLen);
   const limit = 24 + sizes.slice(-7).reduce((a, b) => a + b, 0) + 5;
   const capped = await query([q, '--max-bytes', String(limit)]);
   assert.equal(capped.code, 0, capped.stderr);
-  assert.deepEqual(readPcap(capped.stdout).records.map((r) => r.tsSec - TS), all.slice(-7));
+  assert.deepEqual(
+    readPcap(capped.stdout).records.map((r) => r.tsSec - TS),
+    all.slice(-7),
+  );
   // --last uses the receiver's clock: these 2023 timestamps are all older than a minute.
   const last = await query([q, '--last', '1m']);
   assert.equal(last.stdout.length, 24);
@@ -149,8 +191,16 @@ test('queries during a traffic stream cause no loss', async (t) => {
     }
   })();
   for (let f = 0; f < frames; f++) {
-    const recs = encodeRecords(Array.from({ length: 10 }, (_, k) => ({ tsSec: TS, tsFrac: f * 10 + k, data: packet(f * 10 + k) })));
-    await push.send(encodeFrame({ linktype: 101, senderId: 8n, firstSeq: BigInt(f * 10), count: 10 }, recs));
+    const recs = encodeRecords(
+      Array.from({ length: 10 }, (_, k) => ({
+        tsSec: TS,
+        tsFrac: f * 10 + k,
+        data: packet(f * 10 + k),
+      })),
+    );
+    await push.send(
+      encodeFrame({ linktype: 101, senderId: 8n, firstSeq: BigInt(f * 10), count: 10 }, recs),
+    );
     if (f % 40 === 0) await new Promise((r) => setImmediate(r));
   }
   await recv.waitForStderr(new RegExp(`stats .*in_pkt=${frames * 10} `));
@@ -158,8 +208,14 @@ test('queries during a traffic stream cause no loss', async (t) => {
   await queries;
   recv.kill('SIGTERM');
   assert.equal((await withTimeout(recv.exited, TEST_TIMEOUT_MS, 'receiver')).code, 0);
-  const stopped = recv.stderr().split('\n').find((l) => l.includes(': stopped '))!;
-  assert.match(stopped, new RegExp(` out_pkt=${frames * 10} .*loss_network_pkt=0 loss_fifo_pkt=0 `));
+  const stopped = recv
+    .stderr()
+    .split('\n')
+    .find((l) => l.includes(': stopped '))!;
+  assert.match(
+    stopped,
+    new RegExp(` out_pkt=${frames * 10} .*loss_network_pkt=0 loss_fifo_pkt=0 `),
+  );
   assert.ok(served >= 1);
   assert.match(stopped, new RegExp(` queries=${served} `));
   assert.equal((await readPcapFile(join(dir, 'out.pcap'))).records.length, frames * 10);
@@ -168,12 +224,21 @@ test('queries during a traffic stream cause no loss', async (t) => {
 test('an unreachable receiver: one clear line, exit 1, within the timeout', async () => {
   const r = await query(['ipc:///nonexistent/nflog-q.sock', '--timeout', '0.5']);
   assert.equal(r.code, 1);
-  assert.equal(r.stderr, 'nflog-pcap-query: no reply from ipc:///nonexistent/nflog-q.sock within 0.5s\n');
+  assert.equal(
+    r.stderr,
+    'nflog-pcap-query: no reply from ipc:///nonexistent/nflog-q.sock within 0.5s\n',
+  );
   assert.equal(r.stdout.length, 0);
 });
 
 test('bad usage exits 2 before contacting anyone', async () => {
-  for (const args of [['ipc:///x', '--host', 'nope'], ['ipc:///x', '--net', '10.0.0.0/40'], ['ipc:///x', '--proto', 'gre'], ['ipc:///x', '--last', '1s', '--since', '1'], ['nope']]) {
+  for (const args of [
+    ['ipc:///x', '--host', 'nope'],
+    ['ipc:///x', '--net', '10.0.0.0/40'],
+    ['ipc:///x', '--proto', 'gre'],
+    ['ipc:///x', '--last', '1s', '--since', '1'],
+    ['nope'],
+  ]) {
     const r = await query(args);
     assert.equal(r.code, 2, args.join(' '));
     assert.match(r.stderr, /^nflog-pcap-query: /);
@@ -182,7 +247,12 @@ test('bad usage exits 2 before contacting anyone', async () => {
 
 test('the Python client request ("q") gets the whole buffer as header + parts + empty part', async (t) => {
   const { recv, q, push } = await receiver(t);
-  await push.send(encodeFrame({ linktype: 101, senderId: 1n, firstSeq: 0n, count: 1 }, encodeRecords([{ tsSec: TS, tsFrac: 0, data: packet(0) }])));
+  await push.send(
+    encodeFrame(
+      { linktype: 101, senderId: 1n, firstSeq: 0n, count: 1 },
+      encodeRecords([{ tsSec: TS, tsFrac: 0, data: packet(0) }]),
+    ),
+  );
   await recv.waitForStderr(/stats .*in_pkt=1 /);
   const { Request } = await import('zeromq');
   const req = new Request({ linger: 0, receiveTimeout: TEST_TIMEOUT_MS });
@@ -193,5 +263,8 @@ test('the Python client request ("q") gets the whole buffer as header + parts + 
   assert.equal(parts.length, 3);
   assert.equal(parts[0]!.length, 24);
   assert.equal(parts[2]!.length, 0);
-  assert.deepEqual(readPcap(Buffer.concat(parts)).records.map((r) => r.data), [packet(0)]);
+  assert.deepEqual(
+    readPcap(Buffer.concat(parts)).records.map((r) => r.data),
+    [packet(0)],
+  );
 });

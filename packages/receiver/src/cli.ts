@@ -39,7 +39,8 @@ export const RECV_DEFAULTS = {
 
 function linktypeArg(v: string): number {
   const n = Number(v);
-  if (!/^\d+$/.test(v.trim()) || !Number.isInteger(n) || n > 0xffff) throw new InvalidArgumentError(`not a linktype (0..65535): '${v}'`);
+  if (!/^\d+$/.test(v.trim()) || !Number.isInteger(n) || n > 0xffff)
+    throw new InvalidArgumentError(`not a linktype (0..65535): '${v}'`);
   return n;
 }
 
@@ -50,42 +51,85 @@ export function buildProgram(): ReturnType<typeof createProgram> {
     'nflog-pcap-recv',
     'Receive packets from nflog-zmq-send (ZeroMQ PULL, many senders) and write one live pcap stream to a FIFO, a file or stdout.',
   )
-    .argument('<endpoint...>', 'ZeroMQ endpoint(s) to bind (e.g. tcp://0.0.0.0:5555 ipc:///run/nflog.sock), then DST: FIFO path, file path, or - for stdout')
-    .addOption(new Option('--wire <format>', 'wire format accepted: v1, legacy (the Python tool\'s), or auto (v1 by its magic, else legacy)').choices(['v1', 'legacy', 'auto']).default('auto'))
-    .option('--rate-control', 'legacy messages carry the rate-control prefix (0x00 plain / 0x01 zlib), as from the Python tool with --rate-control', false)
-    .addOption(new Option('--linktype <n>', 'pcap linktype of the output; frames of another linktype are dropped and counted as bad (default: the first one received)').argParser(linktypeArg))
+    .argument(
+      '<endpoint...>',
+      'ZeroMQ endpoint(s) to bind (e.g. tcp://0.0.0.0:5555 ipc:///run/nflog.sock), then DST: FIFO path, file path, or - for stdout',
+    )
+    .addOption(
+      new Option(
+        '--wire <format>',
+        "wire format accepted: v1, legacy (the Python tool's), or auto (v1 by its magic, else legacy)",
+      )
+        .choices(['v1', 'legacy', 'auto'])
+        .default('auto'),
+    )
+    .option(
+      '--rate-control',
+      'legacy messages carry the rate-control prefix (0x00 plain / 0x01 zlib), as from the Python tool with --rate-control',
+      false,
+    )
+    .addOption(
+      new Option(
+        '--linktype <n>',
+        'pcap linktype of the output; frames of another linktype are dropped and counted as bad (default: the first one received)',
+      ).argParser(linktypeArg),
+    )
     .option('--pcap-nsec', 'write nanosecond-resolution pcap (magic a1b23c4d)', false)
     .addOption(
-      new Option('--fifo-buffer <MiB>', 'output queue while the reader is absent or slow, MiB; beyond it whole batches are dropped and counted (loss.fifo.pkt)')
+      new Option(
+        '--fifo-buffer <MiB>',
+        'output queue while the reader is absent or slow, MiB; beyond it whole batches are dropped and counted (loss.fifo.pkt)',
+      )
         .argParser(parseMiB)
         .default(d.fifoBufferMiB * MIB, String(d.fifoBufferMiB)),
     )
-    .option('--buffer-interface <endpoint>', 'ZeroMQ REP endpoint serving dumps of the recent traffic (nflog-pcap-query)')
-    .addOption(
-      new Option('--buffer-window <MiB>', `recent traffic kept for dumps, MiB (default ${d.bufferWindowMiB} with --buffer-interface)`).argParser(parseMiB),
+    .option(
+      '--buffer-interface <endpoint>',
+      'ZeroMQ REP endpoint serving dumps of the recent traffic (nflog-pcap-query)',
     )
     .addOption(
-      new Option('--buffer-timeout <seconds>', 'a dump reply not taken within this time is dropped and the socket recreated (ZMQ_SNDTIMEO), seconds')
+      new Option(
+        '--buffer-window <MiB>',
+        `recent traffic kept for dumps, MiB (default ${d.bufferWindowMiB} with --buffer-interface)`,
+      ).argParser(parseMiB),
+    )
+    .addOption(
+      new Option(
+        '--buffer-timeout <seconds>',
+        'a dump reply not taken within this time is dropped and the socket recreated (ZMQ_SNDTIMEO), seconds',
+      )
         .argParser(parseSeconds)
         .default(d.bufferTimeoutS * 1000, String(d.bufferTimeoutS)),
     )
     .addOption(
-      new Option('--max-frame <MiB>', 'largest uncompressed records section accepted in one frame, MiB (larger ones are bad frames)')
+      new Option(
+        '--max-frame <MiB>',
+        'largest uncompressed records section accepted in one frame, MiB (larger ones are bad frames)',
+      )
         .argParser(parseMiB)
         .default(d.maxFrameMiB * MIB, String(d.maxFrameMiB)),
     )
     .addOption(
-      new Option('--zmq-buffer <messages>', 'ZMQ_RCVHWM: messages ZeroMQ queues for us before senders see back-pressure')
+      new Option(
+        '--zmq-buffer <messages>',
+        'ZMQ_RCVHWM: messages ZeroMQ queues for us before senders see back-pressure',
+      )
         .argParser((v: string) => parsePositiveInt(v))
         .default(d.zmqBufferMessages),
     )
     .addOption(
-      new Option('--stats-interval <seconds>', 'period of the "stats" log line, seconds (0: only the final summary)')
+      new Option(
+        '--stats-interval <seconds>',
+        'period of the "stats" log line, seconds (0: only the final summary)',
+      )
         .argParser(parseSeconds)
         .default(d.statsIntervalS * 1000, String(d.statsIntervalS)),
     )
     .addOption(
-      new Option('--flush-timeout <seconds>', 'at exit, how long the output may take to accept what is queued, seconds')
+      new Option(
+        '--flush-timeout <seconds>',
+        'at exit, how long the output may take to accept what is queued, seconds',
+      )
         .argParser(parseSeconds)
         .default(d.flushTimeoutS * 1000, String(d.flushTimeoutS)),
     );
@@ -127,7 +171,8 @@ export function countsLine(s: ReceiverStats): Record<string, number | string> {
   };
   // Per sender: id:packets/lost, most recently seen last (bounded: the last 16).
   const recent = s.senders.slice(-16);
-  if (recent.length > 0) line['per_sender'] = recent.map((x) => `${x.id}:${x.packets}/${x.lost}`).join(',');
+  if (recent.length > 0)
+    line['per_sender'] = recent.map((x) => `${x.id}:${x.packets}/${x.lost}`).join(',');
   return line;
 }
 
@@ -138,21 +183,31 @@ export function countsLine(s: ReceiverStats): Record<string, number | string> {
  */
 export function main(argv: string[]): Promise<number> {
   return runProgram<RecvOptions>(buildProgram(), argv, async ({ opts, args, logger }) => {
-    if (args.length < 2) throw new UsageError('need at least one ENDPOINT and a DST (FIFO path, file path, or -)');
+    if (args.length < 2)
+      throw new UsageError('need at least one ENDPOINT and a DST (FIFO path, file path, or -)');
     const endpoints = args.slice(0, -1);
     const dest = args[args.length - 1]!;
     for (const ep of endpoints) {
-      if (!/^[a-z]+:\/\/.+/.test(ep)) throw new UsageError(`invalid endpoint ${JSON.stringify(ep)}: expected transport://address`);
+      if (!/^[a-z]+:\/\/.+/.test(ep))
+        throw new UsageError(
+          `invalid endpoint ${JSON.stringify(ep)}: expected transport://address`,
+        );
     }
     if (opts.bufferWindow !== undefined && opts.bufferInterface === undefined) {
       throw new UsageError('--buffer-window needs --buffer-interface');
     }
-    if (opts.wire === 'v1' && opts.rateControl) throw new UsageError('--rate-control applies to legacy input (--wire legacy or auto)');
+    if (opts.wire === 'v1' && opts.rateControl)
+      throw new UsageError('--rate-control applies to legacy input (--wire legacy or auto)');
     return run(opts, endpoints, dest, logger);
   });
 }
 
-async function run(opts: RecvOptions, endpoints: string[], dest: string, logger: Logger): Promise<number> {
+async function run(
+  opts: RecvOptions,
+  endpoints: string[],
+  dest: string,
+  logger: Logger,
+): Promise<number> {
   const signals = watchSignals();
   const metrics = createMetrics(statsdOptionsFrom(opts), logger);
   const log = logger.child({ component: 'receiver' });
@@ -166,7 +221,10 @@ async function run(opts: RecvOptions, endpoints: string[], dest: string, logger:
       ...(opts.linktype !== undefined ? { linktype: opts.linktype } : {}),
       nanosecond: opts.pcapNsec,
       fifoBufferBytes: opts.fifoBuffer,
-      bufferWindowBytes: opts.bufferInterface === undefined ? 0 : (opts.bufferWindow ?? RECV_DEFAULTS.bufferWindowMiB * MIB),
+      bufferWindowBytes:
+        opts.bufferInterface === undefined
+          ? 0
+          : (opts.bufferWindow ?? RECV_DEFAULTS.bufferWindowMiB * MIB),
       ...(opts.bufferInterface !== undefined ? { bufferInterface: opts.bufferInterface } : {}),
       bufferTimeoutMs: opts.bufferTimeout,
       maxRawBytes: opts.maxFrame,
@@ -194,7 +252,9 @@ async function run(opts: RecvOptions, endpoints: string[], dest: string, logger:
     timer = setInterval(() => log.info('stats', countsLine(receiver.stats())), opts.statsInterval);
     timer.unref();
   }
-  const stopped = new Promise<null>((resolve) => signals.stopped.addEventListener('abort', () => resolve(null), { once: true }));
+  const stopped = new Promise<null>((resolve) =>
+    signals.stopped.addEventListener('abort', () => resolve(null), { once: true }),
+  );
   const endErr = await Promise.race([stopped, receiver.ended]);
   clearInterval(timer);
   unHup();

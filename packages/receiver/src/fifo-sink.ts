@@ -14,7 +14,14 @@
 //  - while idle, a probe open (O_WRONLY|O_NONBLOCK fails with ENXIO when no reader is left,
 //    fifo(7)) notices a reader that left, so a new reader does not attach to the old pipe.
 
-import { closeSync, constants as fsConstants, open as openCb, openSync, readFileSync, readSync } from 'node:fs';
+import {
+  closeSync,
+  constants as fsConstants,
+  open as openCb,
+  openSync,
+  readFileSync,
+  readSync,
+} from 'node:fs';
 import { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
@@ -105,7 +112,14 @@ export class FifoSink implements PcapSink {
   #probeTimer: NodeJS.Timeout | null = null;
   #idleWaiters: (() => void)[] = [];
   #loop: Promise<void> | null = null;
-  #stats: PcapSinkStats = { outPackets: 0, outBytes: 0, lostPackets: 0, queuedPackets: 0, queuedBytes: 0, opens: 0 };
+  #stats: PcapSinkStats = {
+    outPackets: 0,
+    outBytes: 0,
+    lostPackets: 0,
+    queuedPackets: 0,
+    queuedBytes: 0,
+    opens: 0,
+  };
 
   /**
    * Start writing to the FIFO at `path` (it must exist and be a FIFO; the caller checks). The
@@ -188,7 +202,9 @@ export class FifoSink implements PcapSink {
       }
       await sleep(this.#retryMs, undefined, { signal });
     }
-    this.#opts.logger.warn('old FIFO reader still there after reopen; reopening anyway', { path: this.#path });
+    this.#opts.logger.warn('old FIFO reader still there after reopen; reopening anyway', {
+      path: this.#path,
+    });
   }
 
   /** Open the FIFO (retrying while it has no reader) and start writing. */
@@ -276,7 +292,13 @@ export class FifoSink implements PcapSink {
       const b = this.#queue[this.#queueHead]!;
       // On a pending reopen, what was pushed before the request still goes to this reader.
       if (this.#reopenWanted && b.serial >= this.#reopenBefore) break;
-      if (b.taken === 0) this.#ledger.push({ records: b.records, count: b.count, start: this.#taken + size, counted: false });
+      if (b.taken === 0)
+        this.#ledger.push({
+          records: b.records,
+          count: b.count,
+          start: this.#taken + size,
+          counted: false,
+        });
       const n = Math.min(PIPE_BUF_BYTES - size, b.records.length - b.taken);
       pieces.push(b.records.subarray(b.taken, b.taken + n));
       b.taken += n;
@@ -391,7 +413,10 @@ export class FifoSink implements PcapSink {
       this.#opts.logger.warn('FIFO write failed, reopening', { path: this.#path, err });
     }
     this.#settleLedger(this.#accepted - unread);
-    this.#opts.logger.info('FIFO reader gone, reopening', { path: this.#path, unread_bytes: unread });
+    this.#opts.logger.info('FIFO reader gone, reopening', {
+      path: this.#path,
+      unread_bytes: unread,
+    });
     this.#reopenWanted = false;
     this.#wakeIdle();
     if (!this.#closing) this.#loop = this.#openLoop();

@@ -24,7 +24,14 @@ export class FileSink implements PcapSink {
   #blocked = false;
   #ended = false;
   #closed: Promise<void> | null = null;
-  #stats: PcapSinkStats = { outPackets: 0, outBytes: 0, lostPackets: 0, queuedPackets: 0, queuedBytes: 0, opens: 0 };
+  #stats: PcapSinkStats = {
+    outPackets: 0,
+    outBytes: 0,
+    lostPackets: 0,
+    queuedPackets: 0,
+    queuedBytes: 0,
+    opens: 0,
+  };
 
   /** Opens `dest` (a regular file path, or `-` for stdout) in the background. */
   constructor(dest: string, options: PcapSinkOptions) {
@@ -141,7 +148,8 @@ export class FileSink implements PcapSink {
       const r = await Promise.race([writer.close().then(() => 'closed' as const), timedOut]);
       if (r === 'timeout') writer.destroy();
     } catch (err) {
-      if ((err as { code?: string }).code !== 'ERR_PCAP_EPIPE') this.#opts.logger.warn('flushing the pcap output failed', { err });
+      if ((err as { code?: string }).code !== 'ERR_PCAP_EPIPE')
+        this.#opts.logger.warn('flushing the pcap output failed', { err });
     } finally {
       clearTimeout(timer);
     }

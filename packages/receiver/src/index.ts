@@ -13,7 +13,12 @@ export {
   parseIpPacket,
   type PacketFields,
 } from './packet-fields.js';
-export { filtersRecords, selectRecords, type RecordFormat, type Selection } from './query-filter.js';
+export {
+  filtersRecords,
+  selectRecords,
+  type RecordFormat,
+  type Selection,
+} from './query-filter.js';
 export {
   parseQueryRequest,
   QUERY_PROTOCOLS,

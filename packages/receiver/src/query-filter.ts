@@ -34,27 +34,54 @@ export function filtersRecords(filter: QueryFilter): boolean {
   );
 }
 
-function matches(filter: QueryFilter, rec: Buffer, offset: number, inclLen: number, format: RecordFormat): boolean {
+function matches(
+  filter: QueryFilter,
+  rec: Buffer,
+  offset: number,
+  inclLen: number,
+  format: RecordFormat,
+): boolean {
   if (filter.sinceUs !== undefined || filter.untilUs !== undefined) {
     const frac = rec.readUInt32LE(offset + 4);
-    const tsUs = rec.readUInt32LE(offset) * 1e6 + (format.nanosecond ? Math.floor(frac / 1000) : frac);
+    const tsUs =
+      rec.readUInt32LE(offset) * 1e6 + (format.nanosecond ? Math.floor(frac / 1000) : frac);
     if (filter.sinceUs !== undefined && tsUs < filter.sinceUs) return false;
     if (filter.untilUs !== undefined && tsUs >= filter.untilUs) return false;
   }
-  if (filter.host === undefined && filter.net === undefined && filter.port === undefined && filter.protos === undefined) {
+  if (
+    filter.host === undefined &&
+    filter.net === undefined &&
+    filter.port === undefined &&
+    filter.protos === undefined
+  ) {
     return true;
   }
   const dataStart = offset + PCAP_RECORD_HEADER_BYTES;
   const fields = packetFields(rec.subarray(dataStart, dataStart + inclLen), format.linktype);
   if (fields === null) return false;
-  if (filter.host && !prefixContains(filter.host, fields.src) && !prefixContains(filter.host, fields.dst)) return false;
-  if (filter.net && !prefixContains(filter.net, fields.src) && !prefixContains(filter.net, fields.dst)) return false;
+  if (
+    filter.host &&
+    !prefixContains(filter.host, fields.src) &&
+    !prefixContains(filter.host, fields.dst)
+  )
+    return false;
+  if (
+    filter.net &&
+    !prefixContains(filter.net, fields.src) &&
+    !prefixContains(filter.net, fields.dst)
+  )
+    return false;
   if (filter.protos && !filter.protos.includes(fields.proto)) return false;
-  if (filter.port !== undefined && fields.srcPort !== filter.port && fields.dstPort !== filter.port) return false;
+  if (filter.port !== undefined && fields.srcPort !== filter.port && fields.dstPort !== filter.port)
+    return false;
   return true;
 }
 
-function filterBatch(filter: QueryFilter, batch: RingBatch, format: RecordFormat): { part: Buffer; count: number } | null {
+function filterBatch(
+  filter: QueryFilter,
+  batch: RingBatch,
+  format: RecordFormat,
+): { part: Buffer; count: number } | null {
   const rec = batch.records;
   const keep: number[] = []; // [start, end) pairs of matching records
   let bytes = 0;
@@ -73,13 +100,14 @@ function filterBatch(filter: QueryFilter, batch: RingBatch, format: RecordFormat
   if (count === batch.count) return { part: rec, count }; // whole batch: share, do not copy
   const out = Buffer.allocUnsafe(bytes);
   let at = 0;
-  for (let i = 0; i < keep.length; i += 2) at += rec.copy(out, at, keep[i]!, keep[i + 1]!);
+  for (let i = 0; i < keep.length; i += 2) at += rec.copy(out, at, keep[i], keep[i + 1]);
   return { part: out, count };
 }
 
 function countIn(rec: Buffer): number {
   let n = 0;
-  for (let offset = 0; offset < rec.length; n++) offset += PCAP_RECORD_HEADER_BYTES + rec.readUInt32LE(offset + 8);
+  for (let offset = 0; offset < rec.length; n++)
+    offset += PCAP_RECORD_HEADER_BYTES + rec.readUInt32LE(offset + 8);
   return n;
 }
 
@@ -93,7 +121,11 @@ function countIn(rec: Buffer): number {
  * @param filter the parsed request; null selects everything
  * @param format linktype and timestamp resolution of the records
  */
-export function selectRecords(batches: readonly RingBatch[], filter: QueryFilter | null, format: RecordFormat): Selection {
+export function selectRecords(
+  batches: readonly RingBatch[],
+  filter: QueryFilter | null,
+  format: RecordFormat,
+): Selection {
   let parts: Buffer[] = [];
   let counts: number[] = [];
   if (filter === null || !filtersRecords(filter)) {
@@ -123,7 +155,8 @@ export function selectRecords(batches: readonly RingBatch[], filter: QueryFilter
     if (partial && room > 0) {
       // Newest records of the crossing part: skip from its start until the rest fits.
       let offset = 0;
-      while (partial.length - offset > room) offset += PCAP_RECORD_HEADER_BYTES + partial.readUInt32LE(offset + 8);
+      while (partial.length - offset > room)
+        offset += PCAP_RECORD_HEADER_BYTES + partial.readUInt32LE(offset + 8);
       if (offset < partial.length) {
         const tail = partial.subarray(offset);
         kept.unshift(tail);

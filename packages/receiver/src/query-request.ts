@@ -4,7 +4,13 @@
 
 import { NflogPipeError } from '@nflog-pipe/shared';
 import { parsePrefix, type AddressPrefix } from './address.js';
-import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP } from './packet-fields.js';
+import {
+  IPPROTO_ICMP,
+  IPPROTO_ICMPV6,
+  IPPROTO_SCTP,
+  IPPROTO_TCP,
+  IPPROTO_UDP,
+} from './packet-fields.js';
 
 /** Version number a structured request carries in its `v` field. */
 export const QUERY_REQUEST_VERSION = 1;
@@ -43,23 +49,46 @@ export const QUERY_PROTOCOLS: Readonly<Record<string, readonly number[]>> = {
   sctp: [IPPROTO_SCTP],
 };
 
-const KNOWN_KEYS = new Set(['v', 'sinceUs', 'untilUs', 'lastMs', 'host', 'net', 'port', 'proto', 'maxBytes']);
+const KNOWN_KEYS = new Set([
+  'v',
+  'sinceUs',
+  'untilUs',
+  'lastMs',
+  'host',
+  'net',
+  'port',
+  'proto',
+  'maxBytes',
+]);
 
-function nonNegInt(obj: Record<string, unknown>, key: string, max = Number.MAX_SAFE_INTEGER): number | undefined {
+function nonNegInt(
+  obj: Record<string, unknown>,
+  key: string,
+  max = Number.MAX_SAFE_INTEGER,
+): number | undefined {
   const value = obj[key];
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0 || value > max) {
-    throw new QueryRequestError(`${key} must be an integer in 0..${max}, got ${JSON.stringify(value)}`);
+    throw new QueryRequestError(
+      `${key} must be an integer in 0..${max}, got ${JSON.stringify(value)}`,
+    );
   }
   return value;
 }
 
-function prefix(obj: Record<string, unknown>, key: string, wholeOnly: boolean): AddressPrefix | undefined {
+function prefix(
+  obj: Record<string, unknown>,
+  key: string,
+  wholeOnly: boolean,
+): AddressPrefix | undefined {
   const value = obj[key];
   if (value === undefined || value === null) return undefined;
-  const parsed = typeof value === 'string' && !(wholeOnly && value.includes('/')) ? parsePrefix(value) : null;
+  const parsed =
+    typeof value === 'string' && !(wholeOnly && value.includes('/')) ? parsePrefix(value) : null;
   if (parsed === null) {
-    throw new QueryRequestError(`${key} must be an IP address${wholeOnly ? '' : ' or ADDR/BITS'}, got ${JSON.stringify(value)}`);
+    throw new QueryRequestError(
+      `${key} must be an IP address${wholeOnly ? '' : ' or ADDR/BITS'}, got ${JSON.stringify(value)}`,
+    );
   }
   return parsed;
 }
@@ -67,7 +96,8 @@ function prefix(obj: Record<string, unknown>, key: string, wholeOnly: boolean): 
 function protos(obj: Record<string, unknown>): readonly number[] | undefined {
   const value = obj['proto'];
   if (value === undefined || value === null) return undefined;
-  if (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 255) return [value];
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 255)
+    return [value];
   if (typeof value === 'string') {
     const known = QUERY_PROTOCOLS[value.toLowerCase()];
     if (known) return known;

@@ -117,8 +117,16 @@ export class QueryServer {
     const sel = selectRecords(ring.snapshot(), filter, format);
     this.#served++;
     metrics.increment(METRIC.QUERIES);
-    logger.debug('query served', { structured: filter !== null, packets: sel.packets, bytes: sel.bytes });
-    return [encodePcapHeader({ linktype: format.linktype, nanosecond: format.nanosecond }), ...sel.parts, Buffer.alloc(0)];
+    logger.debug('query served', {
+      structured: filter !== null,
+      packets: sel.packets,
+      bytes: sel.bytes,
+    });
+    return [
+      encodePcapHeader({ linktype: format.linktype, nanosecond: format.nanosecond }),
+      ...sel.parts,
+      Buffer.alloc(0),
+    ];
   }
 
   async #rebind(): Promise<void> {

@@ -78,7 +78,14 @@ export interface ReceiverStats {
   senders: SenderStats[];
 }
 
-const EMPTY_SINK: PcapSinkStats = { outPackets: 0, outBytes: 0, lostPackets: 0, queuedPackets: 0, queuedBytes: 0, opens: 0 };
+const EMPTY_SINK: PcapSinkStats = {
+  outPackets: 0,
+  outBytes: 0,
+  lostPackets: 0,
+  queuedPackets: 0,
+  queuedBytes: 0,
+  opens: 0,
+};
 
 /**
  * nflog-pcap-recv's engine: a ZeroMQ PULL socket bound on every endpoint, frames decoded (v1 or
@@ -180,7 +187,9 @@ export class Receiver {
       onLost: (packets: number): void => metrics.increment(METRIC.LOSS_FIFO_PKT, packets),
       onEnd: (err: Error | null): void => this.#endResolve(err),
     };
-    this.#sink = this.#destIsFifo ? new FifoSink(o.dest, sinkOptions) : new FileSink(o.dest, sinkOptions);
+    this.#sink = this.#destIsFifo
+      ? new FifoSink(o.dest, sinkOptions)
+      : new FileSink(o.dest, sinkOptions);
   }
 
   async #receiveLoop(): Promise<void> {
@@ -237,7 +246,9 @@ export class Receiver {
   }
 
   #handleLegacy(msg: Buffer): void {
-    const msgs = this.#opts.rateControl ? decodeLegacyShaped(msg, { maxInflatedBytes: this.#opts.maxRawBytes }) : [msg];
+    const msgs = this.#opts.rateControl
+      ? decodeLegacyShaped(msg, { maxInflatedBytes: this.#opts.maxRawBytes })
+      : [msg];
     let bad = 0;
     const records = legacyPacketsToRecords(msgs, {
       onBadPacket: (err) => {
@@ -259,10 +270,13 @@ export class Receiver {
     // One pcap stream has one linktype; frames of another cannot be written into it.
     if (!this.#warnedLinktype) {
       this.#warnedLinktype = true;
-      this.#opts.logger.warn('dropping frames of another linktype (counted in bad_frames; warned once)', {
-        linktype,
-        output_linktype: this.#linktype,
-      });
+      this.#opts.logger.warn(
+        'dropping frames of another linktype (counted in bad_frames; warned once)',
+        {
+          linktype,
+          output_linktype: this.#linktype,
+        },
+      );
     }
     this.#stats.badFrames++;
     this.#opts.metrics.increment(METRIC.BAD_FRAMES);
@@ -274,7 +288,9 @@ export class Receiver {
     this.#opts.metrics.increment(METRIC.BAD_FRAMES);
     if (!this.#warnedBad.has(code)) {
       this.#warnedBad.add(code);
-      this.#opts.logger.warn('bad frame skipped (counted in bad_frames; warned once per code)', { err });
+      this.#opts.logger.warn('bad frame skipped (counted in bad_frames; warned once per code)', {
+        err,
+      });
     }
   }
 

@@ -51,10 +51,26 @@ test('real sender to receiver to FIFO: tcpdump and tshark readers get every pack
   const fifo = join(dir, 'out.fifo');
   await mkfifo(fifo);
   const endpoint = `ipc://${join(dir, 'in.sock')}`; // a path: reachable across the netns
-  const recv = spawnChild(process.execPath, [binPath('nflog-pcap-recv'), endpoint, fifo, '--stats-interval', '0.05', '--linktype', '101']);
+  const recv = spawnChild(process.execPath, [
+    binPath('nflog-pcap-recv'),
+    endpoint,
+    fifo,
+    '--stats-interval',
+    '0.05',
+    '--linktype',
+    '101',
+  ]);
   t.after(() => recv.kill('SIGKILL'));
   await recv.waitForStderr(/ started /);
-  const sender = ns.spawn(process.execPath, [binPath('nflog-zmq-send'), '7', endpoint, '--flush-interval', '0', '--stats-interval', '0']);
+  const sender = ns.spawn(process.execPath, [
+    binPath('nflog-zmq-send'),
+    '7',
+    endpoint,
+    '--flush-interval',
+    '0',
+    '--stats-interval',
+    '0',
+  ]);
   t.after(() => sender.kill('SIGKILL'));
   await sender.waitForStderr(/ started /);
 
@@ -82,7 +98,10 @@ test('real sender to receiver to FIFO: tcpdump and tshark readers get every pack
   const ref2 = await loggedPackets(join(dir, 'lo2.pcap'));
   await recv.waitForStderr(new RegExp(`stats .*in_pkt=${ref1.length + ref2.length} `));
   recv.kill('SIGTERM');
-  assert.deepEqual(await withTimeout(recv.exited, TEST_TIMEOUT_MS, 'receiver'), { code: 0, signal: null });
+  assert.deepEqual(await withTimeout(recv.exited, TEST_TIMEOUT_MS, 'receiver'), {
+    code: 0,
+    signal: null,
+  });
   assert.equal((await withTimeout(tshark.exited, TEST_TIMEOUT_MS, 'tshark')).code, 0);
 
   const got1 = (await readPcapFile(first)).records.map((r) => r.data);
@@ -93,7 +112,14 @@ test('real sender to receiver to FIFO: tcpdump and tshark readers get every pack
   assert.equal((await tsharkFields(second, ['frame.len'])).length, ref2.length);
   const f = logFields(recv.stderr(), 'stopped');
   assert.deepEqual(
-    [f['in_pkt'], f['out_pkt'], f['loss_network_pkt'], f['loss_fifo_pkt'], f['bad_frames'], f['senders']],
+    [
+      f['in_pkt'],
+      f['out_pkt'],
+      f['loss_network_pkt'],
+      f['loss_fifo_pkt'],
+      f['bad_frames'],
+      f['senders'],
+    ],
     [String(ref1.length + ref2.length), String(ref1.length + ref2.length), '0', '0', '0', '1'],
   );
 });

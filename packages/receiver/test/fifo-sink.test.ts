@@ -6,14 +6,26 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readPcapFile } from '@nflog-pipe/pcap-writer';
 import { createLogger } from '@nflog-pipe/shared';
-import { hasTool, makeTempDir, mkfifo, spawnChild, withTimeout, TEST_TIMEOUT_MS, tcpdumpRead } from '@nflog-pipe/shared/testing';
+import {
+  hasTool,
+  makeTempDir,
+  mkfifo,
+  spawnChild,
+  withTimeout,
+  TEST_TIMEOUT_MS,
+  tcpdumpRead,
+} from '@nflog-pipe/shared/testing';
 import { FifoSink } from '@nflog-pipe/receiver';
 import { numbered, records } from './helpers.js';
 
 const READER = fileURLToPath(new URL('../../test/fixtures/fifo-reader.mjs', import.meta.url));
 
 /** A logger that keeps lines and emits each message, so tests await lifecycle events. */
-function eventLogger(): { logger: ReturnType<typeof createLogger>; events: EventEmitter; count: (msg: string) => number } {
+function eventLogger(): {
+  logger: ReturnType<typeof createLogger>;
+  events: EventEmitter;
+  count: (msg: string) => number;
+} {
   const events = new EventEmitter();
   const seen = new Map<string, number>();
   const logger = createLogger({
@@ -30,7 +42,11 @@ function eventLogger(): { logger: ReturnType<typeof createLogger>; events: Event
   return { logger, events, count: (msg) => seen.get(msg) ?? 0 };
 }
 
-async function waitCount(ev: ReturnType<typeof eventLogger>, msg: string, n: number): Promise<void> {
+async function waitCount(
+  ev: ReturnType<typeof eventLogger>,
+  msg: string,
+  n: number,
+): Promise<void> {
   if (ev.count(msg) >= n) return;
   await withTimeout(
     new Promise<void>((resolve) => {
@@ -47,7 +63,11 @@ async function waitCount(ev: ReturnType<typeof eventLogger>, msg: string, n: num
   );
 }
 
-function startReader(fifo: string, out: string, limit: number): Promise<{ bytes: number; records: number }> {
+function startReader(
+  fifo: string,
+  out: string,
+  limit: number,
+): Promise<{ bytes: number; records: number }> {
   const child = spawnChild(process.execPath, [READER, fifo, out, String(limit)]);
   return withTimeout(child.exited, TEST_TIMEOUT_MS, 'reader').then(({ code }) => {
     assert.equal(code, 0, child.stderr());
@@ -67,7 +87,13 @@ async function setup(t: TestContext, queueBytes: number) {
   const fifo = join(dir, 'out.fifo');
   await mkfifo(fifo);
   const ev = eventLogger();
-  const sink = new FifoSink(fifo, { linktype: 101, nanosecond: false, queueBytes, retryMs: 20, logger: ev.logger });
+  const sink = new FifoSink(fifo, {
+    linktype: 101,
+    nanosecond: false,
+    queueBytes,
+    retryMs: 20,
+    logger: ev.logger,
+  });
   t.after(() => sink.close(0));
   let next = 0;
   const pushBatch = (n = 10): void => {
@@ -123,13 +149,23 @@ test('no reader yet: the queue holds whole batches up to its bound, the rest is 
   const batchBytes = records(Array.from({ length: 10 }, (_, i) => numbered(i))).length;
   const { dir, fifo, ev, sink, pushBatch } = await setup(t, batchBytes * 3 + 5);
   for (let i = 0; i < 5; i++) pushBatch();
-  assert.deepEqual(sink.stats(), { outPackets: 0, outBytes: 0, lostPackets: 20, queuedPackets: 30, queuedBytes: batchBytes * 3, opens: 0 });
+  assert.deepEqual(sink.stats(), {
+    outPackets: 0,
+    outBytes: 0,
+    lostPackets: 20,
+    queuedPackets: 30,
+    queuedBytes: batchBytes * 3,
+    opens: 0,
+  });
   const out = join(dir, 'r.pcap');
   const reader = startReader(fifo, out, 0);
   await waitCount(ev, 'FIFO reader attached', 1);
   await sink.close(TEST_TIMEOUT_MS); // flushes the queue to the reader, then EOF
   await reader;
-  assert.deepEqual(await fileIds(out), Array.from({ length: 30 }, (_, i) => i));
+  assert.deepEqual(
+    await fileIds(out),
+    Array.from({ length: 30 }, (_, i) => i),
+  );
   assert.equal(sink.stats().outPackets, 30);
 });
 
@@ -167,7 +203,13 @@ test('reopen() ends the current reader after whole records and starts a fresh st
   await waitCount(ev, 'FIFO reader attached', 2);
   await sink.close(TEST_TIMEOUT_MS);
   await b;
-  assert.deepEqual(await fileIds(first), Array.from({ length: 20 }, (_, i) => i));
-  assert.deepEqual(await fileIds(second), Array.from({ length: 10 }, (_, i) => 20 + i));
+  assert.deepEqual(
+    await fileIds(first),
+    Array.from({ length: 20 }, (_, i) => i),
+  );
+  assert.deepEqual(
+    await fileIds(second),
+    Array.from({ length: 10 }, (_, i) => 20 + i),
+  );
   assert.equal(sink.stats().lostPackets, 0);
 });

@@ -16,7 +16,14 @@ export function ipv4(src: string, dst: string, proto: number, l4: Buffer): Buffe
 }
 
 /** An IPv6 packet with a 16-byte address given as 8 groups, optional extension headers. */
-export function ipv6(src: Buffer, dst: Buffer, next: number, l4: Buffer, ext: Buffer = Buffer.alloc(0), firstNext = next): Buffer {
+export function ipv6(
+  src: Buffer,
+  dst: Buffer,
+  next: number,
+  l4: Buffer,
+  ext: Buffer = Buffer.alloc(0),
+  firstNext = next,
+): Buffer {
   const b = Buffer.alloc(40 + ext.length + l4.length);
   b[0] = 0x60;
   b.writeUInt16BE(ext.length + l4.length, 4);

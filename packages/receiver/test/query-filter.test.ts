@@ -2,7 +2,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { encodeRecords, iterateRecords } from '@nflog-pipe/pcap-writer';
-import { parseAddress, parseIpPacket, parseQueryRequest, RingBuffer, selectRecords, type QueryFilter } from '@nflog-pipe/receiver';
+import {
+  parseAddress,
+  parseIpPacket,
+  parseQueryRequest,
+  RingBuffer,
+  selectRecords,
+  type QueryFilter,
+} from '@nflog-pipe/receiver';
 import { ipv4, ipv6, ports, records } from './helpers.js';
 
 const V6A = parseAddress('2001:db8::1')!;
@@ -12,14 +19,27 @@ const V6B = parseAddress('fd00::2')!;
 const PACKETS: [string, Buffer][] = [
   ['udp4 10.0.0.1:1111>10.1.0.2:53', ipv4('10.0.0.1', '10.1.0.2', 17, ports(1111, 53))],
   ['tcp4 192.168.1.5:80>10.0.0.1:40000', ipv4('192.168.1.5', '10.0.0.1', 6, ports(80, 40000))],
-  ['icmp4 172.16.0.1>172.16.0.2', ipv4('172.16.0.1', '172.16.0.2', 1, Buffer.from([8, 0, 0, 0, 0, 1, 0, 1]))],
+  [
+    'icmp4 172.16.0.1>172.16.0.2',
+    ipv4('172.16.0.1', '172.16.0.2', 1, Buffer.from([8, 0, 0, 0, 0, 1, 0, 1])),
+  ],
   ['udp6 2001:db8::1:5353>fd00::2:53', ipv6(V6A, V6B, 17, ports(5353, 53))],
   ['tcp6 fd00::2:443>2001:db8::1:50000', ipv6(V6B, V6A, 6, ports(443, 50000))],
   ['icmp6 fd00::2>2001:db8::1', ipv6(V6B, V6A, 58, Buffer.from([128, 0, 0, 0, 0, 1, 0, 1]))],
   // UDP behind a hop-by-hop options header (8 bytes, next = 17).
-  ['udp6ext 2001:db8::1:7>fd00::2:8', ipv6(V6A, V6B, 17, ports(7, 8), Buffer.from([17, 0, 1, 4, 0, 0, 0, 0]), 0)],
+  [
+    'udp6ext 2001:db8::1:7>fd00::2:8',
+    ipv6(V6A, V6B, 17, ports(7, 8), Buffer.from([17, 0, 1, 4, 0, 0, 0, 0]), 0),
+  ],
   // A non-first IPv4 fragment of UDP: no ports visible.
-  ['frag4 10.0.0.1>10.1.0.2', (() => { const p = ipv4('10.0.0.1', '10.1.0.2', 17, ports(1111, 53)); p.writeUInt16BE(100, 6); return p; })()],
+  [
+    'frag4 10.0.0.1>10.1.0.2',
+    (() => {
+      const p = ipv4('10.0.0.1', '10.1.0.2', 17, ports(1111, 53));
+      p.writeUInt16BE(100, 6);
+      return p;
+    })(),
+  ],
   ['short', Buffer.from([0x45, 0, 0])],
 ];
 
@@ -41,7 +61,10 @@ function names(filter: QueryFilter | null, linktype = 101, r = ring()): string[]
     for (const rec of iterateRecords(part)) out.push(PACKETS[rec.tsSec - TS]![0]);
   }
   assert.equal(sel.packets, out.length);
-  assert.equal(sel.bytes, sel.parts.reduce((n, p) => n + p.length, 0));
+  assert.equal(
+    sel.bytes,
+    sel.parts.reduce((n, p) => n + p.length, 0),
+  );
   return out;
 }
 
@@ -73,7 +96,11 @@ const TABLE: [string, Record<string, unknown>, string[]][] = [
   ['untilUs (exclusive)', { untilUs: (TS + 2) * 1e6 + 500 }, [ALL[0]!, ALL[1]!]],
   ['since and until', { sinceUs: (TS + 2) * 1e6, untilUs: (TS + 4) * 1e6 }, [ALL[2]!, ALL[3]!]],
   ['lastMs against the receiver clock', { lastMs: 93_000 }, [ALL[7]!, ALL[8]!]],
-  ['maxBytes keeps the newest whole records', { maxBytes: 24 + (16 + 3) + (16 + 32) }, [ALL[7]!, ALL[8]!]],
+  [
+    'maxBytes keeps the newest whole records',
+    { maxBytes: 24 + (16 + 3) + (16 + 32) },
+    [ALL[7]!, ALL[8]!],
+  ],
   ['maxBytes below one record', { maxBytes: 30 }, []],
   ['a filter matching nothing', { host: '8.8.8.8' }, []],
 ];
@@ -88,7 +115,10 @@ test('selection without filters shares the ring buffers; a partly matching batch
   const r = ring();
   const snap = r.snapshot();
   const all = selectRecords(snap, null, { linktype: 101, nanosecond: false });
-  assert.deepEqual(all.parts, snap.map((b) => b.records));
+  assert.deepEqual(
+    all.parts,
+    snap.map((b) => b.records),
+  );
   assert.equal(all.parts[0], snap[0]!.records);
   const some = selectRecords(snap, req({ proto: 'tcp' }), { linktype: 101, nanosecond: false });
   assert.equal(some.parts.length, 2);
@@ -97,8 +127,17 @@ test('selection without filters shares the ring buffers; a partly matching batch
 
 test('nanosecond records are compared in µs', () => {
   const r = new RingBuffer(1 << 16);
-  r.push(encodeRecords([{ tsSec: TS, tsFrac: 999_999_999, data: PACKETS[0]![1] }, { tsSec: TS + 1, tsFrac: 1000, data: PACKETS[1]![1] }]), 2);
-  const sel = selectRecords(r.snapshot(), req({ sinceUs: (TS + 1) * 1e6 + 1 }), { linktype: 101, nanosecond: true });
+  r.push(
+    encodeRecords([
+      { tsSec: TS, tsFrac: 999_999_999, data: PACKETS[0]![1] },
+      { tsSec: TS + 1, tsFrac: 1000, data: PACKETS[1]![1] },
+    ]),
+    2,
+  );
+  const sel = selectRecords(r.snapshot(), req({ sinceUs: (TS + 1) * 1e6 + 1 }), {
+    linktype: 101,
+    nanosecond: true,
+  });
   assert.equal(sel.packets, 1);
 });
 
@@ -112,7 +151,10 @@ test('linktype 239 filters on the NFLOG payload TLV', () => {
     return Buffer.concat([prefix, tlv]);
   };
   const r = new RingBuffer(1 << 16);
-  r.push(records([nflog(PACKETS[0]![1]), nflog(PACKETS[1]![1]), Buffer.from([2, 0, 0, 0, 3, 0])]), 3);
+  r.push(
+    records([nflog(PACKETS[0]![1]), nflog(PACKETS[1]![1]), Buffer.from([2, 0, 0, 0, 3, 0])]),
+    3,
+  );
   const sel = selectRecords(r.snapshot(), req({ port: 53 }), { linktype: 239, nanosecond: false });
   assert.equal(sel.packets, 1);
   const none = selectRecords(r.snapshot(), req({ port: 53 }), { linktype: 1, nanosecond: false });
@@ -140,7 +182,11 @@ test('a v1 request with a bad field is rejected with ERR_QUERY_BAD_REQUEST', () 
     { colour: 'blue' },
   ];
   for (const obj of bad) {
-    assert.throws(() => req(obj), (err: { code?: string }) => err.code === 'ERR_QUERY_BAD_REQUEST', JSON.stringify(obj));
+    assert.throws(
+      () => req(obj),
+      (err: { code?: string }) => err.code === 'ERR_QUERY_BAD_REQUEST',
+      JSON.stringify(obj),
+    );
   }
 });
 
@@ -151,7 +197,10 @@ test('IP header parsing reads addresses, protocol and ports', () => {
   assert.deepEqual([f.srcPort, f.dstPort], [7, 8]);
   assert.equal(parseIpPacket(PACKETS[8]![1]), null);
   assert.equal(parseIpPacket(Buffer.alloc(0)), null);
-  assert.deepEqual(parseAddress('::ffff:1.2.3.4'), Buffer.from('00000000000000000000ffff01020304', 'hex'));
+  assert.deepEqual(
+    parseAddress('::ffff:1.2.3.4'),
+    Buffer.from('00000000000000000000ffff01020304', 'hex'),
+  );
   assert.deepEqual(parseAddress('1::'), Buffer.from('00010000000000000000000000000000', 'hex'));
   assert.equal(parseAddress('1.2.3'), null);
 });

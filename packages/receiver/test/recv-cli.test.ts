@@ -7,7 +7,15 @@ import { fileURLToPath } from 'node:url';
 import { Push } from 'zeromq';
 import { readPcapFile } from '@nflog-pipe/pcap-writer';
 import { encodeFrame } from '@nflog-pipe/shared';
-import { binPath, makeTempDir, mkfifo, spawnChild, withTimeout, TEST_TIMEOUT_MS, type ChildHandle } from '@nflog-pipe/shared/testing';
+import {
+  binPath,
+  makeTempDir,
+  mkfifo,
+  spawnChild,
+  withTimeout,
+  TEST_TIMEOUT_MS,
+  type ChildHandle,
+} from '@nflog-pipe/shared/testing';
 import { logFields, numbered, records } from './helpers.js';
 
 const READER = fileURLToPath(new URL('../../test/fixtures/fifo-reader.mjs', import.meta.url));
@@ -27,7 +35,10 @@ async function pushSocket(t: TestContext, endpoint: string): Promise<Push> {
 }
 
 function frame(senderId: bigint, firstSeq: bigint, ids: number[]): Buffer {
-  return encodeFrame({ linktype: 101, senderId, firstSeq, count: ids.length }, records(ids.map((i) => numbered(i))));
+  return encodeFrame(
+    { linktype: 101, senderId, firstSeq, count: ids.length },
+    records(ids.map((i) => numbered(i))),
+  );
 }
 
 test('malformed flood is counted and skipped; two senders, a restart and gaps are counted exactly; the FIFO gets every good packet', async (t) => {
@@ -79,13 +90,21 @@ test('malformed flood is counted and skipped; two senders, a restart and gaps ar
   await sendBad(malformed.length);
   await a.send(frame(1n, 30n, ids(1)));
   const total = id;
-  const stats = await recv.waitForStderr(new RegExp(`stats .*in_pkt=${total} .*bad_frames=${malformed.length} `));
+  const stats = await recv.waitForStderr(
+    new RegExp(`stats .*in_pkt=${total} .*bad_frames=${malformed.length} `),
+  );
   assert.ok(stats);
   await recv.waitForStderr(/FIFO reader attached/);
 
   recv.kill('SIGTERM');
-  assert.deepEqual(await withTimeout(recv.exited, TEST_TIMEOUT_MS, 'receiver exit'), { code: 0, signal: null });
-  await withTimeout(reader.exited, TEST_TIMEOUT_MS, 'reader exit').catch((err) => { console.error(recv.stderr()); throw err; });
+  assert.deepEqual(await withTimeout(recv.exited, TEST_TIMEOUT_MS, 'receiver exit'), {
+    code: 0,
+    signal: null,
+  });
+  await withTimeout(reader.exited, TEST_TIMEOUT_MS, 'reader exit').catch((err) => {
+    console.error(recv.stderr());
+    throw err;
+  });
   const f = logFields(recv.stderr(), 'stopped');
   assert.equal(f['in_pkt'], String(total));
   assert.equal(f['out_pkt'], String(total));
@@ -112,20 +131,29 @@ test('legacy frames (plain and rate-controlled) are accepted with --wire auto', 
   const push = await pushSocket(t, ep);
   const pkts = [0, 1, 2].map((i) => numbered(i));
   for (const [i, p] of pkts.entries()) {
-    await push.send(Buffer.concat([Buffer.from([0]), encodeLegacyPacket(1_700_000_000, i, p.length, p)]));
+    await push.send(
+      Buffer.concat([Buffer.from([0]), encodeLegacyPacket(1_700_000_000, i, p.length, p)]),
+    );
   }
   await push.send(frame(9n, 0n, [3])); // v1 in the same stream
   await recv.waitForStderr(/stats .*in_pkt=4 /);
   recv.kill('SIGINT');
   assert.equal((await withTimeout(recv.exited, TEST_TIMEOUT_MS, 'exit')).code, 0);
   const pcap = await readPcapFile(outFile);
-  assert.deepEqual(pcap.records.map((r) => r.data), [...pkts, numbered(3)]);
+  assert.deepEqual(
+    pcap.records.map((r) => r.data),
+    [...pkts, numbered(3)],
+  );
 });
 
 test('usage errors exit 2; an unusable endpoint exits 1 with one line', async () => {
   const usage = spawnChild(process.execPath, [binPath('nflog-pcap-recv'), 'ipc:///tmp/x']);
   assert.equal((await withTimeout(usage.exited, TEST_TIMEOUT_MS, 'exit')).code, 2);
-  const badEp = spawnChild(process.execPath, [binPath('nflog-pcap-recv'), 'tcp://256.0.0.1:1', '-']);
+  const badEp = spawnChild(process.execPath, [
+    binPath('nflog-pcap-recv'),
+    'tcp://256.0.0.1:1',
+    '-',
+  ]);
   assert.equal((await withTimeout(badEp.exited, TEST_TIMEOUT_MS, 'exit')).code, 1);
   assert.match(badEp.stderr(), /^nflog-pcap-recv: .+\n$/);
 });

@@ -7,7 +7,8 @@ import { numbered, records } from './helpers.js';
 
 function ids(ring: RingBuffer): number[] {
   const out: number[] = [];
-  for (const b of ring.snapshot()) for (const r of iterateRecords(b.records)) out.push(r.data.readUInt32BE(28));
+  for (const b of ring.snapshot())
+    for (const r of iterateRecords(b.records)) out.push(r.data.readUInt32BE(28));
   return out;
 }
 
@@ -21,7 +22,12 @@ test('keeps whole batches while they fit and shares their buffers', () => {
   assert.equal(snap.length, 2);
   assert.equal(snap[0]!.records, a); // same Buffer object: no copy
   assert.equal(snap[1]!.records, b);
-  assert.deepEqual(ring.stats(), { packets: 3, bytes: a.length + b.length, batches: 2, trimmedPackets: 0 });
+  assert.deepEqual(ring.stats(), {
+    packets: 3,
+    bytes: a.length + b.length,
+    batches: 2,
+    trimmedPackets: 0,
+  });
 });
 
 test('trims by bytes at record boundaries: the newest records within the window remain', () => {
@@ -58,7 +64,10 @@ test('many pushes: held bytes never exceed the window and equal the newest recor
     const s = ring.stats();
     assert.ok(s.bytes <= ring.windowBytes);
   }
-  assert.deepEqual(ids(ring), Array.from({ length: 100 }, (_, i) => next - 100 + i));
+  assert.deepEqual(
+    ids(ring),
+    Array.from({ length: 100 }, (_, i) => next - 100 + i),
+  );
 });
 
 test('rejects a bad window', () => {

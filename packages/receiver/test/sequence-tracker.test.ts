@@ -12,7 +12,15 @@ test('contiguous frames lose nothing; a forward gap is counted exactly', () => {
   assert.deepEqual(t.observe(1n, 30n, 0), { lost: 5, newSender: false, behind: false }); // heartbeat after drops
   assert.equal(t.totalLost, 12);
   const [s] = t.senders();
-  assert.deepEqual(s, { id: '0000000000000001', firstSeq: 0n, nextSeq: 30n, frames: 5, packets: 18, lost: 12, behind: 0 });
+  assert.deepEqual(s, {
+    id: '0000000000000001',
+    firstSeq: 0n,
+    nextSeq: 30n,
+    frames: 5,
+    packets: 18,
+    lost: 12,
+    behind: 0,
+  });
 });
 
 test('senders are independent; a restarted sender (new id) starts fresh', () => {
