@@ -1,24 +1,13 @@
 // nflog-zmq-compress SRC DST: the rate-control shaper as a relay. Thin: parse, convert units,
 // wire RateShaper/LegacyShaper/compressFrame to the relay loop.
 
-import {
-  METRIC,
-  WireError,
-  addStatsdOptions,
-  createMetrics,
-  createProgram,
-  decodeFrame,
-  isV1Frame,
-  runProgram,
-  statsdOptionsFrom,
-  watchSignals,
-} from '@nflog-pipe/shared';
+import { METRIC, WireError, addStatsdOptions, createProgram, decodeFrame, isV1Frame, runProgram } from '@nflog-pipe/shared';
 import { compressFrame } from './frame-deflate.js';
 import { LegacyShaper } from './legacy-shaper.js';
 import { RateShaper } from './rate-shaper.js';
 import { addRateControlOptions, shaperOptionsFrom } from './rate-control-options.js';
-import { RELAY_DEFAULT_STATS_INTERVAL_MS, addRelayOptions, type RelayWire } from './relay-options.js';
-import { runRelay } from './relay.js';
+import { addRelayOptions } from './relay-options.js';
+import { runRelayProgram } from './relay.js';
 
 const SUMMARY = [
   METRIC.COMPRESS_IN_PKT,
@@ -42,65 +31,47 @@ export function mainCompress(argv: string[]): Promise<number> {
   addRelayOptions(program);
   addRateControlOptions(program, { alwaysEnabled: true });
   addStatsdOptions(program);
-  return runProgram(program, argv, async ({ opts, args, logger }) => {
-    const rc = shaperOptionsFrom(opts, { alwaysEnabled: true })!;
-    const wire = opts['wire'] as RelayWire;
-    const log = logger.child({ component: 'compress' });
-    const shaper = new RateShaper({
-      ...rc,
-      onRegimeChange: (regime, rateBps, previous) => {
-        const fields = { rate_mibps: Number((rateBps / 2 ** 20).toFixed(3)), previous };
-        if (regime === 'drop') log.warn('rate above --hwm: dropping', fields);
-        else log.info(`rate control: ${regime}`, fields);
+  return runProgram(program, argv, (ctx) => {
+    const rc = shaperOptionsFrom(ctx.opts, { alwaysEnabled: true })!;
+    return runRelayProgram(ctx, {
+      component: 'compress',
+      outPkt: METRIC.COMPRESS_OUT_PKT,
+      outBytes: METRIC.COMPRESS_OUT_BYTES,
+      summary: SUMMARY,
+      makeTransform: ({ send, bad, logger: log, metrics, wire }) => {
+        const shaper = new RateShaper({
+          ...rc,
+          onRegimeChange: (regime, rateBps, previous) => {
+            const fields = { rate_mibps: Number((rateBps / 2 ** 20).toFixed(3)), previous };
+            if (regime === 'drop') log.warn('rate above --hwm: dropping', fields);
+            else log.info(`rate control: ${regime}`, fields);
+          },
+        });
+        const legacy = new LegacyShaper({ shaper, flushMs: rc.flushMs, onMessage: send });
+        return {
+          onMessage(msg) {
+            metrics.increment(METRIC.COMPRESS_IN_BYTES, msg.length);
+            if (wire === 'legacy' || (wire === 'auto' && !isV1Frame(msg))) {
+              // Legacy messages are opaque here, as in the Python tool: one message, one packet.
+              metrics.increment(METRIC.COMPRESS_IN_PKT, 1);
+              if (legacy.push(msg) === 'drop') metrics.increment(METRIC.LOSS_SHAPER_PKT, 1);
+              return;
+            }
+            let count: number;
+            try {
+              count = decodeFrame(msg).count;
+            } catch (err) {
+              if (err instanceof WireError) return bad(err);
+              throw err;
+            }
+            metrics.increment(METRIC.COMPRESS_IN_PKT, count);
+            const verdict = shaper.verdict(msg.length);
+            if (verdict === 'drop') metrics.increment(METRIC.LOSS_SHAPER_PKT, count);
+            else send(verdict === 'compress' ? compressFrame(msg) : msg, count);
+          },
+          close: () => legacy.close(),
+        };
       },
     });
-    const metrics = createMetrics(statsdOptionsFrom(opts), logger);
-    const signals = watchSignals();
-    try {
-      await runRelay(
-        {
-          src: args[0]!,
-          dst: args[1]!,
-          sendHighWaterMark: opts['zmqBuffer'] as number,
-          statsIntervalMs: (opts['statsInterval'] as number | undefined) ?? RELAY_DEFAULT_STATS_INTERVAL_MS,
-          logger: log,
-          metrics,
-          outPkt: METRIC.COMPRESS_OUT_PKT,
-          outBytes: METRIC.COMPRESS_OUT_BYTES,
-          stopped: signals.stopped,
-          makeTransform: (send, bad) => {
-            const legacy = new LegacyShaper({ shaper, flushMs: rc.flushMs, onMessage: send });
-            return {
-              onMessage(msg) {
-                metrics.increment(METRIC.COMPRESS_IN_BYTES, msg.length);
-                if (wire === 'legacy' || (wire === 'auto' && !isV1Frame(msg))) {
-                  // Legacy messages are opaque here, as in the Python tool: one message, one packet.
-                  metrics.increment(METRIC.COMPRESS_IN_PKT, 1);
-                  if (legacy.push(msg) === 'drop') metrics.increment(METRIC.LOSS_SHAPER_PKT, 1);
-                  return;
-                }
-                let count: number;
-                try {
-                  count = decodeFrame(msg).count;
-                } catch (err) {
-                  if (err instanceof WireError) return bad(err);
-                  throw err;
-                }
-                metrics.increment(METRIC.COMPRESS_IN_PKT, count);
-                const verdict = shaper.verdict(msg.length);
-                if (verdict === 'drop') metrics.increment(METRIC.LOSS_SHAPER_PKT, count);
-                else send(verdict === 'compress' ? compressFrame(msg) : msg, count);
-              },
-              close: () => legacy.close(),
-            };
-          },
-        },
-        SUMMARY,
-      );
-    } finally {
-      signals.dispose();
-      await metrics.close();
-    }
-    return 0;
   });
 }

@@ -1,22 +1,11 @@
 // nflog-zmq-decompress SRC DST: undoes nflog-zmq-compress (or a sender's --rate-control) for
 // receivers that cannot. Thin: parse, wire inflateFrame/decodeLegacyShaped to the relay loop.
 
-import {
-  METRIC,
-  WireError,
-  addStatsdOptions,
-  createMetrics,
-  createProgram,
-  isV1Frame,
-  parseMiB,
-  runProgram,
-  statsdOptionsFrom,
-  watchSignals,
-} from '@nflog-pipe/shared';
+import { METRIC, WireError, addStatsdOptions, createProgram, isV1Frame, parseMiB, runProgram } from '@nflog-pipe/shared';
 import { decodeLegacyShaped, LEGACY_DEFAULT_MAX_INFLATED_BYTES } from './decode-legacy-shaped.js';
 import { inflateFrame } from './frame-deflate.js';
-import { RELAY_DEFAULT_STATS_INTERVAL_MS, addRelayOptions, type RelayWire } from './relay-options.js';
-import { runRelay } from './relay.js';
+import { addRelayOptions } from './relay-options.js';
+import { runRelayProgram } from './relay.js';
 
 const SUMMARY = [
   METRIC.DECOMPRESS_IN_PKT,
@@ -43,52 +32,34 @@ export function mainDecompress(argv: string[]): Promise<number> {
     parseMiB,
   );
   addStatsdOptions(program);
-  return runProgram(program, argv, async ({ opts, args, logger }) => {
-    const wire = opts['wire'] as RelayWire;
-    const maxBytes = (opts['maxInflate'] as number | undefined) ?? LEGACY_DEFAULT_MAX_INFLATED_BYTES;
-    const log = logger.child({ component: 'decompress' });
-    const metrics = createMetrics(statsdOptionsFrom(opts), logger);
-    const signals = watchSignals();
-    try {
-      await runRelay(
-        {
-          src: args[0]!,
-          dst: args[1]!,
-          sendHighWaterMark: opts['zmqBuffer'] as number,
-          statsIntervalMs: (opts['statsInterval'] as number | undefined) ?? RELAY_DEFAULT_STATS_INTERVAL_MS,
-          logger: log,
-          metrics,
-          outPkt: METRIC.DECOMPRESS_OUT_PKT,
-          outBytes: METRIC.DECOMPRESS_OUT_BYTES,
-          stopped: signals.stopped,
-          makeTransform: (send, bad) => ({
-            onMessage(msg) {
-              metrics.increment(METRIC.DECOMPRESS_IN_BYTES, msg.length);
-              try {
-                if (wire === 'v1' || (wire === 'auto' && isV1Frame(msg))) {
-                  const frame = inflateFrame(msg, { maxRawBytes: maxBytes });
-                  const count = frame.readUInt32LE(8); // validated by inflateFrame
-                  metrics.increment(METRIC.DECOMPRESS_IN_PKT, count);
-                  send(frame, count);
-                } else {
-                  const msgs = decodeLegacyShaped(msg, { maxInflatedBytes: maxBytes });
-                  metrics.increment(METRIC.DECOMPRESS_IN_PKT, msgs.length);
-                  for (const m of msgs) send(m, 1);
-                }
-              } catch (err) {
-                if (err instanceof WireError) return bad(err);
-                throw err;
-              }
-            },
-            close: () => {},
-          }),
+  return runProgram(program, argv, (ctx) => {
+    const maxBytes = (ctx.opts['maxInflate'] as number | undefined) ?? LEGACY_DEFAULT_MAX_INFLATED_BYTES;
+    return runRelayProgram(ctx, {
+      component: 'decompress',
+      outPkt: METRIC.DECOMPRESS_OUT_PKT,
+      outBytes: METRIC.DECOMPRESS_OUT_BYTES,
+      summary: SUMMARY,
+      makeTransform: ({ send, bad, metrics, wire }) => ({
+        onMessage(msg) {
+          metrics.increment(METRIC.DECOMPRESS_IN_BYTES, msg.length);
+          try {
+            if (wire === 'v1' || (wire === 'auto' && isV1Frame(msg))) {
+              const frame = inflateFrame(msg, { maxRawBytes: maxBytes });
+              const count = frame.readUInt32LE(8); // validated by inflateFrame
+              metrics.increment(METRIC.DECOMPRESS_IN_PKT, count);
+              send(frame, count);
+            } else {
+              const msgs = decodeLegacyShaped(msg, { maxInflatedBytes: maxBytes });
+              metrics.increment(METRIC.DECOMPRESS_IN_PKT, msgs.length);
+              for (const m of msgs) send(m, 1);
+            }
+          } catch (err) {
+            if (err instanceof WireError) return bad(err);
+            throw err;
+          }
         },
-        SUMMARY,
-      );
-    } finally {
-      signals.dispose();
-      await metrics.close();
-    }
-    return 0;
+        close: () => {},
+      }),
+    });
   });
 }

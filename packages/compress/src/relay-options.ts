@@ -49,3 +49,28 @@ export function addRelayOptions(cmd: CommandLike): CommandLike {
       parseInterval,
     );
 }
+
+/** The relay settings addRelayOptions parsed, in the units runRelay takes. */
+export interface RelaySettings {
+  /** SRC: the endpoint the PULL socket binds. */
+  src: string;
+  /** DST: the endpoint the PUSH socket connects to. */
+  dst: string;
+  /** --zmq-buffer: ZMQ_SNDHWM of the PUSH socket, messages. */
+  sendHighWaterMark: number;
+  /** --stats-interval, ms (RELAY_DEFAULT_STATS_INTERVAL_MS when not given). */
+  statsIntervalMs: number;
+  /** --wire. */
+  wire: RelayWire;
+}
+
+/** Reads what addRelayOptions parsed: the option values and the SRC and DST arguments. */
+export function relaySettingsFrom(opts: Record<string, unknown>, args: readonly string[]): RelaySettings {
+  return {
+    src: args[0]!,
+    dst: args[1]!,
+    sendHighWaterMark: opts['zmqBuffer'] as number,
+    statsIntervalMs: (opts['statsInterval'] as number | undefined) ?? RELAY_DEFAULT_STATS_INTERVAL_MS,
+    wire: opts['wire'] as RelayWire,
+  };
+}

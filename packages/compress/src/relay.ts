@@ -1,6 +1,7 @@
 // What both relays share: bind PULL on SRC, connect a never-blocking PUSH to DST, run each
 // received message through a transform, log a periodic summary, and stop cleanly on
-// SIGTERM/SIGINT (flush what is pending, close with a bounded linger).
+// SIGTERM/SIGINT (flush what is pending, close with a bounded linger). runRelayProgram is the
+// part of both CLIs' actions that is the same: metrics, signals, settings, the loop.
 
 import { Pull } from 'zeromq';
 import {
@@ -8,11 +9,16 @@ import {
   NonBlockingPusher,
   UsageError,
   WireError,
+  createMetrics,
+  statsdOptionsFrom,
   validateEndpoint,
+  watchSignals,
   type Logger,
   type MetricName,
   type Metrics,
+  type ProgramContext,
 } from '@nflog-pipe/shared';
+import { relaySettingsFrom, type RelayWire } from './relay-options.js';
 
 /** ZMQ_LINGER of the PUSH socket at shutdown, ms: queued messages get this long, no longer. */
 export const RELAY_LINGER_MS = 1000;
@@ -137,4 +143,62 @@ export async function runRelay(options: RelayOptions, summaryNames: readonly Met
     await pusher.close();
     logger.info('stopped', summary(metrics, summaryNames));
   }
+}
+
+/** What one relay CLI adds to {@link runRelayProgram}. */
+export interface RelayProgramSpec {
+  /** `component` of the relay's log lines. */
+  component: string;
+  /** Counters for what the PUSH socket accepted. */
+  outPkt: MetricName;
+  outBytes: MetricName;
+  /** Counters of the periodic and the final summary line, in this order. */
+  summary: readonly MetricName[];
+  /** Builds the transform (see RelayOptions.makeTransform) once logger and metrics exist. */
+  makeTransform(io: RelayIo): RelayTransform;
+}
+
+/** What a relay's transform works with. */
+export interface RelayIo {
+  /** Hands a message carrying `packets` packets to the PUSH end (never blocks). */
+  send: (msg: Buffer, packets: number) => void;
+  /** Counts a bad input message and warns once per error code. */
+  bad: (err: WireError) => void;
+  /** The relay's logger (`component` set). */
+  logger: Logger;
+  metrics: Metrics;
+  /** --wire. */
+  wire: RelayWire;
+}
+
+/**
+ * The action of a relay CLI whose program has addRelayOptions and addStatsdOptions: creates
+ * the metrics and the signal watcher, runs {@link runRelay} until SIGTERM/SIGINT and releases
+ * both.
+ * @returns 0 after a clean stop
+ * @throws what runRelay throws (UsageError for a bad endpoint)
+ */
+export async function runRelayProgram({ opts, args, logger }: ProgramContext, spec: RelayProgramSpec): Promise<number> {
+  const { wire, ...settings } = relaySettingsFrom(opts, args);
+  const log = logger.child({ component: spec.component });
+  const metrics = createMetrics(statsdOptionsFrom(opts), logger);
+  const signals = watchSignals();
+  try {
+    await runRelay(
+      {
+        ...settings,
+        logger: log,
+        metrics,
+        outPkt: spec.outPkt,
+        outBytes: spec.outBytes,
+        stopped: signals.stopped,
+        makeTransform: (send, bad) => spec.makeTransform({ send, bad, logger: log, metrics, wire }),
+      },
+      spec.summary,
+    );
+  } finally {
+    signals.dispose();
+    await metrics.close();
+  }
+  return 0;
 }
