@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { LegacyShaper, compressFrame, type RateShaper } from '@nflog-pipe/compress';
 import {
   METRIC,
+  WIRE_V1_HEADER_BYTES,
   encodeFrame,
   encodeFrameMeta,
   recordsToLegacyPackets,
@@ -19,8 +20,6 @@ import { FrameBatcher } from './frame-batcher.js';
 
 /** Size of a pcap record header, bytes; a records section minus 16 per record = packet bytes. */
 const RECORD_HEADER_BYTES = 16;
-/** Size of the v1 frame header, bytes (WIRE_V1_HEADER_BYTES), used for the shaper's offered load. */
-const FRAME_HEADER_BYTES = 40;
 
 /** The wire formats a sender can speak. */
 export type WireFormat = 'v1' | 'legacy';
@@ -186,7 +185,7 @@ export class SendPipeline {
 
   #onBatch(records: Buffer, count: number, firstSeq: bigint): void {
     const shaper = this.#o.shaper;
-    const verdict = shaper === undefined ? 'pass' : shaper.verdict(FRAME_HEADER_BYTES + records.length);
+    const verdict = shaper === undefined ? 'pass' : shaper.verdict(WIRE_V1_HEADER_BYTES + records.length);
     if (verdict === 'drop') {
       this.#shaperDrop(count);
       return;

@@ -2,14 +2,16 @@
 // (RFC 4506, big-endian). The byte table is in docs/wire-format.md ("Legacy"); the optional
 // rate-control prefix (0x00 / 0x01 + zlib) is handled by the compress package, not here.
 
+import {
+  PCAP_RECORD_HEADER_BYTES as RECORD_HEADER_BYTES,
+  writeRecordHeader,
+} from '@nflog-pipe/pcap-writer';
 import { WireError, type WireErrorCode } from './errors.js';
 import { WIRE_MAX_RECORD_BYTES } from './wire-v1.js';
 
 /** Fixed part of a legacy message: ts_sec, ts_usec, orig_len, opaque length (4 × u32 BE). */
 export const LEGACY_HEADER_BYTES = 16;
 
-/** Size of one pcap record header (LE: ts_sec, ts_usec, incl_len, orig_len), bytes. */
-const RECORD_HEADER_BYTES = 16;
 const U32_MAX = 0xffffffff;
 
 /** One decoded legacy packet. `data` is a view into the message, not a copy. */
@@ -238,17 +240,15 @@ export function legacyPacketsToRecords(
     if (dataBytes < 0) continue;
     const msg = msgs[i]!;
     const origLen = msg.readUInt32BE(8);
-    out.writeUInt32LE(msg.readUInt32BE(0), offset);
-    out.writeUInt32LE(msg.readUInt32BE(4), offset + 4);
-    out.writeUInt32LE(dataBytes, offset + 8);
-    out.writeUInt32LE(origLen === 0 ? dataBytes : origLen, offset + 12);
-    msg.copy(
+    offset = writeRecordHeader(
       out,
-      offset + RECORD_HEADER_BYTES,
-      LEGACY_HEADER_BYTES,
-      LEGACY_HEADER_BYTES + dataBytes,
+      offset,
+      msg.readUInt32BE(0),
+      msg.readUInt32BE(4),
+      dataBytes,
+      origLen === 0 ? dataBytes : origLen,
     );
-    offset += RECORD_HEADER_BYTES + dataBytes;
+    offset += msg.copy(out, offset, LEGACY_HEADER_BYTES, LEGACY_HEADER_BYTES + dataBytes);
   }
   return out;
 }

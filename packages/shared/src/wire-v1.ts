@@ -2,6 +2,7 @@
 // metadata, then a section of classic pcap records. The byte tables live in
 // docs/wire-format.md ("Wire v1"); keep this file and that document in step.
 
+import { PCAP_RECORD_HEADER_BYTES as RECORD_HEADER_BYTES } from '@nflog-pipe/pcap-writer';
 import { WireError, type WireErrorCode } from './errors.js';
 
 /** v1 magic: the bytes `N F P Z` (0x4e 0x46 0x50 0x5a) read as a little-endian u32. */
@@ -21,8 +22,6 @@ export const WIRE_DEFAULT_MAX_RAW_BYTES = 64 * 1024 * 1024;
 /** Largest metadata section in bytes (the header field is a u16). */
 export const WIRE_MAX_META_BYTES = 0xffff;
 
-/** Size of one pcap record header (ts_sec, ts_usec, incl_len, orig_len), bytes. */
-const RECORD_HEADER_BYTES = 16;
 const KNOWN_FLAGS = WIRE_FLAG_COMPRESSED | WIRE_FLAG_METADATA;
 const U64_MAX = 0xffff_ffff_ffff_ffffn;
 
