@@ -7,13 +7,14 @@ import { decodeFrameMeta } from '@nflog-pipe/shared';
 import {
   Netns,
   binPath,
+  captureLo,
   makeTempDir,
   requirePrereqs,
   sendTraffic,
   withTimeout,
   TEST_TIMEOUT_MS,
 } from '@nflog-pipe/shared/testing';
-import { captureLoComplete, finalCounts, l4, readLoCapture, receivePackets, waitForStats, type Pkt } from './kernel-helper.js';
+import { finalCounts, l4, readLoCapture, receivePackets, waitForStats, type Pkt } from './kernel-helper.js';
 
 const RULES = `
 table inet t {
@@ -50,7 +51,7 @@ test('two groups, UDP and TCP over IPv4 and IPv6: every logged packet arrives ex
   const startSec = Math.floor(Date.now() / 1000);
   const sender = ns.spawn(process.execPath, [binPath('nflog-zmq-send'), '1,2', endpoint, '--stats-interval', '0.1', '--meta-interval', '0']);
   await sender.waitForStderr(/ started /);
-  const cap = await captureLoComplete(ns, join(dir, 'lo.pcap'));
+  const cap = await captureLo(ns, join(dir, 'lo.pcap'));
   const sent = [
     await sendTraffic(ns, { proto: 'udp', family: 4, port: 9000, count: 40, size: 100, seed: 1 }),
     await sendTraffic(ns, { proto: 'udp', family: 6, port: 9000, count: 30, size: 1400, seed: 2 }),
@@ -59,7 +60,7 @@ test('two groups, UDP and TCP over IPv4 and IPv6: every logged packet arrives ex
     await sendTraffic(ns, { proto: 'tcp', family: 4, port: 9002, count: 15, size: 200, seed: 5 }),
     await sendTraffic(ns, { proto: 'tcp', family: 6, port: 9002, count: 15, size: 50, seed: 6 }),
   ];
-  await cap.finish();
+  await cap.stopAtMarker();
   assert.deepEqual(
     sent.map((s) => s.sent),
     [40, 30, 20, 10, 15, 15],

@@ -3,7 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { Pull } from 'zeromq';
 import { decodeFrame } from '@nflog-pipe/shared';
-import { sendTraffic, withTimeout, TEST_TIMEOUT_MS, type ChildHandle, type Netns } from '@nflog-pipe/shared/testing';
+import { withTimeout, TEST_TIMEOUT_MS, type ChildHandle } from '@nflog-pipe/shared/testing';
 
 /** One packet as a test sees it. */
 export interface Pkt {
@@ -128,29 +128,4 @@ export function finalCounts(stderr: string): Counts {
   const all = countLines(stderr, 'stopped');
   if (all.length !== 1) throw new Error(`expected one "stopped" line, got ${all.length}: ${stderr.slice(-800)}`);
   return all[0]!;
-}
-
-/** UDP port of the end-of-capture marker packet; no rule logs it. */
-export const SENTINEL_PORT = 9999;
-
-/**
- * A complete capture of lo for use as the byte-exact reference. Unlike a plain
- * `tcpdump --immediate-mode`, it asks for a 64 MiB ring (-B): immediate mode otherwise gets a
- * ring of a few 64 KiB slots on lo and the kernel drops packets of a burst. finish() sends one
- * UDP marker packet to port 9999, waits until tcpdump has printed it (so it has processed
- * everything before it), stops tcpdump and checks it reported no kernel drops.
- */
-export async function captureLoComplete(ns: Netns, file: string): Promise<{ finish(): Promise<void> }> {
-  const h = ns.spawn('tcpdump', ['-i', 'lo', '-U', '--immediate-mode', '-B', '65536', '-n', '-w', file, '--print', '-l', '-q', '-t']);
-  await h.waitForStderr(/listening on lo/);
-  return {
-    async finish() {
-      await sendTraffic(ns, { proto: 'udp', family: 4, port: SENTINEL_PORT, count: 1, size: 1, seed: 99 });
-      await h.waitForStdout(new RegExp(`\\.${SENTINEL_PORT}: UDP`));
-      h.kill('SIGINT');
-      await h.exited;
-      const m = /(\d+) packets? dropped by kernel/.exec(h.stderr());
-      if (m === null || m[1] !== '0') throw new Error(`tcpdump reference capture is incomplete: ${h.stderr().trim()}`);
-    },
-  };
 }

@@ -9,6 +9,7 @@ import {
   Netns,
   StatsdListener,
   binPath,
+  LO_MARKER_PORT,
   captureLo,
   makeTempDir,
   mkfifo,
@@ -171,6 +172,20 @@ test('TCP and ICMP traffic (IPv6 too) inside a namespace', async (t) => {
   assert.equal(lines.filter((l) => /\.7777: Flags \[P\.\].*length 50$/.test(l)).length, 5, lines.join('\n'));
   assert.equal(lines.filter((l) => /ICMP echo request.*length 28$/.test(l)).length, 3, lines.join('\n'));
   assert.equal(lines.filter((l) => /IP6 ::1\.\d+ > ::1\.\d+: UDP, length 8$/.test(l)).length, 4, lines.join('\n'));
+});
+
+test('stopAtMarker: TCP traffic of unknown packet count is captured completely, the marker last', async (t) => {
+  if (!requirePrereqs(t, { root: true, tools: ['ip', 'tcpdump'] })) return;
+  const dir = await makeTempDir(t);
+  const ns = await Netns.create('marker');
+  t.after(() => ns.remove());
+  const file = join(dir, 'lo.pcap');
+  const cap = await captureLo(ns, file);
+  assert.deepEqual(await sendTraffic(ns, { proto: 'tcp', port: 7778, count: 30, size: 60 }), { sent: 30 });
+  await cap.stopAtMarker();
+  const { lines } = await tcpdumpRead(file);
+  assert.equal(lines.filter((l) => /\.7778: Flags \[P\.\].*length 60$/.test(l)).length, 30, lines.join('\n'));
+  assert.match(lines.at(-1)!, new RegExp(`127\\.0\\.0\\.1\\.\\d+ > 127\\.0\\.0\\.1\\.${LO_MARKER_PORT}: UDP, length 1$`));
 });
 
 test('Netns.remove kills its children and run() reports failures', async (t) => {

@@ -1,6 +1,10 @@
 import { runCommand } from './netns.js';
 import type { Netns } from './netns.js';
+import { sendTraffic } from './send-traffic.js';
 import { TEST_TIMEOUT_MS, withTimeout } from './timeout.js';
+
+/** UDP port of the marker packet {@link LoCapture.stopAtMarker} sends; keep it out of nft rules. */
+export const LO_MARKER_PORT = 9999;
 
 /** A running loopback capture (see captureLo). */
 export interface LoCapture {
@@ -14,10 +18,18 @@ export interface LoCapture {
    * kernel already queued but tcpdump had not read yet would be missing from the file.
    */
   stop(expectPackets?: number): Promise<void>;
+  /**
+   * For traffic whose packet count is not known in advance (TCP): sends one UDP packet to
+   * 127.0.0.1:`port`, waits until tcpdump has printed it (so it has processed every packet
+   * sent before it), stops tcpdump and checks it reported no kernel drops. The marker packet
+   * is in the file too.
+   * @throws Error when tcpdump reports dropped packets (the capture is not a complete reference)
+   */
+  stopAtMarker(port?: number): Promise<void>;
 }
 
 /**
- * Starts `tcpdump -i lo -U --immediate-mode -B 32768 -w file --print` inside `ns` and resolves once tcpdump
+ * Starts `tcpdump -i lo -U --immediate-mode -B 65536 -w file --print` inside `ns` and resolves once tcpdump
  * reports it is listening. lo captures are DLT_EN10MB: strip 14 bytes of Ethernet header to get
  * the IP packet. Pass the number of packets you expect to `stop()` so none is lost (see LoCapture).
  * @throws when tcpdump exits before listening.
@@ -27,9 +39,9 @@ export async function captureLo(ns: Netns, file: string): Promise<LoCapture> {
   // tcpdump has got without touching the file.
   // Immediate mode uses fixed ring slots of about the lo MTU (64 KiB) and every lo packet takes
   // two (libpcap drops the outgoing copy in user space), so the default 2 MiB buffer holds ~15
-  // packets and a burst overflows it ("dropped by kernel"): -B 32768 (KiB) holds ~250.
+  // packets and a burst overflows it ("dropped by kernel"): -B 65536 (KiB) holds ~500.
   // (An `inbound` filter would save the slot but leaves the last packet stuck in the ring.)
-  const h = ns.spawn('tcpdump', ['-i', 'lo', '-U', '--immediate-mode', '-B', '32768', '-n', '-w', file, '--print', '-l', '-q', '-t']);
+  const h = ns.spawn('tcpdump', ['-i', 'lo', '-U', '--immediate-mode', '-B', '65536', '-n', '-w', file, '--print', '-l', '-q', '-t']);
   await h.waitForStderr(/listening on lo/);
   let count = 0;
   const waiters = new Set<() => void>();
@@ -65,6 +77,17 @@ export async function captureLo(ns: Netns, file: string): Promise<LoCapture> {
         h.kill('SIGINT');
         await h.exited;
       }
+    },
+    async stopAtMarker(port = LO_MARKER_PORT) {
+      try {
+        await sendTraffic(ns, { proto: 'udp', family: 4, port, count: 1, size: 1, seed: 99 });
+        await h.waitForStdout(new RegExp(`\\.${port}: UDP`));
+      } finally {
+        h.kill('SIGINT');
+        await h.exited;
+      }
+      const m = /(\d+) packets? dropped by kernel/.exec(h.stderr());
+      if (m === null || m[1] !== '0') throw new Error(`the capture of lo is incomplete: ${h.stderr().trim()}`);
     },
   };
 }

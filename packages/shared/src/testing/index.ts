@@ -7,5 +7,5 @@ export { Netns, runCommand, type RunOptions, type RunResult } from './netns.js';
 export { payloadFor } from './payload.js';
 export { sendTraffic, TRAFFIC_SCRIPT } from './send-traffic.js';
 export { TRAFFIC_MAX_COUNT, TRAFFIC_MAX_MS, type TrafficResult, type TrafficSpec } from './traffic-spec.js';
-export { captureLo, tcpdumpRead, tsharkFields, type LoCapture } from './capture.js';
+export { captureLo, tcpdumpRead, tsharkFields, LO_MARKER_PORT, type LoCapture } from './capture.js';
 export { StatsdListener, parseStatsdLine, type StatsdLine } from './statsd-listener.js';
