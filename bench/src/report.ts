@@ -43,7 +43,7 @@ export interface MedianRow extends Omit<RunRecord, 'rep' | 'notes' | 'error'> {
   reps: number;
   failedReps: number;
   /** ours/reference, keyed by reference tool: delivered fraction ratio and tool-CPU ratio. */
-  ratios: Record<string, { delivered: number; cpu: number }>;
+  ratios: Record<string, { delivered: number; cpu: number; cpuPerPacket: number }>;
   notes: string[];
 }
 
@@ -127,6 +127,11 @@ export function summarize(
       row.ratios[ref] = {
         delivered: delivered / baseDelivered,
         cpu: base.toolCpuPct > 0 ? row.toolCpuPct / base.toolCpuPct : Number.NaN,
+        // CPU per delivered packet: a tool that loses half the packets also skips half the work.
+        cpuPerPacket:
+          base.toolCpuPct > 0 && row.pps > 0
+            ? row.toolCpuPct / row.pps / (base.toolCpuPct / base.pps)
+            : Number.NaN,
       };
     }
   }
@@ -167,6 +172,7 @@ export function renderTable(rows: readonly MedianRow[], reference: ToolName): st
     'uncounted',
     `deliv/${reference}`,
     `cpu/${reference}`,
+    'cpu/pkt',
   ];
   const right = head.map((_, i) => i !== 2);
   const body = rows.map((r) => {
@@ -190,6 +196,7 @@ export function renderTable(rows: readonly MedianRow[], reference: ToolName): st
       r.uncounted !== undefined ? fmtCount(r.uncounted) : '',
       ratio !== undefined ? fmt(ratio.delivered, 3) : '',
       ratio !== undefined ? fmt(ratio.cpu, 2) : '',
+      ratio !== undefined ? fmt(ratio.cpuPerPacket, 2) : '',
     ];
   });
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? '').length)));
@@ -250,7 +257,9 @@ export function checkTargets(rows: readonly MedianRow[]): TargetCheck[] {
         target: 'sender alone at max: 0 loss, CPU <= tcpdump -w FILE',
         sizeBytes: size,
         ok: s.lost === 0 && s.toolCpuPct <= ref.toolCpuPct,
-        detail: `lost ${fmtCount(s.lost)}, cpu ${fmt(s.toolCpuPct, 1)}% vs ${fmt(ref.toolCpuPct, 1)}%`,
+        detail:
+          `lost ${fmtCount(s.lost)}, cpu ${fmt(s.toolCpuPct, 1)}% vs ${fmt(ref.toolCpuPct, 1)}% ` +
+          `(per delivered packet x${fmt(s.ratios['tcpdump']?.cpuPerPacket ?? Number.NaN, 2)})`,
       });
     }
     const p50 = find('pipe', size, 50000);
