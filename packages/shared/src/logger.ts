@@ -62,6 +62,8 @@ function formatValue(v: unknown): string {
   }
   if (typeof v === 'bigint' || typeof v === 'number' || typeof v === 'boolean') return String(v);
   if (v === null || v === undefined) return String(v);
+  // Only functions and symbols get undefined from JSON.stringify and reach String().
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string
   const s = typeof v === 'string' ? v : JSON.stringify(v) ?? String(v);
   return /^[^\s="\\]+$/.test(s) ? s : JSON.stringify(s);
 }

@@ -154,7 +154,7 @@ export function createMetrics(options: StatsdOptions | null, logger: Logger): Me
       return closing;
     },
     snapshot() {
-      return Object.fromEntries(totals) as Partial<Record<MetricName, number>>;
+      return Object.fromEntries(totals);
     },
   };
 }

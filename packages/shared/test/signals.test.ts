@@ -41,7 +41,7 @@ test('dispose() removes the handlers; onHup returns an unsubscribe function', ()
   process.emit('SIGTERM', 'SIGTERM');
   assert.ok(w.stopped.aborted);
   assert.ok(w.stopped.reason instanceof StoppedError);
-  assert.equal((w.stopped.reason as StoppedError).code, 'ERR_STOPPED');
+  assert.equal(w.stopped.reason.code, 'ERR_STOPPED');
   w.dispose();
   w.dispose();
   assert.equal(process.listenerCount('SIGHUP'), before);

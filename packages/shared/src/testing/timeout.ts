@@ -25,6 +25,8 @@ export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise
       },
       (e: unknown) => {
         clearTimeout(timer);
+        // `p`'s own rejection reason, passed through unchanged (whatever its type).
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
         reject(e);
       },
     );
