@@ -1,0 +1,248 @@
+// End to end through the kernel with two real senders, one restarted, and a gap made by stopping the receiver: the receiver's network loss equals the senders' counted queue drops exactly, its output holds exactly what the senders sent, and the senders read exactly what nft logged.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import {
+  Netns,
+  StatsdListener,
+  makeTempDir,
+  requirePrereqs,
+  sendTraffic,
+  tcpdumpRead,
+  type ChildHandle,
+} from '@nflog-pipe/shared/testing';
+import {
+  Children,
+  field,
+  logLines,
+  nftLogged,
+  parseCounts,
+  pause,
+  perSender,
+  stopCleanly,
+  udpIds,
+  waitForCounts,
+  type Counts,
+} from './e2e-util.js';
+
+/** Group → UDP port of the datagrams its rule logs. */
+const GROUPS = [
+  { group: 7, port: 9000 },
+  { group: 8, port: 9001 },
+] as const;
+const RULES = `
+table inet t {
+  chain out {
+    type filter hook output priority 0;
+${GROUPS.map((g) => `    udp dport ${g.port} counter log group ${g.group}`).join('\n')}
+  }
+}
+`;
+const SIZE = 1000;
+/**
+ * The phases, per group: before the restart, after it, while the receiver is stopped (fast, to
+ * overflow the senders' queues), and after it (so frames after the dropped ones show the gap).
+ */
+const PHASES = { before: 400, after: 300, gap: 2500, reveal: 200 } as const;
+const PACED_PPS = 1000;
+/**
+ * Sender queue and frame size: small, so the gap overflows the queue after a few hundred KB
+ * (what the ipc socket buffers hold), yet large enough that paced traffic never drops. A drop in
+ * a sender's last frames before it stops would be counted by the sender but invisible to the
+ * receiver (no later frame shows the gap), so the paced phases must not drop at all.
+ */
+const ZMQ_BUFFER = 16;
+const BATCH_PACKETS = 4;
+const TOTAL = PHASES.before + PHASES.after + PHASES.gap + PHASES.reveal;
+
+/** Payload seed of a phase's datagrams for a group: group·10 + phase number. */
+const seedOf = (group: number, phase: number): number => group * 10 + phase;
+
+test('two senders, one restarted, a gap while the receiver is stopped: loss = counted sender drops, exactly', async (t) => {
+  if (!requirePrereqs(t, { root: true, tools: ['ip', 'nft', 'tcpdump'] })) return;
+  const dir = await makeTempDir(t);
+  const ns = await Netns.create('rsnd');
+  t.after(() => ns.remove());
+  await ns.nft(RULES);
+  const statsd = await StatsdListener.start();
+  t.after(() => statsd.close());
+  const kids = new Children(t);
+  const endpoint = `ipc://${join(dir, 'r.sock')}`; // a path: reachable across the netns
+  const out = join(dir, 'out.pcap'); // a regular file: no FIFO effects on the counts
+
+  const recv = await kids.start(
+    'nflog-pcap-recv',
+    [
+      endpoint,
+      out,
+      '--linktype',
+      '101',
+      '--stats-interval',
+      '0.05',
+      '-m',
+      `127.0.0.1:${statsd.port}`,
+      '-n',
+      't.',
+      '--statsd-interval',
+      '0.1',
+    ],
+    / started /,
+  );
+  const startSender = (group: number): Promise<ChildHandle> =>
+    kids.start(
+      'nflog-zmq-send',
+      [
+        String(group),
+        endpoint,
+        '--zmq-buffer',
+        String(ZMQ_BUFFER),
+        '--batch-packets',
+        String(BATCH_PACKETS),
+        '--flush-interval',
+        '0',
+        '--stats-interval',
+        '0.05',
+      ],
+      / started /,
+      ns,
+    );
+  const idOf = (h: ChildHandle): string => {
+    const id = field(logLines(h.stderr(), 'started')[0] ?? '', 'sender');
+    assert.ok(id !== undefined && /^[0-9a-f]{16}$/.test(id), `sender id in ${h.stderr()}`);
+    return id;
+  };
+  // Per group: how many datagrams it has been sent so far, and its current sender.
+  const offered = new Map<number, number>(GROUPS.map((g) => [g.group, 0]));
+  const current = new Map<number, ChildHandle>();
+  for (const g of GROUPS) current.set(g.group, await startSender(g.group));
+
+  const traffic = async (phase: number, count: number, ratePps?: number): Promise<void> => {
+    const sent = await Promise.all(
+      GROUPS.map((g) =>
+        sendTraffic(ns, {
+          proto: 'udp',
+          family: 4,
+          port: g.port,
+          count,
+          size: SIZE,
+          seed: seedOf(g.group, phase),
+          ...(ratePps !== undefined ? { ratePps } : {}),
+        }),
+      ),
+    );
+    for (const [i, g] of GROUPS.entries()) {
+      assert.equal(sent[i]!.sent, count);
+      offered.set(g.group, offered.get(g.group)! + count);
+    }
+  };
+  // Resolves once every current sender has read all datagrams of its group so far (what it
+  // has not read at SIGTERM would be neither captured nor counted). `since` is what its group
+  // had been offered when that sender started.
+  const since = new Map<number, number>(GROUPS.map((g) => [g.group, 0]));
+  const sendersCaughtUp = async (): Promise<Counts[]> =>
+    Promise.all(
+      GROUPS.map((g) =>
+        waitForCounts(
+          current.get(g.group)!,
+          'stats',
+          (c) =>
+            c['captured']! + c['dropped_kernel']! ===
+            offered.get(g.group)! - since.get(g.group)!,
+          `sender of group ${g.group} read ${offered.get(g.group)! - since.get(g.group)!}`,
+        ),
+      ),
+    );
+
+  const finals: Array<{ group: number; id: string; c: Counts }> = [];
+  const stopSender = async (group: number): Promise<void> => {
+    const h = current.get(group)!;
+    const line = await stopCleanly(h, `sender of group ${group}`);
+    finals.push({ group, id: idOf(h), c: parseCounts(line) });
+  };
+
+  // 1. Both senders, paced.
+  await traffic(1, PHASES.before, PACED_PPS);
+  await sendersCaughtUp();
+  // 2. Restart the sender of the first group between bursts (nothing of its group is in flight),
+  //    then more traffic for both.
+  const g0 = GROUPS[0].group;
+  await stopSender(g0);
+  since.set(g0, offered.get(g0)!);
+  current.set(g0, await startSender(g0));
+  await traffic(2, PHASES.after, PACED_PPS);
+  await sendersCaughtUp();
+  // 3. The gap: the receiver stops reading; the senders' queues overflow and drop, counted.
+  await pause(recv);
+  await traffic(3, PHASES.gap);
+  const atGap = await sendersCaughtUp();
+  for (const [i, c] of atGap.entries())
+    assert.ok(c['dropped_queue']! > 0, `sender of group ${GROUPS[i]!.group} dropped in the gap`);
+  recv.kill('SIGCONT');
+  // 4. More traffic after the gap, so the receiver sees frames beyond every dropped one.
+  await traffic(4, PHASES.reveal, PACED_PPS);
+  await sendersCaughtUp();
+  for (const g of GROUPS) await stopSender(g.group);
+
+  const sum = (k: string): number => finals.reduce((a, f) => a + f.c[k]!, 0);
+  await waitForCounts(
+    recv,
+    'stats',
+    (c) => c['in_pkt']! + c['loss_network_pkt']! === sum('captured'),
+    `receiver has accounted for every packet the senders read (${JSON.stringify(finals)})`,
+  );
+  const line = await stopCleanly(recv, 'receiver');
+  const r = parseCounts(line);
+
+  // Each sender's own books balance.
+  for (const f of finals) {
+    assert.equal(f.c['captured'], f.c['sent']! + f.c['dropped_queue']! + f.c['dropped_shaper']!);
+    assert.equal(f.c['dropped_shaper'], 0);
+  }
+  // The kernel side: nft logged what the generator sent; the senders read it all but kernel drops.
+  for (const g of GROUPS) assert.equal(await nftLogged(ns, g.group), TOTAL, `nft group ${g.group}`);
+  assert.equal(sum('captured'), GROUPS.length * TOTAL - sum('dropped_kernel'));
+  // The receiver: network loss = the senders' counted drops; in = what the senders sent.
+  assert.equal(r['loss_network_pkt'], sum('dropped_queue') + sum('dropped_shaper'));
+  assert.deepEqual(
+    [r['in_pkt'], r['out_pkt'], r['loss_fifo_pkt'], r['queued_pkt'], r['bad_frames'], r['behind_frames'], r['senders']],
+    [sum('sent'), sum('sent'), 0, 0, 0, 0, 3],
+  );
+  // Per sender, by id: packets = its sent, lost = its counted drops.
+  const ps = perSender(line);
+  assert.deepEqual(
+    Object.fromEntries(finals.map((f) => [f.id, ps[f.id]])),
+    Object.fromEntries(
+      finals.map((f) => [f.id, { packets: f.c['sent'], lost: f.c['dropped_queue']! + f.c['dropped_shaper']! }]),
+    ),
+  );
+  // Three distinct senders announced, each from its first packet.
+  const announced = logLines(recv.stderr(), 'new sender');
+  assert.deepEqual(
+    announced.map((l) => field(l, 'sender')).sort(),
+    finals.map((f) => f.id).sort(),
+  );
+  assert.equal(new Set(finals.map((f) => f.id)).size, 3);
+  for (const l of announced) assert.equal(field(l, 'first_seq'), '0', l);
+
+  // The output file: every packet the senders sent, byte-exact, in order per group.
+  const ids = await udpIds(out, SIZE);
+  assert.equal(ids.length, sum('sent'));
+  assert.equal((await tcpdumpRead(out)).count, sum('sent'));
+  for (const g of GROUPS) {
+    const mine = ids.filter((id) => id.dport === g.port);
+    const keys = mine.map((id) => (id.seed - seedOf(g.group, 0)) * 1e6 + id.index);
+    for (let i = 1; i < keys.length; i++)
+      assert.ok(keys[i]! > keys[i - 1]!, `group ${g.group}: order at ${i}`);
+    const fs = finals.filter((f) => f.group === g.group);
+    const sentG = fs.reduce((a, f) => a + f.c['sent']!, 0);
+    const dropsG = fs.reduce((a, f) => a + f.c['dropped_queue']! + f.c['dropped_kernel']!, 0);
+    assert.equal(mine.length, sentG, `group ${g.group}: packets in the output`);
+    assert.equal(TOTAL - mine.length, dropsG, `group ${g.group}: missing = counted drops`);
+  }
+  await statsd.waitFor('t.loss.network.pkt', (v) => v === r['loss_network_pkt']);
+  t.diagnostic(
+    `logged=${GROUPS.length}x${TOTAL} senders=${finals
+      .map((f) => `${f.group}:${f.c['captured']}/${f.c['sent']}/${f.c['dropped_queue']}/${f.c['dropped_kernel']}`)
+      .join(',')} (captured/sent/dropped_queue/dropped_kernel) recv in=${r['in_pkt']} loss_network=${r['loss_network_pkt']}`,
+  );
+});
