@@ -24,22 +24,46 @@ export class PcapFormatError extends Error {
 }
 
 /** Codes carried by {@link PcapWriteError}. */
-export type PcapWriteErrorCode = 'ERR_PCAP_EPIPE' | 'ERR_PCAP_WRITE';
+export type PcapWriteErrorCode = 'ERR_PCAP_EPIPE' | 'ERR_PCAP_WRITE' | 'ERR_PCAP_NOT_FIFO';
+
+/** Records a writer took in `write()` that its reader did not get whole. */
+export interface PcapLoss {
+  /** Records lost (never counted twice: each record is either delivered or lost). */
+  lostRecords: number;
+  /** Bytes of those records, 16-byte record headers included. */
+  lostBytes: number;
+}
 
 /**
  * Writing the pcap stream failed; the writer that emitted it is dead and must be reopened.
  *
  * `code` is `ERR_PCAP_EPIPE` when the reading end of a pipe/FIFO went away (the expected case for
- * a FIFO whose IDS restarted), `ERR_PCAP_WRITE` for any other failure. `cause` is the original
- * system error (with its own `code`, `errno`, `syscall`).
+ * a FIFO whose IDS restarted), `ERR_PCAP_NOT_FIFO` when `PcapWriter.openFifo` found something
+ * else at the path, `ERR_PCAP_WRITE` for any other failure. `cause` is the original system error
+ * (with its own `code`, `errno`, `syscall`).
+ *
+ * `lostRecords`/`lostBytes` say which of the records given to `write()` the reader did not get
+ * whole. For a FIFO this is exact: the records still queued, the record cut off, and the records
+ * the reader left unread in the pipe (read back out, so no later reader sees them). For a file
+ * or stdout it counts the records the OS had not yet accepted. Every other record was delivered.
  */
-export class PcapWriteError extends Error {
+export class PcapWriteError extends Error implements PcapLoss {
   /** Stable identity of the failure; branch on this, never on `message`. */
   readonly code: PcapWriteErrorCode;
+  /** Records given to `write()` that the reader did not get whole. */
+  readonly lostRecords: number;
+  /** Bytes of `lostRecords` (record headers included). */
+  readonly lostBytes: number;
 
-  constructor(code: PcapWriteErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(
+    code: PcapWriteErrorCode,
+    message: string,
+    options?: { cause?: unknown; lostRecords?: number; lostBytes?: number },
+  ) {
     super(message, options);
     this.name = 'PcapWriteError';
     this.code = code;
+    this.lostRecords = options?.lostRecords ?? 0;
+    this.lostBytes = options?.lostBytes ?? 0;
   }
 }

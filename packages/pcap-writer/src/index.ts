@@ -13,6 +13,7 @@ export {
   PcapFormatError,
   PcapWriteError,
   type PcapFormatErrorCode,
+  type PcapLoss,
   type PcapWriteErrorCode,
 } from './errors.js';
 export { encodePcapHeader, type PcapHeaderOptions } from './header.js';
@@ -26,10 +27,14 @@ export {
   type PcapRecord,
 } from './records.js';
 export { readPcap, readPcapFile, type PcapFile, type PcapFileHeader } from './reader.js';
+export { PIPE_BUF_BYTES } from './fifo-output.js';
 export {
   PCAP_WRITER_DEFAULT_HWM_BYTES,
+  PCAP_WRITER_DEFAULT_PROBE_MS,
+  PCAP_WRITER_DEFAULT_READER_GONE_MS,
   PCAP_WRITER_DEFAULT_RETRY_MS,
   PcapWriter,
+  type PcapWaitReaderGoneOptions,
   type PcapWriterKind,
   type PcapWriterOptions,
 } from './pcap-writer.js';

@@ -1,20 +1,14 @@
 import { EventEmitter, once } from 'node:events';
-import {
-  close as closeFd,
-  constants as fsConstants,
-  createWriteStream,
-  fstatSync,
-  open as openFd,
-  type WriteStream,
-} from 'node:fs';
+import { createWriteStream, fstatSync, type WriteStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Socket } from 'node:net';
 import type { Writable } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { promisify } from 'node:util';
-import { PcapWriteError } from './errors.js';
+import type { PcapLoss, PcapWriteError } from './errors.js';
+import { FifoOutput, openFifoFds, waitReaderGone } from './fifo-output.js';
 import { encodePcapHeader, type PcapHeaderOptions } from './header.js';
+import { NO_LOSS, type OutputHooks, type PcapOutput } from './pcap-output.js';
 import { countRecords } from './records.js';
+import { StreamOutput } from './stream-output.js';
 
 /** Where a {@link PcapWriter} writes: a named pipe, a regular file (or device), or fd 1. */
 export type PcapWriterKind = 'fifo' | 'file' | 'stdout';
@@ -25,75 +19,35 @@ export const PCAP_WRITER_DEFAULT_HWM_BYTES = 4 * 1024 * 1024;
 /** Default {@link PcapWriterOptions.retryMs}: 200 ms between FIFO open attempts. */
 export const PCAP_WRITER_DEFAULT_RETRY_MS = 200;
 
+/** Default {@link PcapWriterOptions.probeMs}: 200 ms between idle checks for a FIFO reader. */
+export const PCAP_WRITER_DEFAULT_PROBE_MS = 200;
+
+/** Default `timeoutMs` of {@link PcapWriter.waitReaderGone}: 5000 ms. */
+export const PCAP_WRITER_DEFAULT_READER_GONE_MS = 5000;
+
 /** Options for {@link PcapWriter.open}; header fields as in {@link encodePcapHeader}. */
 export interface PcapWriterOptions extends PcapHeaderOptions {
   /** Aborting gives up waiting for a FIFO reader; `open()` then rejects with an AbortError. */
   signal?: AbortSignal;
   /** Milliseconds between attempts to open a FIFO that has no reader yet. Default 200. */
   retryMs?: number;
+  /**
+   * FIFO only: a writer with nothing to write checks every this many milliseconds that its
+   * reader is still there (an O_NONBLOCK open(2) fails with ENXIO once none is), so a reader that
+   * left is reported (`ERR_PCAP_EPIPE`) before a new reader could attach to the old pipe.
+   * Default 200.
+   */
+  probeMs?: number;
   /** `write()` returns false once this many bytes are queued. Default 4 MiB. */
   highWaterMarkBytes?: number;
 }
 
-/** An AbortError shaped like Node's own (name `AbortError`, code `ABORT_ERR`, reason as cause). */
-function abortError(signal: AbortSignal): Error {
-  const err = new Error('The operation was aborted', { cause: signal.reason });
-  err.name = 'AbortError';
-  (err as Error & { code: string }).code = 'ABORT_ERR';
-  return err;
-}
-
-// The callback fs.open gives a bare fd. A FileHandle would close its fd when garbage-collected,
-// pulling it out from under the net.Socket that owns it from then on.
-const openFdAsync = promisify(openFd);
-const closeFdAsync = promisify(closeFd);
-
-function toWriteError(err: unknown): PcapWriteError {
-  const code = (err as { code?: unknown } | null)?.code;
-  if (code === 'EPIPE') {
-    return new PcapWriteError('ERR_PCAP_EPIPE', 'pcap reader went away (EPIPE)', { cause: err });
-  }
-  const why = err instanceof Error ? err.message : String(err);
-  return new PcapWriteError('ERR_PCAP_WRITE', `pcap write failed: ${why}`, { cause: err });
-}
-
-/**
- * Open a FIFO for writing without blocking: with O_NONBLOCK, open(2) fails with ENXIO while no
- * process has the FIFO open for reading (fifo(7)), so we poll every `retryMs` instead of parking
- * a libuv threadpool thread in a blocking open that nothing could cancel.
- */
-async function openFifo(
-  path: string,
-  retryMs: number,
-  signal: AbortSignal | undefined,
-): Promise<number> {
-  for (;;) {
-    if (signal?.aborted) throw abortError(signal);
-    let fd: number | undefined;
-    try {
-      fd = await openFdAsync(path, fsConstants.O_WRONLY | fsConstants.O_NONBLOCK);
-    } catch (err) {
-      if ((err as { code?: unknown }).code !== 'ENXIO') throw err;
-    }
-    if (fd !== undefined) {
-      if (signal?.aborted) {
-        await closeFdAsync(fd);
-        throw abortError(signal);
-      }
-      return fd;
-    }
-    try {
-      await sleep(retryMs, undefined, signal ? { signal } : undefined);
-    } catch (err) {
-      if (signal?.aborted) throw abortError(signal);
-      throw err;
-    }
-  }
-}
-
-/** A libuv pipe stream on `fd`: writes are non-blocking, queue in JS, and fail with EPIPE. */
-function pipeStream(fd: number): Socket {
-  return new Socket({ fd, readable: false, writable: true });
+/** Options for {@link PcapWriter.waitReaderGone}. */
+export interface PcapWaitReaderGoneOptions {
+  /** Give up after this many milliseconds (resolving false). Default 5000. */
+  timeoutMs?: number;
+  /** Aborting rejects with an AbortError. */
+  signal?: AbortSignal;
 }
 
 async function fileStream(path: string | null, fd?: number): Promise<WriteStream> {
@@ -110,36 +64,54 @@ async function fileStream(path: string | null, fd?: number): Promise<WriteStream
  * A live pcap stream onto a FIFO, a regular file or stdout.
  *
  * The global header is written first; after that {@link write} takes buffers of whole pcap
- * records (the shape the native addon and the wire format carry) and passes each as one buffer to
- * the underlying stream, so a reader never sees a partial record from us. FIFOs and pipes are
- * written through a libuv stream (`net.Socket`), so a slow reader gives back-pressure (`write()`
- * returns false, `'drain'` follows) rather than a blocked event loop.
+ * records (the shape the native addon and the wire format carry), so a reader never sees a
+ * partial record from us. Nothing blocks the event loop: a slow reader gives back-pressure
+ * (`write()` returns false, `'drain'` follows).
+ *
+ * Every record given to `write()` ends up either delivered or lost, and losses are reported:
+ * the `'error'` event's {@link PcapWriteError} (and a rejected `close()`) carries `lostRecords`
+ * and `lostBytes`, and `destroy()` returns them. On a FIFO this is exact, including records the
+ * reader left unread in the pipe, and that stale tail is read back out, so the next reader gets a
+ * fresh pipe: header first, then whole records. A FIFO reader that leaves while nothing is being
+ * written is noticed within about two `probeMs`.
  *
  * Events:
  * - `'error'` (PcapWriteError): `ERR_PCAP_EPIPE` when the reader went away, `ERR_PCAP_WRITE`
- *   otherwise; the writer is then dead (queued bytes are discarded) and the caller reopens. As
- *   with any EventEmitter, an `'error'` without a listener is thrown.
+ *   otherwise; the writer is then dead (queued bytes are discarded) and the caller reopens. It is
+ *   emitted asynchronously, also when a `write()` call found the reader gone. As with any
+ *   EventEmitter, an `'error'` without a listener is thrown.
  * - `'drain'`: after `write()` returned false, the queue has fallen to half the high-water mark.
  *
  * Buffers given to `write()` are queued without copying: do not modify them afterwards.
  */
 export class PcapWriter extends EventEmitter {
-  readonly #stream: Writable;
+  readonly #out: PcapOutput;
   readonly #kind: PcapWriterKind;
+  readonly #path: string | null;
   readonly #hwmBytes: number;
-  #pendingBytes = 0;
+  readonly #retryMs: number;
   #needDrain = false;
   #dead = false;
+  #inWrite = false;
   #closeRequested = false;
   #closing: Promise<void> | null = null;
   #error: PcapWriteError | null = null;
 
-  private constructor(stream: Writable, kind: PcapWriterKind, hwmBytes: number) {
+  private constructor(
+    kind: PcapWriterKind,
+    path: string | null,
+    options: { hwmBytes: number; retryMs: number },
+    makeOutput: (hooks: OutputHooks) => PcapOutput,
+  ) {
     super();
-    this.#stream = stream;
     this.#kind = kind;
-    this.#hwmBytes = hwmBytes;
-    stream.on('error', (err: unknown) => this.#fail(err));
+    this.#path = path;
+    this.#hwmBytes = options.hwmBytes;
+    this.#retryMs = options.retryMs;
+    this.#out = makeOutput({
+      onProgress: () => this.#progress(),
+      onError: (err) => this.#fail(err),
+    });
   }
 
   /**
@@ -148,43 +120,76 @@ export class PcapWriter extends EventEmitter {
    * - `'-'`: stdout. A pipe or socket on fd 1 is wrapped in a `net.Socket` (async writes with
    *   back-pressure; closing the writer closes fd 1 so the reader sees EOF); anything else (a
    *   file, a tty) is written through an fs stream that leaves fd 1 open.
-   * - a FIFO path: opened `O_WRONLY | O_NONBLOCK`; ENXIO (no reader yet) is retried every
-   *   `retryMs` until a reader appears or `signal` aborts.
+   * - a FIFO path: as {@link openFifo}.
    * - any other path: created or truncated, written through `fs.createWriteStream`.
    *
    * @throws AbortError (code `ABORT_ERR`, `cause` the abort reason) if `signal` aborts first;
    *   the fs system error (`ENOENT`, `EACCES`, ...) if `dest` cannot be opened.
    */
   static async open(dest: string, options: PcapWriterOptions = {}): Promise<PcapWriter> {
-    const {
-      signal,
-      retryMs = PCAP_WRITER_DEFAULT_RETRY_MS,
-      highWaterMarkBytes = PCAP_WRITER_DEFAULT_HWM_BYTES,
-      ...headerOptions
-    } = options;
-    const header = encodePcapHeader(headerOptions); // validates before anything is opened
+    const { header, hwmBytes, retryMs } = PcapWriter.#settings(options);
     let stream: Writable;
     let kind: PcapWriterKind;
     if (dest === '-') {
       kind = 'stdout';
       const st = fstatSync(1);
-      stream = st.isFIFO() || st.isSocket() ? pipeStream(1) : await fileStream(null, 1);
+      stream =
+        st.isFIFO() || st.isSocket()
+          ? new Socket({ fd: 1, readable: false, writable: true })
+          : await fileStream(null, 1);
     } else {
       const st = await stat(dest).catch((err: unknown) => {
         if ((err as { code?: unknown }).code === 'ENOENT') return null;
         throw err;
       });
-      if (st?.isFIFO()) {
-        kind = 'fifo';
-        stream = pipeStream(await openFifo(dest, retryMs, signal));
-      } else {
-        kind = 'file';
-        stream = await fileStream(dest);
-      }
+      if (st?.isFIFO()) return PcapWriter.openFifo(dest, options);
+      kind = 'file';
+      stream = await fileStream(dest);
     }
-    const writer = new PcapWriter(stream, kind, highWaterMarkBytes);
-    writer.#send(header);
+    const writer = new PcapWriter(
+      kind,
+      dest === '-' ? null : dest,
+      { hwmBytes, retryMs },
+      (hooks) => new StreamOutput(stream, hooks),
+    );
+    writer.#out.send(header, 0);
     return writer;
+  }
+
+  /**
+   * Open the FIFO at `path` and write the pcap global header. It is opened
+   * `O_WRONLY | O_NONBLOCK`; ENXIO (no reader yet) is retried every `retryMs` until a reader
+   * appears or `signal` aborts. Unlike {@link open}, never creates a file.
+   *
+   * @throws AbortError (code `ABORT_ERR`) if `signal` aborts first; PcapWriteError
+   *   `ERR_PCAP_NOT_FIFO` if `path` is something else; the open(2) error (`ENOENT`, `EACCES`).
+   */
+  static async openFifo(path: string, options: PcapWriterOptions = {}): Promise<PcapWriter> {
+    const { header, hwmBytes, retryMs } = PcapWriter.#settings(options);
+    const probeMs = options.probeMs ?? PCAP_WRITER_DEFAULT_PROBE_MS;
+    const fds = await openFifoFds(path, retryMs, options.signal);
+    const writer = new PcapWriter(
+      'fifo',
+      path,
+      { hwmBytes, retryMs },
+      (hooks) => new FifoOutput(path, fds, probeMs, hooks),
+    );
+    writer.#out.send(header, 0);
+    return writer;
+  }
+
+  static #settings(options: PcapWriterOptions): {
+    header: Buffer;
+    hwmBytes: number;
+    retryMs: number;
+  } {
+    const { linktype, snaplen, nanosecond } = options;
+    return {
+      // validates before anything is opened
+      header: encodePcapHeader({ linktype, snaplen, nanosecond }),
+      hwmBytes: options.highWaterMarkBytes ?? PCAP_WRITER_DEFAULT_HWM_BYTES,
+      retryMs: options.retryMs ?? PCAP_WRITER_DEFAULT_RETRY_MS,
+    };
   }
 
   /** What `dest` turned out to be: `'fifo'`, `'file'` or `'stdout'`. */
@@ -194,7 +199,12 @@ export class PcapWriter extends EventEmitter {
 
   /** Bytes handed to `write()` (and the header) that the OS has not yet accepted. */
   get pendingBytes(): number {
-    return this.#pendingBytes;
+    return this.#dead ? 0 : this.#out.pendingBytes;
+  }
+
+  /** Records handed to `write()` whose last byte the OS has not yet accepted. */
+  get pendingRecords(): number {
+    return this.#dead ? 0 : this.#out.pendingRecords;
   }
 
   /** The error that killed this writer, or null while it is alive. */
@@ -203,18 +213,27 @@ export class PcapWriter extends EventEmitter {
   }
 
   /**
-   * Queue a buffer of whole pcap records (possibly empty). It is passed as one buffer to the
-   * stream, so a record is never split by us.
+   * Queue a buffer of whole pcap records (possibly empty). A record is never split by us. On a
+   * FIFO the bytes go to the pipe at once when it has room; what it does not take waits.
    *
    * @returns false when the queue is at or above the high-water mark (wait for `'drain'`), and
-   *   always false once the writer is dead or closing (the records are then discarded).
+   *   always false once the writer is dead or closing (the records are then discarded and not
+   *   counted in any loss: they were never taken).
    * @throws PcapFormatError `ERR_PCAP_TRUNCATED` if `records` does not end on a record boundary.
    */
   write(records: Buffer): boolean {
     if (this.#dead || this.#closeRequested) return false;
-    countRecords(records);
-    if (records.length > 0) this.#send(records);
-    if (this.#pendingBytes >= this.#hwmBytes) {
+    const count = countRecords(records);
+    if (records.length > 0) {
+      this.#inWrite = true;
+      try {
+        this.#out.send(records, count);
+      } finally {
+        this.#inWrite = false;
+      }
+    }
+    if (this.#dead) return false; // the reader was found gone; 'error' follows
+    if (this.#out.pendingBytes >= this.#hwmBytes) {
       this.#needDrain = true;
       return false;
     }
@@ -223,61 +242,71 @@ export class PcapWriter extends EventEmitter {
 
   /**
    * Flush what is queued and close the output. Safe to call more than once (every call returns
-   * the same promise). Later `write()` calls return false.
+   * the same promise). Later `write()` calls return false. On a FIFO, bytes already in the pipe
+   * stay readable: the reader gets them, then EOF.
    *
-   * @throws PcapWriteError if flushing fails (for example `ERR_PCAP_EPIPE`); such an error is
-   *   not also emitted as `'error'`. A writer that was already dead closes without error.
+   * @throws PcapWriteError if flushing fails (for example `ERR_PCAP_EPIPE`, with the loss), or,
+   *   on a FIFO, if the reader had already left without all of the stream; such an error is not
+   *   also emitted as `'error'`. A writer that was already dead closes without error.
    */
   close(): Promise<void> {
     this.#closing ??= this.#close();
     return this.#closing;
   }
 
-  /** Close the output at once, discarding anything queued. Emits nothing; safe to repeat. */
-  destroy(): void {
+  /**
+   * Close the output at once, discarding anything queued. Emits nothing; safe to repeat.
+   *
+   * @returns the records given to `write()` that the OS had not taken whole and that are now
+   *   lost (zero when already closed or dead). On a FIFO, what the pipe took stays readable.
+   */
+  destroy(): PcapLoss {
     this.#closeRequested = true;
+    if (this.#dead) {
+      this.#out.destroy(); // idempotent; releases what a failed output may still hold
+      return NO_LOSS;
+    }
     this.#dead = true;
-    this.#pendingBytes = 0;
-    this.#stream.destroy();
+    return this.#out.destroy();
+  }
+
+  /**
+   * FIFO only (other kinds resolve true at once): after {@link close}, wait until the reader has
+   * closed its end, probing every `retryMs`. Opening the FIFO again before that would append a
+   * new stream to what the old reader is still reading instead of giving it EOF.
+   *
+   * @returns true once no reader is left, false if one still is after `timeoutMs`.
+   * @throws AbortError (code `ABORT_ERR`) if `signal` aborts.
+   */
+  waitReaderGone(options: PcapWaitReaderGoneOptions = {}): Promise<boolean> {
+    if (this.#kind !== 'fifo' || this.#path === null) return Promise.resolve(true);
+    const { timeoutMs = PCAP_WRITER_DEFAULT_READER_GONE_MS, signal } = options;
+    return waitReaderGone(this.#path, this.#retryMs, timeoutMs, signal);
   }
 
   async #close(): Promise<void> {
-    const stream = this.#stream;
     const wasDead = this.#dead;
     this.#closeRequested = true;
-    if (!stream.closed) {
-      const closed = once(stream, 'close').catch(() => undefined); // errors go through #fail
-      // destroy() after 'finish' also covers the fd-1 file stream, which never closes itself.
-      if (!this.#dead) stream.end(() => stream.destroy());
-      else stream.destroy();
-      await closed;
+    if (wasDead) {
+      this.#out.destroy();
+      return;
     }
-    if (!wasDead && this.#error) throw this.#error;
+    await this.#out.end();
+    if (this.#error) throw this.#error;
   }
 
-  #send(buf: Buffer): void {
-    const len = buf.length;
-    this.#pendingBytes += len;
-    this.#stream.write(buf, (err) => {
-      if (this.#dead) return;
-      if (err) {
-        this.#fail(err);
-        return;
-      }
-      this.#pendingBytes -= len;
-      if (this.#needDrain && this.#pendingBytes <= this.#hwmBytes / 2) {
-        this.#needDrain = false;
-        this.emit('drain');
-      }
-    });
+  #progress(): void {
+    if (!this.#needDrain || this.#out.pendingBytes > this.#hwmBytes / 2) return;
+    this.#needDrain = false;
+    // Never from inside write(): the caller is not waiting for it yet.
+    if (this.#inWrite) process.nextTick(() => this.emit('drain'));
+    else this.emit('drain');
   }
 
-  #fail(err: unknown): void {
+  #fail(err: PcapWriteError): void {
     if (this.#dead) return;
     this.#dead = true;
-    this.#pendingBytes = 0;
-    this.#error = toWriteError(err);
-    this.#stream.destroy();
-    if (!this.#closeRequested) this.emit('error', this.#error);
+    this.#error = err;
+    if (!this.#closeRequested) process.nextTick(() => this.emit('error', err));
   }
 }

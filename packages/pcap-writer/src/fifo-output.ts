@@ -1,0 +1,458 @@
+// PcapWriter's output onto a FIFO, with exact accounting of what the reader got.
+//
+// Why not just a libuv stream, as for stdout: when a FIFO's reader dies, the bytes it had not
+// read stay in the kernel's pipe buffer. Whoever opens the FIFO next while our write end is still
+// open reads that stale tail (mid-record, no pcap header), and the packets in it are lost without
+// anyone knowing how many. A stream also cannot say how much of a failed write the kernel took.
+// So:
+//  - data goes straight to the non-blocking fd with writev(2): its return value is exactly what
+//    the kernel accepted, and EPIPE means that call took nothing. Only when the pipe is full does
+//    one chunk of at most PIPE_BUF bytes go through the libuv stream, as the way to wait for room
+//    without blocking the event loop: pipe(7) makes a write of up to PIPE_BUF bytes atomic (all
+//    or nothing, EPIPE included), so the accepted offset stays exact;
+//  - a second write fd (the "keeper") keeps the pipe alive when the stream's own fd is closed on
+//    an error, so what the departed reader left unread can be read back out: the reader consumed
+//    `accepted - unread` bytes, records ending within that were delivered, the rest are counted
+//    lost. Only then do we close, so the next reader gets a fresh pipe, header and whole records;
+//  - while idle, a probe open (O_WRONLY|O_NONBLOCK fails with ENXIO once no reader is left,
+//    fifo(7)) notices a reader that left; nothing else would until the next write.
+
+import { once } from 'node:events';
+import {
+  closeSync,
+  constants as fsConstants,
+  fstatSync,
+  open as openCb,
+  openSync,
+  readFileSync,
+  readSync,
+  writevSync,
+} from 'node:fs';
+import { Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import { PCAP_RECORD_HEADER_BYTES } from './constants.js';
+import { PcapWriteError, type PcapLoss } from './errors.js';
+import {
+  errnoCode,
+  NO_LOSS,
+  toWriteError,
+  type OutputHooks,
+  type PcapOutput,
+} from './pcap-output.js';
+
+/** pipe(7) PIPE_BUF on Linux: a write of up to this many bytes to a pipe is atomic. */
+export const PIPE_BUF_BYTES = 4096;
+
+const WRITE_FLAGS = fsConstants.O_WRONLY | fsConstants.O_NONBLOCK;
+const READ_FLAGS = fsConstants.O_RDONLY | fsConstants.O_NONBLOCK;
+/** Batches gathered into one writev(2); far below IOV_MAX (1024). */
+const IOV_BATCHES = 64;
+/** Bound on reading back a departed reader's tail (a pipe holds far less). */
+const READ_BACK_CAP_BYTES = 64 * 1024 * 1024;
+
+// The callback fs.open gives a bare fd. A FileHandle would close its fd when garbage-collected,
+// pulling it out from under the net.Socket that owns it from then on.
+const openAsync = promisify(openCb);
+
+let pipeCap = 0;
+/**
+ * Most bytes a pipe can hold unread: /proc/sys/fs/pipe-max-size, the cap on F_SETPIPE_SZ for a
+ * reader without CAP_SYS_RESOURCE (at least 1 MiB). Bytes accepted longer ago than this were read.
+ */
+function pipeCapBytes(): number {
+  if (pipeCap === 0) {
+    let max = 0;
+    try {
+      max = Number(readFileSync('/proc/sys/fs/pipe-max-size', 'utf8').trim());
+    } catch {
+      // not Linux, or no /proc: the default below
+    }
+    pipeCap = Math.max(Number.isFinite(max) ? max : 0, 1048576);
+  }
+  return pipeCap;
+}
+
+/** An AbortError shaped like Node's own (name `AbortError`, code `ABORT_ERR`, reason as cause). */
+export function abortError(signal: AbortSignal): Error {
+  const err = new Error('The operation was aborted', { cause: signal.reason });
+  err.name = 'AbortError';
+  (err as Error & { code: string }).code = 'ABORT_ERR';
+  return err;
+}
+
+async function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  try {
+    await sleep(ms, undefined, signal ? { signal } : undefined);
+  } catch (err) {
+    if (signal?.aborted) throw abortError(signal);
+    throw err;
+  }
+}
+
+/** The two write fds {@link FifoOutput} needs: `fd` is written, `keeperFd` only held open. */
+export interface FifoFds {
+  fd: number;
+  keeperFd: number;
+}
+
+/**
+ * Open a FIFO for writing without blocking: with O_NONBLOCK, open(2) fails with ENXIO while no
+ * process has the FIFO open for reading (fifo(7)), so we poll every `retryMs` instead of parking
+ * a libuv threadpool thread in a blocking open that nothing could cancel.
+ *
+ * @throws AbortError when `signal` aborts; PcapWriteError `ERR_PCAP_NOT_FIFO` if `path` is not
+ *   a FIFO; the open(2) error otherwise (ENOENT, EACCES, ...).
+ */
+export async function openFifoFds(
+  path: string,
+  retryMs: number,
+  signal: AbortSignal | undefined,
+): Promise<FifoFds> {
+  for (;;) {
+    if (signal?.aborted) throw abortError(signal);
+    let fd = -1;
+    try {
+      fd = await openAsync(path, WRITE_FLAGS);
+      if (!fstatSync(fd).isFIFO()) {
+        throw new PcapWriteError('ERR_PCAP_NOT_FIFO', `not a FIFO: ${path}`);
+      }
+      // The reader is there (the open succeeded), so this open succeeds too, unless the reader
+      // left in between: then ENXIO and we start over.
+      const keeperFd = openSync(path, WRITE_FLAGS);
+      if (signal?.aborted) {
+        closeSync(keeperFd);
+        throw abortError(signal);
+      }
+      return { fd, keeperFd };
+    } catch (err) {
+      if (fd >= 0) closeSync(fd);
+      if (errnoCode(err) !== 'ENXIO') throw err;
+    }
+    await pause(retryMs, signal);
+  }
+}
+
+/**
+ * Whether a process has the FIFO at `path` open for reading: null if one has, else the ENXIO
+ * error of the probing open(2).
+ *
+ * @throws the open(2) error other than ENXIO (ENOENT when the FIFO was removed, ...).
+ */
+export function probeReader(path: string): Error | null {
+  let fd: number;
+  try {
+    fd = openSync(path, WRITE_FLAGS);
+  } catch (err) {
+    if (errnoCode(err) === 'ENXIO') return err as Error;
+    throw err;
+  }
+  closeSync(fd);
+  return null;
+}
+
+/**
+ * Wait until no process has the FIFO at `path` open for reading, probing every `retryMs`.
+ * Resolves true once none has (or the path is gone or unusable: nobody can attach through it),
+ * false after `timeoutMs` with a reader still there.
+ *
+ * @throws AbortError when `signal` aborts.
+ */
+export async function waitReaderGone(
+  path: string,
+  retryMs: number,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (signal?.aborted) throw abortError(signal);
+    try {
+      if (probeReader(path) !== null) return true;
+    } catch {
+      return true;
+    }
+    if (Date.now() >= deadline) return false;
+    await pause(retryMs, signal);
+  }
+}
+
+/** Records of `records` that end at or before `limit` bytes: [count, bytes]. */
+function recordsWithin(records: Buffer, limit: number): [number, number] {
+  let offset = 0;
+  let n = 0;
+  while (offset + PCAP_RECORD_HEADER_BYTES <= records.length) {
+    const end = offset + PCAP_RECORD_HEADER_BYTES + records.readUInt32LE(offset + 8);
+    if (end > limit) break;
+    offset = end;
+    n++;
+  }
+  return [n, offset];
+}
+
+/** A buffer given to `send()`, placed at stream offset `start`. */
+interface Entry {
+  buf: Buffer;
+  count: number;
+  start: number;
+}
+
+/**
+ * The exact-accounting FIFO output (see the file comment). Stream offsets count every byte
+ * written on this pipe, header included. `#entries[#head..]` are the buffers that may still be
+ * unread (or unwritten); `#entries[#cursor..]` are those not yet wholly accepted by the kernel.
+ */
+export class FifoOutput implements PcapOutput {
+  readonly #path: string;
+  readonly #hooks: OutputHooks;
+  readonly #fd: number;
+  readonly #keeperFd: number;
+  readonly #socket: Socket;
+  readonly #probeTimer: NodeJS.Timeout;
+  #entries: (Entry | undefined)[] = [];
+  #head = 0;
+  #cursor = 0;
+  #enqueued = 0; // stream offset after the last buffer given to send()
+  #accepted = 0; // stream offset the kernel has accepted
+  #pendingRecords = 0;
+  #waiting = false; // a PIPE_BUF chunk is in the libuv stream, waiting for room in the pipe
+  #active = true; // written since the last probe tick
+  #open = true;
+  #flushed: (() => void) | null = null;
+
+  /** Takes ownership of both fds. `probeMs`: idle check period for a departed reader. */
+  constructor(path: string, fds: FifoFds, probeMs: number, hooks: OutputHooks) {
+    this.#path = path;
+    this.#hooks = hooks;
+    this.#fd = fds.fd;
+    this.#keeperFd = fds.keeperFd;
+    // A libuv pipe stream on the same fd, used only to wait for room (see #waitForRoom).
+    this.#socket = new Socket({ fd: fds.fd, readable: false, writable: true });
+    this.#socket.on('error', (err) => this.#readerGone(err, false));
+    // Unref'd: an idle writer alone must not keep the process alive.
+    this.#probeTimer = setInterval(() => this.#probe(), probeMs).unref();
+  }
+
+  get pendingBytes(): number {
+    return this.#enqueued - this.#accepted;
+  }
+
+  get pendingRecords(): number {
+    return this.#pendingRecords;
+  }
+
+  send(buf: Buffer, count: number): void {
+    if (!this.#open || buf.length === 0) return;
+    this.#entries.push({ buf, count, start: this.#enqueued });
+    this.#enqueued += buf.length;
+    this.#pendingRecords += count;
+    this.#active = true;
+    if (!this.#waiting) this.#pump();
+  }
+
+  async end(): Promise<void> {
+    if (this.#open && this.#cursor < this.#entries.length) {
+      await new Promise<void>((resolve) => (this.#flushed = resolve));
+    }
+    if (!this.#open) return; // failed (reported) or destroyed while flushing
+    // A reader that left without the whole stream is found here rather than never: after we
+    // close, nobody could tell what it missed.
+    let gone: Error | null = null;
+    try {
+      gone = probeReader(this.#path);
+    } catch {
+      // removed or replaced: the reader still attached keeps what is in the pipe
+    }
+    if (gone !== null) {
+      this.#readerGone(gone, true);
+      return;
+    }
+    const closed = once(this.#socket, 'close').catch(() => undefined);
+    this.#shut();
+    await closed;
+  }
+
+  destroy(): PcapLoss {
+    if (!this.#open) return NO_LOSS;
+    // What the kernel took stays readable after we close; what it did not take is dropped.
+    const loss = this.#lossBeyond(this.#accepted);
+    this.#shut();
+    return loss;
+  }
+
+  /** Write what is queued, straight to the fd, until it is all accepted or the pipe is full. */
+  #pump(): void {
+    const before = this.#accepted;
+    const iov: Buffer[] = [];
+    while (this.#open && !this.#waiting && this.#cursor < this.#entries.length) {
+      iov.length = 0;
+      let want = 0;
+      for (let i = this.#cursor; i < this.#entries.length && iov.length < IOV_BATCHES; i++) {
+        const e = this.#entries[i]!;
+        const from = i === this.#cursor ? this.#accepted - e.start : 0;
+        iov.push(from === 0 ? e.buf : e.buf.subarray(from));
+        want += e.buf.length - from;
+      }
+      let n = 0;
+      try {
+        n = writevSync(this.#fd, iov);
+      } catch (err) {
+        if (errnoCode(err) !== 'EAGAIN') {
+          this.#readerGone(err, false);
+          return;
+        }
+      }
+      this.#advance(n);
+      // A non-blocking pipe takes less than offered only when it is full.
+      if (n < want) this.#waitForRoom();
+    }
+    if (this.#cursor === this.#entries.length && this.#flushed !== null) {
+      const flushed = this.#flushed;
+      this.#flushed = null;
+      flushed();
+    }
+    if (this.#accepted !== before) this.#hooks.onProgress();
+  }
+
+  /**
+   * The pipe is full: hand the next at most PIPE_BUF bytes to the libuv stream, which writes them
+   * once there is room (epoll, no blocked thread). Atomic, so when its callback comes the kernel
+   * took exactly that chunk, or nothing (EPIPE).
+   */
+  #waitForRoom(): void {
+    const e = this.#entries[this.#cursor]!;
+    const from = this.#accepted - e.start;
+    const chunk = e.buf.subarray(from, from + Math.min(PIPE_BUF_BYTES, e.buf.length - from));
+    this.#waiting = true;
+    this.#socket.write(chunk, (err) => {
+      if (!this.#open) return;
+      this.#waiting = false;
+      if (err) {
+        this.#readerGone(err, false);
+        return;
+      }
+      this.#advance(chunk.length);
+      this.#pump();
+    });
+  }
+
+  #advance(n: number): void {
+    if (n === 0) return;
+    this.#accepted += n;
+    const entries = this.#entries;
+    while (this.#cursor < entries.length) {
+      const e = entries[this.#cursor]!;
+      if (e.start + e.buf.length > this.#accepted) break;
+      this.#pendingRecords -= e.count;
+      this.#cursor++;
+    }
+    // A pipe never holds more than pipeCapBytes() unread, so older buffers were surely read.
+    const surelyRead = this.#accepted - pipeCapBytes();
+    while (this.#head < this.#cursor) {
+      const e = entries[this.#head]!;
+      if (e.start + e.buf.length > surelyRead) break;
+      entries[this.#head++] = undefined; // let it be freed
+    }
+    if (this.#head === entries.length) {
+      this.#entries = [];
+      this.#head = 0;
+      this.#cursor = 0;
+    } else if (this.#head > 1024 && this.#head * 2 > entries.length) {
+      this.#entries = entries.slice(this.#head);
+      this.#cursor -= this.#head;
+      this.#head = 0;
+    }
+  }
+
+  /** Idle check: a probe open fails with ENXIO once no reader is left. */
+  #probe(): void {
+    if (!this.#open) return;
+    if (this.#active || this.#waiting || this.#cursor < this.#entries.length) {
+      // Busy: the next write reports a departure with EPIPE. Probe only after a quiet period.
+      this.#active = false;
+      return;
+    }
+    let gone: Error | null = null;
+    try {
+      gone = probeReader(this.#path);
+    } catch {
+      // The FIFO was removed or replaced: nobody new can attach to our pipe; a write finds out.
+    }
+    if (gone !== null) this.#readerGone(gone, false);
+  }
+
+  /**
+   * The reader left (EPIPE, or ENXIO from a probe): read back what it left unread, count what it
+   * did not get whole, close both fds and report. With `quietIfWhole` (at close), a reader that
+   * left with everything is no error.
+   */
+  #readerGone(cause: unknown, quietIfWhole: boolean): void {
+    if (!this.#open) return;
+    const code = errnoCode(cause);
+    // Only with no reader left is the pipe's content ours to take back.
+    const unread = code === 'EPIPE' || code === 'ENXIO' ? this.#readBackTail() : 0;
+    const loss = this.#lossBeyond(this.#accepted - unread);
+    this.#shut();
+    if (quietIfWhole && loss.lostRecords === 0) return;
+    this.#hooks.onError(toWriteError(cause, loss));
+  }
+
+  /** Read back, through the keeper's pipe, what the departed reader left; returns its size. */
+  #readBackTail(): number {
+    let fd: number;
+    try {
+      fd = openSync(this.#path, READ_FLAGS);
+    } catch {
+      return 0; // the FIFO was removed: nobody can read the old pipe again anyway
+    }
+    const buf = Buffer.allocUnsafe(65536);
+    let total = 0;
+    try {
+      const ours = fstatSync(this.#keeperFd);
+      const st = fstatSync(fd);
+      if (st.ino !== ours.ino || st.dev !== ours.dev) return 0; // another FIFO at the path now
+      for (;;) {
+        // Our keeper is a writer, so an empty pipe gives EAGAIN, never EOF.
+        const n = readSync(fd, buf, 0, buf.length, null);
+        if (n <= 0) break;
+        total += n;
+        if (total >= READ_BACK_CAP_BYTES) break;
+      }
+    } catch {
+      // EAGAIN: the pipe is empty (any other error also ends the read-back; count what we got)
+    } finally {
+      closeSync(fd);
+    }
+    return total;
+  }
+
+  /** Records given to send() that end past stream offset `consumed`. */
+  #lossBeyond(consumed: number): PcapLoss {
+    let lostRecords = 0;
+    let lostBytes = 0;
+    for (let i = this.#head; i < this.#entries.length; i++) {
+      const e = this.#entries[i]!;
+      if (e.count === 0 || e.start + e.buf.length <= consumed) continue;
+      const [n, bytes] = e.start >= consumed ? [0, 0] : recordsWithin(e.buf, consumed - e.start);
+      lostRecords += e.count - n;
+      lostBytes += e.buf.length - bytes;
+    }
+    return { lostRecords, lostBytes };
+  }
+
+  /** Close both fds and forget everything; the reader sees EOF after what is in the pipe. */
+  #shut(): void {
+    this.#open = false;
+    clearInterval(this.#probeTimer);
+    this.#entries = [];
+    this.#head = 0;
+    this.#cursor = 0;
+    this.#enqueued = this.#accepted;
+    this.#pendingRecords = 0;
+    this.#socket.destroy(); // closes fd
+    closeSync(this.#keeperFd);
+    const flushed = this.#flushed;
+    this.#flushed = null;
+    flushed?.();
+  }
+}
