@@ -1,6 +1,5 @@
-// Test helpers for this package: a fake clock with timers, v1 frame builders, hex fixtures.
+// Test helpers for this package: a fake clock with timers, v1 frame builders.
 
-import { readFileSync } from 'node:fs';
 import { encodeFrame } from '@nflog-pipe/shared';
 import type { ShaperTimers } from '../src/index.js';
 
@@ -63,29 +62,5 @@ export function textPayload(i: number, size: number): Buffer {
   const unit = Buffer.from(`GET /index-${i % 7}.html HTTP/1.1\r\nHost: example.test\r\n\r\n`);
   const out = Buffer.alloc(size);
   for (let k = 0; k < size; k++) out[k] = unit[k % unit.length]!;
-  return out;
-}
-
-/** Reads a hex fixture: `@ name` starts a section, `#` lines are comments. */
-export function readHexFixture(name: string): Map<string, Buffer> {
-  const text = readFileSync(new URL(`../../test/fixtures/${name}`, import.meta.url), 'utf8');
-  const out = new Map<string, Buffer>();
-  let current: string | undefined;
-  let hex = '';
-  const close = (): void => {
-    if (current !== undefined) out.set(current, Buffer.from(hex, 'hex'));
-  };
-  for (const line of text.split('\n')) {
-    const l = line.trim();
-    if (l.startsWith('#') || l === '') continue;
-    if (l.startsWith('@')) {
-      close();
-      current = l.slice(1).trim();
-      hex = '';
-    } else {
-      hex += l.replace(/\s+/g, '');
-    }
-  }
-  close();
   return out;
 }

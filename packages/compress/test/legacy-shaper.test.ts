@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { deflateSync } from 'node:zlib';
 import fc from 'fast-check';
-import { requirePrereqs } from '@nflog-pipe/shared/testing';
+import { readHexFixture, requirePrereqs } from '@nflog-pipe/shared/testing';
 import {
   LegacyShaper,
   RateShaper,
@@ -14,7 +14,7 @@ import {
   type LegacyShaperOptions,
   type ShaperVerdict,
 } from '../src/index.js';
-import { FakeClock, readHexFixture, textPayload } from './helpers.js';
+import { FakeClock, textPayload } from './helpers.js';
 
 interface Out {
   msg: Buffer;
@@ -169,7 +169,7 @@ test('decodeLegacyShaped: every malformed input class has its code; inflation is
 });
 
 test('a window written by genuine Python zlib.compressobj decodes to the exact messages', () => {
-  const fx = readHexFixture('legacy-python-window.hex');
+  const fx = readHexFixture(new URL('../../test/fixtures/legacy-python-window.hex', import.meta.url));
   const msgs = Array.from({ length: 12 }, (_, i) => fx.get(`msg-${i}`)!);
   assert.ok(msgs.every((m) => m !== undefined && m.length > 0));
   assert.deepEqual(decodeLegacyShaped(fx.get('window')!), msgs);

@@ -1,7 +1,6 @@
 // Proves the legacy XDR codec reads and writes the Python tool's exact bytes (hand-made and xdrlib-made), documents the 0x00/0x01 rate-control layout, and rejects malformed messages with stable codes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { inflateSync } from 'node:zlib';
 import fc from 'fast-check';
 import {
@@ -14,32 +13,10 @@ import {
   legacyPacketsToRecords,
   recordsToLegacyPackets,
 } from '../src/index.js';
-
-/** Reads a `.hex` fixture: "@ name" starts a message, "#" a comment, the rest is hex bytes. */
-function loadHex(name: string): Map<string, Buffer> {
-  const text = readFileSync(new URL(`../../test/fixtures/${name}`, import.meta.url), 'utf8');
-  const parts = new Map<string, string>();
-  let current: string | undefined;
-  for (const raw of text.split('\n')) {
-    const line = raw.replace(/#.*/, '').trim();
-    if (line.startsWith('@')) {
-      current = line.slice(1).trim();
-      parts.set(current, '');
-    } else if (line !== '') {
-      assert.ok(current !== undefined, `${name}: bytes before the first "@ name"`);
-      parts.set(current, parts.get(current)! + line.replace(/\s+/g, ''));
-    }
-  }
-  return new Map([...parts].map(([k, hex]) => [k, Buffer.from(hex, 'hex')]));
-}
+import { fixture, loadHex } from './hex-fixtures.js';
 
 const hand = loadHex('legacy-handmade.hex');
 const python = loadHex('legacy-python.hex');
-function fixture(map: Map<string, Buffer>, name: string): Buffer {
-  const buf = map.get(name);
-  assert.ok(buf, `fixture ${name}`);
-  return Buffer.from(buf);
-}
 
 // The three packets as plain values (what the hand-made bytes say).
 const P1 = {

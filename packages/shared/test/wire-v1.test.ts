@@ -1,7 +1,6 @@
 // Proves the v1 codec matches the hand-made byte tables, round-trips any frame, and rejects every malformed-input class with its stable WireError code.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import fc from 'fast-check';
 import {
@@ -22,32 +21,10 @@ import {
   validateRecords,
   type FrameFields,
 } from '../src/index.js';
-
-/** Reads a `.hex` fixture: "@ name" starts a message, "#" a comment, the rest is hex bytes. */
-function loadHex(name: string): Map<string, Buffer> {
-  const text = readFileSync(new URL(`../../test/fixtures/${name}`, import.meta.url), 'utf8');
-  const parts = new Map<string, string>();
-  let current: string | undefined;
-  for (const raw of text.split('\n')) {
-    const line = raw.replace(/#.*/, '').trim();
-    if (line.startsWith('@')) {
-      current = line.slice(1).trim();
-      parts.set(current, '');
-    } else if (line !== '') {
-      assert.ok(current !== undefined, `${name}: bytes before the first "@ name"`);
-      parts.set(current, parts.get(current)! + line.replace(/\s+/g, ''));
-    }
-  }
-  return new Map([...parts].map(([k, hex]) => [k, Buffer.from(hex, 'hex')]));
-}
+import { fixture, loadHex } from './hex-fixtures.js';
 
 const v1 = loadHex('v1-handmade.hex');
 const legacy = loadHex('legacy-handmade.hex');
-function fixture(map: Map<string, Buffer>, name: string): Buffer {
-  const buf = map.get(name);
-  assert.ok(buf, `fixture ${name}`);
-  return Buffer.from(buf); // a private copy each time, so tests may mutate it
-}
 
 const GOLDEN_META = Buffer.from('{"host":"gw1"}');
 const GOLDEN_RECORDS = Buffer.from(

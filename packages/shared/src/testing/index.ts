@@ -9,3 +9,4 @@ export { sendTraffic, TRAFFIC_SCRIPT } from './send-traffic.js';
 export { TRAFFIC_MAX_COUNT, TRAFFIC_MAX_MS, type TrafficResult, type TrafficSpec } from './traffic-spec.js';
 export { captureLo, tcpdumpRead, tsharkFields, LO_MARKER_PORT, type LoCapture } from './capture.js';
 export { StatsdListener, parseStatsdLine, type StatsdLine } from './statsd-listener.js';
+export { readHexFixture } from './hex-fixture.js';
