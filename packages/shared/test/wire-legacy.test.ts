@@ -13,7 +13,7 @@ import {
   legacyPacketsToRecords,
   recordsToLegacyPackets,
 } from '../src/index.js';
-import { fixture, loadHex } from './hex-fixtures.js';
+import { fixture, loadHex, mutatedMessages } from './helpers.js';
 
 const hand = loadHex('legacy-handmade.hex');
 const python = loadHex('legacy-python.hex');
@@ -361,19 +361,7 @@ void test('property: records → legacy messages → records is the identity (or
 
 void test('fuzz: 2000 random and mutated messages decode or throw WireError only', () => {
   const seeds = ['p1', 'p2', 'p3'].map((n) => fixture(hand, n));
-  const mutated = fc
-    .record({
-      seed: fc.constantFrom(...seeds),
-      edits: fc.array(fc.tuple(fc.nat(), fc.nat({ max: 255 })), { maxLength: 4 }),
-      cut: fc.option(fc.nat(), { nil: undefined }),
-      tail: fc.uint8Array({ maxLength: 8 }),
-    })
-    .map(({ seed, edits, cut, tail }) => {
-      let b = Buffer.from(seed);
-      for (const [pos, val] of edits) b[pos % b.length] = val;
-      if (cut !== undefined) b = b.subarray(0, cut % (b.length + 1));
-      return tail.length > 0 && cut === undefined ? Buffer.concat([b, tail]) : b;
-    });
+  const mutated = mutatedMessages(seeds);
   // Random bytes behind a plausible small opaque length, so some decode.
   const smallLength = fc
     .tuple(

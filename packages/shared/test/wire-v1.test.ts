@@ -21,7 +21,7 @@ import {
   validateRecords,
   type FrameFields,
 } from '../src/index.js';
-import { fixture, loadHex } from './hex-fixtures.js';
+import { fixture, loadHex, mutatedMessages } from './helpers.js';
 
 const v1 = loadHex('v1-handmade.hex');
 const legacy = loadHex('legacy-handmade.hex');
@@ -552,19 +552,7 @@ void test('property: compressed frames round-trip through raw deflate with rawBy
 
 void test('fuzz: 2000 random and mutated messages decode or throw WireError only', () => {
   const seeds = [fixture(v1, 'golden'), fixture(v1, 'heartbeat'), fixture(v1, 'compressed')];
-  const mutated = fc
-    .record({
-      seed: fc.constantFrom(...seeds),
-      edits: fc.array(fc.tuple(fc.nat(), fc.nat({ max: 255 })), { maxLength: 4 }),
-      cut: fc.option(fc.nat(), { nil: undefined }),
-      tail: fc.uint8Array({ maxLength: 8 }),
-    })
-    .map(({ seed, edits, cut, tail }) => {
-      let b = Buffer.from(seed);
-      for (const [pos, val] of edits) b[pos % b.length] = val;
-      if (cut !== undefined) b = b.subarray(0, cut % (b.length + 1));
-      return tail.length > 0 && cut === undefined ? Buffer.concat([b, tail]) : b;
-    });
+  const mutated = mutatedMessages(seeds);
   const magicPrefixed = fc
     .uint8Array({ maxLength: 120 })
     .map((u) => Buffer.concat([Buffer.from('NFPZ\x01'), Buffer.from(u)]));
