@@ -162,13 +162,20 @@ test('FIFO readers killed and restarted under a steady stream: missing packets =
     await waitForLogCount(recv, 'FIFO reader gone, reopening', k + 1);
     // While no reader is there the small queue overflows: whole batches are dropped and counted.
     const lost = lastStats()['loss_fifo_pkt'] ?? 0;
-    await waitForCounts(recv, 'stats', (c) => c['loss_fifo_pkt']! > lost, `drops after reader ${k}`);
+    await waitForCounts(
+      recv,
+      'stats',
+      (c) => c['loss_fifo_pkt']! > lost,
+      `drops after reader ${k}`,
+    );
     const out = join(dir, `r${k + 1}.pcap`);
     files.push(out);
     reader = kids.add(startReader(READERS[k + 1]!, fifo, out));
     await waitForLogCount(recv, 'FIFO reader attached', k + 2);
   }
 
+  // How far the stream was when the last reader came (it must not end before: diagnostics).
+  const inAtLast = lastStats()['in_pkt'];
   const { sent } = await withTimeout(traffic, 2 * TEST_TIMEOUT_MS, 'traffic');
   assert.equal(sent, COUNT);
   assert.equal(await nftLogged(ns, GROUP), COUNT, 'nft logged every datagram');
@@ -180,7 +187,11 @@ test('FIFO readers killed and restarted under a steady stream: missing packets =
     'sender read everything',
   );
   const s = parseCounts(await stopCleanly(sender, 'sender'));
-  assert.equal(s['captured']! + s['dropped_kernel']!, COUNT, 'sender: logged = captured + kernel drops');
+  assert.equal(
+    s['captured']! + s['dropped_kernel']!,
+    COUNT,
+    'sender: logged = captured + kernel drops',
+  );
   assert.equal(
     s['captured'],
     s['sent']! + s['dropped_queue']! + s['dropped_shaper']!,
@@ -226,6 +237,6 @@ test('FIFO readers killed and restarted under a steady stream: missing packets =
   await statsd.waitFor('t.raw_out.pkt', (v) => v === got.length);
   t.diagnostic(
     `sent=${COUNT} files=${perFile.join('+')}=${got.length} loss_fifo=${r['loss_fifo_pkt']} ` +
-      `sender_drops=${senderDrops} cut_bytes=${cuts.join(',')}`,
+      `sender_drops=${senderDrops} cut_bytes=${cuts.join(',')} in_pkt_at_last_reader=${inAtLast}`,
   );
 });

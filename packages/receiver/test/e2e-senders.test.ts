@@ -146,8 +146,7 @@ test('two senders, one restarted, a gap while the receiver is stopped: loss = co
           current.get(g.group)!,
           'stats',
           (c) =>
-            c['captured']! + c['dropped_kernel']! ===
-            offered.get(g.group)! - since.get(g.group)!,
+            c['captured']! + c['dropped_kernel']! === offered.get(g.group)! - since.get(g.group)!,
           `sender of group ${g.group} read ${offered.get(g.group)! - since.get(g.group)!}`,
         ),
       ),
@@ -204,7 +203,15 @@ test('two senders, one restarted, a gap while the receiver is stopped: loss = co
   // The receiver: network loss = the senders' counted drops; in = what the senders sent.
   assert.equal(r['loss_network_pkt'], sum('dropped_queue') + sum('dropped_shaper'));
   assert.deepEqual(
-    [r['in_pkt'], r['out_pkt'], r['loss_fifo_pkt'], r['queued_pkt'], r['bad_frames'], r['behind_frames'], r['senders']],
+    [
+      r['in_pkt'],
+      r['out_pkt'],
+      r['loss_fifo_pkt'],
+      r['queued_pkt'],
+      r['bad_frames'],
+      r['behind_frames'],
+      r['senders'],
+    ],
     [sum('sent'), sum('sent'), 0, 0, 0, 0, 3],
   );
   // Per sender, by id: packets = its sent, lost = its counted drops.
@@ -212,15 +219,15 @@ test('two senders, one restarted, a gap while the receiver is stopped: loss = co
   assert.deepEqual(
     Object.fromEntries(finals.map((f) => [f.id, ps[f.id]])),
     Object.fromEntries(
-      finals.map((f) => [f.id, { packets: f.c['sent'], lost: f.c['dropped_queue']! + f.c['dropped_shaper']! }]),
+      finals.map((f) => [
+        f.id,
+        { packets: f.c['sent'], lost: f.c['dropped_queue']! + f.c['dropped_shaper']! },
+      ]),
     ),
   );
   // Three distinct senders announced, each from its first packet.
   const announced = logLines(recv.stderr(), 'new sender');
-  assert.deepEqual(
-    announced.map((l) => field(l, 'sender')).sort(),
-    finals.map((f) => f.id).sort(),
-  );
+  assert.deepEqual(announced.map((l) => field(l, 'sender')).sort(), finals.map((f) => f.id).sort());
   assert.equal(new Set(finals.map((f) => f.id)).size, 3);
   for (const l of announced) assert.equal(field(l, 'first_seq'), '0', l);
 
@@ -242,7 +249,12 @@ test('two senders, one restarted, a gap while the receiver is stopped: loss = co
   await statsd.waitFor('t.loss.network.pkt', (v) => v === r['loss_network_pkt']);
   t.diagnostic(
     `logged=${GROUPS.length}x${TOTAL} senders=${finals
-      .map((f) => `${f.group}:${f.c['captured']}/${f.c['sent']}/${f.c['dropped_queue']}/${f.c['dropped_kernel']}`)
-      .join(',')} (captured/sent/dropped_queue/dropped_kernel) recv in=${r['in_pkt']} loss_network=${r['loss_network_pkt']}`,
+      .map(
+        (f) =>
+          `${f.group}:${f.c['captured']}/${f.c['sent']}/${f.c['dropped_queue']}/${f.c['dropped_kernel']}`,
+      )
+      .join(
+        ',',
+      )} (captured/sent/dropped_queue/dropped_kernel) recv in=${r['in_pkt']} loss_network=${r['loss_network_pkt']}`,
   );
 });

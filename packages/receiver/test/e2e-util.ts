@@ -244,8 +244,9 @@ export async function udpIds(file: string, size: number): Promise<UdpId[]> {
 /** Packets counted by the `counter` of the nft rule that logs to `group` (via `nft -j`). */
 export async function nftLogged(ns: Netns, group: number): Promise<number> {
   const { stdout } = await ns.run('nft', ['-j', 'list', 'ruleset']);
-  const rules = (JSON.parse(stdout) as { nftables: Array<{ rule?: { expr?: unknown[] } }> })
-    .nftables.flatMap((x) => (x.rule?.expr !== undefined ? [x.rule.expr] : []));
+  const rules = (
+    JSON.parse(stdout) as { nftables: Array<{ rule?: { expr?: unknown[] } }> }
+  ).nftables.flatMap((x) => (x.rule?.expr !== undefined ? [x.rule.expr] : []));
   for (const expr of rules) {
     const items = expr as Array<Record<string, { packets?: number; group?: number }>>;
     const log = items.find((e) => e['log'] !== undefined)?.['log'];
