@@ -214,7 +214,7 @@ export class FifoOutput implements PcapOutput {
   #cursor = 0;
   #enqueued = 0; // stream offset after the last buffer given to send()
   #accepted = 0; // stream offset the kernel has accepted
-  #pendingRecords = 0;
+  #pendingRecords = 0; // records of #entries[#cursor..]
   #waiting = false; // a PIPE_BUF chunk is in the libuv stream, waiting for room in the pipe
   #active = true; // written since the last probe tick
   #open = true;
@@ -238,7 +238,10 @@ export class FifoOutput implements PcapOutput {
   }
 
   get pendingRecords(): number {
-    return this.#pendingRecords;
+    // #pendingRecords counts whole buffers; the one being written may have records out already.
+    const e = this.#entries[this.#cursor];
+    if (e === undefined || e.count === 0 || this.#accepted === e.start) return this.#pendingRecords;
+    return this.#pendingRecords - recordsWithin(e.buf, this.#accepted - e.start)[0];
   }
 
   send(buf: Buffer, count: number): void {
