@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { deflateRawSync, deflateSync } from 'node:zlib';
 import { Push } from 'zeromq';
-import { readPcapFile } from '@nflog-pipe/pcap-writer';
 import { METRIC, WIRE_FLAG_COMPRESSED, encodeFrame, encodeLegacyPacket } from '@nflog-pipe/shared';
 import {
   Netns,
@@ -16,6 +15,7 @@ import {
   sendTraffic,
   tcpdumpRead,
   type ChildHandle,
+  readPcapFile,
 } from '@nflog-pipe/shared/testing';
 import { compressFrame } from '../src/index.js';
 import {

@@ -1,12 +1,26 @@
 export { TEST_TIMEOUT_MS, withTimeout } from './timeout.js';
 export { requirePrereqs, hasTool } from './prereqs.js';
 export { makeTempDir, mkfifo } from './temp.js';
-export { spawnChild, killAllChildren, killChildren, type ChildHandle, type SpawnChildOptions } from './child.js';
+export {
+  spawnChild,
+  killAllChildren,
+  killChildren,
+  type ChildHandle,
+  type SpawnChildOptions,
+} from './child.js';
 export { binPath, type ToolName } from './bin-path.js';
 export { Netns, runCommand, type RunOptions, type RunResult } from './netns.js';
 export { payloadFor } from './payload.js';
 export { sendTraffic, TRAFFIC_SCRIPT } from './send-traffic.js';
-export { TRAFFIC_MAX_COUNT, TRAFFIC_MAX_MS, type TrafficResult, type TrafficSpec } from './traffic-spec.js';
+export {
+  TRAFFIC_MAX_COUNT,
+  TRAFFIC_MAX_MS,
+  type TrafficResult,
+  type TrafficSpec,
+} from './traffic-spec.js';
 export { captureLo, tcpdumpRead, tsharkFields, LO_MARKER_PORT, type LoCapture } from './capture.js';
 export { StatsdListener, parseStatsdLine, type StatsdLine } from './statsd-listener.js';
 export { readHexFixture } from './hex-fixture.js';
+// Tests of packages that must not depend on pcap-writer (compress, sender) still read the
+// pcaps the real tools write; the reader reaches them through shared, which depends on it.
+export { readPcapFile, readPcap } from '@nflog-pipe/pcap-writer';
