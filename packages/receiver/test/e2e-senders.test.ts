@@ -46,12 +46,14 @@ const SIZE = 1000;
 const PHASES = { before: 400, after: 300, gap: 2500, reveal: 200 } as const;
 const PACED_PPS = 1000;
 /**
- * Sender queue and frame size: small, so the gap overflows the queue after a few hundred KB
- * (what the ipc socket buffers hold), yet large enough that paced traffic never drops. A drop in
- * a sender's last frames before it stops would be counted by the sender but invisible to the
- * receiver (no later frame shows the gap), so the paced phases must not drop at all.
+ * Sender queue and frame size: frames of 4 KB, 64 of them queued (256 KB, about 250 ms of a
+ * paced stream), so the gap overflows the queue after what it and the ipc socket buffers hold,
+ * yet a busy box does not make the paced phases drop. (A one-frame queue drops whenever the
+ * sender's ZeroMQ I/O thread lags by one kernel read.) A drop in a sender's last frames before it
+ * stops would be counted by the sender but invisible to the receiver (no later frame shows the
+ * gap), so the paced phases must not drop.
  */
-const ZMQ_BUFFER = 16;
+const ZMQ_BUFFER = 64;
 const BATCH_PACKETS = 4;
 const TOTAL = PHASES.before + PHASES.after + PHASES.gap + PHASES.reveal;
 
