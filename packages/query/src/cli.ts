@@ -11,6 +11,7 @@ import {
   parseDuration,
   parseSeconds,
   runProgram,
+  validateEndpoint,
 } from '@nflog-pipe/shared';
 import { fetchDump } from './query-client.js';
 import { buildQueryRequest, QUERY_PROTOCOL_NAMES, type QuerySpec } from './query-request.js';
@@ -127,11 +128,7 @@ async function writeParts(out: Writable, parts: Buffer[]): Promise<void> {
  */
 export function main(argv: string[]): Promise<number> {
   return runProgram<QueryOptions>(buildProgram(), argv, async ({ opts, args, logger }) => {
-    const endpoint = String(args[0]);
-    if (!/^[a-z]+:\/\/.+/.test(endpoint))
-      throw new UsageError(
-        `invalid endpoint ${JSON.stringify(endpoint)}: expected transport://address`,
-      );
+    const endpoint = validateEndpoint(String(args[0]), 'connect');
     if (opts.timeout <= 0) throw new UsageError('--timeout must be > 0');
     const spec: QuerySpec = {};
     if (opts.last !== undefined) spec.lastMs = opts.last;

@@ -16,6 +16,7 @@ import {
   statsdOptionsFrom,
   watchSignals,
   type Logger,
+  validateEndpoint,
 } from '@nflog-pipe/shared';
 import { Receiver, type ReceiverStats, type WireMode } from './receiver.js';
 
@@ -187,12 +188,8 @@ export function main(argv: string[]): Promise<number> {
       throw new UsageError('need at least one ENDPOINT and a DST (FIFO path, file path, or -)');
     const endpoints = args.slice(0, -1);
     const dest = args[args.length - 1]!;
-    for (const ep of endpoints) {
-      if (!/^[a-z]+:\/\/.+/.test(ep))
-        throw new UsageError(
-          `invalid endpoint ${JSON.stringify(ep)}: expected transport://address`,
-        );
-    }
+    for (const ep of endpoints) validateEndpoint(ep, 'bind');
+    if (opts.bufferInterface !== undefined) validateEndpoint(opts.bufferInterface, 'bind');
     if (opts.bufferWindow !== undefined && opts.bufferInterface === undefined) {
       throw new UsageError('--buffer-window needs --buffer-interface');
     }
