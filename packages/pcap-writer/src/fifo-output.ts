@@ -229,8 +229,8 @@ export class FifoOutput implements PcapOutput {
     // A libuv pipe stream on the same fd, used only to wait for room (see #waitForRoom).
     this.#socket = new Socket({ fd: fds.fd, readable: false, writable: true });
     this.#socket.on('error', (err) => this.#readerGone(err, false));
-    // Unref'd: an idle writer alone must not keep the process alive.
-    this.#probeTimer = setInterval(() => this.#probe(), probeMs).unref();
+    // Ref'd by default, like an open server socket: an open output is work in progress.
+    this.#probeTimer = setInterval(() => this.#probe(), probeMs);
   }
 
   get pendingBytes(): number {
@@ -281,6 +281,11 @@ export class FifoOutput implements PcapOutput {
     const loss = this.#lossBeyond(this.#accepted);
     this.#shut();
     return loss;
+  }
+
+  setRef(ref: boolean): void {
+    if (ref) this.#probeTimer.ref();
+    else this.#probeTimer.unref();
   }
 
   /** Write what is queued, straight to the fd, until it is all accepted or the pipe is full. */

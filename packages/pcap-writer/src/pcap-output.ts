@@ -21,6 +21,8 @@ export interface PcapOutput {
   end(): Promise<void>;
   /** Close now, dropping what is pending; returns the records dropped. Safe to repeat. */
   destroy(): PcapLoss;
+  /** Whether the output's own timers keep the event loop alive. */
+  setRef(ref: boolean): void;
 }
 
 /** No loss: the value `destroy()` returns once there is nothing left to drop. */

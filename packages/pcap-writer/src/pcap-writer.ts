@@ -284,6 +284,21 @@ export class PcapWriter extends EventEmitter {
     return waitReaderGone(this.#path, this.#retryMs, timeoutMs, signal);
   }
 
+  /**
+   * Let this writer keep the event loop alive while it is open (the default). Only a FIFO writer
+   * has anything that would: its idle check for a departed reader (`probeMs`).
+   */
+  ref(): this {
+    this.#out.setRef(true);
+    return this;
+  }
+
+  /** Let the process exit while this writer is open and idle (pending writes still hold it). */
+  unref(): this {
+    this.#out.setRef(false);
+    return this;
+  }
+
   async #close(): Promise<void> {
     const wasDead = this.#dead;
     this.#closeRequested = true;

@@ -70,6 +70,10 @@ export class StreamOutput implements PcapOutput {
     return loss;
   }
 
+  setRef(): void {
+    // no timers of our own: the stream's pending writes keep the loop alive while they last
+  }
+
   #drop(): PcapLoss {
     const loss = { lostRecords: this.#pendingRecords, lostBytes: this.#pendingRecordBytes };
     this.#done = true;
