@@ -1,4 +1,4 @@
-import { PcapWriter } from '@nflog-pipe/pcap-writer';
+import { PcapWriter, type PcapLoss, type PcapWriteError } from '@nflog-pipe/pcap-writer';
 import type { PcapSink, PcapSinkOptions, PcapSinkStats } from './pcap-sink.js';
 
 interface Pending {
@@ -12,6 +12,8 @@ interface Pending {
  * they are dropped and counted. A stdout reader that goes away (EPIPE) ends the sink cleanly
  * (`onEnd(null)`): there is nothing to reopen. A file write error ends it with the error.
  * SIGHUP (`reopen()`) on a file flushes, closes and creates the file again (for rotation).
+ * Batches count as out when handed to the writer; those it reports lost (not yet accepted by the
+ * OS when the output failed, or when `close()` ran out of time) move from out to lost.
  */
 export class FileSink implements PcapSink {
   readonly #dest: string;
@@ -46,9 +48,10 @@ export class FileSink implements PcapSink {
         linktype: this.#opts.linktype,
         nanosecond: this.#opts.nanosecond,
       });
-      writer.on('error', (err: Error & { code?: string }) => {
+      writer.on('error', (err: PcapWriteError) => {
         if (this.#writer !== writer) return;
         this.#writer = null;
+        this.#settle(err, 'reader-gone');
         this.#end(this.#dest === '-' && err.code === 'ERR_PCAP_EPIPE' ? null : err);
       });
       writer.on('drain', () => {
@@ -74,7 +77,7 @@ export class FileSink implements PcapSink {
   push(records: Buffer, count: number): boolean {
     if (count === 0) return true;
     if (this.#ended || this.#closed !== null) return false;
-    if (this.#writer !== null && !this.#blocked && this.#queue.length === 0) {
+    if (this.#writable() && this.#queue.length === 0) {
       this.#write(records, count);
       return true;
     }
@@ -89,6 +92,11 @@ export class FileSink implements PcapSink {
     return true;
   }
 
+  /** A live writer without back-pressure (one that just failed takes nothing; 'error' follows). */
+  #writable(): boolean {
+    return this.#writer !== null && this.#writer.error === null && !this.#blocked;
+  }
+
   #write(records: Buffer, count: number): void {
     if (!this.#writer!.write(records)) this.#blocked = true;
     this.#stats.outPackets += count;
@@ -97,7 +105,7 @@ export class FileSink implements PcapSink {
   }
 
   #flush(): void {
-    while (this.#writer !== null && !this.#blocked && this.#queue.length > 0) {
+    while (this.#writable() && this.#queue.length > 0) {
       const p = this.#queue.shift()!;
       this.#queuedBytes -= p.records.length;
       this.#queuedPackets -= p.count;
@@ -112,7 +120,10 @@ export class FileSink implements PcapSink {
     this.#blocked = false;
     this.#opening = old
       .close()
-      .catch((err: unknown) => this.#opts.logger.warn('closing the pcap file failed', { err }))
+      .catch((err: unknown) => {
+        this.#settle(err as PcapWriteError, 'reader-gone');
+        this.#opts.logger.warn('closing the pcap file failed', { err });
+      })
       .then(() => this.#open());
     this.#opts.logger.info('pcap file reopened on request', { dest: this.#dest });
   }
@@ -146,12 +157,23 @@ export class FileSink implements PcapSink {
     });
     try {
       const r = await Promise.race([writer.close().then(() => 'closed' as const), timedOut]);
-      if (r === 'timeout') writer.destroy();
+      if (r === 'timeout') this.#settle(writer.destroy(), 'shutdown');
     } catch (err) {
-      if ((err as { code?: string }).code !== 'ERR_PCAP_EPIPE')
-        this.#opts.logger.warn('flushing the pcap output failed', { err });
+      const gone = (err as { code?: string }).code === 'ERR_PCAP_EPIPE';
+      this.#settle(err as PcapWriteError, gone ? 'reader-gone' : 'shutdown');
+      if (!gone) this.#opts.logger.warn('flushing the pcap output failed', { err });
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** Move records the writer reports lost from out to lost. */
+  #settle(loss: PcapLoss, why: 'reader-gone' | 'shutdown'): void {
+    if (loss.lostRecords === 0) return;
+    this.#stats.outPackets -= loss.lostRecords;
+    this.#stats.outBytes -= loss.lostBytes;
+    this.#opts.onOut?.(-loss.lostRecords, -loss.lostBytes);
+    this.#stats.lostPackets += loss.lostRecords;
+    this.#opts.onLost?.(loss.lostRecords, why);
   }
 }

@@ -2,13 +2,17 @@ import type { Logger } from '@nflog-pipe/shared';
 
 /** Counters every sink keeps; packets and bytes are pcap records (16-byte headers included). */
 export interface PcapSinkStats {
-  /** Records handed to the output (accepted by the kernel), minus those found unread later. */
+  /**
+   * Records handed to the output's pcap writer, minus those it later reported lost (a FIFO
+   * reader that left without reading them, an output that failed or could not flush in time).
+   * Once the sink is closed this is exactly what the readers got.
+   */
   outPackets: number;
   /** Bytes of `outPackets`. */
   outBytes: number;
-  /** Records lost at the sink: queue full, discarded when a reader left, or unread in the pipe. */
+  /** Records lost at the sink: queue full, not taken whole by a reader that left, shutdown. */
   lostPackets: number;
-  /** Records waiting in the sink's queue. */
+  /** Records waiting in the sink's queue for an output (not yet handed to a writer). */
   queuedPackets: number;
   /** Bytes waiting in the sink's queue. */
   queuedBytes: number;
@@ -18,7 +22,7 @@ export interface PcapSinkStats {
 
 /** Callbacks a sink uses to report what it counts, so the caller can feed its metrics. */
 export interface PcapSinkEvents {
-  /** Records delivered (negative values correct records found unread when a FIFO reader left). */
+  /** Records handed to the output (negative values move records the writer reported lost). */
   onOut?(packets: number, bytes: number): void;
   /** Records lost at the sink (`why`: `queue-full`, `reader-gone` or `shutdown`). */
   onLost?(packets: number, why: 'queue-full' | 'reader-gone' | 'shutdown'): void;
@@ -32,7 +36,10 @@ export interface PcapSinkOptions extends PcapSinkEvents {
   linktype: number;
   /** Write the nanosecond magic (the records must already hold nanoseconds). */
   nanosecond: boolean;
-  /** Most bytes of whole batches held while the output is absent or slow. */
+  /**
+   * Most bytes of whole batches held while the output is absent or slow: the sink's queue, plus
+   * for a FIFO what its writer holds (a file or stdout writer holds up to 4 MiB more).
+   */
   queueBytes: number;
   /** ms between attempts to open a FIFO without a reader, and between idle reader checks. Default 200. */
   retryMs?: number;
