@@ -227,7 +227,9 @@ export class Receiver {
   #handleV1(msg: Buffer): void {
     const frame = decodeFrame(msg, { maxRawBytes: this.#opts.maxRawBytes });
     const records = frame.compressed ? inflateFrameRecords(frame) : frame.records;
-    if (!this.#acceptLinktype(frame.linktype)) return;
+    // A heartbeat (count 0) is only a sequence observation: it carries no records, so its
+    // linktype neither picks the output's nor makes it a bad frame, and it logs nothing.
+    if (frame.count > 0 && !this.#acceptLinktype(frame.linktype)) return;
     const out = this.#convert(records);
     const verdict = this.#tracker.observe(frame.senderId, frame.firstSeq, frame.count);
     if (verdict.newSender) {

@@ -1,4 +1,4 @@
-// Proves nflog-pcap-recv as a process: malformed floods counted, per-sender gaps exact, FIFO output complete, SIGTERM exits 0.
+// Proves nflog-pcap-recv as a process: malformed floods counted, per-sender gaps exact (heartbeats included), FIFO output complete, SIGTERM exits 0.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -119,6 +119,43 @@ test('malformed flood is counted and skipped; two senders, a restart and gaps ar
   assert.deepEqual(
     pcap.records.map((r) => r.data.readUInt32BE(28)).sort((x, y) => x - y),
     Array.from({ length: total }, (_, i) => i),
+  );
+});
+
+test('heartbeats (count-0 frames) are sequence observations only: a gap before one is counted exactly; their linktype neither picks the output nor makes a bad frame', async (t) => {
+  const dir = await makeTempDir(t);
+  const outFile = join(dir, 'out.pcap');
+  const ep = `ipc://${join(dir, 'in.sock')}`;
+  const recv = await startReceiver(t, [ep, outFile, '--stats-interval', '0.05']);
+  const push = await pushSocket(t, ep); // one connection: the receiver sees this order
+  const heartbeat = (senderId: bigint, firstSeq: bigint, linktype = 101): Buffer =>
+    encodeFrame({ linktype, senderId, firstSeq, count: 0 }, Buffer.alloc(0));
+  // Sender 2 (an NFLOG-linktype sender) speaks first, with heartbeats only: 6 packets lost.
+  await push.send(heartbeat(2n, 0n, 239));
+  await push.send(heartbeat(2n, 6n, 239));
+  // Sender 1: packets 0..2, then 3..6 dropped at the sender and shown by a heartbeat only
+  // (the tail drops of a stopping sender), then a repeated heartbeat and a frame (no new gap).
+  await push.send(frame(1n, 0n, [0, 1, 2]));
+  await push.send(heartbeat(1n, 7n));
+  await push.send(heartbeat(1n, 7n));
+  await push.send(frame(1n, 7n, [3, 4]));
+  await recv.waitForStderr(/stats .*in_pkt=5 .*loss_network_pkt=10 /);
+  recv.kill('SIGTERM');
+  assert.equal((await withTimeout(recv.exited, TEST_TIMEOUT_MS, 'exit')).code, 0);
+  const f = logFields(recv.stderr(), 'stopped');
+  assert.deepEqual(
+    [f['in_pkt'], f['loss_network_pkt'], f['bad_frames'], f['behind_frames'], f['senders']],
+    ['5', '10', '0', '0', '2'],
+  );
+  assert.equal(f['per_sender'], '0000000000000002:0/6,0000000000000001:5/4');
+  assert.doesNotMatch(recv.stderr(), / WARN /);
+  // The output took the linktype of the first frame with packets, not of the first heartbeat.
+  assert.match(recv.stderr(), /output linktype chosen from the first frame .*linktype=101/);
+  const pcap = await readPcapFile(outFile);
+  assert.equal(pcap.header.linktype, 101);
+  assert.deepEqual(
+    pcap.records.map((r) => r.data),
+    [0, 1, 2, 3, 4].map((i) => numbered(i)),
   );
 });
 

@@ -28,7 +28,7 @@ import {
   type PusherCallbacks,
 } from '@nflog-pipe/shared';
 import { dropPrivileges, lookupUser, type UserIds } from './privileges.js';
-import { SendPipeline, type WireFormat } from './send-pipeline.js';
+import { SEND_HEARTBEAT_INTERVAL_MS, SendPipeline, type WireFormat } from './send-pipeline.js';
 
 /** Defaults of the CLI options, in the units the options take. */
 export const SEND_DEFAULTS = {
@@ -56,6 +56,8 @@ export const SEND_DEFAULTS = {
   statsIntervalS: 60,
   /** --meta-interval, seconds. */
   metaIntervalS: 60,
+  /** --heartbeat-interval, seconds. */
+  heartbeatIntervalS: SEND_HEARTBEAT_INTERVAL_MS / 1000,
 } as const;
 
 /** How often kernel counters are folded into the metrics (and ENOBUFS warned about), ms. */
@@ -151,6 +153,14 @@ export function buildProgram(): ReturnType<typeof createProgram> {
       new Option('--meta-interval <seconds>', 'v1: sender metadata (host, pid, groups, drop counts) rides in the first frame and then once per this period, seconds (0: first frame only)')
         .argParser(parseSeconds)
         .default(d.metaIntervalS * 1000, String(d.metaIntervalS)),
+    )
+    .addOption(
+      new Option(
+        '--heartbeat-interval <seconds>',
+        'v1: after packets were dropped here, an empty frame at most once per this period tells the receiver the sequence number reached, so it counts the drops (one is also sent at exit), seconds (0: only at exit)',
+      )
+        .argParser(parseSeconds)
+        .default(d.heartbeatIntervalS * 1000, String(d.heartbeatIntervalS)),
     );
   addRateControlOptions(program);
   addStatsdOptions(program);
@@ -174,6 +184,7 @@ interface SendOptions extends OptionValues {
   flushInterval: number;
   statsInterval: number;
   metaInterval: number;
+  heartbeatInterval: number;
 }
 
 /** The counters of the periodic line and the final summary. */
@@ -187,6 +198,7 @@ function countsLine(pipeline: SendPipeline, kernel: NflogStats | undefined): Rec
     dropped_shaper: s.droppedShaper,
     enobufs: kernel?.enobufs ?? 0,
     messages: s.sentMessages,
+    heartbeats: s.heartbeats,
     bytes_sent: s.sentBytes,
   };
 }
@@ -267,6 +279,7 @@ async function run(ctx: RunContext): Promise<number> {
   }
 
   let nflog: NflogSocket | undefined;
+  let last: NflogStats | undefined;
   const pipeline: SendPipeline = new SendPipeline({
     pusher,
     wire: opts.wire,
@@ -284,12 +297,16 @@ async function run(ctx: RunContext): Promise<number> {
         pid: process.pid,
         version: VERSION,
         groups,
-        kernelDropped: nflog?.closed === false ? nflog.stats().kernelDropped : undefined,
+        // At exit (the stop heartbeat) the socket is closed: its last counters are kept.
+        kernelDropped: nflog?.closed === false ? nflog.stats().kernelDropped : last?.kernelDropped,
         queueDropped: s.droppedQueue,
         shaperDropped: s.droppedShaper,
       };
     },
     metaIntervalMs: opts.metaInterval,
+    heartbeatIntervalMs: opts.heartbeatInterval,
+    // The stop heartbeat may wait for room in the queue as long as queued frames may linger.
+    stopHeartbeatMs: opts.zmqLinger,
   });
 
   // From here on every exit path goes through shutdown(), which flushes and reports.
@@ -351,12 +368,17 @@ async function run(ctx: RunContext): Promise<number> {
 
   // Shutdown: stop reading first, so nothing new arrives; then flush and let ZeroMQ linger.
   for (const t of timers) clearInterval(t);
-  let last: NflogStats | undefined;
   if (nflog !== undefined && !nflog.closed) {
     last = kernel.sync(nflog.stats());
     nflog.close();
   }
   await pipeline.close();
+  const fin = pipeline.stats();
+  if (pipeline.finalHeartbeatQueued === false && fin.droppedQueue + fin.droppedShaper > 0) {
+    log.warn('the final heartbeat found the ZeroMQ queue full until --zmq-linger: the receiver may not count the last drops', {
+      next_seq: fin.nextSeq,
+    });
+  }
   await metrics.close();
   signals.dispose();
   if (fatal !== undefined) throw fatal;
@@ -366,11 +388,14 @@ async function run(ctx: RunContext): Promise<number> {
 
 function pusherCallbacks(metrics: Metrics, log: Logger): PusherCallbacks {
   return {
+    // Heartbeats carry 0 packets: their bytes count, their (re)tries add no packet counter.
     onSent: (packets, bytes) => {
-      metrics.increment(METRIC.RAW_OUT_PKT, packets);
+      if (packets > 0) metrics.increment(METRIC.RAW_OUT_PKT, packets);
       metrics.increment(METRIC.RAW_OUT_BYTES, bytes);
     },
-    onDropped: (packets) => metrics.increment(METRIC.LOSS_QUEUE_PKT, packets),
+    onDropped: (packets) => {
+      if (packets > 0) metrics.increment(METRIC.LOSS_QUEUE_PKT, packets);
+    },
     onError: (err) => log.warn('ZeroMQ send failed; counting as queue drops (further errors of this kind are not logged)', { err }),
   };
 }

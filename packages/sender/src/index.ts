@@ -3,6 +3,8 @@ export { FrameBatcher, type FrameBatcherOptions, type BatchSink } from './frame-
 export { findUser, lookupUser, dropPrivileges, type UserIds } from './privileges.js';
 export {
   SendPipeline,
+  SEND_HEARTBEAT_INTERVAL_MS,
+  SEND_STOP_HEARTBEAT_MS,
   randomSenderId,
   type SendPipelineOptions,
   type SendPipelineStats,

@@ -4,8 +4,20 @@
 //
 // Accounting (what the periodic log line and the final summary show): every packet given to
 // pushRecords() is read; once close() has resolved, read = sent + droppedQueue + droppedShaper.
+//
+// Heartbeats (v1 only; docs/wire-format.md "Heartbeat"): a dropped frame only becomes loss at
+// the receiver when a later message of this sender reaches it with a higher sequence number.
+// Drops just before a stop, or before a long quiet spell, would have no such message, so they
+// would be counted here and never there. Two count-0 frames close that hole:
+// - at close(), after the last batch, one heartbeat with firstSeq = nextSeq (when any packet was
+//   numbered), retried while the ZeroMQ queue is full for up to `stopHeartbeatMs` (the CLI
+//   passes --zmq-linger);
+// - while running, at most once per `heartbeatIntervalMs`, only when packets were dropped (queue
+//   or shaper) since the last heartbeat ZeroMQ accepted. An idle, loss-free sender sends nothing.
+// Heartbeats bypass the shaper and never wait: the netlink read path is never held up.
 
 import { randomBytes } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import { LegacyShaper, compressFrame, type RateShaper } from '@nflog-pipe/compress';
 import {
   METRIC,
@@ -20,6 +32,21 @@ import { FrameBatcher } from './frame-batcher.js';
 
 /** Size of a pcap record header, bytes; a records section minus 16 per record = packet bytes. */
 const RECORD_HEADER_BYTES = 16;
+
+/**
+ * Pause between attempts to queue the stop heartbeat while the ZeroMQ queue is full, ms. ZeroMQ
+ * offers no "writable" event on a socket with SNDTIMEO 0, so the attempt is simply repeated.
+ */
+const STOP_HEARTBEAT_RETRY_MS = 5;
+
+/** The records section of a heartbeat: none. */
+const NO_RECORDS = Buffer.alloc(0);
+
+/** Default {@link SendPipelineOptions.heartbeatIntervalMs}, ms. */
+export const SEND_HEARTBEAT_INTERVAL_MS = 1000;
+
+/** Default {@link SendPipelineOptions.stopHeartbeatMs}, ms. */
+export const SEND_STOP_HEARTBEAT_MS = 1000;
 
 /** The wire formats a sender can speak. */
 export type WireFormat = 'v1' | 'legacy';
@@ -53,6 +80,18 @@ export interface SendPipelineOptions {
   meta?: () => Record<string, unknown>;
   /** See `meta`, ms; 0 = first frame only. Default 60000. */
   metaIntervalMs?: number;
+  /**
+   * v1: while packets dropped here (queue or shaper) may still be unknown to the receiver, a
+   * heartbeat (count-0 frame, firstSeq = next number) goes out at most once per this period,
+   * ms; 0 = never while running (the stop heartbeat is still sent). Default 1000
+   * ({@link SEND_HEARTBEAT_INTERVAL_MS}).
+   */
+  heartbeatIntervalMs?: number;
+  /**
+   * v1: at close(), how long the final heartbeat is retried while the ZeroMQ queue is full, ms;
+   * 0 = one attempt. Default 1000 ({@link SEND_STOP_HEARTBEAT_MS}); the CLI uses --zmq-linger.
+   */
+  stopHeartbeatMs?: number;
   /** Monotonic clock, ms (default performance.now). */
   now?: () => number;
 }
@@ -71,8 +110,10 @@ export interface SendPipelineStats {
   droppedQueue: number;
   /** Packets dropped by the rate-control shaper above the high watermark. */
   droppedShaper: number;
-  /** Messages (frames, or legacy packets/windows) accepted into the ZeroMQ queue. */
+  /** Messages (frames, heartbeats, or legacy packets/windows) accepted into the ZeroMQ queue. */
   sentMessages: number;
+  /** Heartbeats (v1 count-0 frames) accepted into the ZeroMQ queue; part of sentMessages. */
+  heartbeats: number;
   /** Sequence number the next packet read will get (v1). */
   nextSeq: bigint;
 }
@@ -102,14 +143,30 @@ export class SendPipeline {
   #readBytes = 0;
   #droppedShaper = 0;
   #closing: Promise<void> | undefined;
+  #heartbeatTimer: NodeJS.Timeout | undefined;
+  #stopHeartbeatMs: number;
+  #heartbeats = 0;
+  /** Packets dropped (queue + shaper) when the heartbeat timer last looked. */
+  #dropsSeen = 0;
+  /** Some drop may still be unknown to the receiver: no heartbeat was accepted since. */
+  #heartbeatOwed = false;
+  #finalHeartbeatQueued: boolean | undefined;
 
-  /** @throws RangeError for bad batch limits (see FrameBatcher). */
+  /** @throws RangeError for bad batch limits (see FrameBatcher) or a negative heartbeat period. */
   constructor(options: SendPipelineOptions) {
     this.#o = options;
     this.#metrics = options.metrics;
     this.senderId = options.senderId ?? randomSenderId();
     this.#now = options.now ?? (() => performance.now());
     this.#metaIntervalMs = options.metaIntervalMs ?? 60_000;
+    const heartbeatMs = options.heartbeatIntervalMs ?? SEND_HEARTBEAT_INTERVAL_MS;
+    this.#stopHeartbeatMs = options.stopHeartbeatMs ?? SEND_STOP_HEARTBEAT_MS;
+    for (const [name, v] of [
+      ['heartbeatIntervalMs', heartbeatMs],
+      ['stopHeartbeatMs', this.#stopHeartbeatMs],
+    ] as const) {
+      if (!Number.isFinite(v) || v < 0) throw new RangeError(`${name} must be a number >= 0, got ${v}`);
+    }
     this.#batcher = new FrameBatcher({
       maxBytes: options.batchBytes,
       maxPackets: options.batchPackets,
@@ -122,6 +179,11 @@ export class SendPipeline {
         onMessage: (msg, packets) => options.pusher.push(msg, packets),
         ...(options.legacyFlushMs !== undefined ? { flushMs: options.legacyFlushMs } : {}),
       });
+    }
+    if (options.wire === 'v1' && heartbeatMs > 0) {
+      // unref: the netlink socket keeps the process alive; close() clears the timer.
+      this.#heartbeatTimer = setInterval(() => this.#onHeartbeatTimer(), heartbeatMs);
+      this.#heartbeatTimer.unref();
     }
   }
 
@@ -166,21 +228,98 @@ export class SendPipeline {
       droppedQueue: p.droppedPackets,
       droppedShaper: this.#droppedShaper,
       sentMessages: p.sentMessages,
+      heartbeats: this.#heartbeats,
       nextSeq: this.#batcher.nextSeq,
     };
   }
 
   /**
-   * Flushes what is batched, waits for every push's outcome and closes the pusher (whose
+   * v1, once close() has resolved: whether the stop heartbeat got into the ZeroMQ queue (false:
+   * the queue stayed full for `stopHeartbeatMs`, so drops of the last moments may stay unseen
+   * by the receiver). Undefined before that, for legacy, and when no packet was numbered.
+   */
+  get finalHeartbeatQueued(): boolean | undefined {
+    return this.#finalHeartbeatQueued;
+  }
+
+  /**
+   * Flushes what is batched, sends the stop heartbeat (v1, when any packet was numbered;
+   * retried for up to `stopHeartbeatMs` while the queue is full), waits for every push's outcome and closes the pusher (whose
    * ZMQ_LINGER bounds how long queued messages may still take). Safe to call twice.
    */
   close(): Promise<void> {
     this.#closing ??= (async () => {
+      clearInterval(this.#heartbeatTimer);
       this.#batcher.close();
       this.#legacyShaper?.close();
+      // No packet numbered, nothing to account for: a sender that never got going (NFLOG
+      // could not be opened) leaves nothing queued behind, so it exits without lingering.
+      if (this.#o.wire === 'v1' && this.#batcher.nextSeq > 0n) this.#finalHeartbeatQueued = await this.#stopHeartbeat();
       await this.#o.pusher.close();
     })();
     return this.#closing;
+  }
+
+  /** The heartbeat timer: a heartbeat when drops since the last accepted one may be unseen. */
+  #onHeartbeatTimer(): void {
+    if (this.#closing !== undefined) return;
+    const drops = this.#o.pusher.stats().droppedPackets + this.#droppedShaper;
+    if (drops !== this.#dropsSeen) {
+      this.#dropsSeen = drops;
+      this.#heartbeatOwed = true;
+    }
+    if (!this.#heartbeatOwed) return;
+    // Settles within microtasks (SNDTIMEO 0), so no read can drop a frame in between: an
+    // accepted heartbeat carries a firstSeq beyond every drop counted in `drops`.
+    void this.#pushHeartbeat(this.#takeMeta()).then((queued) => {
+      if (queued) this.#heartbeatOwed = false;
+    });
+  }
+
+  /** The last heartbeat: retried while the queue is full, for up to stopHeartbeatMs (wall clock). */
+  async #stopHeartbeat(): Promise<boolean> {
+    // Always with metadata when configured: the final counters, for whoever reads them.
+    const meta = this.#o.meta === undefined ? undefined : encodeFrameMeta(this.#o.meta());
+    const deadline = performance.now() + this.#stopHeartbeatMs;
+    for (;;) {
+      if (await this.#pushHeartbeat(meta)) return true;
+      if (performance.now() >= deadline) return false;
+      await delay(STOP_HEARTBEAT_RETRY_MS);
+    }
+  }
+
+  /**
+   * Offers one heartbeat (count 0, firstSeq = the next number, so every number handed out so
+   * far is covered) and resolves whether ZeroMQ accepted it. A refused one is counted by the
+   * pusher as a dropped message carrying 0 packets.
+   */
+  async #pushHeartbeat(meta: Buffer | undefined): Promise<boolean> {
+    const pusher = this.#o.pusher;
+    const droppedBefore = pusher.stats().droppedMessages;
+    const frame = encodeFrame(
+      {
+        linktype: this.#o.linktype,
+        senderId: this.senderId,
+        firstSeq: this.#batcher.nextSeq,
+        count: 0,
+        ...(meta !== undefined ? { meta } : {}),
+      },
+      NO_RECORDS,
+    );
+    pusher.push(frame, 0);
+    await pusher.settled();
+    const queued = pusher.stats().droppedMessages === droppedBefore;
+    if (queued) this.#heartbeats++;
+    return queued;
+  }
+
+  /** Metadata for the next frame when it is due (first frame, then every metaIntervalMs). */
+  #takeMeta(): Buffer | undefined {
+    if (this.#o.meta === undefined) return undefined;
+    const nowMs = this.#now();
+    if (nowMs < this.#nextMetaMs) return undefined;
+    this.#nextMetaMs = this.#metaIntervalMs > 0 ? nowMs + this.#metaIntervalMs : Infinity;
+    return encodeFrameMeta(this.#o.meta());
   }
 
   #onBatch(records: Buffer, count: number, firstSeq: bigint): void {
@@ -190,14 +329,7 @@ export class SendPipeline {
       this.#shaperDrop(count);
       return;
     }
-    let meta: Buffer | undefined;
-    if (this.#o.meta !== undefined) {
-      const nowMs = this.#now();
-      if (nowMs >= this.#nextMetaMs) {
-        meta = encodeFrameMeta(this.#o.meta());
-        this.#nextMetaMs = this.#metaIntervalMs > 0 ? nowMs + this.#metaIntervalMs : Infinity;
-      }
-    }
+    const meta = this.#takeMeta();
     let frame = encodeFrame(
       { linktype: this.#o.linktype, senderId: this.senderId, firstSeq, count, ...(meta !== undefined ? { meta } : {}) },
       records,

@@ -1,4 +1,4 @@
-// SendPipeline over real ZeroMQ: exact frames and numbers (v1), exact legacy messages, shaper and queue drops that add up.
+// SendPipeline over real ZeroMQ: exact frames and numbers (v1), heartbeats that reveal queue drops, exact legacy messages, shaper and queue drops that add up.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
@@ -76,7 +76,12 @@ test('v1: frames carry the records byte for byte, the sender id, contiguous numb
   p.pushRecords(r1, 2);
   p.pushRecords(r2, 4);
   await p.close();
-  const frames = (await receive(pull, 3)).map((m) => decodeFrame(m));
+  const msgs = (await receive(pull, 4)).map((m) => decodeFrame(m));
+  // The stop heartbeat comes last: count 0, the next number, the final metadata.
+  const hb = msgs.pop()!;
+  assert.deepEqual([hb.count, hb.firstSeq, hb.senderId, hb.recordsBytes], [0, 6n, 0x0123456789abcdefn, 0]);
+  assert.deepEqual(decodeFrameMeta(hb.meta!), { host: 'h', pid: 7 });
+  const frames = msgs;
   const all = Buffer.concat([r1, r2]);
   assert.deepEqual(Buffer.concat(frames.map((f) => f.records)), all);
   assert.deepEqual(
@@ -90,13 +95,17 @@ test('v1: frames carry the records byte for byte, the sender id, contiguous numb
   assert.deepEqual(decodeFrameMeta(frames[0]!.meta!), { host: 'h', pid: 7 });
   assert.equal(frames[1]!.meta, undefined);
   const st = p.stats();
-  assert.deepEqual([st.read, st.sent, st.droppedQueue, st.droppedShaper, st.sentMessages, st.nextSeq], [6, 6, 0, 0, 3, 6n]);
+  assert.deepEqual(
+    [st.read, st.sent, st.droppedQueue, st.droppedShaper, st.sentMessages, st.heartbeats, st.nextSeq],
+    [6, 6, 0, 0, 4, 1, 6n],
+  );
+  assert.equal(p.finalHeartbeatQueued, true);
   assert.equal(st.readBytes, 20 + 30 + 40 + 50 + 60 + 70);
   const snap = metrics.snapshot();
   assert.equal(snap[METRIC.RAW_IN_PKT], 6);
   assert.equal(snap[METRIC.RAW_IN_BYTES], st.readBytes);
   assert.equal(snap[METRIC.RAW_OUT_PKT], 6);
-  assert.equal(snap[METRIC.RAW_OUT_BYTES], frames.reduce((n, f) => n + 40 + (f.meta?.length ?? 0) + f.recordsBytes, 0));
+  assert.equal(snap[METRIC.RAW_OUT_BYTES], [...frames, hb].reduce((n, f) => n + 40 + (f.meta?.length ?? 0) + f.recordsBytes, 0));
 });
 
 test('v1: a full queue drops whole frames, their numbers are still consumed, read = sent + dropped', async () => {
@@ -107,12 +116,92 @@ test('v1: a full queue drops whole frames, their numbers are still consumed, rea
     { sendHighWaterMark: 2, lingerMs: 0 },
     { onDropped: (n) => metrics.increment(METRIC.LOSS_QUEUE_PKT, n) },
   );
-  const p = pipeline({ pusher, metrics, flushIntervalMs: 0 });
+  // stopHeartbeatMs 0: one attempt at the stop heartbeat, which the full queue refuses.
+  const p = pipeline({ pusher, metrics, flushIntervalMs: 0, stopHeartbeatMs: 0 });
   for (let i = 0; i < 10; i++) p.pushRecords(records([10, 10, 10]), 3);
   await p.close();
   const st = p.stats();
-  assert.deepEqual([st.read, st.sent, st.droppedQueue, st.nextSeq], [30, 6, 24, 30n]);
+  assert.deepEqual([st.read, st.sent, st.droppedQueue, st.nextSeq, st.heartbeats], [30, 6, 24, 30n, 0]);
+  assert.equal(p.finalHeartbeatQueued, false);
   assert.equal(metrics.snapshot()[METRIC.LOSS_QUEUE_PKT], 24);
+});
+
+/**
+ * A pipeline whose first 2 frames fill the queue (SNDHWM 2) of a PUSH socket connected to an
+ * ipc path nobody has bound yet, so the other 8 frames (24 packets) are dropped; `bind()` then
+ * lets a PULL socket take the queue (ZeroMQ reconnects on its own).
+ */
+async function droppingPipeline(
+  t: TestContext,
+  over: Partial<SendPipelineOptions>,
+): Promise<{ p: SendPipeline; pull: Pull; bind: () => Promise<void> }> {
+  const dir = await makeTempDir(t);
+  const endpoint = `ipc://${join(dir, 'late.sock')}`;
+  const metrics = createMetrics(null, quiet);
+  const pusher = NonBlockingPusher.connect(endpoint, { sendHighWaterMark: 2, lingerMs: 1000 });
+  const p = pipeline({ pusher, metrics, flushIntervalMs: 0, senderId: 7n, ...over });
+  t.after(() => p.close());
+  for (let i = 0; i < 10; i++) p.pushRecords(records([10, 10, 10]), 3);
+  await pusher.settled();
+  const st = p.stats();
+  assert.deepEqual([st.read, st.sent, st.droppedQueue, st.nextSeq], [30, 6, 24, 30n]);
+  const pull = new Pull();
+  t.after(() => pull.close());
+  return { p, pull, bind: () => pull.bind(endpoint) };
+}
+
+test('v1 stop: after queue drops in the last frames, the stop heartbeat waits for room and carries the next number, so the receiver sees the whole gap', async (t) => {
+  // No periodic heartbeat: only the stop heartbeat can reveal the drops. It is retried while
+  // the queue is full, for up to stopHeartbeatMs (generous here: the peer comes at once).
+  const { p, pull, bind } = await droppingPipeline(t, { heartbeatIntervalMs: 0, stopHeartbeatMs: TEST_TIMEOUT_MS });
+  const closing = p.close(); // the queue is full now: the first attempts are refused
+  await bind();
+  await closing;
+  const msgs = (await receive(pull, 3)).map((m) => decodeFrame(m));
+  assert.deepEqual(
+    msgs.map((f) => [f.senderId, f.firstSeq, f.count]),
+    [
+      [7n, 0n, 3],
+      [7n, 3n, 3],
+      [7n, 30n, 0], // 30 - 6 = 24 = the packets dropped at the queue
+    ],
+  );
+  const st = p.stats();
+  assert.deepEqual([st.sent, st.droppedQueue, st.heartbeats, st.sentMessages], [6, 24, 1, 3]);
+  assert.equal(p.finalHeartbeatQueued, true);
+});
+
+test('v1 running: after queue drops, a heartbeat follows within heartbeatIntervalMs once the queue has room, without waiting for the stop', async (t) => {
+  // A refused heartbeat is tried again at the next tick; so is the stop heartbeat, for up to
+  // stopHeartbeatMs (a send right after another may find ZeroMQ not yet aware of the room).
+  const { p, pull, bind } = await droppingPipeline(t, { heartbeatIntervalMs: 10, stopHeartbeatMs: TEST_TIMEOUT_MS });
+  await bind();
+  const msgs = (await receive(pull, 3)).map((m) => decodeFrame(m));
+  assert.deepEqual(
+    msgs.map((f) => [f.firstSeq, f.count]),
+    [
+      [0n, 3],
+      [3n, 3],
+      [30n, 0],
+    ],
+  );
+  // One accepted heartbeat settles the debt: no further drops, no further heartbeats.
+  assert.equal(p.stats().heartbeats, 1);
+  p.pushRecords(records([10]), 1); // delivered: nothing new to reveal
+  await p.close();
+  assert.deepEqual([p.stats().heartbeats, p.stats().sentMessages, p.finalHeartbeatQueued], [2, 5, true]);
+  const [last, stopHb] = (await receive(pull, 2)).map((m) => decodeFrame(m));
+  assert.deepEqual(
+    [last!.firstSeq, last!.count, stopHb!.firstSeq, stopHb!.count],
+    [30n, 1, 31n, 0],
+  );
+});
+
+test('v1: a pipeline that numbered no packet sends no heartbeat at close (nothing to account for, nothing left to linger)', async (t) => {
+  const { pusher, metrics } = await setup(t);
+  const p = pipeline({ pusher, metrics });
+  await p.close();
+  assert.deepEqual([p.stats().sentMessages, p.stats().heartbeats, p.finalHeartbeatQueued], [0, 0, undefined]);
 });
 
 test('v1 with rate control: compressed frames inflate to the same records; drops are counted per packet', async (t) => {
@@ -144,6 +233,8 @@ test('v1 with rate control: compressed frames inflate to the same records; drops
   await p2.close();
   const st = p2.stats();
   assert.deepEqual([st.read, st.sent, st.droppedShaper, st.droppedQueue, st.nextSeq], [4, 1, 3, 0, 4n]);
+  // The stop heartbeat (never shaped) enters the queue: it would show the receiver the 3 drops.
+  assert.deepEqual([st.heartbeats, st.sentMessages], [1, 2]);
   assert.equal(metrics2.snapshot()[METRIC.LOSS_SHAPER_PKT], 3);
 });
 
@@ -157,7 +248,8 @@ test('legacy: one XDR message per packet, with timestamps and original lengths',
   const msgs = await receive(pull, 2);
   assert.deepEqual(decodeLegacyPacket(msgs[0]!), { tsSec: 1_700_000_001, tsUsec: 5, origLen: 1500, data: a });
   assert.deepEqual(decodeLegacyPacket(msgs[1]!), { tsSec: 1_700_000_002, tsUsec: 999_999, origLen: 33, data: b });
-  assert.deepEqual([p.stats().sent, p.stats().sentMessages], [2, 2]);
+  // No heartbeats on the legacy wire: it has no sequence numbers.
+  assert.deepEqual([p.stats().sent, p.stats().sentMessages, p.stats().heartbeats], [2, 2, 0]);
 });
 
 test('legacy with rate control: 0x00 messages, then a 0x01 zlib window, as the Python tool framed them', async (t) => {
