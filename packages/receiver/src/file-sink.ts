@@ -1,3 +1,5 @@
+import { statSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { PcapWriter, type PcapLoss, type PcapWriteError } from '@nflog-pipe/pcap-writer';
 import type { PcapSink, PcapSinkOptions, PcapSinkStats } from './pcap-sink.js';
 
@@ -11,7 +13,9 @@ interface Pending {
  * writer signals back-pressure, whole batches wait in a queue bounded by `queueBytes`; beyond it
  * they are dropped and counted. A stdout reader that goes away (EPIPE) ends the sink cleanly
  * (`onEnd(null)`): there is nothing to reopen. A file write error ends it with the error.
- * SIGHUP (`reopen()`) on a file flushes, closes and creates the file again (for rotation).
+ * SIGHUP (`reopen()`) on a file that was renamed or removed (log rotation) flushes, closes and
+ * starts a fresh pcap at the path; if the path is still the file being written, nothing is
+ * truncated and writing goes on.
  * Batches count as out when handed to the writer; those it reports lost (not yet accepted by the
  * OS when the output failed, or when `close()` ran out of time) move from out to lost.
  */
@@ -19,6 +23,8 @@ export class FileSink implements PcapSink {
   readonly #dest: string;
   readonly #opts: PcapSinkOptions;
   #writer: PcapWriter | null = null;
+  /** dev:ino of the file being written, to tell a rotated path from the same file. */
+  #fileId: string | null = null;
   #opening: Promise<void> | null = null;
   #queue: Pending[] = [];
   #queuedBytes = 0;
@@ -59,6 +65,7 @@ export class FileSink implements PcapSink {
         this.#flush();
       });
       this.#writer = writer;
+      this.#fileId = this.#dest === '-' ? null : fileId(await stat(this.#dest).catch(() => null));
       this.#stats.opens++;
       this.#flush();
     } catch (err) {
@@ -115,6 +122,19 @@ export class FileSink implements PcapSink {
 
   reopen(): void {
     if (this.#dest === '-' || this.#writer === null || this.#ended) return;
+    let now: string | null = null;
+    try {
+      now = fileId(statSync(this.#dest));
+    } catch {
+      // Gone (rotated away): reopen creates it.
+    }
+    if (now !== null && now === this.#fileId) {
+      // Reopening would truncate the capture in place; rotation renames the file first.
+      this.#opts.logger.info('SIGHUP: the path is still the file being written; kept', {
+        dest: this.#dest,
+      });
+      return;
+    }
     const old = this.#writer;
     this.#writer = null;
     this.#blocked = false;
@@ -176,4 +196,8 @@ export class FileSink implements PcapSink {
     this.#stats.lostPackets += loss.lostRecords;
     this.#opts.onLost?.(loss.lostRecords, why);
   }
+}
+
+function fileId(st: { dev: number; ino: number } | null): string | null {
+  return st === null ? null : `${st.dev}:${st.ino}`;
 }
