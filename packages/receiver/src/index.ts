@@ -1,5 +1,5 @@
 export { parseAddress, parsePrefix, prefixContains, type AddressPrefix } from './address.js';
-export { FifoSink, PIPE_BUF_BYTES } from './fifo-sink.js';
+export { FifoSink } from './fifo-sink.js';
 export { FileSink } from './file-sink.js';
 export type { PcapSink, PcapSinkEvents, PcapSinkOptions, PcapSinkStats } from './pcap-sink.js';
 export {
