@@ -5,8 +5,6 @@
 import { PcapWriter, type PcapLoss, type PcapWriteError } from '@nflog-pipe/pcap-writer';
 import type { PcapSink, PcapSinkOptions, PcapSinkStats } from './pcap-sink.js';
 
-/** Kept for existing importers; the constant belongs to pcap-writer's FIFO output. */
-
 /** Longest wait for the old reader to go after a reopen request, ms. */
 const REOPEN_WAIT_MS = 5000;
 
