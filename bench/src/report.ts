@@ -42,6 +42,8 @@ export interface RunRecord {
 export interface MedianRow extends Omit<RunRecord, 'rep' | 'notes' | 'error'> {
   reps: number;
   failedReps: number;
+  /** The repetition whose counts (offered ... mbps, stages, lostAt) the row shows. */
+  medianRep?: number;
   /** ours/reference, keyed by reference tool: delivered fraction ratio and tool-CPU ratio. */
   ratios: Record<string, { delivered: number; cpu: number; cpuPerPacket: number }>;
   notes: string[];
@@ -85,27 +87,38 @@ export function summarize(
     const first = g[0] as RunRecord;
     const ok = g.filter((r) => r.error === undefined);
     const m = (f: (r: RunRecord) => number): number => median(ok.map(f));
+    // Counts come from one real run, the one with the median loss, so offered - captured = lost
+    // and the stage counters add up within the row; CPU and memory are per-column medians.
+    const byLoss = [...ok].sort((a, b) => a.lossPct - b.lossPct);
+    const mid = byLoss[(byLoss.length - 1) >> 1];
+    const c = (f: (r: RunRecord) => number): number => (mid !== undefined ? f(mid) : Number.NaN);
     rows.push({
       tool: first.tool,
       sizeBytes: first.sizeBytes,
       rate: first.rate,
       reps: ok.length,
       failedReps: g.length - ok.length,
-      offered: m((r) => r.offered),
-      seconds: m((r) => r.seconds),
-      captured: m((r) => r.captured),
-      lost: m((r) => r.lost),
-      lossPct: m((r) => r.lossPct),
-      pps: m((r) => r.pps),
-      mbps: m((r) => r.mbps),
+      offered: c((r) => r.offered),
+      seconds: c((r) => r.seconds),
+      captured: c((r) => r.captured),
+      lost: c((r) => r.lost),
+      lossPct: c((r) => r.lossPct),
+      pps: c((r) => r.pps),
+      mbps: c((r) => r.mbps),
       cpuPct: medianOfRecords(ok.map((r) => r.cpuPct)),
       rssMiB: medianOfRecords(ok.map((r) => r.rssMiB)),
       toolCpuPct: m((r) => r.toolCpuPct),
       loadgenCpuPct: m((r) => r.loadgenCpuPct),
-      stages: medianOfRecords(ok.map((r) => r.stages)),
-      lostAt: medianOfRecords(ok.map((r) => r.lostAt)),
+      stages: mid?.stages ?? {},
+      lostAt: mid?.lostAt ?? {},
+      ...(mid !== undefined ? { medianRep: mid.rep } : {}),
       ...(ok.some((r) => r.uncounted !== undefined)
-        ? { uncounted: m((r) => r.uncounted ?? 0) }
+        ? {
+            // The worst repetition: one run with uncounted loss is one too many.
+            uncounted: ok
+              .map((r) => r.uncounted ?? 0)
+              .reduce((a, b) => (Math.abs(b) > Math.abs(a) ? b : a), 0),
+          }
         : {}),
       ratios: {},
       notes: [

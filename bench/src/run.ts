@@ -1,7 +1,7 @@
 // npm run bench: offers a known UDP load inside a throwaway network namespace and measures, on
 // the same offered load, the reference capture tools (tcpdump, ulogd2) and ours (the sender alone,
 // and the whole pipe). See bench/README.md for the columns and how to read the ratios.
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, release, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -9,7 +9,15 @@ import { buildLoadgen, loadResult, startLoadgen } from './loadgen.js';
 import { benchRuleset, BenchNetns } from './netns.js';
 import { cpuPercent, sampleProc, type ProcSample } from './proc-stats.js';
 import { delay, killAll, type Proc } from './proc.js';
-import { checkTargets, renderTable, renderTargets, summarize, type RunRecord } from './report.js';
+import {
+  checkTargets,
+  renderTable,
+  renderTargets,
+  summarize,
+  type MedianRow,
+  type RunRecord,
+  type TargetCheck,
+} from './report.js';
 import { ALL_TOOLS, TOOLS, type ToolDef, type ToolName } from './tools.js';
 import { runMicro } from './micro.js';
 import { splitLoss } from './loss.js';
@@ -24,6 +32,7 @@ const USAGE = `usage: npm run bench -- [options]   (as root)
   --json FILE      results file (default bench/results/bench-<date>.json)
   --quick          smoke run: --seconds 1 --reps 1
   --micro          run the microbenchmarks instead (no root needed)
+  --report FILE    print the table and targets again from a results file (no root needed)
   -h, --help`;
 
 /** Exit codes as in every CLI of the project: 0 ok, 1 runtime failure, 2 usage. */
@@ -41,6 +50,7 @@ async function main(argv: string[]): Promise<number> {
         json: { type: 'string' },
         quick: { type: 'boolean', default: false },
         micro: { type: 'boolean', default: false },
+        report: { type: 'string' },
         group: { type: 'string', default: '7' },
         port: { type: 'string', default: '9999' },
         help: { type: 'boolean', short: 'h', default: false },
@@ -53,6 +63,14 @@ async function main(argv: string[]): Promise<number> {
   }
   if (values.help) {
     process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (values.report !== undefined) {
+    const saved = JSON.parse(await readFile(values.report, 'utf8')) as {
+      runs: RunRecord[];
+      options: { seconds: number; reps: number };
+    };
+    printResults(saved.runs, saved.options.seconds, saved.options.reps, undefined);
     return 0;
   }
   if (values.micro) {
@@ -163,21 +181,7 @@ async function main(argv: string[]): Promise<number> {
     if (!interrupted) await cleanup();
   }
 
-  const references = (['tcpdump', 'tcpdump-null', 'ulogd2'] as const).filter((t) =>
-    tools.some((d) => d.name === t),
-  );
-  const rows = summarize(runs, references);
-  const reference: ToolName = references[0] ?? 'tcpdump';
-  process.stdout.write(
-    `\nnflog-pipe bench: ${seconds} s per run, ${reps} rep(s), medians; loss = offered - captured; ` +
-      `ratios ours/${reference}\n` +
-      ((loadavgAtStart[0] ?? 0) > 0.5
-        ? `note: load average ${(loadavgAtStart[0] ?? 0).toFixed(2)} at start: other work on this box skews the numbers\n`
-        : '') +
-      `\n${renderTable(rows, reference)}\n`,
-  );
-  const targets = checkTargets(rows);
-  process.stdout.write(`\n${renderTargets(targets)}\n`);
+  const { rows, targets } = printResults(runs, seconds, reps, loadavgAtStart[0]);
   const jsonPath =
     values.json ??
     join(
@@ -208,6 +212,30 @@ async function main(argv: string[]): Promise<number> {
   );
   process.stdout.write(`\nresults: ${jsonPath}\n`);
   return runs.some((r) => r.error !== undefined) ? 1 : 0;
+}
+
+/** Summarizes runs into median rows, prints the table and the target checks. */
+function printResults(
+  runs: readonly RunRecord[],
+  seconds: number,
+  reps: number,
+  loadavg1: number | undefined,
+): { rows: MedianRow[]; targets: TargetCheck[] } {
+  const present = new Set(runs.map((r) => r.tool));
+  const references = (['tcpdump', 'tcpdump-null', 'ulogd2'] as const).filter((t) => present.has(t));
+  const rows = summarize(runs, references);
+  const reference: ToolName = references[0] ?? 'tcpdump';
+  process.stdout.write(
+    `\nnflog-pipe bench: ${seconds} s per run, ${reps} rep(s); counts from the median-loss repetition, ` +
+      `cpu/rss medians; ratios ours/${reference}\n` +
+      ((loadavg1 ?? 0) > 0.5
+        ? `note: load average ${(loadavg1 ?? 0).toFixed(2)} at start: other work on this box skews the numbers\n`
+        : '') +
+      `\n${renderTable(rows, reference)}\n`,
+  );
+  const targets = checkTargets(rows);
+  process.stdout.write(`\n${renderTargets(targets)}\n`);
+  return { rows, targets };
 }
 
 /**
