@@ -1,104 +1,9 @@
-// Helpers of the end-to-end rate-control test: start the real CLIs and wait for their ready
-// line, read the key=value counters of their log lines, stop them with SIGTERM, and check the
-// UDP payloads that landed in a pcap against payloadFor().
+// Helpers of the end-to-end rate-control test: wait for and total the statsd counters, and
+// check the UDP payloads that landed in a pcap against payloadFor(). Starting the CLIs, their
+// log counters and a clean stop: @nflog-pipe/shared/testing.
 
 import assert from 'node:assert/strict';
-import type { TestContext } from 'node:test';
-import {
-  StatsdListener,
-  TEST_TIMEOUT_MS,
-  binPath,
-  killChildren,
-  payloadFor,
-  spawnChild,
-  withTimeout,
-  type ChildHandle,
-  type Netns,
-  type ToolName,
-} from '@nflog-pipe/shared/testing';
-
-/** Counters of one log line, by key (`captured`, `compress_in.pkt`, `bad_frames`, ...). */
-export type Counts = Record<string, number>;
-
-/** The numeric key=value pairs of one log line (ids and text values are left out). */
-export function parseCounts(line: string): Counts {
-  const out: Counts = {};
-  for (const m of line.matchAll(/ ([a-z_.]+)=(\d+)(?=\s|$)/g)) out[m[1]!] = Number(m[2]);
-  return out;
-}
-
-/** Every line of `stderr` whose message is `msg` (`stats`, `stopped`), parsed, oldest first. */
-export function countLines(stderr: string, msg: string): Counts[] {
-  const re = new RegExp(`^\\S+ INFO [a-z-]+: ${msg}( |$)`);
-  return stderr
-    .split('\n')
-    .filter((l) => re.test(l))
-    .map(parseCounts);
-}
-
-/** Resolves with the first `msg` line of `h` whose counters satisfy `pred`; rejects on exit or timeout. */
-export function waitForCounts(
-  h: ChildHandle,
-  msg: string,
-  pred: (c: Counts) => boolean,
-  what: string,
-): Promise<Counts> {
-  const p = new Promise<Counts>((resolve, reject) => {
-    const check = (): boolean => {
-      const hit = countLines(h.stderr(), msg).find(pred);
-      if (hit === undefined) return false;
-      h.child.stderr?.off('data', check);
-      resolve(hit);
-      return true;
-    };
-    if (check()) return;
-    h.child.stderr?.on('data', check);
-    h.exited.then(() => {
-      if (!check()) reject(new Error(`exited before ${what}; stderr: ${h.stderr().slice(-1500)}`));
-    }, reject);
-  });
-  return withTimeout(p, TEST_TIMEOUT_MS, `${what}; stderr so far: ${h.stderr().slice(-1500)}`);
-}
-
-/** Every child this file starts, so t.after can kill the ones still running (by PID). */
-export class Children {
-  readonly #list: ChildHandle[] = [];
-  constructor(t: TestContext) {
-    t.after(() => killChildren(this.#list));
-  }
-
-  /**
-   * Starts `tool args` (inside `ns` when given) and waits until its stderr matches `ready`
-   * (the line saying its sockets are bound).
-   */
-  async start(
-    tool: ToolName,
-    args: readonly string[],
-    ready: RegExp,
-    ns?: Netns,
-  ): Promise<ChildHandle> {
-    const argv = [binPath(tool), ...args];
-    const h =
-      ns === undefined ? spawnChild(process.execPath, argv) : ns.spawn(process.execPath, argv);
-    this.#list.push(h);
-    await h.waitForStderr(ready);
-    return h;
-  }
-}
-
-/** SIGTERM, then asserts a clean exit 0 and returns the counters of the final `stopped` line. */
-export async function stopCleanly(h: ChildHandle, what: string): Promise<Counts> {
-  h.kill('SIGTERM');
-  const exit = await withTimeout(h.exited, TEST_TIMEOUT_MS, `${what} to exit`);
-  assert.deepEqual(
-    exit,
-    { code: 0, signal: null },
-    `${what} exit; stderr: ${h.stderr().slice(-1500)}`,
-  );
-  const lines = countLines(h.stderr(), 'stopped');
-  assert.equal(lines.length, 1, `${what}: one "stopped" line; stderr: ${h.stderr().slice(-1500)}`);
-  return lines[0]!;
-}
+import { StatsdListener, payloadFor, type LogCounters } from '@nflog-pipe/shared/testing';
 
 /**
  * Resolves once `pred()` holds, checked now and after every statsd datagram the listener gets
@@ -119,7 +24,7 @@ export async function waitForStatsd(
 }
 
 /** statsd totals by metric name (as sent: prefix included), for diagnostics and assertions. */
-export function statsdTotals(statsd: StatsdListener, names: readonly string[]): Counts {
+export function statsdTotals(statsd: StatsdListener, names: readonly string[]): LogCounters {
   return Object.fromEntries(names.map((n) => [n, statsd.total(n)]));
 }
 

@@ -7,26 +7,23 @@ import { deflateRawSync, deflateSync } from 'node:zlib';
 import { Push } from 'zeromq';
 import { METRIC, WIRE_FLAG_COMPRESSED, encodeFrame, encodeLegacyPacket } from '@nflog-pipe/shared';
 import {
+  Children,
   Netns,
   StatsdListener,
   makeTempDir,
+  parseLogCounters,
   payloadFor,
   requirePrereqs,
   sendTraffic,
+  stopCleanly,
   tcpdumpRead,
+  waitForLogCounters,
   type ChildHandle,
+  type LogCounters,
   readPcapFile,
 } from '@nflog-pipe/shared/testing';
 import { compressFrame } from '../src/index.js';
-import {
-  Children,
-  checkPayloads,
-  statsdTotals,
-  stopCleanly,
-  waitForCounts,
-  waitForStatsd,
-  type Counts,
-} from './e2e-helpers.js';
+import { checkPayloads, statsdTotals, waitForStatsd } from './e2e-helpers.js';
 import { makeRecords } from './helpers.js';
 
 /** UDP to this port is logged to NFLOG group 1 (and nothing else is). */
@@ -65,10 +62,10 @@ interface Scenario {
 }
 
 interface PipeResult {
-  send: Counts;
-  comp: Counts | undefined;
-  decomp: Counts | undefined;
-  recv: Counts;
+  send: LogCounters;
+  comp: LogCounters | undefined;
+  decomp: LogCounters | undefined;
+  recv: LogCounters;
   /** stderr of the sender and of the compress relay (empty without relays). */
   sendLog: string;
   compLog: string;
@@ -147,13 +144,13 @@ async function runPipe(t: TestContext, sc: Scenario): Promise<PipeResult> {
   });
   assert.equal(traffic.sent, COUNT);
   // Every logged packet is read (or counted as a kernel drop) before the sender is stopped.
-  await waitForCounts(
+  await waitForLogCounters(
     sender,
     'stats',
     (c) => c['captured']! + c['dropped_kernel']! >= COUNT,
     `sender captured ${COUNT}`,
   );
-  const send = await stopCleanly(sender, 'nflog-zmq-send');
+  const send = parseLogCounters(await stopCleanly(sender, 'nflog-zmq-send'));
   assert.equal(
     send['captured']! + send['dropped_kernel']!,
     COUNT,
@@ -181,10 +178,15 @@ async function runPipe(t: TestContext, sc: Scenario): Promise<PipeResult> {
       `downstream accounted ${accounted()} of ${send['sent']} sent: ${JSON.stringify(statsdTotals(statsd, downstream))}`,
   );
 
-  const compCounts = comp === undefined ? undefined : await stopCleanly(comp, 'nflog-zmq-compress');
+  const compCounts =
+    comp === undefined
+      ? undefined
+      : parseLogCounters(await stopCleanly(comp, 'nflog-zmq-compress'));
   const decompCounts =
-    decomp === undefined ? undefined : await stopCleanly(decomp, 'nflog-zmq-decompress');
-  const recvCounts = await stopCleanly(recv, 'nflog-pcap-recv');
+    decomp === undefined
+      ? undefined
+      : parseLogCounters(await stopCleanly(decomp, 'nflog-zmq-decompress'));
+  const recvCounts = parseLogCounters(await stopCleanly(recv, 'nflog-pcap-recv'));
 
   // The final log lines and the statsd totals (the last flush happens at exit) agree.
   const agree = async (name: string, value: number | undefined): Promise<void> => {
@@ -568,16 +570,21 @@ test('bad input: zip bombs and corrupt deflate are counted as bad; receiver and 
   ];
   for (const m of goodL) await l.send(m);
 
-  await waitForCounts(recv, 'stats', (c) => c['out_pkt'] === 60, 'v1 receiver wrote 60 packets');
-  await waitForCounts(
+  await waitForLogCounters(
+    recv,
+    'stats',
+    (c) => c['out_pkt'] === 60,
+    'v1 receiver wrote 60 packets',
+  );
+  await waitForLogCounters(
     legacy,
     'stats',
     (c) => c['out_pkt'] === 10,
     'legacy receiver wrote 10 packets',
   );
-  const dc = await stopCleanly(decomp, 'nflog-zmq-decompress');
-  const rc = await stopCleanly(recv, 'nflog-pcap-recv (v1)');
-  const lc = await stopCleanly(legacy, 'nflog-pcap-recv (legacy)');
+  const dc = parseLogCounters(await stopCleanly(decomp, 'nflog-zmq-decompress'));
+  const rc = parseLogCounters(await stopCleanly(recv, 'nflog-pcap-recv (v1)'));
+  const lc = parseLogCounters(await stopCleanly(legacy, 'nflog-pcap-recv (legacy)'));
 
   assert.equal(rc['bad_frames'], badA.length, 'receiver: every bad frame sent to it directly');
   assert.equal(dc[METRIC.BAD_FRAMES], badB.length, 'decompress relay: every bad frame');

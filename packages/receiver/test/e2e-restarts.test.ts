@@ -4,32 +4,30 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { readPcapFile } from '@nflog-pipe/pcap-writer';
 import {
+  Children,
   Netns,
   StatsdListener,
   TEST_TIMEOUT_MS,
+  logLines,
   makeTempDir,
   mkfifo,
+  nftLogged,
+  parseLogCounters,
+  pause,
   requirePrereqs,
+  resume,
   sendTraffic,
   spawnChild,
+  stopCleanly,
   tcpdumpRead,
+  waitBlockedInPipeRead,
+  waitForLogCounters,
+  waitForLogLines,
   withTimeout,
   type ChildHandle,
+  type LogCounters,
 } from '@nflog-pipe/shared/testing';
-import {
-  Children,
-  keepWholeRecords,
-  logLines,
-  nftLogged,
-  parseCounts,
-  pause,
-  stopCleanly,
-  udpIds,
-  waitBlockedInPipeRead,
-  waitForCounts,
-  waitForLogCount,
-  type Counts,
-} from './e2e-util.js';
+import { keepWholeRecords, udpIds } from './e2e-util.js';
 
 const GROUP = 5;
 const PORT = 9000;
@@ -123,12 +121,13 @@ test('FIFO readers killed and restarted under a steady stream: missing packets =
     / started /,
     ns,
   );
-  const lastStats = (): Counts => parseCounts(logLines(recv.stderr(), 'stats').at(-1) ?? '');
+  const lastStats = (): LogCounters =>
+    parseLogCounters(logLines(recv.stderr(), 'stats').at(-1) ?? '');
 
   const files: string[] = [];
   let reader = kids.add(startReader(READERS[0]!, fifo, join(dir, 'r0.pcap')));
   files.push(join(dir, 'r0.pcap'));
-  await waitForLogCount(recv, 'FIFO reader attached', 1);
+  await waitForLogLines(recv, 'FIFO reader attached', 1);
 
   const traffic = sendTraffic(ns, {
     proto: 'udp',
@@ -147,22 +146,27 @@ test('FIFO readers killed and restarted under a steady stream: missing packets =
     if (r.end === 'kill') {
       // Let this reader get a good part of the stream first.
       const base = lastStats()['out_pkt'] ?? 0;
-      await waitForCounts(recv, 'stats', (c) => c['out_pkt']! >= base + 300, `reader ${k} fed`);
+      await waitForLogCounters(
+        recv,
+        'stats',
+        (c) => c['out_pkt']! >= base + 300,
+        `reader ${k} fed`,
+      );
       await pause(recv);
       await waitBlockedInPipeRead(reader.pid);
       reader.kill(r.sig);
       const exit = await withTimeout(reader.exited, TEST_TIMEOUT_MS, `reader ${k} killed`);
       assert.equal(exit.signal, r.sig, `reader ${k} died of ${r.sig}`);
-      recv.kill('SIGCONT');
+      resume(recv);
     } else {
       const exit = await withTimeout(reader.exited, TEST_TIMEOUT_MS, `reader ${k} (head) done`);
       assert.equal(exit.code, 0, `head reader ${k}: ${reader.stderr()}`);
     }
     cuts.push(keepWholeRecords(files[k]!));
-    await waitForLogCount(recv, 'FIFO reader gone, reopening', k + 1);
+    await waitForLogLines(recv, 'FIFO reader gone, reopening', k + 1);
     // While no reader is there the small queue overflows: whole batches are dropped and counted.
     const lost = lastStats()['loss_fifo_pkt'] ?? 0;
-    await waitForCounts(
+    await waitForLogCounters(
       recv,
       'stats',
       (c) => c['loss_fifo_pkt']! > lost,
@@ -171,7 +175,7 @@ test('FIFO readers killed and restarted under a steady stream: missing packets =
     const out = join(dir, `r${k + 1}.pcap`);
     files.push(out);
     reader = kids.add(startReader(READERS[k + 1]!, fifo, out));
-    await waitForLogCount(recv, 'FIFO reader attached', k + 2);
+    await waitForLogLines(recv, 'FIFO reader attached', k + 2);
   }
 
   // How far the stream was when the last reader came (it must not end before: diagnostics).
@@ -180,13 +184,13 @@ test('FIFO readers killed and restarted under a steady stream: missing packets =
   assert.equal(sent, COUNT);
   assert.equal(await nftLogged(ns, GROUP), COUNT, 'nft logged every datagram');
   // The sender has read every logged packet (a stop before that would leave some unread).
-  await waitForCounts(
+  await waitForLogCounters(
     sender,
     'stats',
     (c) => c['captured']! + c['dropped_kernel']! === COUNT,
     'sender read everything',
   );
-  const s = parseCounts(await stopCleanly(sender, 'sender'));
+  const s = parseLogCounters(await stopCleanly(sender, 'sender'));
   assert.equal(
     s['captured']! + s['dropped_kernel']!,
     COUNT,
@@ -198,13 +202,13 @@ test('FIFO readers killed and restarted under a steady stream: missing packets =
     'sender: captured = sent + its counted drops',
   );
   // Everything the sender sent has been received (or its loss counted) before the receiver stops.
-  await waitForCounts(
+  await waitForLogCounters(
     recv,
     'stats',
     (c) => c['in_pkt']! + c['loss_network_pkt']! === s['captured'],
     'receiver has every packet the sender read',
   );
-  const r = parseCounts(await stopCleanly(recv, 'receiver'));
+  const r = parseLogCounters(await stopCleanly(recv, 'receiver'));
   const last = await withTimeout(reader.exited, TEST_TIMEOUT_MS, 'last reader to see EOF');
   assert.equal(last.code, 0, `last reader: ${reader.stderr()}`);
 

@@ -3,27 +3,25 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import {
+  Children,
   Netns,
   StatsdListener,
-  makeTempDir,
-  requirePrereqs,
-  sendTraffic,
-  tcpdumpRead,
-  type ChildHandle,
-} from '@nflog-pipe/shared/testing';
-import {
-  Children,
-  field,
+  logField,
   logLines,
+  makeTempDir,
   nftLogged,
-  parseCounts,
+  parseLogCounters,
   pause,
-  perSender,
+  requirePrereqs,
+  resume,
+  sendTraffic,
   stopCleanly,
-  udpIds,
-  waitForCounts,
-  type Counts,
-} from './e2e-util.js';
+  tcpdumpRead,
+  waitForLogCounters,
+  type ChildHandle,
+  type LogCounters,
+} from '@nflog-pipe/shared/testing';
+import { perSender, udpIds } from './e2e-util.js';
 
 /** Group → UDP port of the datagrams its rule logs. */
 const GROUPS = [
@@ -114,7 +112,7 @@ test('two senders, one restarted, a gap while the receiver is stopped: loss = co
       ns,
     );
   const idOf = (h: ChildHandle): string => {
-    const id = field(logLines(h.stderr(), 'started')[0] ?? '', 'sender');
+    const id = logField(logLines(h.stderr(), 'started')[0] ?? '', 'sender');
     assert.ok(id !== undefined && /^[0-9a-f]{16}$/.test(id), `sender id in ${h.stderr()}`);
     return id;
   };
@@ -146,10 +144,10 @@ test('two senders, one restarted, a gap while the receiver is stopped: loss = co
   // has not read at SIGTERM would be neither captured nor counted). `since` is what its group
   // had been offered when that sender started.
   const since = new Map<number, number>(GROUPS.map((g) => [g.group, 0]));
-  const sendersCaughtUp = async (): Promise<Counts[]> =>
+  const sendersCaughtUp = async (): Promise<LogCounters[]> =>
     Promise.all(
       GROUPS.map((g) =>
-        waitForCounts(
+        waitForLogCounters(
           current.get(g.group)!,
           'stats',
           (c) =>
@@ -159,11 +157,11 @@ test('two senders, one restarted, a gap while the receiver is stopped: loss = co
       ),
     );
 
-  const finals: Array<{ group: number; id: string; c: Counts }> = [];
+  const finals: Array<{ group: number; id: string; c: LogCounters }> = [];
   const stopSender = async (group: number): Promise<void> => {
     const h = current.get(group)!;
     const line = await stopCleanly(h, `sender of group ${group}`);
-    finals.push({ group, id: idOf(h), c: parseCounts(line) });
+    finals.push({ group, id: idOf(h), c: parseLogCounters(line) });
   };
 
   // 1. Both senders, paced.
@@ -185,18 +183,18 @@ test('two senders, one restarted, a gap while the receiver is stopped: loss = co
     assert.ok(c['dropped_queue']! > 0, `sender of group ${GROUPS[i]!.group} dropped in the gap`);
   // 4. The receiver reads again and the senders stop at once: their last frames were dropped
   //    and no later frame will follow; the stop heartbeat must show the receiver the gap.
-  recv.kill('SIGCONT');
+  resume(recv);
   for (const g of GROUPS) await stopSender(g.group);
 
   const sum = (k: string): number => finals.reduce((a, f) => a + f.c[k]!, 0);
-  await waitForCounts(
+  await waitForLogCounters(
     recv,
     'stats',
     (c) => c['in_pkt']! + c['loss_network_pkt']! === sum('captured'),
     `receiver has accounted for every packet the senders read (${JSON.stringify(finals)})`,
   );
   const line = await stopCleanly(recv, 'receiver');
-  const r = parseCounts(line);
+  const r = parseLogCounters(line);
 
   // Each sender's own books balance, and its stop heartbeat was queued (not warned about).
   for (const f of finals) {
@@ -234,9 +232,12 @@ test('two senders, one restarted, a gap while the receiver is stopped: loss = co
   );
   // Three distinct senders announced, each from its first packet.
   const announced = logLines(recv.stderr(), 'new sender');
-  assert.deepEqual(announced.map((l) => field(l, 'sender')).sort(), finals.map((f) => f.id).sort());
+  assert.deepEqual(
+    announced.map((l) => logField(l, 'sender')).sort(),
+    finals.map((f) => f.id).sort(),
+  );
   assert.equal(new Set(finals.map((f) => f.id)).size, 3);
-  for (const l of announced) assert.equal(field(l, 'first_seq'), '0', l);
+  for (const l of announced) assert.equal(logField(l, 'first_seq'), '0', l);
 
   // The output file: every packet the senders sent, byte-exact, in order per group.
   const ids = await udpIds(out, SIZE);

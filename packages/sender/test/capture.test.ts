@@ -10,11 +10,12 @@ import {
   captureLo,
   makeTempDir,
   requirePrereqs,
+  parseLogCounters,
   sendTraffic,
-  withTimeout,
-  TEST_TIMEOUT_MS,
+  stopCleanly,
+  waitForLogCounters,
 } from '@nflog-pipe/shared/testing';
-import { finalCounts, l4, readLoCapture, receivePackets, waitForStats, type Pkt } from './kernel-helper.js';
+import { l4, readLoCapture, receivePackets, type Pkt } from './kernel-helper.js';
 
 const RULES = `
 table inet t {
@@ -73,11 +74,8 @@ test('two groups, UDP and TCP over IPv4 and IPv6: every logged packet arrives ex
   assert.equal(expectedPerGroup[0], 70);
   assert.ok(expectedPerGroup[1]! >= 30 + 30, `group 2 logged ${expectedPerGroup[1]}`);
 
-  await waitForStats(sender, (c) => c['captured'] === reference.length, `captured=${reference.length}`);
-  sender.kill('SIGTERM');
-  const exit = await withTimeout(sender.exited, TEST_TIMEOUT_MS, 'the sender to exit');
-  assert.deepEqual(exit, { code: 0, signal: null });
-  const fin = finalCounts(sender.stderr());
+  await waitForLogCounters(sender, 'stats', (c) => c['captured'] === reference.length, `captured=${reference.length}`);
+  const fin = parseLogCounters(await stopCleanly(sender, 'the sender'));
   assert.deepEqual(
     [fin['captured'], fin['sent'], fin['dropped_queue'], fin['dropped_kernel'], fin['dropped_shaper']],
     [reference.length, reference.length, 0, 0, 0],

@@ -1,9 +1,17 @@
-// Helpers for the tests that capture through the kernel: pcap/frame parsing, log-line parsing.
+// Helpers for the tests that capture through the kernel: pcap/frame parsing, the n-th next stats line.
 
 import { readFile } from 'node:fs/promises';
 import { Pull } from 'zeromq';
 import { decodeFrame } from '@nflog-pipe/shared';
-import { withTimeout, TEST_TIMEOUT_MS, type ChildHandle } from '@nflog-pipe/shared/testing';
+import {
+  logLines,
+  parseLogCounters,
+  waitForLogLines,
+  withTimeout,
+  TEST_TIMEOUT_MS,
+  type ChildHandle,
+  type LogCounters,
+} from '@nflog-pipe/shared/testing';
 
 /** One packet as a test sees it. */
 export interface Pkt {
@@ -76,56 +84,9 @@ export async function receivePackets(
   return { pkts, frames };
 }
 
-/** The key=value counters of a sender log line (`stats` or `stopped`). */
-export type Counts = Record<string, number>;
-
-/** Parses all lines of `stderr` with message `msg` into counters. */
-export function countLines(stderr: string, msg: 'stats' | 'stopped'): Counts[] {
-  const out: Counts[] = [];
-  for (const line of stderr.split('\n')) {
-    if (!new RegExp(`^\\S+ INFO nflog-zmq-send: ${msg} `).test(line)) continue;
-    const c: Counts = {};
-    for (const m of line.matchAll(/ (\w+)=(\d+)/g)) c[m[1]!] = Number(m[2]);
-    out.push(c);
-  }
-  return out;
-}
-
-/** Resolves with the first `stats` line satisfying `pred` (checked on every stderr chunk). */
-export function waitForStats(h: ChildHandle, pred: (c: Counts) => boolean, what: string): Promise<Counts> {
-  const p = new Promise<Counts>((resolve, reject) => {
-    const check = (): boolean => {
-      const hit = countLines(h.stderr(), 'stats').find(pred);
-      if (hit !== undefined) {
-        h.child.stderr?.off('data', check);
-        resolve(hit);
-        return true;
-      }
-      return false;
-    };
-    if (check()) return;
-    h.child.stderr?.on('data', check);
-    h.exited.then(
-      () => {
-        if (!check()) reject(new Error(`sender exited before ${what}; stderr: ${h.stderr().slice(-800)}`));
-      },
-      reject,
-    );
-  });
-  return withTimeout(p, TEST_TIMEOUT_MS, what);
-}
-
-/** Resolves with the `n`-th `stats` line written after the call (its counters). */
-export function nextStats(h: ChildHandle, n: number): Promise<Counts> {
-  const target = countLines(h.stderr(), 'stats').length + n;
-  return waitForStats(h, () => countLines(h.stderr(), 'stats').length >= target, `${n} more stats lines`).then(
-    () => countLines(h.stderr(), 'stats')[target - 1]!,
-  );
-}
-
-/** The sender's final `stopped` line, after it exited. */
-export function finalCounts(stderr: string): Counts {
-  const all = countLines(stderr, 'stopped');
-  if (all.length !== 1) throw new Error(`expected one "stopped" line, got ${all.length}: ${stderr.slice(-800)}`);
-  return all[0]!;
+/** Resolves with the counters of the `n`-th `stats` line written after the call. */
+export async function nextStats(h: ChildHandle, n: number): Promise<LogCounters> {
+  const target = logLines(h.stderr(), 'stats').length + n;
+  const lines = await waitForLogLines(h, 'stats', target);
+  return parseLogCounters(lines[target - 1]!);
 }

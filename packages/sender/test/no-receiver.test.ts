@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { Netns, binPath, makeTempDir, requirePrereqs, sendTraffic, withTimeout, TEST_TIMEOUT_MS } from '@nflog-pipe/shared/testing';
-import { finalCounts, nextStats } from './kernel-helper.js';
+import { Netns, binPath, makeTempDir, parseLogCounters, requirePrereqs, sendTraffic, stopCleanly } from '@nflog-pipe/shared/testing';
+import { nextStats } from './kernel-helper.js';
 
 /** Upper bound on the sender's resident memory during the burst, bytes: a sanity bound, not a benchmark. */
 const RSS_BOUND_BYTES = 200 * 1024 * 1024;
@@ -82,10 +82,7 @@ table inet t {
     await samplerDone;
   }
 
-  sender.kill('SIGTERM');
-  const exit = await withTimeout(sender.exited, TEST_TIMEOUT_MS, 'the sender to exit');
-  assert.deepEqual(exit, { code: 0, signal: null });
-  const fin = finalCounts(sender.stderr());
+  const fin = parseLogCounters(await stopCleanly(sender, 'the sender'));
   const { captured, sent, dropped_queue: queue, dropped_kernel: kernel, dropped_shaper: shaper, messages } = fin as Record<string, number>;
   assert.equal(captured! + kernel!, logged, `logged ${logged} = read ${captured} + kernel drops ${kernel}`);
   assert.equal(captured, sent! + queue!, `read ${captured} = sent ${sent} + queue drops ${queue}`);

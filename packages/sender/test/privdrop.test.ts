@@ -8,14 +8,16 @@ import {
   Netns,
   binPath,
   makeTempDir,
+  parseLogCounters,
   payloadFor,
   requirePrereqs,
   sendTraffic,
+  stopCleanly,
   withTimeout,
   TEST_TIMEOUT_MS,
 } from '@nflog-pipe/shared/testing';
 import { lookupUser } from '../src/index.js';
-import { finalCounts, receivePackets } from './kernel-helper.js';
+import { receivePackets } from './kernel-helper.js';
 
 const RULES = `
 table inet t {
@@ -58,9 +60,7 @@ test('-u nobody: all four uids and gids are nobody\'s, no supplementary groups, 
     pkts.map((p) => p.data.subarray(28)),
     Array.from({ length: 10 }, (_, i) => payloadFor(21, i, 64)),
   );
-  sender.kill('SIGTERM');
-  assert.deepEqual(await withTimeout(sender.exited, TEST_TIMEOUT_MS, 'sender exit'), { code: 0, signal: null });
-  assert.equal(finalCounts(sender.stderr())['sent'], 10);
+  assert.equal(parseLogCounters(await stopCleanly(sender, 'sender'))['sent'], 10);
 });
 
 test('a group already bound by another sender: one error line, exit 1; the first keeps running', async (t) => {
@@ -77,8 +77,7 @@ test('a group already bound by another sender: one error line, exit 1; the first
   const lines = second.stderr().trimEnd().split('\n');
   assert.equal(lines.length, 1, second.stderr());
   assert.match(lines[0]!, /^nflog-zmq-send: cannot read NFLOG groups 5,4: .*EPERM group 4/);
-  first.kill('SIGTERM');
-  assert.deepEqual(await withTimeout(first.exited, TEST_TIMEOUT_MS, 'first sender exit'), { code: 0, signal: null });
+  await stopCleanly(first, 'first sender');
 });
 
 test('without CAP_NET_ADMIN: one error line naming EPERM, exit 1', async (t) => {

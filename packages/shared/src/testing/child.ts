@@ -15,6 +15,12 @@ export interface ChildHandle {
   waitForStderr(re: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
   /** Same as waitForStderr, on stdout decoded as UTF-8. */
   waitForStdout(re: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  /**
+   * Resolves with the first non-undefined `probe(stderr)`, checked now and whenever the process
+   * writes to stderr; rejects (with the stderr tail) when it exits first or after `timeoutMs`
+   * (default TEST_TIMEOUT_MS). `what` names the awaited state in those errors.
+   */
+  waitForStderrState<T>(probe: (stderr: string) => T | undefined, what: string, timeoutMs?: number): Promise<T>;
   /** Settles once the process has exited and its stdio has closed. */
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** Sends `sig` (default SIGTERM) to the process by PID if it is still running. */
@@ -78,23 +84,34 @@ export function spawnChild(cmd: string, args: readonly string[], opts: SpawnChil
   // Tests that never await `exited` must not get an unhandled rejection from it.
   exited.catch(() => {});
 
-  const waitFor = (text: () => string, which: string, re: RegExp, timeoutMs = TEST_TIMEOUT_MS): Promise<RegExpMatchArray> => {
-    const p = new Promise<RegExpMatchArray>((resolve, reject) => {
+  // Every wait re-runs its probe on each output chunk and once more at exit.
+  const waitUntil = <T>(probe: () => T | undefined, what: string, timeoutMs = TEST_TIMEOUT_MS): Promise<T> => {
+    const p = new Promise<T>((resolve, reject) => {
       const check = (): void => {
-        const m = text().match(re);
-        if (m !== null) {
+        const hit = probe();
+        if (hit !== undefined) {
           waiters.delete(check);
-          resolve(m);
+          resolve(hit);
         } else if (done) {
           waiters.delete(check);
-          reject(new Error(`${cmd} exited before ${which} matched ${re}; stderr: ${errText.trim().slice(-500)}`));
+          reject(new Error(`${cmd} exited before ${what}; stderr: ${errText.trim().slice(-1500)}`));
         }
       };
       waiters.add(check);
       check();
     });
-    return withTimeout(p, timeoutMs, `${cmd} ${which} to match ${re}; stderr so far: ${errText.trim().slice(-500)}`);
+    return withTimeout(p, timeoutMs, `${cmd}: ${what}`).catch((err: Error & { code?: string }) => {
+      if (err.code !== 'ERR_TEST_TIMEOUT') throw err;
+      // The stderr of when the wait gave up, not of when it began, says why.
+      const late = new Error(`${err.message}; stderr so far: ${errText.trim().slice(-1500)}`, { cause: err }) as Error & {
+        code: string;
+      };
+      late.code = err.code;
+      throw late;
+    });
   };
+  const waitFor = (text: () => string, which: string, re: RegExp, timeoutMs?: number): Promise<RegExpMatchArray> =>
+    waitUntil(() => text().match(re) ?? undefined, `${which} matched ${re}`, timeoutMs);
 
   const handle: ChildHandle = {
     child,
@@ -103,6 +120,7 @@ export function spawnChild(cmd: string, args: readonly string[], opts: SpawnChil
     stderr: () => errText,
     waitForStderr: (re, timeoutMs) => waitFor(() => errText, 'stderr', re, timeoutMs),
     waitForStdout: (re, timeoutMs) => waitFor(() => Buffer.concat(outChunks).toString('utf8'), 'stdout', re, timeoutMs),
+    waitForStderrState: (probe, what, timeoutMs) => waitUntil(() => probe(errText), what, timeoutMs),
     exited,
     kill(sig: NodeJS.Signals = 'SIGTERM') {
       if (done) return;

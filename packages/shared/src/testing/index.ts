@@ -9,6 +9,25 @@ export {
   type SpawnChildOptions,
 } from './child.js';
 export { binPath, type ToolName } from './bin-path.js';
+export { Children } from './children.js';
+export {
+  logField,
+  logLines,
+  parseLogCounters,
+  stopCleanly,
+  waitForLogCounters,
+  waitForLogLines,
+  type LogCounters,
+} from './log-lines.js';
+export {
+  pause,
+  pollUntil,
+  procState,
+  procWchan,
+  resume,
+  waitBlockedInPipeRead,
+} from './proc-state.js';
+export { nftLogged } from './nft-logged.js';
 export { Netns, runCommand, type RunOptions, type RunResult } from './netns.js';
 export { payloadFor } from './payload.js';
 export { sendTraffic, TRAFFIC_SCRIPT } from './send-traffic.js';
