@@ -1,7 +1,15 @@
 // nflog-zmq-compress SRC DST: the rate-control shaper as a relay. Thin: parse, convert units,
 // wire RateShaper/LegacyShaper/compressFrame to the relay loop.
 
-import { METRIC, WireError, addStatsdOptions, createProgram, decodeFrame, isV1Frame, runProgram } from '@nflog-pipe/shared';
+import {
+  METRIC,
+  WireError,
+  addStatsdOptions,
+  createProgram,
+  decodeFrame,
+  isV1Frame,
+  runProgram,
+} from '@nflog-pipe/shared';
 import { compressFrame } from './frame-deflate.js';
 import { LegacyShaper } from './legacy-shaper.js';
 import { RateShaper } from './rate-shaper.js';
@@ -65,6 +73,9 @@ export function mainCompress(argv: string[]): Promise<number> {
               throw err;
             }
             metrics.increment(METRIC.COMPRESS_IN_PKT, count);
+            // A heartbeat (count 0) carries only the sender's sequence position: dropping it
+            // would hide the gaps it reveals, and it is too small to matter to the rate.
+            if (count === 0) return send(msg, 0);
             const verdict = shaper.verdict(msg.length);
             if (verdict === 'drop') metrics.increment(METRIC.LOSS_SHAPER_PKT, count);
             else send(verdict === 'compress' ? compressFrame(msg) : msg, count);

@@ -6,13 +6,27 @@ import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { deflateRawSync, deflateSync } from 'node:zlib';
 import { Pull, Push } from 'zeromq';
-import { WIRE_FLAG_COMPRESSED, encodeFrame, encodeLegacyPacket, isV1Frame } from '@nflog-pipe/shared';
-import { StatsdListener, TEST_TIMEOUT_MS, binPath, spawnChild, withTimeout, type ChildHandle } from '@nflog-pipe/shared/testing';
+import {
+  WIRE_FLAG_COMPRESSED,
+  encodeFrame,
+  encodeLegacyPacket,
+  isV1Frame,
+} from '@nflog-pipe/shared';
+import {
+  StatsdListener,
+  TEST_TIMEOUT_MS,
+  binPath,
+  spawnChild,
+  withTimeout,
+  type ChildHandle,
+} from '@nflog-pipe/shared/testing';
 import { compressFrame, decodeLegacyShaped } from '../src/index.js';
 import { makeFrame, textPayload } from './helpers.js';
 
 /** A test-owned PULL socket bound to an ephemeral port, collecting messages. */
-async function sink(t: TestContext): Promise<{ endpoint: string; msgs: Buffer[]; waitCount(n: number): Promise<void> }> {
+async function sink(
+  t: TestContext,
+): Promise<{ endpoint: string; msgs: Buffer[]; waitCount(n: number): Promise<void> }> {
   const pull = new Pull({ linger: 0 });
   await pull.bind('tcp://127.0.0.1:*');
   const msgs: Buffer[] = [];
@@ -53,7 +67,11 @@ function source(t: TestContext, endpoint: string): Push {
 }
 
 /** Spawns a relay CLI and waits until it has bound SRC; returns the child and the bound endpoint. */
-async function relay(t: TestContext, tool: 'nflog-zmq-compress' | 'nflog-zmq-decompress', args: string[]): Promise<[ChildHandle, string]> {
+async function relay(
+  t: TestContext,
+  tool: 'nflog-zmq-compress' | 'nflog-zmq-decompress',
+  args: string[],
+): Promise<[ChildHandle, string]> {
   const child = spawnChild(process.execPath, [binPath(tool), ...args]);
   t.after(async () => {
     child.kill('SIGKILL');
@@ -69,15 +87,25 @@ async function stop(child: ChildHandle): Promise<Record<string, number>> {
   const { code, signal } = await withTimeout(child.exited, TEST_TIMEOUT_MS, 'relay exit');
   assert.equal(signal, null, child.stderr());
   assert.equal(code, 0, child.stderr());
-  const line = child.stderr().split('\n').find((l) => / stopped /.test(l));
+  const line = child
+    .stderr()
+    .split('\n')
+    .find((l) => / stopped /.test(l));
   assert.ok(line, child.stderr());
-  return Object.fromEntries([...line.matchAll(/ ([a-z_.]+)=(\d+)/g)].map((x) => [x[1]!, Number(x[2])]));
+  return Object.fromEntries(
+    [...line.matchAll(/ ([a-z_.]+)=(\d+)/g)].map((x) => [x[1]!, Number(x[2])]),
+  );
 }
 
 /** compress relay → test PULL (measures the compressed leg) → test PUSH → decompress relay → sink. */
 async function chain(t: TestContext, compressArgs: string[]) {
   const out = await sink(t);
-  const [decomp, decompSrc] = await relay(t, 'nflog-zmq-decompress', ['tcp://127.0.0.1:*', out.endpoint, '--zmq-buffer', '10000']);
+  const [decomp, decompSrc] = await relay(t, 'nflog-zmq-decompress', [
+    'tcp://127.0.0.1:*',
+    out.endpoint,
+    '--zmq-buffer',
+    '10000',
+  ]);
   const mid = await sink(t);
   const forward = source(t, decompSrc);
   const [comp, compSrc] = await relay(t, 'nflog-zmq-compress', [
@@ -98,7 +126,10 @@ const ALWAYS_COMPRESS = ['--lwm', '0.000001', '--hwm', '0', '--wm-interval', '0.
 test('v1: compress relay → decompress relay is byte-identical, and the compressed leg is smaller', async (t) => {
   const { out, decomp, mid, forward, comp, input } = await chain(t, ALWAYS_COMPRESS);
   const frames = Array.from({ length: 60 }, (_, i) =>
-    makeFrame(Array.from({ length: 10 }, (_, k) => textPayload(i * 10 + k, 200 + k * 30)), BigInt(i * 10)),
+    makeFrame(
+      Array.from({ length: 10 }, (_, k) => textPayload(i * 10 + k, 200 + k * 30)),
+      BigInt(i * 10),
+    ),
   );
   for (const f of frames) await input.send(f);
   await mid.waitCount(frames.length);
@@ -107,9 +138,14 @@ test('v1: compress relay → decompress relay is byte-identical, and the compres
   assert.deepEqual(out.msgs, frames);
   const inBytes = frames.reduce((a, f) => a + f.length, 0);
   const legBytes = mid.msgs.reduce((a, f) => a + f.length, 0);
-  assert.equal(mid.msgs.filter((m) => (m[5]! & WIRE_FLAG_COMPRESSED) !== 0).length, frames.length - 1);
+  assert.equal(
+    mid.msgs.filter((m) => (m[5]! & WIRE_FLAG_COMPRESSED) !== 0).length,
+    frames.length - 1,
+  );
   assert.ok(legBytes < inBytes, `${legBytes} >= ${inBytes}`);
-  t.diagnostic(`compressed leg ${legBytes} B / input ${inBytes} B = ${(legBytes / inBytes).toFixed(3)}`);
+  t.diagnostic(
+    `compressed leg ${legBytes} B / input ${inBytes} B = ${(legBytes / inBytes).toFixed(3)}`,
+  );
   const c = await stop(comp);
   assert.equal(c['compress_in.pkt'], 600);
   assert.equal(c['compress_in.bytes'], inBytes);
@@ -127,8 +163,14 @@ test('v1: compress relay → decompress relay is byte-identical, and the compres
 });
 
 test('legacy: windows of 0x01 + zlib flushed by time come out of the decompress relay as the exact messages', async (t) => {
-  const { out, decomp, mid, forward, comp, input } = await chain(t, [...ALWAYS_COMPRESS, '--window-flush', '0.05']);
-  const msgs = Array.from({ length: 200 }, (_, i) => encodeLegacyPacket(1_700_000_000 + i, i, 0, textPayload(i, 100 + i)));
+  const { out, decomp, mid, forward, comp, input } = await chain(t, [
+    ...ALWAYS_COMPRESS,
+    '--window-flush',
+    '0.05',
+  ]);
+  const msgs = Array.from({ length: 200 }, (_, i) =>
+    encodeLegacyPacket(1_700_000_000 + i, i, 0, textPayload(i, 100 + i)),
+  );
   for (const m of msgs) await input.send(m);
   // Each message closes a 1-byte measurement window, so each compressed message is its own
   // window; the last one is also flushed by --window-flush without any further traffic.
@@ -153,7 +195,16 @@ test('legacy windows larger than one message: pending window flushed on SIGTERM'
   const [comp, src] = await relay(t, 'nflog-zmq-compress', [
     'tcp://127.0.0.1:*',
     out.endpoint,
-    '--lwm', '0.000001', '--hwm', '0', '--wm-interval', '1', '--window-flush', '3600', '--stats-interval', '0.05',
+    '--lwm',
+    '0.000001',
+    '--hwm',
+    '0',
+    '--wm-interval',
+    '1',
+    '--window-flush',
+    '3600',
+    '--stats-interval',
+    '0.05',
   ]);
   const input = source(t, src);
   const first = Buffer.alloc(1024 * 1024 + 1, 7);
@@ -179,17 +230,24 @@ test('decompress relay counts a zip bomb, corrupt deflate and a legacy bomb as b
   const [decomp, src] = await relay(t, 'nflog-zmq-decompress', [
     'tcp://127.0.0.1:*',
     out.endpoint,
-    '--max-inflate', '1',
-    '-m', `127.0.0.1:${statsd.port}`,
-    '-n', 't.',
-    '--statsd-interval', '0.05',
+    '--max-inflate',
+    '1',
+    '-m',
+    `127.0.0.1:${statsd.port}`,
+    '-n',
+    't.',
+    '--statsd-interval',
+    '0.05',
   ]);
   const input = source(t, src);
   const good1 = makeFrame([textPayload(1, 500), textPayload(2, 600)], 0n);
   const good2 = makeFrame([textPayload(3, 700)], 2n);
   const bombRecords = deflateRawSync(Buffer.alloc(16 * 1024 * 1024));
   const forged = (records: Buffer, rawBytes: number, count: number): Buffer =>
-    encodeFrame({ linktype: 101, senderId: 9n, firstSeq: 5n, count, flags: WIRE_FLAG_COMPRESSED, rawBytes }, records);
+    encodeFrame(
+      { linktype: 101, senderId: 9n, firstSeq: 5n, count, flags: WIRE_FLAG_COMPRESSED, rawBytes },
+      records,
+    );
   const bad = [
     forged(bombRecords, 4096, 1), // inflates past its rawBytes
     forged(bombRecords, 16 * 1024 * 1024, 1), // rawBytes above --max-inflate 1 MiB
@@ -226,7 +284,10 @@ test('usage errors exit 2 with one stderr line', async () => {
   for (const [tool, args] of cases) {
     const child = spawnChild(process.execPath, [binPath(tool as 'nflog-zmq-compress'), ...args]);
     const { code } = await withTimeout(child.exited, TEST_TIMEOUT_MS, `${tool} ${args.join(' ')}`);
-    const lines = child.stderr().split('\n').filter((l) => l !== '');
+    const lines = child
+      .stderr()
+      .split('\n')
+      .filter((l) => l !== '');
     assert.equal(code, 2, `${tool} ${args.join(' ')}: ${child.stderr()}`);
     assert.equal(lines.length, 1, child.stderr());
     assert.ok(lines[0]!.startsWith(`${tool}: `), lines[0]);
@@ -235,7 +296,13 @@ test('usage errors exit 2 with one stderr line', async () => {
 
 test('bytes that are not v1 are bad frames for --wire v1; records are validated before compressing', async (t) => {
   const out = await sink(t);
-  const [comp, src] = await relay(t, 'nflog-zmq-compress', ['tcp://127.0.0.1:*', out.endpoint, '--wire', 'v1', ...ALWAYS_COMPRESS]);
+  const [comp, src] = await relay(t, 'nflog-zmq-compress', [
+    'tcp://127.0.0.1:*',
+    out.endpoint,
+    '--wire',
+    'v1',
+    ...ALWAYS_COMPRESS,
+  ]);
   const input = source(t, src);
   const good = makeFrame([textPayload(0, 300)]);
   const lying = Buffer.from(good);
@@ -249,4 +316,31 @@ test('bytes that are not v1 are bad frames for --wire v1; records are validated 
   assert.equal(c['bad_frames'], 2);
   assert.equal(c['compress_in.pkt'], 1);
   assert.ok(isV1Frame(out.msgs[0]!));
+});
+
+test('v1 heartbeats (count 0) pass the compress relay even while it drops frames above --hwm', async (t) => {
+  const out = await sink(t);
+  // hwm 1 B/s over a 1-byte window: after the first frame every frame is above it.
+  const [comp, src] = await relay(t, 'nflog-zmq-compress', [
+    'tcp://127.0.0.1:*',
+    out.endpoint,
+    '--lwm',
+    '0',
+    '--hwm',
+    '0.000001',
+    '--wm-interval',
+    '0.000001',
+  ]);
+  const input = source(t, src);
+  const frames = Array.from({ length: 5 }, (_, i) => makeFrame([textPayload(i, 300)], BigInt(i)));
+  for (const f of frames) await input.send(f);
+  const heartbeat = encodeFrame(
+    { linktype: 101, senderId: 7n, firstSeq: 5n, count: 0 },
+    Buffer.alloc(0),
+  );
+  await input.send(heartbeat);
+  await out.waitCount(2);
+  const counts = await stop(comp);
+  assert.deepEqual(out.msgs, [frames[0], heartbeat]);
+  assert.equal(counts['loss.shaper.pkt'] ?? counts['dropped_shaper'], 4, JSON.stringify(counts));
 });
