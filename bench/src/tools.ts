@@ -276,6 +276,15 @@ export const SENDER_ARGS: readonly string[] = [];
 /** Options our receiver gets in the whole-pipe row. */
 export const RECEIVER_ARGS: readonly string[] = [];
 
+/**
+ * Extra node options for our CLIs' processes, from the environment variable
+ * NFLOG_BENCH_NODE_ARGS (split on whitespace), e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to
+ * profile the sender and receiver under the bench's load. Empty by default.
+ */
+export const NODE_ARGS: readonly string[] = (process.env.NFLOG_BENCH_NODE_ARGS ?? '')
+  .split(/\s+/)
+  .filter((a) => a !== '');
+
 /** Our CLIs end with one `stopped key=value ...` line holding their final counters. */
 const FINAL_LINE = /\bstopped\b/;
 
@@ -283,7 +292,13 @@ function startSender(ctx: ToolContext, endpoint: string): Proc {
   return startProc(
     'sender',
     process.execPath,
-    [binPath('sender', 'nflog-zmq-send'), ...SENDER_ARGS, String(ctx.group), endpoint],
+    [
+      ...NODE_ARGS,
+      binPath('sender', 'nflog-zmq-send'),
+      ...SENDER_ARGS,
+      String(ctx.group),
+      endpoint,
+    ],
     { netns: ctx.netns },
   );
 }
@@ -362,7 +377,7 @@ const wholePipe: ToolDef = {
     const receiver = startProc(
       'receiver',
       process.execPath,
-      [binPath('receiver', 'nflog-pcap-recv'), ...RECEIVER_ARGS, endpoint, fifo],
+      [...NODE_ARGS, binPath('receiver', 'nflog-pcap-recv'), ...RECEIVER_ARGS, endpoint, fifo],
       { netns: ctx.netns },
     );
     // The receiver binds; wait for the socket file before the sender connects.
