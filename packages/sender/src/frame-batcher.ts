@@ -8,16 +8,39 @@ import { splitRecords } from './record-split.js';
 /** Where a finished batch goes: whole pcap records, their count, the first packet's number. */
 export type BatchSink = (records: Buffer, count: number, firstSeq: bigint) => void;
 
-/** Options of {@link FrameBatcher}. */
-export interface FrameBatcherOptions {
+/**
+ * Where a finished batch goes when it should not be concatenated: its records as consecutive
+ * pieces (views of the reads, not copies; `bytes` in all), their count, the first packet's number.
+ */
+export type BatchPiecesSink = (pieces: readonly Buffer[], bytes: number, count: number, firstSeq: bigint) => void;
+
+/** Options of {@link FrameBatcher}: limits, and exactly one of `onBatch` and `onBatchPieces`. */
+export type FrameBatcherOptions = FrameBatcherLimits &
+  (
+    | {
+        /** Receives each batch as one Buffer (several reads concatenated), synchronously, in sequence order. */
+        onBatch: BatchSink;
+        onBatchPieces?: undefined;
+      }
+    | {
+        onBatch?: undefined;
+        /**
+         * Receives each batch as the pieces it was read in, synchronously, in sequence order: for
+         * a consumer that copies them anyway (the v1 frame encoder), so a batch of several reads
+         * is copied once rather than concatenated first.
+         */
+        onBatchPieces: BatchPiecesSink;
+      }
+  );
+
+/** The limits of a {@link FrameBatcher}. */
+export interface FrameBatcherLimits {
   /** Largest records section of one frame, bytes (a single larger packet still gets a frame). */
   maxBytes: number;
   /** Largest number of packets in one frame. */
   maxPackets: number;
   /** A partial batch is cut this long after its first packet arrived, ms; 0 cuts after every read. */
   flushIntervalMs: number;
-  /** Receives each batch, synchronously, in sequence order. */
-  onBatch: BatchSink;
   /** First sequence number (default 0). */
   firstSeq?: bigint;
 }
@@ -26,13 +49,15 @@ export interface FrameBatcherOptions {
  * Accumulates pcap record buffers (one per kernel read) into batches bounded by bytes and
  * packets, cutting a partial batch after `flushIntervalMs`. A read that fits is kept as is (no
  * copy); only a read larger than a frame is split, at record boundaries. Several small reads in
- * one batch are concatenated once when the batch is cut.
+ * one batch are concatenated once when the batch is cut (`onBatch`), or handed over as pieces
+ * (`onBatchPieces`).
  */
 export class FrameBatcher {
   #maxBytes: number;
   #maxPackets: number;
   #flushIntervalMs: number;
-  #onBatch: BatchSink;
+  #onBatch: BatchSink | undefined;
+  #onBatchPieces: BatchPiecesSink | undefined;
   #nextSeq: bigint;
   #chunks: Buffer[] = [];
   #pendingBytes = 0;
@@ -53,6 +78,7 @@ export class FrameBatcher {
     this.#maxPackets = options.maxPackets;
     this.#flushIntervalMs = options.flushIntervalMs;
     this.#onBatch = options.onBatch;
+    this.#onBatchPieces = options.onBatchPieces;
     this.#nextSeq = options.firstSeq ?? 0n;
   }
 
@@ -89,13 +115,14 @@ export class FrameBatcher {
     const count = this.#pendingCount;
     if (count === 0) return;
     const chunks = this.#chunks;
-    const records = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, this.#pendingBytes);
+    const bytes = this.#pendingBytes;
     this.#chunks = [];
     this.#pendingBytes = 0;
     this.#pendingCount = 0;
     const firstSeq = this.#nextSeq;
     this.#nextSeq += BigInt(count);
-    this.#onBatch(records, count, firstSeq);
+    if (this.#onBatchPieces !== undefined) this.#onBatchPieces(chunks, bytes, count, firstSeq);
+    else this.#onBatch!(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, bytes), count, firstSeq);
   }
 
   /** Flushes what is pending and stops: later pushes are ignored. Safe to call twice. */

@@ -1,5 +1,11 @@
 export { splitRecords, type RecordPiece } from './record-split.js';
-export { FrameBatcher, type FrameBatcherOptions, type BatchSink } from './frame-batcher.js';
+export {
+  FrameBatcher,
+  type FrameBatcherOptions,
+  type FrameBatcherLimits,
+  type BatchSink,
+  type BatchPiecesSink,
+} from './frame-batcher.js';
 export { findUser, lookupUser, dropPrivileges, type UserIds } from './privileges.js';
 export {
   SendPipeline,

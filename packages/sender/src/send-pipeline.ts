@@ -171,7 +171,8 @@ export class SendPipeline {
       maxBytes: options.batchBytes,
       maxPackets: options.batchPackets,
       flushIntervalMs: options.flushIntervalMs,
-      onBatch: (records, count, firstSeq) => this.#onBatch(records, count, firstSeq),
+      // Pieces, not one concatenated Buffer: encodeFrame copies them into the frame anyway.
+      onBatchPieces: (pieces, bytes, count, firstSeq) => this.#onBatch(pieces, bytes, count, firstSeq),
     });
     if (options.wire === 'legacy' && options.shaper !== undefined) {
       this.#legacyShaper = new LegacyShaper({
@@ -322,9 +323,9 @@ export class SendPipeline {
     return encodeFrameMeta(this.#o.meta());
   }
 
-  #onBatch(records: Buffer, count: number, firstSeq: bigint): void {
+  #onBatch(records: readonly Buffer[], bytes: number, count: number, firstSeq: bigint): void {
     const shaper = this.#o.shaper;
-    const verdict = shaper === undefined ? 'pass' : shaper.verdict(WIRE_V1_HEADER_BYTES + records.length);
+    const verdict = shaper === undefined ? 'pass' : shaper.verdict(WIRE_V1_HEADER_BYTES + bytes);
     if (verdict === 'drop') {
       this.#shaperDrop(count);
       return;

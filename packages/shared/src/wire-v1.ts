@@ -166,12 +166,16 @@ export function encodeFrameHeader(
  * their raw deflate together with `fields.rawBytes`. The record count is trusted, not
  * re-walked (the decoder checks it).
  *
+ * `records` may also be given as consecutive pieces (e.g. several kernel reads batched into
+ * one frame): they are copied one after the other straight into the frame, so the batch costs
+ * one copy, not a concatenation and then a second copy.
+ *
  * The returned buffer is never pooled memory, so it may be handed to zeromq.js `send()`, which
  * can read it after the send promise resolves; do not modify it after sending.
  *
  * @throws WireError see {@link encodeFrameHeader}.
  */
-export function encodeFrame(fields: FrameFields, records: Buffer): Buffer {
+export function encodeFrame(fields: FrameFields, records: Buffer | readonly Buffer[]): Buffer {
   const givenFlags = fields.flags ?? 0;
   checkFlags(givenFlags);
   const meta = fields.meta !== undefined && fields.meta.length > 0 ? fields.meta : undefined;
@@ -183,11 +187,16 @@ export function encodeFrame(fields: FrameFields, records: Buffer): Buffer {
   if (metaBytes > WIRE_MAX_META_BYTES) {
     fail('ERR_WIRE_OVERSIZE', `metadata of ${metaBytes} bytes exceeds ${WIRE_MAX_META_BYTES}`);
   }
+  let recordsBytes = 0;
+  if (Buffer.isBuffer(records)) recordsBytes = records.length;
+  else for (const piece of records) recordsBytes += piece.length;
   // allocUnsafeSlow: every byte below is written, and the frame must not share a pool slab.
-  const out = Buffer.allocUnsafeSlow(WIRE_V1_HEADER_BYTES + metaBytes + records.length);
-  encodeFrameHeader(out, 0, { ...fields, flags }, records.length, metaBytes);
+  const out = Buffer.allocUnsafeSlow(WIRE_V1_HEADER_BYTES + metaBytes + recordsBytes);
+  encodeFrameHeader(out, 0, { ...fields, flags }, recordsBytes, metaBytes);
   if (meta !== undefined) meta.copy(out, WIRE_V1_HEADER_BYTES);
-  records.copy(out, WIRE_V1_HEADER_BYTES + metaBytes);
+  let offset = WIRE_V1_HEADER_BYTES + metaBytes;
+  if (Buffer.isBuffer(records)) records.copy(out, offset);
+  else for (const piece of records) offset += piece.copy(out, offset);
   return out;
 }
 
