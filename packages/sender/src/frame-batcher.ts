@@ -5,33 +5,23 @@
 
 import { splitRecords } from './record-split.js';
 
-/** Where a finished batch goes: whole pcap records, their count, the first packet's number. */
-export type BatchSink = (records: Buffer, count: number, firstSeq: bigint) => void;
-
 /**
- * Where a finished batch goes when it should not be concatenated: its records as consecutive
- * pieces (views of the reads, not copies; `bytes` in all), their count, the first packet's number.
+ * Where a finished batch goes: its whole pcap records as consecutive pieces (views of the
+ * reads, not copies; `bytes` in all; the v1 frame encoder copies them once, straight into the
+ * frame), their count, the first packet's number.
  */
-export type BatchPiecesSink = (pieces: readonly Buffer[], bytes: number, count: number, firstSeq: bigint) => void;
+export type BatchPiecesSink = (
+  pieces: readonly Buffer[],
+  bytes: number,
+  count: number,
+  firstSeq: bigint,
+) => void;
 
-/** Options of {@link FrameBatcher}: limits, and exactly one of `onBatch` and `onBatchPieces`. */
-export type FrameBatcherOptions = FrameBatcherLimits &
-  (
-    | {
-        /** Receives each batch as one Buffer (several reads concatenated), synchronously, in sequence order. */
-        onBatch: BatchSink;
-        onBatchPieces?: undefined;
-      }
-    | {
-        onBatch?: undefined;
-        /**
-         * Receives each batch as the pieces it was read in, synchronously, in sequence order: for
-         * a consumer that copies them anyway (the v1 frame encoder), so a batch of several reads
-         * is copied once rather than concatenated first.
-         */
-        onBatchPieces: BatchPiecesSink;
-      }
-  );
+/** Options of {@link FrameBatcher}: limits and where batches go. */
+export type FrameBatcherOptions = FrameBatcherLimits & {
+  /** Receives each batch, synchronously, in sequence order. */
+  onBatchPieces: BatchPiecesSink;
+};
 
 /** The limits of a {@link FrameBatcher}. */
 export interface FrameBatcherLimits {
@@ -49,15 +39,13 @@ export interface FrameBatcherLimits {
  * Accumulates pcap record buffers (one per kernel read) into batches bounded by bytes and
  * packets, cutting a partial batch after `flushIntervalMs`. A read that fits is kept as is (no
  * copy); only a read larger than a frame is split, at record boundaries. Several small reads in
- * one batch are concatenated once when the batch is cut (`onBatch`), or handed over as pieces
- * (`onBatchPieces`).
+ * one batch are handed over as pieces, never concatenated here.
  */
 export class FrameBatcher {
   #maxBytes: number;
   #maxPackets: number;
   #flushIntervalMs: number;
-  #onBatch: BatchSink | undefined;
-  #onBatchPieces: BatchPiecesSink | undefined;
+  #onBatchPieces: BatchPiecesSink;
   #nextSeq: bigint;
   #chunks: Buffer[] = [];
   #pendingBytes = 0;
@@ -72,12 +60,12 @@ export class FrameBatcher {
       ['maxPackets', options.maxPackets, 1],
       ['flushIntervalMs', options.flushIntervalMs, 0],
     ] as const) {
-      if (!Number.isInteger(v) || v < min) throw new RangeError(`${name} must be an integer >= ${min}, got ${v}`);
+      if (!Number.isInteger(v) || v < min)
+        throw new RangeError(`${name} must be an integer >= ${min}, got ${v}`);
     }
     this.#maxBytes = options.maxBytes;
     this.#maxPackets = options.maxPackets;
     this.#flushIntervalMs = options.flushIntervalMs;
-    this.#onBatch = options.onBatch;
     this.#onBatchPieces = options.onBatchPieces;
     this.#nextSeq = options.firstSeq ?? 0n;
   }
@@ -102,7 +90,8 @@ export class FrameBatcher {
     if (records.length <= this.#maxBytes && count <= this.#maxPackets) {
       this.#add(records, count);
     } else {
-      for (const piece of splitRecords(records, this.#maxBytes, this.#maxPackets)) this.#add(piece.records, piece.count);
+      for (const piece of splitRecords(records, this.#maxBytes, this.#maxPackets))
+        this.#add(piece.records, piece.count);
     }
   }
 
@@ -121,8 +110,7 @@ export class FrameBatcher {
     this.#pendingCount = 0;
     const firstSeq = this.#nextSeq;
     this.#nextSeq += BigInt(count);
-    if (this.#onBatchPieces !== undefined) this.#onBatchPieces(chunks, bytes, count, firstSeq);
-    else this.#onBatch!(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, bytes), count, firstSeq);
+    this.#onBatchPieces(chunks, bytes, count, firstSeq);
   }
 
   /** Flushes what is pending and stops: later pushes are ignored. Safe to call twice. */
@@ -133,13 +121,21 @@ export class FrameBatcher {
   }
 
   #add(records: Buffer, count: number): void {
-    if (this.#pendingCount > 0 && (this.#pendingBytes + records.length > this.#maxBytes || this.#pendingCount + count > this.#maxPackets)) {
+    if (
+      this.#pendingCount > 0 &&
+      (this.#pendingBytes + records.length > this.#maxBytes ||
+        this.#pendingCount + count > this.#maxPackets)
+    ) {
       this.flush();
     }
     this.#chunks.push(records);
     this.#pendingBytes += records.length;
     this.#pendingCount += count;
-    if (this.#flushIntervalMs === 0 || this.#pendingBytes >= this.#maxBytes || this.#pendingCount >= this.#maxPackets) {
+    if (
+      this.#flushIntervalMs === 0 ||
+      this.#pendingBytes >= this.#maxBytes ||
+      this.#pendingCount >= this.#maxPackets
+    ) {
       this.flush();
     } else if (this.#timer === undefined) {
       // unref: the netlink socket keeps the process alive; shutdown flushes explicitly.

@@ -3,7 +3,6 @@ export {
   FrameBatcher,
   type FrameBatcherOptions,
   type FrameBatcherLimits,
-  type BatchSink,
   type BatchPiecesSink,
 } from './frame-batcher.js';
 export { findUser, lookupUser, dropPrivileges, type UserIds } from './privileges.js';

@@ -480,6 +480,25 @@ const fieldsArb = fc.record({
   ),
 });
 
+void test('property: encodeFrame of records given in pieces equals encodeFrame of their concatenation', () => {
+  fc.assert(
+    fc.property(
+      fieldsArb,
+      fc.array(fc.array(pktArb, { maxLength: 6 }), { maxLength: 6 }),
+      (f, groups) => {
+        const pieces = groups.map((pkts) => buildRecords(pkts));
+        const fields = {
+          linktype: f.linktype,
+          senderId: f.senderId,
+          firstSeq: f.firstSeq,
+          count: groups.reduce((n, g) => n + g.length, 0),
+        };
+        assert.deepEqual(encodeFrame(fields, pieces), encodeFrame(fields, Buffer.concat(pieces)));
+      },
+    ),
+  );
+});
+
 void test('property: encodeFrame → decodeFrame returns every field and the exact records', () => {
   fc.assert(
     fc.property(fieldsArb, fc.array(pktArb, { maxLength: 20 }), (f, pkts) => {
