@@ -39,11 +39,15 @@ export interface DecodeLegacyShapedOptions {
  *   length prefix or message runs past the end of the window)
  */
 export function decodeLegacyShaped(msg: Buffer, options: DecodeLegacyShapedOptions = {}): Buffer[] {
-  if (msg.length < 1) throw new WireError('ERR_WIRE_SHORT_HEADER', 'empty message, expected 0x00 or 0x01 first');
+  if (msg.length < 1)
+    throw new WireError('ERR_WIRE_SHORT_HEADER', 'empty message, expected 0x00 or 0x01 first');
   const kind = msg[0];
   if (kind === LEGACY_SHAPED_PLAIN) return [msg.subarray(1)];
   if (kind !== LEGACY_SHAPED_ZLIB) {
-    throw new WireError('ERR_WIRE_BAD_MAGIC', `first byte 0x${kind!.toString(16).padStart(2, '0')}, expected 0x00 or 0x01`);
+    throw new WireError(
+      'ERR_WIRE_BAD_MAGIC',
+      `first byte 0x${kind!.toString(16).padStart(2, '0')}, expected 0x00 or 0x01`,
+    );
   }
   const cap = options.maxInflatedBytes ?? LEGACY_DEFAULT_MAX_INFLATED_BYTES;
   const window = inflateCapped('zlib', msg.subarray(1), cap, 'legacy window');

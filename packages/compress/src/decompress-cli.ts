@@ -1,7 +1,15 @@
 // nflog-zmq-decompress SRC DST: undoes nflog-zmq-compress (or a sender's --rate-control) for
 // receivers that cannot. Thin: parse, wire inflateFrame/decodeLegacyShaped to the relay loop.
 
-import { METRIC, WireError, addStatsdOptions, createProgram, isV1Frame, parseMiB, runProgram } from '@nflog-pipe/shared';
+import {
+  METRIC,
+  WireError,
+  addStatsdOptions,
+  createProgram,
+  isV1Frame,
+  parseMiB,
+  runProgram,
+} from '@nflog-pipe/shared';
 import { decodeLegacyShaped, LEGACY_DEFAULT_MAX_INFLATED_BYTES } from './decode-legacy-shaped.js';
 import { inflateFrame } from './frame-deflate.js';
 import { addRelayOptions } from './relay-options.js';
@@ -33,7 +41,8 @@ export function mainDecompress(argv: string[]): Promise<number> {
   );
   addStatsdOptions(program);
   return runProgram(program, argv, (ctx) => {
-    const maxBytes = (ctx.opts['maxInflate'] as number | undefined) ?? LEGACY_DEFAULT_MAX_INFLATED_BYTES;
+    const maxBytes =
+      (ctx.opts['maxInflate'] as number | undefined) ?? LEGACY_DEFAULT_MAX_INFLATED_BYTES;
     return runRelayProgram(ctx, {
       component: 'decompress',
       outPkt: METRIC.DECOMPRESS_OUT_PKT,

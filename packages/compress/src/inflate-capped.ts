@@ -31,18 +31,27 @@ export function inflateCapped(
   const options = { maxOutputLength: Math.max(1, maxOutputBytes), info: true } as ZlibOptions;
   let result: InflateInfo;
   try {
-    result = (format === 'raw' ? inflateRawSync(input, options) : inflateSync(input, options)) as unknown as InflateInfo;
+    result = (format === 'raw'
+      ? inflateRawSync(input, options)
+      : inflateSync(input, options)) as unknown as InflateInfo;
   } catch (err) {
     const code = (err as { code?: unknown } | null)?.code;
     if (code === 'ERR_BUFFER_TOO_LARGE') {
-      throw new WireError('ERR_WIRE_OVERSIZE', `${what} inflates past the cap of ${maxOutputBytes} bytes`, {
-        cause: err,
-      });
+      throw new WireError(
+        'ERR_WIRE_OVERSIZE',
+        `${what} inflates past the cap of ${maxOutputBytes} bytes`,
+        {
+          cause: err,
+        },
+      );
     }
     throw new WireError('ERR_WIRE_INFLATE', `${what}: corrupt deflate stream`, { cause: err });
   }
   if (result.buffer.length > maxOutputBytes) {
-    throw new WireError('ERR_WIRE_OVERSIZE', `${what} inflates past the cap of ${maxOutputBytes} bytes`);
+    throw new WireError(
+      'ERR_WIRE_OVERSIZE',
+      `${what} inflates past the cap of ${maxOutputBytes} bytes`,
+    );
   }
   if (result.engine.bytesWritten !== input.length) {
     throw new WireError(

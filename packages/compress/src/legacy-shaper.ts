@@ -7,7 +7,11 @@
 
 import { constants as zc, deflateSync } from 'node:zlib';
 import { NflogPipeError } from '@nflog-pipe/shared';
-import { LEGACY_SHAPED_PLAIN, LEGACY_SHAPED_ZLIB, LEGACY_WINDOW_LENGTH_BYTES } from './decode-legacy-shaped.js';
+import {
+  LEGACY_SHAPED_PLAIN,
+  LEGACY_SHAPED_ZLIB,
+  LEGACY_WINDOW_LENGTH_BYTES,
+} from './decode-legacy-shaped.js';
 import type { RateShaper, ShaperVerdict } from './rate-shaper.js';
 
 /** Default time a compressed window may wait for more messages before it is sent, ms. */
@@ -97,7 +101,8 @@ export class LegacyShaper {
     this.#onMessage = options.onMessage;
     this.#flushMs = options.flushMs ?? LEGACY_DEFAULT_FLUSH_MS;
     this.#maxPendingBytes = options.maxPendingBytes ?? LEGACY_DEFAULT_MAX_PENDING_BYTES;
-    if (!(this.#flushMs > 0 && Number.isFinite(this.#flushMs))) throw new RangeError(`flushMs must be > 0`);
+    if (!(this.#flushMs > 0 && Number.isFinite(this.#flushMs)))
+      throw new RangeError(`flushMs must be > 0`);
     if (!(this.#maxPendingBytes > 0)) throw new RangeError(`maxPendingBytes must be > 0`);
     this.#level = options.level ?? zc.Z_DEFAULT_COMPRESSION;
     this.#timers = options.timers ?? defaultTimers;
@@ -127,7 +132,8 @@ export class LegacyShaper {
       this.#chunks.push(length, msg);
       s.pendingPkts++;
       s.pendingBytes += LEGACY_WINDOW_LENGTH_BYTES + msg.length;
-      if (s.pendingPkts === 1) this.#timer = this.#timers.setTimeout(() => this.#onTimer(), this.#flushMs);
+      if (s.pendingPkts === 1)
+        this.#timer = this.#timers.setTimeout(() => this.#onTimer(), this.#flushMs);
       if (s.pendingBytes >= this.#maxPendingBytes) this.flush();
     } else {
       s.dropPkts++;

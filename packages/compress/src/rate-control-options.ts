@@ -27,13 +27,28 @@ export interface RateControlOptions {
  * Values are parsed by shared's parseMiB/parseSeconds (bad values: commander error, exit 2).
  * Returns `cmd`.
  */
-export function addRateControlOptions(cmd: CommandLike, options: { alwaysEnabled?: boolean } = {}): CommandLike {
+export function addRateControlOptions(
+  cmd: CommandLike,
+  options: { alwaysEnabled?: boolean } = {},
+): CommandLike {
   if (options.alwaysEnabled !== true) {
-    cmd.option('--rate-control', 'compress (above --lwm) or drop (above --hwm) what is sent, by its rate', false);
+    cmd.option(
+      '--rate-control',
+      'compress (above --lwm) or drop (above --hwm) what is sent, by its rate',
+      false,
+    );
   }
   return cmd
-    .option('--lwm <MiB/s>', 'low watermark: compress while the rate is above it, MiB/s (default: 1.0; 0 disables)', parseMiB)
-    .option('--hwm <MiB/s>', 'high watermark: drop while the rate is above it, MiB/s (default: 5.0; 0 disables)', parseMiB)
+    .option(
+      '--lwm <MiB/s>',
+      'low watermark: compress while the rate is above it, MiB/s (default: 1.0; 0 disables)',
+      parseMiB,
+    )
+    .option(
+      '--hwm <MiB/s>',
+      'high watermark: drop while the rate is above it, MiB/s (default: 5.0; 0 disables)',
+      parseMiB,
+    )
     .option(
       '--wm-interval <MiB>',
       'measure the rate again after this many MiB have been offered (default: max(2 * hwm, 4 * lwm))',
@@ -60,7 +75,9 @@ export function shaperOptionsFrom(
   const lwmBps = (opts['lwm'] as number | undefined) ?? DEFAULT_LWM_BPS;
   const hwmBps = (opts['hwm'] as number | undefined) ?? DEFAULT_HWM_BPS;
   if (lwmBps > 0 && hwmBps > 0 && hwmBps < lwmBps) {
-    throw new UsageError(`--hwm (${hwmBps / 2 ** 20} MiB/s) must not be below --lwm (${lwmBps / 2 ** 20} MiB/s)`);
+    throw new UsageError(
+      `--hwm (${hwmBps / 2 ** 20} MiB/s) must not be below --lwm (${lwmBps / 2 ** 20} MiB/s)`,
+    );
   }
   const given = opts['wmInterval'] as number | undefined;
   if (given !== undefined && given <= 0 && (lwmBps > 0 || hwmBps > 0)) {

@@ -65,12 +65,16 @@ export interface RelaySettings {
 }
 
 /** Reads what addRelayOptions parsed: the option values and the SRC and DST arguments. */
-export function relaySettingsFrom(opts: Record<string, unknown>, args: readonly string[]): RelaySettings {
+export function relaySettingsFrom(
+  opts: Record<string, unknown>,
+  args: readonly string[],
+): RelaySettings {
   return {
     src: args[0]!,
     dst: args[1]!,
     sendHighWaterMark: opts['zmqBuffer'] as number,
-    statsIntervalMs: (opts['statsInterval'] as number | undefined) ?? RELAY_DEFAULT_STATS_INTERVAL_MS,
+    statsIntervalMs:
+      (opts['statsInterval'] as number | undefined) ?? RELAY_DEFAULT_STATS_INTERVAL_MS,
     wire: opts['wire'] as RelayWire,
   };
 }

@@ -47,7 +47,10 @@ export interface RelayOptions {
   /** Aborted on SIGTERM/SIGINT. */
   stopped: AbortSignal;
   /** Builds the transform; `send(msg, packets)` hands a message to the PUSH end (never blocks). */
-  makeTransform(send: (msg: Buffer, packets: number) => void, bad: (err: WireError) => void): RelayTransform;
+  makeTransform(
+    send: (msg: Buffer, packets: number) => void,
+    bad: (err: WireError) => void,
+  ): RelayTransform;
 }
 
 /** Summary fields for the log line: every counter, in METRIC order (0 when never incremented). */
@@ -69,7 +72,10 @@ function isUsageZmqError(err: unknown): boolean {
  * @throws UsageError for an endpoint that is malformed or that ZeroMQ rejects as invalid;
  *   the zeromq.js error (EADDRINUSE, ...) when binding fails otherwise.
  */
-export async function runRelay(options: RelayOptions, summaryNames: readonly MetricName[]): Promise<void> {
+export async function runRelay(
+  options: RelayOptions,
+  summaryNames: readonly MetricName[],
+): Promise<void> {
   const { logger, metrics } = options;
   validateEndpoint(options.src, 'bind');
   validateEndpoint(options.dst, 'connect');
@@ -98,10 +104,13 @@ export async function runRelay(options: RelayOptions, summaryNames: readonly Met
           // Repeating conditions warn once; the counter carries them afterwards.
           if (!warnedSend.has(code)) {
             warnedSend.add(code);
-            logger.warn('dropping: the PUSH queue is full or failing (further drops are only counted)', {
-              dst: options.dst,
-              code,
-            });
+            logger.warn(
+              'dropping: the PUSH queue is full or failing (further drops are only counted)',
+              {
+                dst: options.dst,
+                code,
+              },
+            );
           }
         },
       },
@@ -120,7 +129,10 @@ export async function runRelay(options: RelayOptions, summaryNames: readonly Met
     }
   };
   const transform = options.makeTransform((msg, packets) => pusher.push(msg, packets), bad);
-  const timer = setInterval(() => logger.info('stats', summary(metrics, summaryNames)), options.statsIntervalMs);
+  const timer = setInterval(
+    () => logger.info('stats', summary(metrics, summaryNames)),
+    options.statsIntervalMs,
+  );
   timer.unref();
   const stop = (): void => pull.close();
   options.stopped.addEventListener('abort', stop, { once: true });
@@ -178,7 +190,10 @@ export interface RelayIo {
  * @returns 0 after a clean stop
  * @throws what runRelay throws (UsageError for a bad endpoint)
  */
-export async function runRelayProgram({ opts, args, logger }: ProgramContext, spec: RelayProgramSpec): Promise<number> {
+export async function runRelayProgram(
+  { opts, args, logger }: ProgramContext,
+  spec: RelayProgramSpec,
+): Promise<number> {
   const { wire, ...settings } = relaySettingsFrom(opts, args);
   const log = logger.child({ component: spec.component });
   const metrics = createMetrics(statsdOptionsFrom(opts), logger);

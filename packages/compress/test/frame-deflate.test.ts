@@ -35,14 +35,18 @@ test('compressFrame returns the frame itself when already compressed or when def
   assert.equal(compressFrame(packed), packed);
   const heartbeat = makeFrame([]);
   assert.equal(compressFrame(heartbeat), heartbeat);
-  const random = makeFrame([Buffer.from(Array.from({ length: 64 }, (_, i) => (i * 167 + 13) % 251))]);
+  const random = makeFrame([
+    Buffer.from(Array.from({ length: 64 }, (_, i) => (i * 167 + 13) % 251)),
+  ]);
   assert.equal(compressFrame(random), random);
   // An uncompressed frame goes through inflateFrame untouched.
   assert.equal(inflateFrame(frame), frame);
 });
 
 test('compressFrame rejects what is not a v1 frame', () => {
-  assert.throws(() => compressFrame(Buffer.from('not a frame at all, certainly not NFPZ')), { code: 'ERR_WIRE_BAD_MAGIC' });
+  assert.throws(() => compressFrame(Buffer.from('not a frame at all, certainly not NFPZ')), {
+    code: 'ERR_WIRE_BAD_MAGIC',
+  });
 });
 
 /** A compressed frame with arbitrary deflate bytes and header claims. */
@@ -58,17 +62,38 @@ test('every malformed compressed frame gets its own WireError code', () => {
   const good = deflateRawSync(raw);
   const bomb = deflateRawSync(Buffer.alloc(50 * 1024 * 1024)); // ~50 KiB that inflates to 50 MiB
   const cases: Array<[string, Buffer, string, number?]> = [
-    ['corrupt deflate', forged(Buffer.from([0xff, 0xff, 0xff, 0xff]), 2, raw.length), 'ERR_WIRE_INFLATE'],
-    ['truncated deflate', forged(good.subarray(0, good.length - 4), 2, raw.length), 'ERR_WIRE_INFLATE'],
-    ['bytes after the stream', forged(Buffer.concat([good, Buffer.from([0])]), 2, raw.length), 'ERR_WIRE_LENGTH_MISMATCH'],
+    [
+      'corrupt deflate',
+      forged(Buffer.from([0xff, 0xff, 0xff, 0xff]), 2, raw.length),
+      'ERR_WIRE_INFLATE',
+    ],
+    [
+      'truncated deflate',
+      forged(good.subarray(0, good.length - 4), 2, raw.length),
+      'ERR_WIRE_INFLATE',
+    ],
+    [
+      'bytes after the stream',
+      forged(Buffer.concat([good, Buffer.from([0])]), 2, raw.length),
+      'ERR_WIRE_LENGTH_MISMATCH',
+    ],
     ['inflates short of rawBytes', forged(good, 2, raw.length + 16), 'ERR_WIRE_LENGTH_MISMATCH'],
     ['inflates past rawBytes', forged(good, 2, raw.length - 1), 'ERR_WIRE_OVERSIZE'],
     ['zip bomb under a small rawBytes', forged(bomb, 1, 4096), 'ERR_WIRE_OVERSIZE'],
-    ['zip bomb claiming its size, above the cap', forged(bomb, 1, 50 * 1024 * 1024), 'ERR_WIRE_OVERSIZE', 1024 * 1024],
+    [
+      'zip bomb claiming its size, above the cap',
+      forged(bomb, 1, 50 * 1024 * 1024),
+      'ERR_WIRE_OVERSIZE',
+      1024 * 1024,
+    ],
     ['count disagrees with the records', forged(good, 3, raw.length), 'ERR_WIRE_COUNT_MISMATCH'],
   ];
   for (const [what, frame, code, maxRawBytes] of cases) {
-    assert.throws(() => inflateFrame(frame, maxRawBytes === undefined ? {} : { maxRawBytes }), { code }, what);
+    assert.throws(
+      () => inflateFrame(frame, maxRawBytes === undefined ? {} : { maxRawBytes }),
+      { code },
+      what,
+    );
   }
   assert.deepEqual(decodeFrame(inflateFrame(forged(good, 2, raw.length))).records, raw);
 });
@@ -79,20 +104,30 @@ test('property: shaped v1 frames (pass/compress/drop) inflate to exactly the fra
       fc.array(
         fc.record({
           dtMs: fc.integer({ min: 0, max: 300 }),
-          payloads: fc.array(fc.oneof(fc.uint8Array({ maxLength: 300 }), fc.integer({ min: 0, max: 1500 })), {
-            maxLength: 8,
-          }),
+          payloads: fc.array(
+            fc.oneof(fc.uint8Array({ maxLength: 300 }), fc.integer({ min: 0, max: 1500 })),
+            {
+              maxLength: 8,
+            },
+          ),
         }),
         { maxLength: 60 },
       ),
       (steps) => {
         const clock = new FakeClock();
-        const shaper = new RateShaper({ lwmBps: 2000, hwmBps: 20000, windowBytes: 3000, now: clock.now });
+        const shaper = new RateShaper({
+          lwmBps: 2000,
+          hwmBps: 20000,
+          windowBytes: 3000,
+          now: clock.now,
+        });
         const kept: Buffer[] = [];
         const received: Buffer[] = [];
         steps.forEach((step, i) => {
           clock.advance(step.dtMs);
-          const payloads = step.payloads.map((p, k) => (typeof p === 'number' ? textPayload(i + k, p) : Buffer.from(p)));
+          const payloads = step.payloads.map((p, k) =>
+            typeof p === 'number' ? textPayload(i + k, p) : Buffer.from(p),
+          );
           const frame = makeFrame(payloads, BigInt(i));
           const v = shaper.verdict(frame.length);
           if (v === 'drop') return;

@@ -25,7 +25,8 @@ export class FakeClock implements ShaperTimers {
     const end = this.nowMs + ms;
     for (;;) {
       let due: [number, { at: number; fn: () => void }] | undefined;
-      for (const e of this.#timers) if (e[1].at <= end && (due === undefined || e[1].at < due[1].at)) due = e;
+      for (const e of this.#timers)
+        if (e[1].at <= end && (due === undefined || e[1].at < due[1].at)) due = e;
       if (due === undefined) break;
       this.#timers.delete(due[0]);
       this.nowMs = Math.max(this.nowMs, due[1].at);
@@ -52,7 +53,13 @@ export function makeRecords(payloads: readonly Buffer[], tsSec = 1_700_000_000):
 /** A v1 frame of the given payloads (uncompressed). */
 export function makeFrame(payloads: readonly Buffer[], firstSeq = 0n, meta?: Buffer): Buffer {
   return encodeFrame(
-    { linktype: 101, senderId: 0x1122334455667788n, firstSeq, count: payloads.length, ...(meta ? { meta } : {}) },
+    {
+      linktype: 101,
+      senderId: 0x1122334455667788n,
+      firstSeq,
+      count: payloads.length,
+      ...(meta ? { meta } : {}),
+    },
     makeRecords(payloads),
   );
 }

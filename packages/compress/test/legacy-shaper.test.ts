@@ -56,7 +56,11 @@ test('pass emits 0x00 + message at once; compress windows go out as 0x01 + zlib 
   const m = [0, 1, 2, 3, 4, 5].map((i) => textPayload(i, 400));
   clock.nowMs = 100;
   ls.push(m[0]!);
-  assert.deepEqual(out[0], { msg: Buffer.concat([Buffer.from([0]), m[0]!]), packets: 1, atMs: 100 });
+  assert.deepEqual(out[0], {
+    msg: Buffer.concat([Buffer.from([0]), m[0]!]),
+    packets: 1,
+    atMs: 100,
+  });
   clock.nowMs = 200;
   ls.push(m[1]!);
   clock.nowMs = 300;
@@ -114,7 +118,11 @@ test('a window is sent at once when it reaches maxPendingBytes', () => {
   big.ls.push(Buffer.alloc(8)); // 100 pending: sent
   assert.equal(big.out.length, 2);
   assert.equal(big.out[1]!.packets, 3);
-  assert.deepEqual(decodeLegacyShaped(big.out[1]!.msg), [Buffer.alloc(40), Buffer.alloc(40), Buffer.alloc(8)]);
+  assert.deepEqual(decodeLegacyShaped(big.out[1]!.msg), [
+    Buffer.alloc(40),
+    Buffer.alloc(40),
+    Buffer.alloc(8),
+  ]);
 });
 
 test('above hwm nothing goes out and drops are counted; a pending window is sent before dropping', () => {
@@ -156,20 +164,38 @@ test('decodeLegacyShaped: every malformed input class has its code; inflation is
     ['unknown first byte', Buffer.from([2, 0, 0]), 'ERR_WIRE_BAD_MAGIC'],
     ['corrupt zlib', Buffer.from([1, 0x78, 0x9c, 0xff, 0xff]), 'ERR_WIRE_INFLATE'],
     ['raw deflate instead of zlib', Buffer.from([1, 0x63, 0x60, 0x00, 0x00]), 'ERR_WIRE_INFLATE'],
-    ['bytes after the zlib stream', Buffer.concat([pyWindow([Buffer.from('a')]), Buffer.from([0])]), 'ERR_WIRE_LENGTH_MISMATCH'],
+    [
+      'bytes after the zlib stream',
+      Buffer.concat([pyWindow([Buffer.from('a')]), Buffer.from([0])]),
+      'ERR_WIRE_LENGTH_MISMATCH',
+    ],
     ['zip bomb', bomb, 'ERR_WIRE_OVERSIZE', 1024 * 1024],
-    ['partial length prefix', Buffer.concat([Buffer.from([1]), deflateSync(Buffer.from([0, 0]))]), 'ERR_WIRE_TRUNCATED_RECORD'],
-    ['message past the end', Buffer.concat([Buffer.from([1]), deflateSync(Buffer.concat([lenOnly, Buffer.alloc(9)]))]), 'ERR_WIRE_TRUNCATED_RECORD'],
+    [
+      'partial length prefix',
+      Buffer.concat([Buffer.from([1]), deflateSync(Buffer.from([0, 0]))]),
+      'ERR_WIRE_TRUNCATED_RECORD',
+    ],
+    [
+      'message past the end',
+      Buffer.concat([Buffer.from([1]), deflateSync(Buffer.concat([lenOnly, Buffer.alloc(9)]))]),
+      'ERR_WIRE_TRUNCATED_RECORD',
+    ],
   ];
   for (const [what, msg, code, cap] of cases) {
-    assert.throws(() => decodeLegacyShaped(msg, cap === undefined ? {} : { maxInflatedBytes: cap }), { code }, what);
+    assert.throws(
+      () => decodeLegacyShaped(msg, cap === undefined ? {} : { maxInflatedBytes: cap }),
+      { code },
+      what,
+    );
   }
   assert.deepEqual(decodeLegacyShaped(Buffer.from([0])), [Buffer.alloc(0)]);
   assert.deepEqual(decodeLegacyShaped(pyWindow([])), []);
 });
 
 test('a window written by genuine Python zlib.compressobj decodes to the exact messages', () => {
-  const fx = readHexFixture(new URL('../../test/fixtures/legacy-python-window.hex', import.meta.url));
+  const fx = readHexFixture(
+    new URL('../../test/fixtures/legacy-python-window.hex', import.meta.url),
+  );
   const msgs = Array.from({ length: 12 }, (_, i) => fx.get(`msg-${i}`)!);
   assert.ok(msgs.every((m) => m !== undefined && m.length > 0));
   assert.deepEqual(decodeLegacyShaped(fx.get('window')!), msgs);
@@ -178,7 +204,10 @@ test('a window written by genuine Python zlib.compressobj decodes to the exact m
 test('our windows decode with Python zlib.decompress, as the Python receiver does', (t) => {
   if (!requirePrereqs(t, { tools: ['python3'] })) return;
   const { out, ls } = setup({ lwmBps: 1, hwmBps: 0, windowBytes: 100_000 });
-  const msgs = [Buffer.alloc(100_001), ...Array.from({ length: 30 }, (_, i) => textPayload(i, 10 + i * 17))];
+  const msgs = [
+    Buffer.alloc(100_001),
+    ...Array.from({ length: 30 }, (_, i) => textPayload(i, 10 + i * 17)),
+  ];
   for (const m of msgs) ls.push(m);
   ls.close();
   // The first message closed the first window instantly (pass); the rest went into one window.
@@ -196,18 +225,27 @@ test('our windows decode with Python zlib.decompress, as the Python receiver doe
   ].join('\n');
   const r = spawnSync('python3', ['-c', py], { input: out[1]!.msg, encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
-  assert.deepEqual(r.stdout.trim().split('\n'), msgs.slice(1).map((m) => m.toString('hex')));
+  assert.deepEqual(
+    r.stdout.trim().split('\n'),
+    msgs.slice(1).map((m) => m.toString('hex')),
+  );
 });
 
 test('property: legacy output decodes to the input minus drops, in order; nothing waits past flushMs', () => {
   fc.assert(
     fc.property(
-      fc.array(fc.tuple(fc.integer({ min: 0, max: 150 }), fc.integer({ min: 0, max: 2000 }), fc.boolean()), {
-        maxLength: 150,
-      }),
+      fc.array(
+        fc.tuple(fc.integer({ min: 0, max: 150 }), fc.integer({ min: 0, max: 2000 }), fc.boolean()),
+        {
+          maxLength: 150,
+        },
+      ),
       fc.constantFrom([1000, 5000], [1000, 0], [0, 5000], [0, 0], [1, 1]),
       (steps, [lwm, hwm]) => {
-        const { clock, out, ls } = setup({ lwmBps: lwm, hwmBps: hwm, windowBytes: 2500 }, { flushMs: 100 });
+        const { clock, out, ls } = setup(
+          { lwmBps: lwm, hwmBps: hwm, windowBytes: 2500 },
+          { flushMs: 100 },
+        );
         const kept: Buffer[] = [];
         const verdicts: ShaperVerdict[] = [];
         steps.forEach(([dt, size, text], i) => {
@@ -227,7 +265,10 @@ test('property: legacy output decodes to the input minus drops, in order; nothin
         assert.deepEqual(got, kept);
         const st = ls.stats();
         assert.equal(st.plainMsgs + st.windowPkts + st.dropPkts, steps.length);
-        assert.equal(st.outBytes, out.reduce((a, o) => a + o.msg.length, 0));
+        assert.equal(
+          st.outBytes,
+          out.reduce((a, o) => a + o.msg.length, 0),
+        );
       },
     ),
   );

@@ -7,7 +7,11 @@ import { MIB, RateShaper, defaultWindowBytes, type ShaperVerdict } from '../src/
 import { FakeClock } from './helpers.js';
 
 /** Runs (atMs, bytes) steps through a shaper; returns the verdicts. */
-function run(shaper: RateShaper, clock: FakeClock, steps: Array<[number, number]>): ShaperVerdict[] {
+function run(
+  shaper: RateShaper,
+  clock: FakeClock,
+  steps: Array<[number, number]>,
+): ShaperVerdict[] {
   return steps.map(([at, bytes]) => {
     clock.nowMs = at;
     return shaper.verdict(bytes);
@@ -25,17 +29,44 @@ test('pass → compress → drop → pass, windows closed by bytes and by time (
     onRegimeChange: (r, rate, prev) => changes.push([r, rate, prev]),
   });
   // 1200 bytes in 300 ms = 4000 B/s: the third message closes the window, still passed.
-  assert.deepEqual(run(s, clock, [[100, 400], [200, 400], [300, 400]]), ['pass', 'pass', 'pass']);
+  assert.deepEqual(
+    run(s, clock, [
+      [100, 400],
+      [200, 400],
+      [300, 400],
+    ]),
+    ['pass', 'pass', 'pass'],
+  );
   assert.equal(s.regime, 'compress');
   // Same load: stays compressing (compressing does not lower the measured, offered rate).
-  assert.deepEqual(run(s, clock, [[400, 400], [500, 400], [600, 400]]), ['compress', 'compress', 'compress']);
+  assert.deepEqual(
+    run(s, clock, [
+      [400, 400],
+      [500, 400],
+      [600, 400],
+    ]),
+    ['compress', 'compress', 'compress'],
+  );
   assert.equal(s.regime, 'compress');
   // A burst: 1200 bytes in 20 ms = 60000 B/s > hwm.
-  assert.deepEqual(run(s, clock, [[610, 600], [620, 600]]), ['compress', 'compress']);
+  assert.deepEqual(
+    run(s, clock, [
+      [610, 600],
+      [620, 600],
+    ]),
+    ['compress', 'compress'],
+  );
   assert.equal(s.regime, 'drop');
   // Dropping still counts the offered bytes. At 620 + 1000 B / 5000 B/s = 820 ms the time rule
   // closes the window: 200 B in 200 ms = 1000 B/s, equal to lwm, which is not above it → pass.
-  assert.deepEqual(run(s, clock, [[700, 100], [820, 100], [900, 100]]), ['drop', 'drop', 'pass']);
+  assert.deepEqual(
+    run(s, clock, [
+      [700, 100],
+      [820, 100],
+      [900, 100],
+    ]),
+    ['drop', 'drop', 'pass'],
+  );
   assert.equal(s.regime, 'pass');
   assert.deepEqual(changes, [
     ['compress', 4000, 'pass'],
@@ -57,7 +88,10 @@ test('pass → compress → drop → pass, windows closed by bytes and by time (
 test('a window closes only when its bytes exceed windowBytes, not when they equal it', () => {
   const clock = new FakeClock();
   const s = new RateShaper({ lwmBps: 1000, hwmBps: 0, windowBytes: 1000, now: clock.now });
-  run(s, clock, [[10, 500], [20, 500]]);
+  run(s, clock, [
+    [10, 500],
+    [20, 500],
+  ]);
   assert.equal(s.windows, 0);
   run(s, clock, [[30, 1]]);
   assert.equal(s.windows, 1);
@@ -70,10 +104,23 @@ test('drop recovers to compress by the time rule when the load falls between the
   run(s, clock, [[100, 1001]]); // 1001 B in 100 ms = 10010 B/s
   assert.equal(s.regime, 'drop');
   // Time rule at 100 + 200 = 300 ms: 400 B in 200 ms = 2000 B/s → compress.
-  assert.deepEqual(run(s, clock, [[200, 300], [300, 100], [310, 10]]), ['drop', 'drop', 'compress']);
+  assert.deepEqual(
+    run(s, clock, [
+      [200, 300],
+      [300, 100],
+      [310, 10],
+    ]),
+    ['drop', 'drop', 'compress'],
+  );
   assert.equal(s.stats().lastRateBps, 2000);
   // compress → pass by the time rule after 1000 B / 1000 B/s = 1 s: 10 B in 1 s.
-  assert.deepEqual(run(s, clock, [[1300, 0], [1310, 5]]), ['compress', 'pass']);
+  assert.deepEqual(
+    run(s, clock, [
+      [1300, 0],
+      [1310, 5],
+    ]),
+    ['compress', 'pass'],
+  );
   assert.equal(s.stats().lastRateBps, 10);
 });
 
@@ -93,13 +140,24 @@ test('lwm = 0 never compresses: between the watermarks it passes, above hwm it d
   run(s, clock, [[1100, 1001]]); // 10010 B/s
   assert.equal(s.regime, 'drop');
   // Time rule at 1100 + 200 ms: 1000 B in 200 ms = 5000 B/s, not above hwm → pass.
-  assert.deepEqual(run(s, clock, [[1250, 1000], [1300, 0], [1301, 1]]), ['drop', 'drop', 'pass']);
+  assert.deepEqual(
+    run(s, clock, [
+      [1250, 1000],
+      [1300, 0],
+      [1301, 1],
+    ]),
+    ['drop', 'drop', 'pass'],
+  );
 });
 
 test('hwm = 0 never drops, however high the rate', () => {
   const clock = new FakeClock();
   const s = new RateShaper({ lwmBps: 1000, hwmBps: 0, windowBytes: 1000, now: clock.now });
-  const verdicts = run(s, clock, Array.from({ length: 100 }, (_, i): [number, number] => [i, 10_000]));
+  const verdicts = run(
+    s,
+    clock,
+    Array.from({ length: 100 }, (_, i): [number, number] => [i, 10_000]),
+  );
   assert.equal(verdicts[0], 'pass');
   assert.ok(verdicts.slice(1).every((v) => v === 'compress'));
   assert.equal(s.stats().dropPkts, 0);
@@ -142,7 +200,8 @@ test('bad options throw ERR_USAGE: hwm < lwm, negative or non-finite rates, non-
     { lwmBps: 1, hwmBps: 2, windowBytes: 0 },
     { lwmBps: 1, hwmBps: 2, windowBytes: -5 },
   ];
-  for (const o of bad) assert.throws(() => new RateShaper(o), { code: 'ERR_USAGE' }, JSON.stringify(o));
+  for (const o of bad)
+    assert.throws(() => new RateShaper(o), { code: 'ERR_USAGE' }, JSON.stringify(o));
   // Equal watermarks are allowed (Python: error only when lwm > hwm); so is hwm < lwm with one 0.
   assert.doesNotThrow(() => new RateShaper({ lwmBps: 5, hwmBps: 5 }));
   assert.doesNotThrow(() => new RateShaper({ lwmBps: 5, hwmBps: 0 }));
@@ -151,7 +210,9 @@ test('bad options throw ERR_USAGE: hwm < lwm, negative or non-finite rates, non-
 test('property: counters add up to what was offered, and a steady load settles in one regime', () => {
   fc.assert(
     fc.property(
-      fc.array(fc.tuple(fc.integer({ min: 0, max: 50 }), fc.integer({ min: 0, max: 3000 })), { maxLength: 300 }),
+      fc.array(fc.tuple(fc.integer({ min: 0, max: 50 }), fc.integer({ min: 0, max: 3000 })), {
+        maxLength: 300,
+      }),
       fc.integer({ min: 0, max: 4000 }),
       fc.integer({ min: 0, max: 8000 }),
       (steps, lwm, hwmExtra) => {

@@ -108,25 +108,42 @@ function resolveConfig(options: NflogSocketOptions): {
   warnings: string[];
 } {
   const warnings: string[] = [];
-  if (!Array.isArray(options.groups) || options.groups.length === 0) fail('groups must be a non-empty array');
+  if (!Array.isArray(options.groups) || options.groups.length === 0)
+    fail('groups must be a non-empty array');
   if (options.groups.length > NFLOG_MAX_GROUPS) fail(`at most ${NFLOG_MAX_GROUPS} groups`);
   const groups = options.groups.map((g) => intOption('group', g, 0, 65535));
   if (new Set(groups).size !== groups.length) fail('groups must be distinct');
 
-  let copyRange = intOption('copyRangeBytes', options.copyRangeBytes ?? NFLOG_DEFAULTS.copyRangeBytes, 1, 0xffffffff);
+  let copyRange = intOption(
+    'copyRangeBytes',
+    options.copyRangeBytes ?? NFLOG_DEFAULTS.copyRangeBytes,
+    1,
+    0xffffffff,
+  );
   if (copyRange > NFLOG_COPY_RANGE_MAX_BYTES) {
     if (options.copyRangeBytes !== undefined) {
-      warnings.push(`copyRangeBytes ${copyRange} clamped to ${NFLOG_COPY_RANGE_MAX_BYTES} (kernel NFULNL_COPY_RANGE_MAX)`);
+      warnings.push(
+        `copyRangeBytes ${copyRange} clamped to ${NFLOG_COPY_RANGE_MAX_BYTES} (kernel NFULNL_COPY_RANGE_MAX)`,
+      );
     }
     copyRange = NFLOG_COPY_RANGE_MAX_BYTES;
   }
 
-  let nlbufsiz = intOption('nlbufsizBytes', options.nlbufsizBytes ?? NFLOG_DEFAULTS.nlbufsizBytes, 1, 0xffffffff);
+  let nlbufsiz = intOption(
+    'nlbufsizBytes',
+    options.nlbufsizBytes ?? NFLOG_DEFAULTS.nlbufsizBytes,
+    1,
+    0xffffffff,
+  );
   if (nlbufsiz > NFLOG_NLBUFSIZ_MAX_BYTES) {
-    warnings.push(`nlbufsizBytes ${nlbufsiz} clamped to ${NFLOG_NLBUFSIZ_MAX_BYTES} (the kernel ignores larger values)`);
+    warnings.push(
+      `nlbufsizBytes ${nlbufsiz} clamped to ${NFLOG_NLBUFSIZ_MAX_BYTES} (the kernel ignores larger values)`,
+    );
     nlbufsiz = NFLOG_NLBUFSIZ_MAX_BYTES;
   } else if (nlbufsiz < NFLOG_NLBUFSIZ_MIN_BYTES) {
-    warnings.push(`nlbufsizBytes ${nlbufsiz} raised to ${NFLOG_NLBUFSIZ_MIN_BYTES} (the kernel ignores smaller values)`);
+    warnings.push(
+      `nlbufsizBytes ${nlbufsiz} raised to ${NFLOG_NLBUFSIZ_MIN_BYTES} (the kernel ignores smaller values)`,
+    );
     nlbufsiz = NFLOG_NLBUFSIZ_MIN_BYTES;
   }
 
@@ -138,17 +155,27 @@ function resolveConfig(options: NflogSocketOptions): {
   }
   const timeoutCs = Math.min(Math.ceil(timeoutMs / NFLOG_TIMEOUT_UNIT_MS), 0xffffffff);
   if (timeoutCs * NFLOG_TIMEOUT_UNIT_MS !== timeoutMs) {
-    warnings.push(`timeoutMs ${timeoutMs} rounded up to ${timeoutCs * NFLOG_TIMEOUT_UNIT_MS} (kernel unit 1/100 s)`);
+    warnings.push(
+      `timeoutMs ${timeoutMs} rounded up to ${timeoutCs * NFLOG_TIMEOUT_UNIT_MS} (kernel unit 1/100 s)`,
+    );
   }
 
-  let rcvbufBytes = intOption('rcvbufBytes', options.rcvbufBytes ?? NFLOG_DEFAULTS.rcvbufBytes, 0, Number.MAX_SAFE_INTEGER);
+  let rcvbufBytes = intOption(
+    'rcvbufBytes',
+    options.rcvbufBytes ?? NFLOG_DEFAULTS.rcvbufBytes,
+    0,
+    Number.MAX_SAFE_INTEGER,
+  );
   if (rcvbufBytes > NFLOG_RCVBUF_MAX_BYTES) {
-    warnings.push(`rcvbufBytes ${rcvbufBytes} clamped to ${NFLOG_RCVBUF_MAX_BYTES} (SO_RCVBUFFORCE limit)`);
+    warnings.push(
+      `rcvbufBytes ${rcvbufBytes} clamped to ${NFLOG_RCVBUF_MAX_BYTES} (SO_RCVBUFFORCE limit)`,
+    );
     rcvbufBytes = NFLOG_RCVBUF_MAX_BYTES;
   }
 
   const linktype = options.linktype ?? NFLOG_DEFAULTS.linktype;
-  if (linktype !== 101 && linktype !== 239) fail(`linktype must be 101 or 239, got ${String(linktype)}`);
+  if (linktype !== 101 && linktype !== 239)
+    fail(`linktype must be 101 or 239, got ${String(linktype)}`);
 
   return {
     groups,
@@ -213,15 +240,19 @@ export class NflogSocket {
     const result = native().open(groups, config, (records, count, errno, raw) => {
       if (raw !== undefined && onRawDatagrams) onRawDatagrams(raw);
       if (count > 0) onBatch(records, count);
-      if (errno !== 0 && self !== undefined) self.#fail(NflogError.fromErrno(errno, 'recv'), onError);
+      if (errno !== 0 && self !== undefined)
+        self.#fail(NflogError.fromErrno(errno, 'recv'), onError);
     });
-    if (isNativeFailure(result)) throw NflogError.fromErrno(result.errno, result.syscall, result.group);
+    if (isNativeFailure(result))
+      throw NflogError.fromErrno(result.errno, result.syscall, result.group);
     const rcvbufAsked = config.rcvbufBytes;
     const info = result.info();
     if (rcvbufAsked > 0 && info.rcvbufBytes < rcvbufAsked * 2) {
       warnings.push(
         `rcvbufBytes ${rcvbufAsked} capped at ${info.rcvbufBytes / 2}` +
-          (info.rcvbufForced ? '' : ' (no CAP_NET_ADMIN for SO_RCVBUFFORCE; net.core.rmem_max applies)'),
+          (info.rcvbufForced
+            ? ''
+            : ' (no CAP_NET_ADMIN for SO_RCVBUFFORCE; net.core.rmem_max applies)'),
       );
     }
     self = new NflogSocket(result, groups, config.linktype, warnings);

@@ -29,7 +29,10 @@ export interface NflogParseResult {
  */
 export function parseNflogMessages(buf: Buffer, linktype: 101 | 239): NflogParseResult {
   if (linktype !== 101 && linktype !== 239) {
-    throw new NflogError('ERR_NFLOG_INVALID_OPTION', `linktype must be 101 or 239, got ${String(linktype)}`);
+    throw new NflogError(
+      'ERR_NFLOG_INVALID_OPTION',
+      `linktype must be 101 or 239, got ${String(linktype)}`,
+    );
   }
   const r = native().parseNflogMessages(buf, linktype);
   return {

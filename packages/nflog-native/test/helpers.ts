@@ -10,7 +10,11 @@ export const CAPTURE_SCRIPT = new URL('../../test/fixtures/capture.mjs', import.
 export const TRAFFIC_SCRIPT = new URL('../../test/fixtures/traffic.mjs', import.meta.url).pathname;
 
 /** Reject when `p` takes longer than `ms`. */
-export async function withTimeout<T>(p: Promise<T>, what: string, ms = TEST_TIMEOUT_MS): Promise<T> {
+export async function withTimeout<T>(
+  p: Promise<T>,
+  what: string,
+  ms = TEST_TIMEOUT_MS,
+): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
@@ -22,7 +26,11 @@ export async function withTimeout<T>(p: Promise<T>, what: string, ms = TEST_TIME
   }
 }
 
-function run(cmd: string, args: string[], input?: string): Promise<{ stdout: string; stderr: string; code: number }> {
+function run(
+  cmd: string,
+  args: string[],
+  input?: string,
+): Promise<{ stdout: string; stderr: string; code: number }> {
   return new Promise((resolve) => {
     const child = execFile(cmd, args, { encoding: 'utf8' }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : 127) : 0;
@@ -38,7 +46,8 @@ export async function requireRootAndTools(t: TestContext): Promise<boolean> {
   if (process.getuid?.() !== 0) missing = 'not root';
   else {
     for (const tool of ['ip', 'nft', 'setpriv']) {
-      if ((await run('sh', ['-c', `command -v ${tool}`])).code !== 0) missing = `${tool} not installed`;
+      if ((await run('sh', ['-c', `command -v ${tool}`])).code !== 0)
+        missing = `${tool} not installed`;
     }
   }
   if (missing === '') return true;
@@ -67,7 +76,8 @@ export class Netns {
 
   async #must(cmd: string, args: string[], input?: string): Promise<string> {
     const r = await run(cmd, args, input);
-    if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.code}): ${r.stderr.trim()}`);
+    if (r.code !== 0)
+      throw new Error(`${cmd} ${args.join(' ')} failed (${r.code}): ${r.stderr.trim()}`);
     return r.stdout;
   }
 
@@ -83,7 +93,9 @@ export class Netns {
 
   /** Spawn a long-running process inside the namespace. */
   spawn(cmd: string, args: string[]): ChildProcess {
-    return spawn('ip', ['netns', 'exec', this.name, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    return spawn('ip', ['netns', 'exec', this.name, cmd, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
   }
 
   /** Delete the namespace; safe twice. */
@@ -214,7 +226,10 @@ export interface TrafficSpec {
 
 /** Send traffic inside the namespace; resolves when every packet is sent. */
 export async function sendTraffic(ns: Netns, spec: TrafficSpec): Promise<void> {
-  await withTimeout(ns.exec(process.execPath, [TRAFFIC_SCRIPT, JSON.stringify(spec)]), `traffic ${spec.proto}`);
+  await withTimeout(
+    ns.exec(process.execPath, [TRAFFIC_SCRIPT, JSON.stringify(spec)]),
+    `traffic ${spec.proto}`,
+  );
 }
 
 /** One pcap record read back from a records buffer. */
@@ -266,7 +281,12 @@ export function parseNflogRecord(data: Buffer): NflogRecord {
     off += (len + 3) & ~3;
   }
   if (off !== data.length) throw new Error(`TLVs end at ${off}, record at ${data.length}`);
-  return { family: data.readUInt8(0), version: data.readUInt8(1), group: data.readUInt16BE(2), tlvs };
+  return {
+    family: data.readUInt8(0),
+    version: data.readUInt8(1),
+    group: data.readUInt16BE(2),
+    tlvs,
+  };
 }
 
 /** Transport payload of a raw IPv4/IPv6 UDP or TCP packet (no options/extension headers beyond TCP's data offset). */

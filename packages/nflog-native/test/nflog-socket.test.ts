@@ -42,7 +42,9 @@ table inet nfp {
 }
 `;
 
-async function setup(t: import('node:test').TestContext): Promise<{ ns: Netns; dir: string } | null> {
+async function setup(
+  t: import('node:test').TestContext,
+): Promise<{ ns: Netns; dir: string } | null> {
   if (!(await requireRootAndTools(t))) return null;
   const ns = await Netns.create('sock');
   const dir = await mkdtemp(join(tmpdir(), 'nfp-native-'));
@@ -93,11 +95,61 @@ test('linktype 239: exact packets per group, byte-exact payloads, prefix and tim
   await cap.waitFor('ready');
   const t0 = Date.now();
   const traffic: (TrafficSpec & { group: number; prefix: string; kernelTs: boolean })[] = [
-    { proto: 'udp', family: 4, port: 9101, count: 5, size: 100, seed: 1, group: 7, prefix: 'nfp-a', kernelTs: false },
-    { proto: 'udp', family: 6, port: 9101, count: 4, size: 300, seed: 2, group: 7, prefix: 'nfp-a', kernelTs: false },
-    { proto: 'udp', family: 4, port: 9102, count: 3, size: 50, seed: 3, group: 8, prefix: 'nfp-b', kernelTs: true },
-    { proto: 'udp', family: 6, port: 9102, count: 2, size: 60, seed: 4, group: 8, prefix: 'nfp-b', kernelTs: true },
-    { proto: 'tcp', family: 4, port: 9103, count: 3, size: 40, seed: 5, group: 7, prefix: 'nfp-t', kernelTs: false },
+    {
+      proto: 'udp',
+      family: 4,
+      port: 9101,
+      count: 5,
+      size: 100,
+      seed: 1,
+      group: 7,
+      prefix: 'nfp-a',
+      kernelTs: false,
+    },
+    {
+      proto: 'udp',
+      family: 6,
+      port: 9101,
+      count: 4,
+      size: 300,
+      seed: 2,
+      group: 7,
+      prefix: 'nfp-a',
+      kernelTs: false,
+    },
+    {
+      proto: 'udp',
+      family: 4,
+      port: 9102,
+      count: 3,
+      size: 50,
+      seed: 3,
+      group: 8,
+      prefix: 'nfp-b',
+      kernelTs: true,
+    },
+    {
+      proto: 'udp',
+      family: 6,
+      port: 9102,
+      count: 2,
+      size: 60,
+      seed: 4,
+      group: 8,
+      prefix: 'nfp-b',
+      kernelTs: true,
+    },
+    {
+      proto: 'tcp',
+      family: 4,
+      port: 9103,
+      count: 3,
+      size: 40,
+      seed: 5,
+      group: 7,
+      prefix: 'nfp-t',
+      kernelTs: false,
+    },
   ];
   for (const spec of traffic) await sendTraffic(env.ns, spec);
   const expected = traffic.reduce((n, s) => n + s.count, 0);
@@ -118,14 +170,19 @@ test('linktype 239: exact packets per group, byte-exact payloads, prefix and tim
   for (const r of records) {
     assert.equal(r.origLen, r.inclLen, 'small packets are not truncated');
     const us = r.tsSec * 1e6 + r.tsUsec;
-    assert.ok(us >= t0 * 1000 && us <= (t1 + 1) * 1000, `timestamp ${us} outside [${t0}, ${t1}] ms`);
+    assert.ok(
+      us >= t0 * 1000 && us <= (t1 + 1) * 1000,
+      `timestamp ${us} outside [${t0}, ${t1}] ms`,
+    );
     const rec = parseNflogRecord(r.data);
     assert.equal(rec.version, 0);
     const ip = rec.tlvs.get(NFULA_PAYLOAD);
     assert.ok(ip !== undefined);
     assert.equal(rec.family, ip.readUInt8(0) >> 4 === 4 ? 2 : 10);
     const { dport, payload } = l4Payload(ip);
-    const spec = traffic.find((s) => s.port === dport && (ip.readUInt8(0) >> 4 === 4 ? 4 : 6) === s.family);
+    const spec = traffic.find(
+      (s) => s.port === dport && (ip.readUInt8(0) >> 4 === 4 ? 4 : 6) === s.family,
+    );
     assert.ok(spec !== undefined, `unexpected port ${dport}`);
     assert.equal(rec.group, spec.group);
     assert.equal(rec.tlvs.get(NFULA_PREFIX)?.toString('latin1'), `${spec.prefix}\0`);
@@ -151,8 +208,14 @@ test('linktype 239: exact packets per group, byte-exact payloads, prefix and tim
     );
   }
   // Per-group sequence numbers start at 0 and have no gaps.
-  assert.deepEqual(seqs.get(7), Array.from({ length: 12 }, (_, i) => i));
-  assert.deepEqual(seqs.get(8), Array.from({ length: 5 }, (_, i) => i));
+  assert.deepEqual(
+    seqs.get(7),
+    Array.from({ length: 12 }, (_, i) => i),
+  );
+  assert.deepEqual(
+    seqs.get(8),
+    Array.from({ length: 5 }, (_, i) => i),
+  );
 });
 
 test('linktype 101: raw IP, copy range truncates with the true orig_len', async (t) => {
@@ -172,9 +235,13 @@ test('linktype 101: raw IP, copy range truncates with the true orig_len', async 
   const summary = records.map((r) => [r.inclLen, r.origLen]);
   // Kernel batches of one group arrive in order.
   assert.deepEqual(summary, [
-    [64, 528], [64, 528], [64, 528],
-    [64, 548], [64, 548],
-    [38, 38], [38, 38],
+    [64, 528],
+    [64, 528],
+    [64, 528],
+    [64, 548],
+    [64, 548],
+    [38, 38],
+    [38, 38],
   ]);
   const v4 = records[0]!.data;
   assert.equal(v4.readUInt8(0) >> 4, 4);
@@ -191,7 +258,9 @@ test('a group bound by another socket fails with EPERM from NFULNL_CFG_CMD_BIND'
   const first = startCapture(t, env.ns, { groups: [7] }, join(env.dir, 'first'));
   await first.waitFor('ready');
   const second = startCapture(t, env.ns, { groups: [8, 7] }, join(env.dir, 'second'));
-  const err = await second.waitFor<{ code: string; errno: number; syscall: string; group: number }>('error');
+  const err = await second.waitFor<{ code: string; errno: number; syscall: string; group: number }>(
+    'error',
+  );
   assert.equal(await second.exited, 1);
   // Measured: the kernel answers EPERM (not EBUSY) when another port id owns the group.
   assert.deepEqual(
@@ -245,10 +314,22 @@ test('an overrun is counted exactly: logged = read + kernelDropped, enobufs > 0'
   const file = join(env.dir, 'records-drop');
   // qthresh 1: every packet is its own kernel batch; a tiny receive buffer
   // holds one batch, so the rest of the burst is dropped while paused.
-  const cap = startCapture(t, env.ns, { groups: [10], qthresh: 1, rcvbufBytes: 4096, startPaused: true }, file);
+  const cap = startCapture(
+    t,
+    env.ns,
+    { groups: [10], qthresh: 1, rcvbufBytes: 4096, startPaused: true },
+    file,
+  );
   await cap.waitFor('ready');
   const burst = 200;
-  await sendTraffic(env.ns, { proto: 'udp', family: 4, port: 9105, count: burst, size: 100, seed: 21 });
+  await sendTraffic(env.ns, {
+    proto: 'udp',
+    family: 4,
+    port: 9105,
+    count: burst,
+    size: 100,
+    seed: 21,
+  });
   cap.child.kill('SIGUSR2');
   await cap.waitFor('resumed');
   // A packet after the overrun: its sequence number reveals the whole gap.
@@ -277,7 +358,14 @@ test('an overrun while reading live does not stop the reader (POLLERR is ENOBUFS
   const burst = 400;
   let logged = 0;
   for (let round = 0; round < 3; round++) {
-    await sendTraffic(env.ns, { proto: 'udp', family: 4, port: 9105, count: burst, size: 1000, seed: 30 + round });
+    await sendTraffic(env.ns, {
+      proto: 'udp',
+      family: 4,
+      port: 9105,
+      count: burst,
+      size: 1000,
+      seed: 30 + round,
+    });
     logged += burst;
   }
   await sendTraffic(env.ns, { proto: 'udp', family: 4, port: 9105, count: 1, size: 100, seed: 39 });

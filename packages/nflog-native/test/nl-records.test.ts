@@ -21,7 +21,7 @@ const NFULA_SEQ = 12;
 function recordedDatagrams(): Buffer[] {
   const buf = readFileSync(new URL('../../test/fixtures/nflog-datagrams.bin', import.meta.url));
   const out: Buffer[] = [];
-  for (let off = 0; off < buf.length; ) {
+  for (let off = 0; off < buf.length;) {
     const len = buf.readUInt32LE(off);
     out.push(buf.subarray(off + 4, off + 4 + len));
     off += 4 + len;
@@ -88,7 +88,8 @@ function packetMsg(p: PktSpec): Buffer {
   nfgen.writeUInt8(p.family ?? 2, 0);
   nfgen.writeUInt16BE(p.group ?? 1, 2);
   const attrs = [attr(NFULA_PACKET_HDR, Buffer.from([0x08, 0x00, 3, 0]))];
-  if (p.prefix !== undefined) attrs.push(attr(NFULA_PREFIX, Buffer.from(`${p.prefix}\0`, 'latin1')));
+  if (p.prefix !== undefined)
+    attrs.push(attr(NFULA_PREFIX, Buffer.from(`${p.prefix}\0`, 'latin1')));
   if (p.ts) attrs.push(attr(NFULA_TIMESTAMP, tsValue(p.ts[0], p.ts[1])));
   if (p.seq !== undefined) attrs.push(attr(NFULA_SEQ, be32(p.seq)));
   attrs.push(...(p.extra ?? []));
@@ -114,7 +115,13 @@ test('recorded batch (output hook, 2 packets + NLMSG_DONE): raw IP records stamp
   assert.equal(r.count, 2);
   assert.deepEqual([r.malformed, r.truncated, r.kernelDropped], [0, 0, 0]);
   const recs = splitRecords(r.records);
-  assert.deepEqual(recs.map((x) => [x.inclLen, x.origLen]), [[48, 48], [48, 48]]);
+  assert.deepEqual(
+    recs.map((x) => [x.inclLen, x.origLen]),
+    [
+      [48, 48],
+      [48, 48],
+    ],
+  );
   recs.forEach((x, i) => {
     assert.deepEqual(l4Payload(x.data), { proto: 17, dport: 9101, payload: payloadFor(1, i, 20) });
     const us = x.tsSec * 1e6 + x.tsUsec;
@@ -131,13 +138,27 @@ test('recorded input-hook packet (IPv6): kernel timestamp, exact bytes in 101 an
   // NFULA_TIMESTAMP in this recording: BE u64 sec 0x6b014075, usec 0x53c6a.
   const tsSec = 0x6b014075;
   const tsUsec = 0x53c6a;
-  const ip = Buffer.concat([Buffer.from('600e25a800181140', 'hex'), Buffer.alloc(15), Buffer.from([1]), Buffer.alloc(15), Buffer.from([1]), Buffer.from('cb2a238e0018002b', 'hex'), payloadFor(2, 0, 16)]);
-  assert.deepEqual(parseNflogMessages(single, 101).records, Buffer.concat([recordHeader(tsSec, tsUsec, 64, 64), ip]));
+  const ip = Buffer.concat([
+    Buffer.from('600e25a800181140', 'hex'),
+    Buffer.alloc(15),
+    Buffer.from([1]),
+    Buffer.alloc(15),
+    Buffer.from([1]),
+    Buffer.from('cb2a238e0018002b', 'hex'),
+    payloadFor(2, 0, 16),
+  ]);
+  assert.deepEqual(
+    parseNflogMessages(single, 101).records,
+    Buffer.concat([recordHeader(tsSec, tsUsec, 64, 64), ip]),
+  );
   // 239: nfgenmsg + TLVs verbatim (LE lengths/types on this LE host).
   const body = single.subarray(16);
   const r239 = parseNflogMessages(single, 239);
   assert.equal(r239.count, 1);
-  assert.deepEqual(r239.records, Buffer.concat([recordHeader(tsSec, tsUsec, body.length, body.length), body]));
+  assert.deepEqual(
+    r239.records,
+    Buffer.concat([recordHeader(tsSec, tsUsec, body.length, body.length), body]),
+  );
   const rec = parseNflogRecord(r239.records.subarray(16));
   assert.deepEqual([rec.family, rec.version, rec.group], [10, 0, 8]);
   assert.equal(rec.tlvs.get(NFULA_PREFIX)?.toString('latin1'), 'nfp-b\0');
@@ -163,10 +184,14 @@ test('hand-built: timestamp, seq gaps per group, truncation from the IP header, 
   assert.deepEqual(
     r.records,
     Buffer.concat([
-      recordHeader(1000, 5, 40, 40), p(0),
-      recordHeader(1001, 6, 40, 40), p(1),
-      recordHeader(1002, 7, 40, 40), p(2),
-      recordHeader(1003, 8, 40, 1500), ipv4Udp(payloadFor(9, 3, 12), 1500),
+      recordHeader(1000, 5, 40, 40),
+      p(0),
+      recordHeader(1001, 6, 40, 40),
+      p(1),
+      recordHeader(1002, 7, 40, 40),
+      p(2),
+      recordHeader(1003, 8, 40, 1500),
+      ipv4Udp(payloadFor(9, 3, 12), 1500),
     ]),
   );
   // 239 keeps the same orig - incl difference.
@@ -186,45 +211,116 @@ test('every malformed-input class is counted and never read past', () => {
   const cases: { name: string; buf: Buffer; count: number; malformed: number }[] = [
     { name: 'empty buffer', buf: Buffer.alloc(0), count: 0, malformed: 0 },
     { name: 'shorter than nlmsghdr', buf: Buffer.from([1, 2, 3]), count: 0, malformed: 0 },
-    { name: 'nlmsg_len past the end (truncated datagram)', buf: Buffer.concat([good, good.subarray(0, good.length - 5)]), count: 1, malformed: 1 },
-    { name: 'nlmsg_len < header', buf: Buffer.concat([nlmsg(NFULNL_MSG_PACKET, Buffer.alloc(8), 8), good]), count: 0, malformed: 1 },
-    { name: 'nlmsg_len 0', buf: Buffer.concat([nlmsg(NFULNL_MSG_PACKET, Buffer.alloc(8), 0), good]), count: 0, malformed: 1 },
-    { name: 'packet shorter than nfgenmsg', buf: Buffer.concat([nlmsg(NFULNL_MSG_PACKET, Buffer.alloc(2)), good]), count: 1, malformed: 1 },
-    { name: 'attr length past the message end', buf: Buffer.concat([nlmsg(NFULNL_MSG_PACKET, bodyOf(rawAttr(64, NFULA_PAYLOAD, 8))), good]), count: 1, malformed: 1 },
-    { name: 'zero-length attr', buf: Buffer.concat([nlmsg(NFULNL_MSG_PACKET, bodyOf(rawAttr(0, NFULA_PAYLOAD, 8))), good]), count: 1, malformed: 1 },
-    { name: 'attr length below its header', buf: Buffer.concat([nlmsg(NFULNL_MSG_PACKET, bodyOf(rawAttr(3, NFULA_PAYLOAD, 8))), good]), count: 1, malformed: 1 },
-    { name: 'timestamp too short', buf: Buffer.concat([packetMsg({ extra: [attr(NFULA_TIMESTAMP, Buffer.alloc(8))] }), good]), count: 1, malformed: 1 },
-    { name: 'seq too short', buf: Buffer.concat([packetMsg({ extra: [attr(NFULA_SEQ, Buffer.alloc(2))] }), good]), count: 1, malformed: 1 },
+    {
+      name: 'nlmsg_len past the end (truncated datagram)',
+      buf: Buffer.concat([good, good.subarray(0, good.length - 5)]),
+      count: 1,
+      malformed: 1,
+    },
+    {
+      name: 'nlmsg_len < header',
+      buf: Buffer.concat([nlmsg(NFULNL_MSG_PACKET, Buffer.alloc(8), 8), good]),
+      count: 0,
+      malformed: 1,
+    },
+    {
+      name: 'nlmsg_len 0',
+      buf: Buffer.concat([nlmsg(NFULNL_MSG_PACKET, Buffer.alloc(8), 0), good]),
+      count: 0,
+      malformed: 1,
+    },
+    {
+      name: 'packet shorter than nfgenmsg',
+      buf: Buffer.concat([nlmsg(NFULNL_MSG_PACKET, Buffer.alloc(2)), good]),
+      count: 1,
+      malformed: 1,
+    },
+    {
+      name: 'attr length past the message end',
+      buf: Buffer.concat([nlmsg(NFULNL_MSG_PACKET, bodyOf(rawAttr(64, NFULA_PAYLOAD, 8))), good]),
+      count: 1,
+      malformed: 1,
+    },
+    {
+      name: 'zero-length attr',
+      buf: Buffer.concat([nlmsg(NFULNL_MSG_PACKET, bodyOf(rawAttr(0, NFULA_PAYLOAD, 8))), good]),
+      count: 1,
+      malformed: 1,
+    },
+    {
+      name: 'attr length below its header',
+      buf: Buffer.concat([nlmsg(NFULNL_MSG_PACKET, bodyOf(rawAttr(3, NFULA_PAYLOAD, 8))), good]),
+      count: 1,
+      malformed: 1,
+    },
+    {
+      name: 'timestamp too short',
+      buf: Buffer.concat([packetMsg({ extra: [attr(NFULA_TIMESTAMP, Buffer.alloc(8))] }), good]),
+      count: 1,
+      malformed: 1,
+    },
+    {
+      name: 'seq too short',
+      buf: Buffer.concat([packetMsg({ extra: [attr(NFULA_SEQ, Buffer.alloc(2))] }), good]),
+      count: 1,
+      malformed: 1,
+    },
     { name: 'no payload attribute: an empty record', buf: packetMsg({}), count: 1, malformed: 0 },
-    { name: 'trailing bytes shorter than an nlmsghdr', buf: Buffer.concat([good, Buffer.alloc(7, 0xff)]), count: 1, malformed: 0 },
+    {
+      name: 'trailing bytes shorter than an nlmsghdr',
+      buf: Buffer.concat([good, Buffer.alloc(7, 0xff)]),
+      count: 1,
+      malformed: 0,
+    },
   ];
   for (const c of cases) {
     for (const linktype of [101, 239] as const) {
       const r = parseNflogMessages(c.buf, linktype);
-      assert.deepEqual({ count: r.count, malformed: r.malformed }, { count: c.count, malformed: c.malformed }, `${c.name} (${linktype})`);
+      assert.deepEqual(
+        { count: r.count, malformed: r.malformed },
+        { count: c.count, malformed: c.malformed },
+        `${c.name} (${linktype})`,
+      );
       assert.equal(splitRecords(r.records).length, r.count, c.name);
     }
   }
-  assert.throws(() => parseNflogMessages(good, 100 as never), (e: unknown) => e instanceof NflogError && e.code === 'ERR_NFLOG_INVALID_OPTION');
+  assert.throws(
+    () => parseNflogMessages(good, 100 as never),
+    (e: unknown) => e instanceof NflogError && e.code === 'ERR_NFLOG_INVALID_OPTION',
+  );
 });
 
 test('property: any bytes, or a recorded datagram with bytes flipped, give well-formed records', () => {
   const recorded = recordedDatagrams();
   const mutated = fc
-    .tuple(fc.constantFrom(...recorded), fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 8 }), fc.nat())
+    .tuple(
+      fc.constantFrom(...recorded),
+      fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 8 }),
+      fc.nat(),
+    )
     .map(([d, flips, cut]) => {
       const b = Buffer.from(d);
       for (const [at, v] of flips) b[at % b.length] = v;
       return b.subarray(0, b.length - (cut % 32));
     });
   fc.assert(
-    fc.property(fc.oneof(fc.uint8Array({ maxLength: 600 }).map((a) => Buffer.from(a)), mutated), fc.constantFrom(101 as const, 239 as const), (buf, linktype) => {
-      const r = parseNflogMessages(buf, linktype);
-      const recs = splitRecords(r.records);
-      assert.equal(recs.length, r.count);
-      assert.equal(recs.reduce((n, x) => n + x.inclLen, 0), r.bytes);
-      for (const x of recs) assert.ok(x.origLen >= x.inclLen);
-    }),
+    fc.property(
+      fc.oneof(
+        fc.uint8Array({ maxLength: 600 }).map((a) => Buffer.from(a)),
+        mutated,
+      ),
+      fc.constantFrom(101 as const, 239 as const),
+      (buf, linktype) => {
+        const r = parseNflogMessages(buf, linktype);
+        const recs = splitRecords(r.records);
+        assert.equal(recs.length, r.count);
+        assert.equal(
+          recs.reduce((n, x) => n + x.inclLen, 0),
+          r.bytes,
+        );
+        for (const x of recs) assert.ok(x.origLen >= x.inclLen);
+      },
+    ),
     { numRuns: 2000 },
   );
 });

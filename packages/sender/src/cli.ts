@@ -3,8 +3,19 @@
 
 import { hostname } from 'node:os';
 import { InvalidArgumentError, Option, type Command, type OptionValues } from 'commander';
-import { MIB, RateShaper, addRateControlOptions, shaperOptionsFrom, type RateControlOptions } from '@nflog-pipe/compress';
-import { NFLOG_MAX_GROUPS, NFLOG_NLBUFSIZ_MAX_BYTES, NflogSocket, type NflogStats } from '@nflog-pipe/nflog-native';
+import {
+  MIB,
+  RateShaper,
+  addRateControlOptions,
+  shaperOptionsFrom,
+  type RateControlOptions,
+} from '@nflog-pipe/compress';
+import {
+  NFLOG_MAX_GROUPS,
+  NFLOG_NLBUFSIZ_MAX_BYTES,
+  NflogSocket,
+  type NflogStats,
+} from '@nflog-pipe/nflog-native';
 import {
   EXIT_OK,
   METRIC,
@@ -67,7 +78,8 @@ function nonNegativeInt(what: string): (v: string) => number {
   return (v) => {
     const s = v.trim();
     const n = Number(s);
-    if (!/^\d+$/.test(s) || !Number.isSafeInteger(n)) throw new InvalidArgumentError(`not a non-negative integer of ${what}: '${v}'`);
+    if (!/^\d+$/.test(s) || !Number.isSafeInteger(n))
+      throw new InvalidArgumentError(`not a non-negative integer of ${what}: '${v}'`);
     return n;
   };
 }
@@ -89,68 +101,125 @@ export function buildProgram(): ReturnType<typeof createProgram> {
     'nflog-zmq-send',
     'Read packets from NFLOG groups and push them to a ZeroMQ endpoint (never blocking: a full queue drops and counts).',
   )
-    .argument('<groups>', 'comma-separated NFLOG groups to read, 0..65535 (e.g. 0,1)', (v: string) => parseGroups(v))
-    .argument('<endpoint>', 'ZeroMQ endpoint to connect a PUSH socket to (e.g. tcp://10.0.0.1:5555, ipc:///run/x.sock)')
-    .option('-u, --user <name>', 'user to switch to once the netlink socket is open (needs root or CAP_SETUID/CAP_SETGID)')
+    .argument(
+      '<groups>',
+      'comma-separated NFLOG groups to read, 0..65535 (e.g. 0,1)',
+      (v: string) => parseGroups(v),
+    )
+    .argument(
+      '<endpoint>',
+      'ZeroMQ endpoint to connect a PUSH socket to (e.g. tcp://10.0.0.1:5555, ipc:///run/x.sock)',
+    )
+    .option(
+      '-u, --user <name>',
+      'user to switch to once the netlink socket is open (needs root or CAP_SETUID/CAP_SETGID)',
+    )
     .addOption(
-      new Option('--libnflog-nlbufsiz <MiB>', `kernel batch size per group (NFULA_CFG_NLBUFSIZ), MiB; the kernel caps it at 0.125 (128 KiB) and larger values are clamped with a warning`)
+      new Option(
+        '--libnflog-nlbufsiz <MiB>',
+        `kernel batch size per group (NFULA_CFG_NLBUFSIZ), MiB; the kernel caps it at 0.125 (128 KiB) and larger values are clamped with a warning`,
+      )
         .argParser(parseMiB)
         .default(Math.round(d.nlbufsizMiB * 1024 * 1024), String(d.nlbufsizMiB)),
     )
     .addOption(
-      new Option('--libnflog-qthresh <packets>', 'packets per kernel batch before it is sent (NFULA_CFG_QTHRESH)')
+      new Option(
+        '--libnflog-qthresh <packets>',
+        'packets per kernel batch before it is sent (NFULA_CFG_QTHRESH)',
+      )
         .argParser(positiveIntOf('packets'))
         .default(d.qthresh),
     )
     .addOption(
-      new Option('--libnflog-timeout <seconds>', 'longest a partial kernel batch waits (NFULA_CFG_TIMEOUT, 1/100 s resolution), seconds')
+      new Option(
+        '--libnflog-timeout <seconds>',
+        'longest a partial kernel batch waits (NFULA_CFG_TIMEOUT, 1/100 s resolution), seconds',
+      )
         .argParser(parseSeconds)
         .default(Math.round(d.timeoutS * 1000), String(d.timeoutS)),
     )
     .addOption(
-      new Option('--libnflog-copy-range <bytes>', 'bytes of each packet to copy (the kernel caps it at 65531; an nft "snaplen" overrides it)')
+      new Option(
+        '--libnflog-copy-range <bytes>',
+        'bytes of each packet to copy (the kernel caps it at 65531; an nft "snaplen" overrides it)',
+      )
         .argParser(positiveIntOf('bytes'))
         .default(d.copyRangeBytes),
     )
     .addOption(
-      new Option('--libnflog-rcvbuf <MiB>', 'netlink socket receive buffer (SO_RCVBUFFORCE), MiB; what the kernel can hold while we are busy; 0 = system default')
+      new Option(
+        '--libnflog-rcvbuf <MiB>',
+        'netlink socket receive buffer (SO_RCVBUFFORCE), MiB; what the kernel can hold while we are busy; 0 = system default',
+      )
         .argParser(parseMiB)
         .default(d.rcvbufMiB * 1024 * 1024, String(d.rcvbufMiB)),
     )
     .addOption(
-      new Option('--linktype <n>', 'pcap linktype of the records: 101 raw IP, 239 NFLOG (all NFLOG TLVs; v1 wire only)')
+      new Option(
+        '--linktype <n>',
+        'pcap linktype of the records: 101 raw IP, 239 NFLOG (all NFLOG TLVs; v1 wire only)',
+      )
         .choices(['101', '239'])
         .default('101'),
     )
     .addOption(
-      new Option('--zmq-buffer <frames>', 'ZMQ_SNDHWM: messages queued before new ones are dropped (v1: frames, not packets; legacy: packets)')
+      new Option(
+        '--zmq-buffer <frames>',
+        'ZMQ_SNDHWM: messages queued before new ones are dropped (v1: frames, not packets; legacy: packets)',
+      )
         .argParser(positiveIntOf('messages'))
         .default(d.zmqBufferFrames),
     )
     .addOption(
-      new Option('--zmq-linger <seconds>', 'at exit, how long queued messages may still be delivered (ZMQ_LINGER), seconds')
+      new Option(
+        '--zmq-linger <seconds>',
+        'at exit, how long queued messages may still be delivered (ZMQ_LINGER), seconds',
+      )
         .argParser(parseSeconds)
         .default(d.zmqLingerS * 1000, String(d.zmqLingerS)),
     )
-    .addOption(new Option('--wire <format>', 'wire format: v1 (frames) or legacy (one XDR message per packet, the Python tool\'s)').choices(['v1', 'legacy']).default('v1'))
     .addOption(
-      new Option('--batch-bytes <bytes>', 'largest records section of one v1 frame, bytes (one larger packet still gets a frame)')
+      new Option(
+        '--wire <format>',
+        "wire format: v1 (frames) or legacy (one XDR message per packet, the Python tool's)",
+      )
+        .choices(['v1', 'legacy'])
+        .default('v1'),
+    )
+    .addOption(
+      new Option(
+        '--batch-bytes <bytes>',
+        'largest records section of one v1 frame, bytes (one larger packet still gets a frame)',
+      )
         .argParser(positiveIntOf('bytes'))
         .default(d.batchBytes),
     )
-    .addOption(new Option('--batch-packets <packets>', 'most packets in one v1 frame').argParser(positiveIntOf('packets')).default(d.batchPackets))
     .addOption(
-      new Option('--flush-interval <ms>', 'a partial v1 batch is sent this long after its first packet, ms (0: after every kernel read)')
+      new Option('--batch-packets <packets>', 'most packets in one v1 frame')
+        .argParser(positiveIntOf('packets'))
+        .default(d.batchPackets),
+    )
+    .addOption(
+      new Option(
+        '--flush-interval <ms>',
+        'a partial v1 batch is sent this long after its first packet, ms (0: after every kernel read)',
+      )
         .argParser(nonNegativeInt('ms'))
         .default(d.flushIntervalMs),
     )
     .addOption(
-      new Option('--stats-interval <seconds>', 'period of the "stats" log line, seconds (0: only the final summary)')
+      new Option(
+        '--stats-interval <seconds>',
+        'period of the "stats" log line, seconds (0: only the final summary)',
+      )
         .argParser(parseSeconds)
         .default(d.statsIntervalS * 1000, String(d.statsIntervalS)),
     )
     .addOption(
-      new Option('--meta-interval <seconds>', 'v1: sender metadata (host, pid, groups, drop counts) rides in the first frame and then once per this period, seconds (0: first frame only)')
+      new Option(
+        '--meta-interval <seconds>',
+        'v1: sender metadata (host, pid, groups, drop counts) rides in the first frame and then once per this period, seconds (0: first frame only)',
+      )
         .argParser(parseSeconds)
         .default(d.metaIntervalS * 1000, String(d.metaIntervalS)),
     )
@@ -188,7 +257,10 @@ interface SendOptions extends OptionValues {
 }
 
 /** The counters of the periodic line and the final summary. */
-function countsLine(pipeline: SendPipeline, kernel: NflogStats | undefined): Record<string, number> {
+function countsLine(
+  pipeline: SendPipeline,
+  kernel: NflogStats | undefined,
+): Record<string, number> {
   const s = pipeline.stats();
   return {
     captured: s.read,
@@ -212,19 +284,32 @@ export function main(argv: string[]): Promise<number> {
   return runProgram<SendOptions>(buildProgram(), argv, async ({ opts, args, logger, program }) => {
     const groups = program.processedArgs[0] as number[];
     const endpoint = validateEndpoint(String(args[1]));
-    if (groups.length > NFLOG_MAX_GROUPS) throw new UsageError(`at most ${NFLOG_MAX_GROUPS} NFLOG groups, got ${groups.length}`);
+    if (groups.length > NFLOG_MAX_GROUPS)
+      throw new UsageError(`at most ${NFLOG_MAX_GROUPS} NFLOG groups, got ${groups.length}`);
     const linktype = opts.linktype === '239' ? 239 : 101;
-    if (opts.wire === 'legacy' && linktype !== 101) throw new UsageError('--wire legacy carries raw IP only (--linktype 101)');
+    if (opts.wire === 'legacy' && linktype !== 101)
+      throw new UsageError('--wire legacy carries raw IP only (--linktype 101)');
     const rateControl = shaperOptionsFrom(opts);
     const shaper = rateControl === null ? undefined : createShaper(rateControl, logger);
-    const user: UserIds | undefined = opts.user === undefined ? undefined : lookupUserOrUsage(opts.user);
+    const user: UserIds | undefined =
+      opts.user === undefined ? undefined : lookupUserOrUsage(opts.user);
     if (opts.libnflogNlbufsiz > NFLOG_NLBUFSIZ_MAX_BYTES) {
       logger.warn('--libnflog-nlbufsiz above the kernel cap; using 128 KiB', {
         requested_bytes: opts.libnflogNlbufsiz,
         used_bytes: NFLOG_NLBUFSIZ_MAX_BYTES,
       });
     }
-    return run({ opts, logger, program, groups, endpoint, linktype, shaper, legacyFlushMs: rateControl?.flushMs, user });
+    return run({
+      opts,
+      logger,
+      program,
+      groups,
+      endpoint,
+      linktype,
+      shaper,
+      legacyFlushMs: rateControl?.flushMs,
+      user,
+    });
   });
 }
 
@@ -235,7 +320,11 @@ function createShaper(rc: RateControlOptions, logger: Logger): RateShaper {
     hwmBps: rc.hwmBps,
     windowBytes: rc.windowBytes,
     onRegimeChange: (regime, rateBps, previous) =>
-      log.info('rate regime changed', { regime, previous, rate_mib_s: Math.round((rateBps / MIB) * 100) / 100 }),
+      log.info('rate regime changed', {
+        regime,
+        previous,
+        rate_mib_s: Math.round((rateBps / MIB) * 100) / 100,
+      }),
   });
 }
 
@@ -243,7 +332,8 @@ function lookupUserOrUsage(name: string): UserIds {
   try {
     return lookupUser(name);
   } catch (err) {
-    if ((err as { code?: string }).code === 'ERR_SENDER_UNKNOWN_USER') throw new UsageError(`-u: ${(err as Error).message}`);
+    if ((err as { code?: string }).code === 'ERR_SENDER_UNKNOWN_USER')
+      throw new UsageError(`-u: ${(err as Error).message}`);
     throw err;
   }
 }
@@ -275,7 +365,9 @@ async function run(ctx: RunContext): Promise<number> {
   } catch (err) {
     signals.dispose();
     await metrics.close();
-    throw new UsageError(`cannot connect to ${endpoint}: ${(err as Error).message}`, { cause: err });
+    throw new UsageError(`cannot connect to ${endpoint}: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
 
   let nflog: NflogSocket | undefined;
@@ -323,14 +415,18 @@ async function run(ctx: RunContext): Promise<number> {
         groups,
         // The default 65535 (the Python tool's) is above the kernel's 65531: let nflog-native
         // clamp it quietly, and warn only when the user asked for it explicitly.
-        ...(program.getOptionValueSource('libnflogCopyRange') === 'default' ? {} : { copyRangeBytes: opts.libnflogCopyRange }),
+        ...(program.getOptionValueSource('libnflogCopyRange') === 'default'
+          ? {}
+          : { copyRangeBytes: opts.libnflogCopyRange }),
         nlbufsizBytes: Math.min(opts.libnflogNlbufsiz, NFLOG_NLBUFSIZ_MAX_BYTES),
         qthresh: opts.libnflogQthresh,
         timeoutMs: opts.libnflogTimeout,
         rcvbufBytes: opts.libnflogRcvbuf,
         linktype,
         onError: (err) => {
-          fatal ??= new NflogPipeError('ERR_SENDER_NFLOG_READ', 'reading NFLOG failed', { cause: err });
+          fatal ??= new NflogPipeError('ERR_SENDER_NFLOG_READ', 'reading NFLOG failed', {
+            cause: err,
+          });
           stopRun();
         },
       },
@@ -342,8 +438,15 @@ async function run(ctx: RunContext): Promise<number> {
       log.info('dropped privileges', { user: user.name, uid: user.uid, gid: user.gid });
     }
   } catch (err) {
-    const what = nflog === undefined ? `cannot read NFLOG group${groups.length > 1 ? 's' : ''} ${groups.join(',')}` : 'cannot drop privileges';
-    fatal = new NflogPipeError(nflog === undefined ? 'ERR_SENDER_NFLOG_OPEN' : 'ERR_SENDER_PRIVDROP', what, { cause: err });
+    const what =
+      nflog === undefined
+        ? `cannot read NFLOG group${groups.length > 1 ? 's' : ''} ${groups.join(',')}`
+        : 'cannot drop privileges';
+    fatal = new NflogPipeError(
+      nflog === undefined ? 'ERR_SENDER_NFLOG_OPEN' : 'ERR_SENDER_PRIVDROP',
+      what,
+      { cause: err },
+    );
   }
 
   if (fatal === undefined && nflog !== undefined) {
@@ -359,7 +462,10 @@ async function run(ctx: RunContext): Promise<number> {
     poll.unref();
     timers.push(poll);
     if (opts.statsInterval > 0) {
-      const t = setInterval(() => log.info('stats', countsLine(pipeline, kernel.sync(sock.stats()))), opts.statsInterval);
+      const t = setInterval(
+        () => log.info('stats', countsLine(pipeline, kernel.sync(sock.stats()))),
+        opts.statsInterval,
+      );
       t.unref();
       timers.push(t);
     }
@@ -375,9 +481,12 @@ async function run(ctx: RunContext): Promise<number> {
   await pipeline.close();
   const fin = pipeline.stats();
   if (pipeline.finalHeartbeatQueued === false && fin.droppedQueue + fin.droppedShaper > 0) {
-    log.warn('the final heartbeat found the ZeroMQ queue full until --zmq-linger: the receiver may not count the last drops', {
-      next_seq: fin.nextSeq,
-    });
+    log.warn(
+      'the final heartbeat found the ZeroMQ queue full until --zmq-linger: the receiver may not count the last drops',
+      {
+        next_seq: fin.nextSeq,
+      },
+    );
   }
   await metrics.close();
   signals.dispose();
@@ -396,7 +505,11 @@ function pusherCallbacks(metrics: Metrics, log: Logger): PusherCallbacks {
     onDropped: (packets) => {
       if (packets > 0) metrics.increment(METRIC.LOSS_QUEUE_PKT, packets);
     },
-    onError: (err) => log.warn('ZeroMQ send failed; counting as queue drops (further errors of this kind are not logged)', { err }),
+    onError: (err) =>
+      log.warn(
+        'ZeroMQ send failed; counting as queue drops (further errors of this kind are not logged)',
+        { err },
+      ),
   };
 }
 
@@ -411,13 +524,17 @@ class KernelCounters {
     this.#log = log;
   }
   sync(s: NflogStats): NflogStats {
-    if (s.kernelDropped > this.#dropped) this.#metrics.increment(METRIC.LOSS_KERNEL_PKT, s.kernelDropped - this.#dropped);
+    if (s.kernelDropped > this.#dropped)
+      this.#metrics.increment(METRIC.LOSS_KERNEL_PKT, s.kernelDropped - this.#dropped);
     if (s.enobufs > this.#enobufs) {
       if (this.#enobufs === 0) {
-        this.#log.warn('the kernel dropped packets (ENOBUFS: we read too slowly); counted as loss.kernel.pkt from now on', {
-          enobufs: s.enobufs,
-          dropped_kernel: s.kernelDropped,
-        });
+        this.#log.warn(
+          'the kernel dropped packets (ENOBUFS: we read too slowly); counted as loss.kernel.pkt from now on',
+          {
+            enobufs: s.enobufs,
+            dropped_kernel: s.kernelDropped,
+          },
+        );
       }
       this.#metrics.increment(METRIC.LOSS_KERNEL_ENOBUFS, s.enobufs - this.#enobufs);
     }
@@ -426,4 +543,3 @@ class KernelCounters {
     return s;
   }
 }
-

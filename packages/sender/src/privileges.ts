@@ -25,11 +25,21 @@ export function findUser(name: string, passwdText: string): UserIds {
     if (fields.length < 4 || fields[0] !== name) continue;
     const uid = Number(fields[2]);
     const gid = Number(fields[3]);
-    if (Number.isInteger(uid) && uid >= 0 && Number.isInteger(gid) && gid >= 0 && fields[2] !== '' && fields[3] !== '') {
+    if (
+      Number.isInteger(uid) &&
+      uid >= 0 &&
+      Number.isInteger(gid) &&
+      gid >= 0 &&
+      fields[2] !== '' &&
+      fields[3] !== ''
+    ) {
       return { name, uid, gid };
     }
   }
-  throw new NflogPipeError('ERR_SENDER_UNKNOWN_USER', `no user named ${JSON.stringify(name)} in the passwd database`);
+  throw new NflogPipeError(
+    'ERR_SENDER_UNKNOWN_USER',
+    `no user named ${JSON.stringify(name)} in the passwd database`,
+  );
 }
 
 /**
@@ -57,9 +67,13 @@ export function dropPrivileges(user: UserIds): void {
     setgid(user.gid);
     setuid(user.uid);
   } catch (err) {
-    throw new NflogPipeError('ERR_SENDER_PRIVDROP', `cannot switch to user ${user.name}: ${(err as Error).message}`, {
-      cause: err,
-    });
+    throw new NflogPipeError(
+      'ERR_SENDER_PRIVDROP',
+      `cannot switch to user ${user.name}: ${(err as Error).message}`,
+      {
+        cause: err,
+      },
+    );
   }
   const ok =
     process.getuid?.() === user.uid &&
@@ -77,6 +91,9 @@ export function dropPrivileges(user: UserIds): void {
     }
   }
   if (!ok || regained) {
-    throw new NflogPipeError('ERR_SENDER_PRIVDROP', `switching to user ${user.name} did not take effect`);
+    throw new NflogPipeError(
+      'ERR_SENDER_PRIVDROP',
+      `switching to user ${user.name} did not take effect`,
+    );
   }
 }

@@ -49,5 +49,8 @@ export function splitRecords(records: Buffer, maxBytes: number, maxPackets: numb
 }
 
 function badRecords(offset: number, end: number): NflogPipeError {
-  return new NflogPipeError('ERR_SENDER_BAD_RECORDS', `pcap record at offset ${offset} runs past the end (${end} bytes)`);
+  return new NflogPipeError(
+    'ERR_SENDER_BAD_RECORDS',
+    `pcap record at offset ${offset} runs past the end (${end} bytes)`,
+  );
 }

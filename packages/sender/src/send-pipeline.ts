@@ -165,14 +165,16 @@ export class SendPipeline {
       ['heartbeatIntervalMs', heartbeatMs],
       ['stopHeartbeatMs', this.#stopHeartbeatMs],
     ] as const) {
-      if (!Number.isFinite(v) || v < 0) throw new RangeError(`${name} must be a number >= 0, got ${v}`);
+      if (!Number.isFinite(v) || v < 0)
+        throw new RangeError(`${name} must be a number >= 0, got ${v}`);
     }
     this.#batcher = new FrameBatcher({
       maxBytes: options.batchBytes,
       maxPackets: options.batchPackets,
       flushIntervalMs: options.flushIntervalMs,
       // Pieces, not one concatenated Buffer: encodeFrame copies them into the frame anyway.
-      onBatchPieces: (pieces, bytes, count, firstSeq) => this.#onBatch(pieces, bytes, count, firstSeq),
+      onBatchPieces: (pieces, bytes, count, firstSeq) =>
+        this.#onBatch(pieces, bytes, count, firstSeq),
     });
     if (options.wire === 'legacy' && options.shaper !== undefined) {
       this.#legacyShaper = new LegacyShaper({
@@ -255,7 +257,8 @@ export class SendPipeline {
       this.#legacyShaper?.close();
       // No packet numbered, nothing to account for: a sender that never got going (NFLOG
       // could not be opened) leaves nothing queued behind, so it exits without lingering.
-      if (this.#o.wire === 'v1' && this.#batcher.nextSeq > 0n) this.#finalHeartbeatQueued = await this.#stopHeartbeat();
+      if (this.#o.wire === 'v1' && this.#batcher.nextSeq > 0n)
+        this.#finalHeartbeatQueued = await this.#stopHeartbeat();
       await this.#o.pusher.close();
     })();
     return this.#closing;
@@ -332,7 +335,13 @@ export class SendPipeline {
     }
     const meta = this.#takeMeta();
     let frame = encodeFrame(
-      { linktype: this.#o.linktype, senderId: this.senderId, firstSeq, count, ...(meta !== undefined ? { meta } : {}) },
+      {
+        linktype: this.#o.linktype,
+        senderId: this.senderId,
+        firstSeq,
+        count,
+        ...(meta !== undefined ? { meta } : {}),
+      },
       records,
     );
     if (verdict === 'compress') frame = compressFrame(frame);

@@ -50,7 +50,15 @@ test('two groups, UDP and TCP over IPv4 and IPv6: every logged packet arrives ex
   await pull.bind(endpoint);
 
   const startSec = Math.floor(Date.now() / 1000);
-  const sender = ns.spawn(process.execPath, [binPath('nflog-zmq-send'), '1,2', endpoint, '--stats-interval', '0.1', '--meta-interval', '0']);
+  const sender = ns.spawn(process.execPath, [
+    binPath('nflog-zmq-send'),
+    '1,2',
+    endpoint,
+    '--stats-interval',
+    '0.1',
+    '--meta-interval',
+    '0',
+  ]);
   await sender.waitForStderr(/ started /);
   const cap = await captureLo(ns, join(dir, 'lo.pcap'));
   const sent = [
@@ -68,16 +76,29 @@ test('two groups, UDP and TCP over IPv4 and IPv6: every logged packet arrives ex
   );
 
   // The reference: what tcpdump saw on lo in the same run, restricted to what the rules log.
-  const reference = (await readLoCapture(join(dir, 'lo.pcap'))).filter((p) => groupOf(p) !== undefined);
+  const reference = (await readLoCapture(join(dir, 'lo.pcap'))).filter(
+    (p) => groupOf(p) !== undefined,
+  );
   const expectedPerGroup = [1, 2].map((g) => reference.filter((p) => groupOf(p) === g).length);
   // UDP datagrams are one packet each (3000 bytes still fit lo's 64 KiB MTU); TCP adds the handshake, ACKs and FIN.
   assert.equal(expectedPerGroup[0], 70);
   assert.ok(expectedPerGroup[1]! >= 30 + 30, `group 2 logged ${expectedPerGroup[1]}`);
 
-  await waitForLogCounters(sender, 'stats', (c) => c['captured'] === reference.length, `captured=${reference.length}`);
+  await waitForLogCounters(
+    sender,
+    'stats',
+    (c) => c['captured'] === reference.length,
+    `captured=${reference.length}`,
+  );
   const fin = parseLogCounters(await stopCleanly(sender, 'the sender'));
   assert.deepEqual(
-    [fin['captured'], fin['sent'], fin['dropped_queue'], fin['dropped_kernel'], fin['dropped_shaper']],
+    [
+      fin['captured'],
+      fin['sent'],
+      fin['dropped_queue'],
+      fin['dropped_kernel'],
+      fin['dropped_shaper'],
+    ],
     [reference.length, reference.length, 0, 0, 0],
   );
 
@@ -99,7 +120,10 @@ test('two groups, UDP and TCP over IPv4 and IPv6: every logged packet arrives ex
   for (const p of pkts) {
     assert.equal(p.inclLen, p.data.length);
     assert.equal(p.origLen, p.data.length, 'nothing was cut: orig_len is the packet length');
-    assert.ok(p.tsSec >= startSec && p.tsSec <= endSec, `timestamp ${p.tsSec} outside ${startSec}..${endSec}`);
+    assert.ok(
+      p.tsSec >= startSec && p.tsSec <= endSec,
+      `timestamp ${p.tsSec} outside ${startSec}..${endSec}`,
+    );
     assert.ok(p.tsUsec < 1_000_000);
   }
   // Frames: one sender id, contiguous sequence numbers from 0, metadata in the first frame only.
@@ -111,8 +135,5 @@ test('two groups, UDP and TCP over IPv4 and IPv6: every logged packet arrives ex
     seq += BigInt(f.count);
   }
   assert.deepEqual(decodeFrameMeta(frames[0]!.meta!)['groups'], [1, 2]);
-  assert.equal(
-    frames.slice(1).filter((f) => f.meta !== undefined).length,
-    0,
-  );
+  assert.equal(frames.slice(1).filter((f) => f.meta !== undefined).length, 0);
 });

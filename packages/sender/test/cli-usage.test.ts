@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { binPath, spawnChild, withTimeout, TEST_TIMEOUT_MS } from '@nflog-pipe/shared/testing';
 
-async function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+async function run(
+  args: string[],
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const h = spawnChild(process.execPath, [binPath('nflog-zmq-send'), ...args]);
   const { code } = await withTimeout(h.exited, TEST_TIMEOUT_MS, `nflog-zmq-send ${args.join(' ')}`);
   return { code, stdout: h.stdout().toString('utf8'), stderr: h.stderr() };
@@ -16,11 +18,19 @@ const USAGE_ERRORS: Array<[string, string[], RegExp]> = [
   ['endpoint without transport', ['1', 'localhost:5555'], /endpoint/],
   ['tcp endpoint without port', ['1', 'tcp://127.0.0.1'], /endpoint/],
   ['inproc endpoint', ['1', 'inproc://x'], /inproc/],
-  ['hwm below lwm', ['1', 'tcp://127.0.0.1:5555', '--rate-control', '--lwm', '5', '--hwm', '1'], /hwm/],
+  [
+    'hwm below lwm',
+    ['1', 'tcp://127.0.0.1:5555', '--rate-control', '--lwm', '5', '--hwm', '1'],
+    /hwm/,
+  ],
   ['unknown user', ['1', 'tcp://127.0.0.1:5555', '-u', 'no-such-user-nfp'], /no-such-user-nfp/],
   ['zero zmq buffer', ['1', 'tcp://127.0.0.1:5555', '--zmq-buffer', '0'], /zmq-buffer|positive/],
   ['bad wire format', ['1', 'tcp://127.0.0.1:5555', '--wire', 'v2'], /v2/],
-  ['legacy with linktype 239', ['1', 'tcp://127.0.0.1:5555', '--wire', 'legacy', '--linktype', '239'], /legacy/],
+  [
+    'legacy with linktype 239',
+    ['1', 'tcp://127.0.0.1:5555', '--wire', 'legacy', '--linktype', '239'],
+    /legacy/,
+  ],
   ['missing endpoint', ['1'], /endpoint/],
   ['unknown option', ['1', 'tcp://127.0.0.1:5555', '--bogus'], /bogus/],
 ];

@@ -47,8 +47,10 @@ export function walkRecords(records: Buffer): Pkt[] {
  */
 export async function readLoCapture(file: string): Promise<Pkt[]> {
   const buf = await readFile(file);
-  if (buf.readUInt32LE(0) !== 0xa1b2c3d4) throw new Error(`${file}: not a little-endian microsecond pcap`);
-  if (buf.readUInt32LE(20) !== 1) throw new Error(`${file}: linktype ${buf.readUInt32LE(20)}, expected 1 (Ethernet)`);
+  if (buf.readUInt32LE(0) !== 0xa1b2c3d4)
+    throw new Error(`${file}: not a little-endian microsecond pcap`);
+  if (buf.readUInt32LE(20) !== 1)
+    throw new Error(`${file}: linktype ${buf.readUInt32LE(20)}, expected 1 (Ethernet)`);
   return walkRecords(buf.subarray(24)).map((p) => ({
     ...p,
     inclLen: p.inclLen - 14,
@@ -76,7 +78,11 @@ export async function receivePackets(
   const pkts: Pkt[] = [];
   const frames: ReturnType<typeof decodeFrame>[] = [];
   while (pkts.length < packets) {
-    const [msg] = await withTimeout(pull.receive(), TEST_TIMEOUT_MS, `packets (${pkts.length} of ${packets} so far)`);
+    const [msg] = await withTimeout(
+      pull.receive(),
+      TEST_TIMEOUT_MS,
+      `packets (${pkts.length} of ${packets} so far)`,
+    );
     const f = decodeFrame(msg!);
     frames.push(f);
     pkts.push(...walkRecords(f.records));

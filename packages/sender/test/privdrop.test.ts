@@ -28,7 +28,7 @@ table inet t {
 }
 `;
 
-test('-u nobody: all four uids and gids are nobody\'s, no supplementary groups, capture still delivers', async (t) => {
+test("-u nobody: all four uids and gids are nobody's, no supplementary groups, capture still delivers", async (t) => {
   if (!requirePrereqs(t, { root: true, tools: ['ip', 'nft'] })) return;
   const nobody = lookupUser('nobody');
   const dir = await makeTempDir(t);
@@ -43,13 +43,31 @@ test('-u nobody: all four uids and gids are nobody\'s, no supplementary groups, 
   await pull.bind(`ipc://${sockPath}`);
   await chmod(sockPath, 0o777);
 
-  const sender = ns.spawn(process.execPath, [binPath('nflog-zmq-send'), '3', `ipc://${sockPath}`, '-u', 'nobody']);
+  const sender = ns.spawn(process.execPath, [
+    binPath('nflog-zmq-send'),
+    '3',
+    `ipc://${sockPath}`,
+    '-u',
+    'nobody',
+  ]);
   await sender.waitForStderr(/ dropped privileges /);
   await sender.waitForStderr(/ started /);
   const status = await readFile(`/proc/${sender.pid}/status`, 'utf8');
-  const ids = (name: string): string => /^(\w+):\s*(.*)$/m.exec(status.split('\n').find((l) => l.startsWith(`${name}:`)) ?? '')?.[2] ?? '';
-  assert.deepEqual(ids('Uid').split(/\s+/).map(Number), [nobody.uid, nobody.uid, nobody.uid, nobody.uid]);
-  assert.deepEqual(ids('Gid').split(/\s+/).map(Number), [nobody.gid, nobody.gid, nobody.gid, nobody.gid]);
+  const ids = (name: string): string =>
+    /^(\w+):\s*(.*)$/m.exec(status.split('\n').find((l) => l.startsWith(`${name}:`)) ?? '')?.[2] ??
+    '';
+  assert.deepEqual(ids('Uid').split(/\s+/).map(Number), [
+    nobody.uid,
+    nobody.uid,
+    nobody.uid,
+    nobody.uid,
+  ]);
+  assert.deepEqual(ids('Gid').split(/\s+/).map(Number), [
+    nobody.gid,
+    nobody.gid,
+    nobody.gid,
+    nobody.gid,
+  ]);
   assert.equal(ids('Groups').trim(), '');
   assert.match(status, /^CapEff:\s+0+$/m);
 

@@ -12,5 +12,7 @@ export function record(tsSec: number, tsUsec: number, data: Buffer, origLen = da
 
 /** `n` records whose payload sizes are `sizes[i]`, bytes filled with the record index. */
 export function records(sizes: readonly number[]): Buffer {
-  return Buffer.concat(sizes.map((size, i) => record(1_700_000_000 + i, i, Buffer.alloc(size, i & 0xff))));
+  return Buffer.concat(
+    sizes.map((size, i) => record(1_700_000_000 + i, i, Buffer.alloc(size, i & 0xff))),
+  );
 }

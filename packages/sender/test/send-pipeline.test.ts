@@ -20,7 +20,10 @@ import { record, records } from './records-helper.js';
 
 const quiet = createLogger({ name: 'test', level: 'silent' });
 
-async function setup(t: TestContext, hwm = 1000): Promise<{ pull: Pull; pusher: NonBlockingPusher; metrics: Metrics }> {
+async function setup(
+  t: TestContext,
+  hwm = 1000,
+): Promise<{ pull: Pull; pusher: NonBlockingPusher; metrics: Metrics }> {
   const dir = await makeTempDir(t);
   const endpoint = `ipc://${join(dir, 'pull.sock')}`;
   const pull = new Pull();
@@ -41,7 +44,9 @@ async function setup(t: TestContext, hwm = 1000): Promise<{ pull: Pull; pusher: 
   return { pull, pusher, metrics };
 }
 
-function pipeline(over: Partial<SendPipelineOptions> & Pick<SendPipelineOptions, 'pusher' | 'metrics'>): SendPipeline {
+function pipeline(
+  over: Partial<SendPipelineOptions> & Pick<SendPipelineOptions, 'pusher' | 'metrics'>,
+): SendPipeline {
   return new SendPipeline({
     wire: 'v1',
     linktype: 101,
@@ -79,7 +84,10 @@ test('v1: frames carry the records byte for byte, the sender id, contiguous numb
   const msgs = (await receive(pull, 4)).map((m) => decodeFrame(m));
   // The stop heartbeat comes last: count 0, the next number, the final metadata.
   const hb = msgs.pop()!;
-  assert.deepEqual([hb.count, hb.firstSeq, hb.senderId, hb.recordsBytes], [0, 6n, 0x0123456789abcdefn, 0]);
+  assert.deepEqual(
+    [hb.count, hb.firstSeq, hb.senderId, hb.recordsBytes],
+    [0, 6n, 0x0123456789abcdefn, 0],
+  );
   assert.deepEqual(decodeFrameMeta(hb.meta!), { host: 'h', pid: 7 });
   const frames = msgs;
   const all = Buffer.concat([r1, r2]);
@@ -96,7 +104,15 @@ test('v1: frames carry the records byte for byte, the sender id, contiguous numb
   assert.equal(frames[1]!.meta, undefined);
   const st = p.stats();
   assert.deepEqual(
-    [st.read, st.sent, st.droppedQueue, st.droppedShaper, st.sentMessages, st.heartbeats, st.nextSeq],
+    [
+      st.read,
+      st.sent,
+      st.droppedQueue,
+      st.droppedShaper,
+      st.sentMessages,
+      st.heartbeats,
+      st.nextSeq,
+    ],
     [6, 6, 0, 0, 4, 1, 6n],
   );
   assert.equal(p.finalHeartbeatQueued, true);
@@ -105,7 +121,10 @@ test('v1: frames carry the records byte for byte, the sender id, contiguous numb
   assert.equal(snap[METRIC.RAW_IN_PKT], 6);
   assert.equal(snap[METRIC.RAW_IN_BYTES], st.readBytes);
   assert.equal(snap[METRIC.RAW_OUT_PKT], 6);
-  assert.equal(snap[METRIC.RAW_OUT_BYTES], [...frames, hb].reduce((n, f) => n + 40 + (f.meta?.length ?? 0) + f.recordsBytes, 0));
+  assert.equal(
+    snap[METRIC.RAW_OUT_BYTES],
+    [...frames, hb].reduce((n, f) => n + 40 + (f.meta?.length ?? 0) + f.recordsBytes, 0),
+  );
 });
 
 test('v1: a full queue drops whole frames, their numbers are still consumed, read = sent + dropped', async () => {
@@ -121,7 +140,10 @@ test('v1: a full queue drops whole frames, their numbers are still consumed, rea
   for (let i = 0; i < 10; i++) p.pushRecords(records([10, 10, 10]), 3);
   await p.close();
   const st = p.stats();
-  assert.deepEqual([st.read, st.sent, st.droppedQueue, st.nextSeq, st.heartbeats], [30, 6, 24, 30n, 0]);
+  assert.deepEqual(
+    [st.read, st.sent, st.droppedQueue, st.nextSeq, st.heartbeats],
+    [30, 6, 24, 30n, 0],
+  );
   assert.equal(p.finalHeartbeatQueued, false);
   assert.equal(metrics.snapshot()[METRIC.LOSS_QUEUE_PKT], 24);
 });
@@ -153,7 +175,10 @@ async function droppingPipeline(
 test('v1 stop: after queue drops in the last frames, the stop heartbeat waits for room and carries the next number, so the receiver sees the whole gap', async (t) => {
   // No periodic heartbeat: only the stop heartbeat can reveal the drops. It is retried while
   // the queue is full, for up to stopHeartbeatMs (generous here: the peer comes at once).
-  const { p, pull, bind } = await droppingPipeline(t, { heartbeatIntervalMs: 0, stopHeartbeatMs: TEST_TIMEOUT_MS });
+  const { p, pull, bind } = await droppingPipeline(t, {
+    heartbeatIntervalMs: 0,
+    stopHeartbeatMs: TEST_TIMEOUT_MS,
+  });
   const closing = p.close(); // the queue is full now: the first attempts are refused
   await bind();
   await closing;
@@ -174,7 +199,10 @@ test('v1 stop: after queue drops in the last frames, the stop heartbeat waits fo
 test('v1 running: after queue drops, a heartbeat follows within heartbeatIntervalMs once the queue has room, without waiting for the stop', async (t) => {
   // A refused heartbeat is tried again at the next tick; so is the stop heartbeat, for up to
   // stopHeartbeatMs (a send right after another may find ZeroMQ not yet aware of the room).
-  const { p, pull, bind } = await droppingPipeline(t, { heartbeatIntervalMs: 10, stopHeartbeatMs: TEST_TIMEOUT_MS });
+  const { p, pull, bind } = await droppingPipeline(t, {
+    heartbeatIntervalMs: 10,
+    stopHeartbeatMs: TEST_TIMEOUT_MS,
+  });
   await bind();
   const msgs = (await receive(pull, 3)).map((m) => decodeFrame(m));
   assert.deepEqual(
@@ -189,7 +217,10 @@ test('v1 running: after queue drops, a heartbeat follows within heartbeatInterva
   assert.equal(p.stats().heartbeats, 1);
   p.pushRecords(records([10]), 1); // delivered: nothing new to reveal
   await p.close();
-  assert.deepEqual([p.stats().heartbeats, p.stats().sentMessages, p.finalHeartbeatQueued], [2, 5, true]);
+  assert.deepEqual(
+    [p.stats().heartbeats, p.stats().sentMessages, p.finalHeartbeatQueued],
+    [2, 5, true],
+  );
   const [last, stopHb] = (await receive(pull, 2)).map((m) => decodeFrame(m));
   assert.deepEqual(
     [last!.firstSeq, last!.count, stopHb!.firstSeq, stopHb!.count],
@@ -201,7 +232,10 @@ test('v1: a pipeline that numbered no packet sends no heartbeat at close (nothin
   const { pusher, metrics } = await setup(t);
   const p = pipeline({ pusher, metrics });
   await p.close();
-  assert.deepEqual([p.stats().sentMessages, p.stats().heartbeats, p.finalHeartbeatQueued], [0, 0, undefined]);
+  assert.deepEqual(
+    [p.stats().sentMessages, p.stats().heartbeats, p.finalHeartbeatQueued],
+    [0, 0, undefined],
+  );
 });
 
 test('v1 with rate control: compressed frames inflate to the same records; drops are counted per packet', async (t) => {
@@ -226,13 +260,19 @@ test('v1 with rate control: compressed frames inflate to the same records; drops
 
   const dropAll = new RateShaper({ lwmBps: 0, hwmBps: 1, windowBytes: 100, now: () => nowMs });
   const metrics2 = createMetrics(null, quiet);
-  const pusher2 = NonBlockingPusher.connect('ipc:///nonexistent-nfp-dir/y.sock', { sendHighWaterMark: 100, lingerMs: 0 });
+  const pusher2 = NonBlockingPusher.connect('ipc:///nonexistent-nfp-dir/y.sock', {
+    sendHighWaterMark: 100,
+    lingerMs: 0,
+  });
   const p2 = pipeline({ pusher: pusher2, metrics: metrics2, flushIntervalMs: 0, shaper: dropAll });
   p2.pushRecords(records([200]), 1); // pass, closes the window at rate Infinity → drop
   p2.pushRecords(records([1, 2, 3]), 3); // dropped
   await p2.close();
   const st = p2.stats();
-  assert.deepEqual([st.read, st.sent, st.droppedShaper, st.droppedQueue, st.nextSeq], [4, 1, 3, 0, 4n]);
+  assert.deepEqual(
+    [st.read, st.sent, st.droppedShaper, st.droppedQueue, st.nextSeq],
+    [4, 1, 3, 0, 4n],
+  );
   // The stop heartbeat (never shaped) enters the queue: it would show the receiver the 3 drops.
   assert.deepEqual([st.heartbeats, st.sentMessages], [1, 2]);
   assert.equal(metrics2.snapshot()[METRIC.LOSS_SHAPER_PKT], 3);
@@ -243,11 +283,24 @@ test('legacy: one XDR message per packet, with timestamps and original lengths',
   const p = pipeline({ pusher, metrics, wire: 'legacy' });
   const a = Buffer.from('45000014000000004011', 'hex');
   const b = Buffer.alloc(33, 0xab);
-  p.pushRecords(Buffer.concat([record(1_700_000_001, 5, a, 1500), record(1_700_000_002, 999_999, b)]), 2);
+  p.pushRecords(
+    Buffer.concat([record(1_700_000_001, 5, a, 1500), record(1_700_000_002, 999_999, b)]),
+    2,
+  );
   await p.close();
   const msgs = await receive(pull, 2);
-  assert.deepEqual(decodeLegacyPacket(msgs[0]!), { tsSec: 1_700_000_001, tsUsec: 5, origLen: 1500, data: a });
-  assert.deepEqual(decodeLegacyPacket(msgs[1]!), { tsSec: 1_700_000_002, tsUsec: 999_999, origLen: 33, data: b });
+  assert.deepEqual(decodeLegacyPacket(msgs[0]!), {
+    tsSec: 1_700_000_001,
+    tsUsec: 5,
+    origLen: 1500,
+    data: a,
+  });
+  assert.deepEqual(decodeLegacyPacket(msgs[1]!), {
+    tsSec: 1_700_000_002,
+    tsUsec: 999_999,
+    origLen: 33,
+    data: b,
+  });
   // No heartbeats on the legacy wire: it has no sequence numbers.
   assert.deepEqual([p.stats().sent, p.stats().sentMessages, p.stats().heartbeats], [2, 2, 0]);
 });

@@ -1,7 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename } from 'node:path';
-import { Command, CommanderError, InvalidArgumentError, Option, type OptionValues } from 'commander';
+import {
+  Command,
+  CommanderError,
+  InvalidArgumentError,
+  Option,
+  type OptionValues,
+} from 'commander';
 import { UsageError } from './errors.js';
 import { createLogger, type Logger } from './logger.js';
 import { STATSD_DEFAULT_FLUSH_MS, type StatsdOptions } from './metrics.js';
@@ -23,7 +29,9 @@ function readVersion(): string {
   // package runs outside the repository.
   for (const rel of ['../../../../package.json', '../../package.json']) {
     try {
-      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { version?: unknown };
+      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as {
+        version?: unknown;
+      };
       if (typeof pkg.version === 'string') return pkg.version;
     } catch {
       // try the next one
@@ -116,13 +124,19 @@ export async function runProgram<O extends OptionValues = OptionValues>(
   }
   const opts = program.opts<O>();
   const debug = opts['debug'] === true;
-  const logger = createLogger({ name, level: debug ? 'debug' : 'info', stream: { write: writeErr } });
+  const logger = createLogger({
+    name,
+    level: debug ? 'debug' : 'info',
+    stream: { write: writeErr },
+  });
   try {
     return await action({ opts, args: [...program.args], logger, program });
   } catch (err) {
     writeErr(`${formatErrorLine(name, err)}\n`);
     if (debug && err instanceof Error && err.stack !== undefined) writeErr(`${err.stack}\n`);
-    return err instanceof UsageError || err instanceof InvalidArgumentError ? EXIT_USAGE : EXIT_FAILURE;
+    return err instanceof UsageError || err instanceof InvalidArgumentError
+      ? EXIT_USAGE
+      : EXIT_FAILURE;
   }
 }
 
@@ -174,9 +188,11 @@ function parsePositiveNumber(s: string, what: string): number {
 /** Parses `count[/interval]` (interval in seconds). @throws InvalidArgumentError. */
 export function parseStatsdSampling(str: string): StatsdSampling {
   const [count, interval, extra] = str.trim().split('/');
-  if (count === undefined || extra !== undefined) throw new InvalidArgumentError(`not count[/interval]: '${str}'`);
+  if (count === undefined || extra !== undefined)
+    throw new InvalidArgumentError(`not count[/interval]: '${str}'`);
   const sampling: StatsdSampling = { count: parsePositiveNumber(count, 'samples') };
-  if (interval !== undefined) sampling.intervalMs = Math.round(parsePositiveNumber(interval, 'seconds') * 1000);
+  if (interval !== undefined)
+    sampling.intervalMs = Math.round(parsePositiveNumber(interval, 'seconds') * 1000);
   return sampling;
 }
 
@@ -195,14 +211,16 @@ export const STATSD_DEFAULT_PORT = 8125;
 export function addStatsdOptions(cmd: Command): Command {
   return cmd
     .addOption(
-      new Option('-m, --statsd <host[:port]>', `send counters to this statsd server over UDP (port default ${STATSD_DEFAULT_PORT}; default: off)`).argParser(
-        (v: string): HostPort => parseHostPort(v, STATSD_DEFAULT_PORT),
-      ),
+      new Option(
+        '-m, --statsd <host[:port]>',
+        `send counters to this statsd server over UDP (port default ${STATSD_DEFAULT_PORT}; default: off)`,
+      ).argParser((v: string): HostPort => parseHostPort(v, STATSD_DEFAULT_PORT)),
     )
     .addOption(
-      new Option('-n, --statsd-metrics-prefix <prefix>', 'prefix of every metric name; {host} becomes this host name').default(
-        STATSD_DEFAULT_PREFIX,
-      ),
+      new Option(
+        '-n, --statsd-metrics-prefix <prefix>',
+        'prefix of every metric name; {host} becomes this host name',
+      ).default(STATSD_DEFAULT_PREFIX),
     )
     .addOption(
       new Option(
@@ -213,18 +231,23 @@ export function addStatsdOptions(cmd: Command): Command {
         .default(parseStatsdSampling('50/60'), '50/60'),
     )
     .addOption(
-      new Option('--statsd-interval <seconds>', 'flush interval of aggregated counters in seconds, overrides -i and its cap (default: 10, or the -i interval if shorter)').argParser(
-        (v: string): number => {
-          const ms = parseSeconds(v);
-          if (ms < 1) throw new InvalidArgumentError(`flush interval must be > 0: '${v}'`);
-          return ms;
-        },
-      ),
+      new Option(
+        '--statsd-interval <seconds>',
+        'flush interval of aggregated counters in seconds, overrides -i and its cap (default: 10, or the -i interval if shorter)',
+      ).argParser((v: string): number => {
+        const ms = parseSeconds(v);
+        if (ms < 1) throw new InvalidArgumentError(`flush interval must be > 0: '${v}'`);
+        return ms;
+      }),
     )
     .addOption(
-      new Option('-t, --statsd-type <type>', "statsd type suffix of the counters ('c' = counter; the Python tool sent the non-standard 'd')")
+      new Option(
+        '-t, --statsd-type <type>',
+        "statsd type suffix of the counters ('c' = counter; the Python tool sent the non-standard 'd')",
+      )
         .argParser((v: string): string => {
-          if (!/^[A-Za-z]{1,4}$/.test(v)) throw new InvalidArgumentError(`not a statsd type (letters, like c, g, d): '${v}'`);
+          if (!/^[A-Za-z]{1,4}$/.test(v))
+            throw new InvalidArgumentError(`not a statsd type (letters, like c, g, d): '${v}'`);
           return v;
         })
         .default('c'),
@@ -241,8 +264,12 @@ export function statsdOptionsFrom(opts: OptionValues): StatsdOptions | null {
   if (target === undefined) return null;
   const sampling = (opts['statsdSampling'] as StatsdSampling | undefined) ?? { count: 50 };
   const explicit = opts['statsdInterval'] as number | undefined;
-  const flushIntervalMs = explicit ?? Math.min(sampling.intervalMs ?? STATSD_DEFAULT_FLUSH_MS, STATSD_DEFAULT_FLUSH_MS);
-  const prefix = String(opts['statsdMetricsPrefix'] ?? STATSD_DEFAULT_PREFIX).replaceAll('{host}', hostname());
+  const flushIntervalMs =
+    explicit ?? Math.min(sampling.intervalMs ?? STATSD_DEFAULT_FLUSH_MS, STATSD_DEFAULT_FLUSH_MS);
+  const prefix = String(opts['statsdMetricsPrefix'] ?? STATSD_DEFAULT_PREFIX).replaceAll(
+    '{host}',
+    hostname(),
+  );
   return {
     host: target.host,
     port: target.port,

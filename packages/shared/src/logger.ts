@@ -64,7 +64,7 @@ function formatValue(v: unknown): string {
   if (v === null || v === undefined) return String(v);
   // Only functions and symbols get undefined from JSON.stringify and reach String().
   // eslint-disable-next-line @typescript-eslint/no-base-to-string
-  const s = typeof v === 'string' ? v : JSON.stringify(v) ?? String(v);
+  const s = typeof v === 'string' ? v : (JSON.stringify(v) ?? String(v));
   return /^[^\s="\\]+$/.test(s) ? s : JSON.stringify(s);
 }
 
@@ -74,7 +74,13 @@ function formatFields(fields: LogFields): string {
   return out;
 }
 
-function build(name: string, level: LogLevel, stream: LogStream, bound: string, bindings: LogFields): Logger {
+function build(
+  name: string,
+  level: LogLevel,
+  stream: LogStream,
+  bound: string,
+  bindings: LogFields,
+): Logger {
   const threshold = LOG_LEVELS[level];
   const make = (lvl: Exclude<LogLevel, 'silent'>): LogFn => {
     if (LOG_LEVELS[lvl] < threshold) return noop;

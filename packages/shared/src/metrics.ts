@@ -36,7 +36,12 @@ export interface Metrics {
 
 /** The part of hot-shots' client we use; `send` is its untyped generic line sender. */
 interface StatsdClient {
-  send(message: string, tags: undefined, cardinality: undefined, callback: (err?: Error | null) => void): void;
+  send(
+    message: string,
+    tags: undefined,
+    cardinality: undefined,
+    callback: (err?: Error | null) => void,
+  ): void;
   close(callback?: (error?: Error) => void): void;
 }
 
@@ -114,7 +119,10 @@ export function createMetrics(options: StatsdOptions | null, logger: Logger): Me
     for (const [name, value] of pending) {
       if (value === 0) continue;
       const line = `${options.prefix}${name}:${value}|${options.type}`;
-      if (payload !== '' && Buffer.byteLength(payload) + 1 + Buffer.byteLength(line) > STATSD_MAX_DATAGRAM_BYTES) {
+      if (
+        payload !== '' &&
+        Buffer.byteLength(payload) + 1 + Buffer.byteLength(line) > STATSD_MAX_DATAGRAM_BYTES
+      ) {
         send(payload);
         payload = '';
       }

@@ -7,7 +7,8 @@ const DECIMAL = /^(?:\d+(?:\.\d*)?|\.\d+)$/;
 
 function decimal(str: string, what: string): number {
   const s = str.trim();
-  if (!DECIMAL.test(s)) throw new InvalidArgumentError(`not a non-negative number${what}: '${str}'`);
+  if (!DECIMAL.test(s))
+    throw new InvalidArgumentError(`not a non-negative number${what}: '${str}'`);
   return Number(s);
 }
 
@@ -40,7 +41,8 @@ const DURATION_UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h:
  */
 export function parseDuration(str: string): number {
   const m = DURATION.exec(str.trim());
-  if (m === null) throw new InvalidArgumentError(`not a duration (like 250ms, 30s, 5m, 1h): '${str}'`);
+  if (m === null)
+    throw new InvalidArgumentError(`not a duration (like 250ms, 30s, 5m, 1h): '${str}'`);
   return Math.round(Number(m[1]) * (DURATION_UNIT_MS[m[2] ?? 's'] ?? 1000));
 }
 
@@ -66,7 +68,8 @@ export function parseGroups(str: string): number[] {
   for (const part of str.split(',')) {
     const s = part.trim();
     const n = Number(s);
-    if (!/^\d+$/.test(s) || n > 65535) throw new InvalidArgumentError(`not an NFLOG group (0..65535): '${part}'`);
+    if (!/^\d+$/.test(s) || n > 65535)
+      throw new InvalidArgumentError(`not an NFLOG group (0..65535): '${part}'`);
     if (groups.includes(n)) throw new InvalidArgumentError(`NFLOG group ${n} given twice`);
     groups.push(n);
   }
@@ -99,9 +102,11 @@ export function parseHostPort(str: string, defaultPort: number): HostPort {
     host = i < 0 ? s : s.slice(0, i);
     port = i < 0 ? undefined : s.slice(i + 1);
   }
-  if (host === '' || /[[\]\s]/.test(host)) throw new InvalidArgumentError(`no valid host in '${str}'`);
+  if (host === '' || /[[\]\s]/.test(host))
+    throw new InvalidArgumentError(`no valid host in '${str}'`);
   if (port === undefined) return { host, port: defaultPort };
   const n = Number(port);
-  if (!/^\d+$/.test(port) || n < 1 || n > 65535) throw new InvalidArgumentError(`bad port in '${str}' (1..65535)`);
+  if (!/^\d+$/.test(port) || n < 1 || n > 65535)
+    throw new InvalidArgumentError(`bad port in '${str}' (1..65535)`);
   return { host, port: n };
 }

@@ -43,13 +43,27 @@ test('success returns the action code and passes options, args and a logger', as
   const c = captured();
   c.program.argument('[files...]');
   let seen: unknown;
-  const code = await runProgram<{ buffer?: number; debug: boolean }>(c.program, ['-b', '2', 'x', 'y'], async (ctx) => {
-    seen = { buffer: ctx.opts.buffer, debug: ctx.opts.debug, args: ctx.args, level: ctx.logger.level };
-    ctx.logger.info('hi', { k: 1 });
-    return 0;
-  });
+  const code = await runProgram<{ buffer?: number; debug: boolean }>(
+    c.program,
+    ['-b', '2', 'x', 'y'],
+    async (ctx) => {
+      seen = {
+        buffer: ctx.opts.buffer,
+        debug: ctx.opts.debug,
+        args: ctx.args,
+        level: ctx.logger.level,
+      };
+      ctx.logger.info('hi', { k: 1 });
+      return 0;
+    },
+  );
   assert.equal(code, EXIT_OK);
-  assert.deepEqual(seen, { buffer: 2 * 1024 * 1024, debug: false, args: ['x', 'y'], level: 'info' });
+  assert.deepEqual(seen, {
+    buffer: 2 * 1024 * 1024,
+    debug: false,
+    args: ['x', 'y'],
+    level: 'info',
+  });
   assert.match(c.err(), /^\S+ INFO tool: hi k=1\n$/);
 });
 
@@ -127,7 +141,10 @@ test('--debug makes the logger log debug lines', async () => {
 
 test('formatErrorLine joins causes once and keeps one line', () => {
   assert.equal(formatErrorLine('p', new Error('a', { cause: new Error('b') })), 'p: a: b');
-  assert.equal(formatErrorLine('p', new Error('open x: EACCES', { cause: new Error('EACCES') })), 'p: open x: EACCES');
+  assert.equal(
+    formatErrorLine('p', new Error('open x: EACCES', { cause: new Error('EACCES') })),
+    'p: open x: EACCES',
+  );
   assert.equal(formatErrorLine('p', new Error('two\nlines')), 'p: two lines');
   assert.equal(formatErrorLine('p', 'str'), 'p: str');
 });
@@ -146,24 +163,40 @@ test('statsd options: defaults, {host} expansion, interval rules', () => {
     flushIntervalMs: 10_000,
     type: 'c',
   });
-  assert.deepEqual(parse(['--statsd', '[::1]:9125', '-n', 'a.{host}.b.', '-i', '50/2', '-t', 'd']), {
-    host: '::1',
-    port: 9125,
-    prefix: `a.${hostname()}.b.`,
-    flushIntervalMs: 2000,
-    type: 'd',
-  });
+  assert.deepEqual(
+    parse(['--statsd', '[::1]:9125', '-n', 'a.{host}.b.', '-i', '50/2', '-t', 'd']),
+    {
+      host: '::1',
+      port: 9125,
+      prefix: `a.${hostname()}.b.`,
+      flushIntervalMs: 2000,
+      type: 'd',
+    },
+  );
   assert.equal(parse(['-m', 'h', '-i', '10'])?.flushIntervalMs, 10_000);
-  assert.equal(parse(['-m', 'h', '-i', '50/60', '--statsd-interval', '30'])?.flushIntervalMs, 30_000);
+  assert.equal(
+    parse(['-m', 'h', '-i', '50/60', '--statsd-interval', '30'])?.flushIntervalMs,
+    30_000,
+  );
   assert.equal(parse(['-m', 'h', '--statsd-interval', '0.5'])?.flushIntervalMs, 500);
   assert.deepEqual(parseStatsdSampling('50/60'), { count: 50, intervalMs: 60_000 });
   assert.deepEqual(parseStatsdSampling('7'), { count: 7 });
 });
 
 test('bad statsd option values exit 2', async () => {
-  for (const argv of [['-m', 'h:0'], ['-m', 'h:x'], ['-i', '50/'], ['-i', 'a/b'], ['-i', '1/2/3'], ['-t', 'c|#x'], ['--statsd-interval', '0']]) {
+  for (const argv of [
+    ['-m', 'h:0'],
+    ['-m', 'h:x'],
+    ['-i', '50/'],
+    ['-i', 'a/b'],
+    ['-i', '1/2/3'],
+    ['-t', 'c|#x'],
+    ['--statsd-interval', '0'],
+  ]) {
     let err = '';
-    const p = addStatsdOptions(createProgram('t', 'd')).configureOutput({ writeErr: (s) => (err += s) });
+    const p = addStatsdOptions(createProgram('t', 'd')).configureOutput({
+      writeErr: (s) => (err += s),
+    });
     assert.equal(await runProgram(p, argv, async () => 0), EXIT_USAGE, argv.join(' '));
     assert.equal(err.split('\n').length, 2, err);
     assert.match(err, /^t: option /);
@@ -172,11 +205,16 @@ test('bad statsd option values exit 2', async () => {
 
 test('every statsd option shows its default or unit in --help', async () => {
   let out = '';
-  const p = addStatsdOptions(createProgram('t', 'd')).configureOutput({ writeOut: (s) => (out += s) });
+  const p = addStatsdOptions(createProgram('t', 'd')).configureOutput({
+    writeOut: (s) => (out += s),
+  });
   assert.equal(await runProgram(p, ['--help'], async () => 0), EXIT_OK);
   const text = out.replace(/\s+/g, ' ');
   assert.match(text, /-m, --statsd <host\[:port\]> .*port default 8125; default: off/);
-  assert.match(text, /-n, --statsd-metrics-prefix <prefix> .*\(default: "\{host\}\.nflog_pipe\."\)/);
+  assert.match(
+    text,
+    /-n, --statsd-metrics-prefix <prefix> .*\(default: "\{host\}\.nflog_pipe\."\)/,
+  );
   assert.match(text, /-i, --statsd-sampling <count\[\/interval\]> .*seconds.*\(default: 50\/60\)/);
   assert.match(text, /--statsd-interval <seconds> .*default: 10/);
   assert.match(text, /-t, --statsd-type <type> .*\(default: "c"\)/);
@@ -196,7 +234,13 @@ test('runBin sets the exit code from main (real child processes)', async () => {
 
   const usage = await runFixture(['usage']);
   assert.equal(usage.code, 2);
-  assert.equal(usage.stderr.split('\n').filter((l) => !/ INFO /.test(l)).join('\n'), 'fixture-tool: bad combination\n');
+  assert.equal(
+    usage.stderr
+      .split('\n')
+      .filter((l) => !/ INFO /.test(l))
+      .join('\n'),
+    'fixture-tool: bad combination\n',
+  );
 
   const fail = await runFixture(['fail']);
   assert.equal(fail.code, 1);

@@ -6,13 +6,24 @@ import { LOG_LEVELS, createLogger, type LogLevel } from '../src/index.js';
 
 function sink(): { stream: { write(s: string): void }; lines: () => string[] } {
   let text = '';
-  return { stream: { write: (s: string) => void (text += s) }, lines: () => text.split('\n').slice(0, -1) };
+  return {
+    stream: { write: (s: string) => void (text += s) },
+    lines: () => text.split('\n').slice(0, -1),
+  };
 }
 
 const ISO = '\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z';
 
 test('pino level numbers', () => {
-  assert.deepEqual(LOG_LEVELS, { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity });
+  assert.deepEqual(LOG_LEVELS, {
+    trace: 10,
+    debug: 20,
+    info: 30,
+    warn: 40,
+    error: 50,
+    fatal: 60,
+    silent: Infinity,
+  });
 });
 
 test('line format: <ISO time> <LEVEL> <name>: <msg> key=value', () => {
@@ -21,7 +32,12 @@ test('line format: <ISO time> <LEVEL> <name>: <msg> key=value', () => {
   log.info('started', { group: 0, endpoint: 'tcp://127.0.0.1:5555', ok: true, big: 2n ** 64n });
   log.warn('queue full');
   const [a, b] = s.lines();
-  assert.match(a ?? '', new RegExp(`^${ISO} INFO nflog-zmq-send: started group=0 endpoint=tcp://127.0.0.1:5555 ok=true big=18446744073709551616$`));
+  assert.match(
+    a ?? '',
+    new RegExp(
+      `^${ISO} INFO nflog-zmq-send: started group=0 endpoint=tcp://127.0.0.1:5555 ok=true big=18446744073709551616$`,
+    ),
+  );
   assert.match(b ?? '', new RegExp(`^${ISO} WARN nflog-zmq-send: queue full$`));
   assert.equal(s.lines().length, 2);
 });
@@ -30,7 +46,16 @@ test('values with spaces, quotes or = are JSON-quoted; errors show code and mess
   const s = sink();
   const log = createLogger({ name: 'x', stream: s.stream });
   const err = Object.assign(new Error('open failed'), { code: 'ENOENT' });
-  log.error('e', { path: '/tmp/a b', eq: 'a=b', q: 'say "hi"', n: null, u: undefined, err, plain: new Error('p'), obj: { a: 1 } });
+  log.error('e', {
+    path: '/tmp/a b',
+    eq: 'a=b',
+    q: 'say "hi"',
+    n: null,
+    u: undefined,
+    err,
+    plain: new Error('p'),
+    obj: { a: 1 },
+  });
   assert.equal(
     s.lines()[0]?.replace(/^\S+ /, ''),
     'ERROR x: e path="/tmp/a b" eq="a=b" q="say \\"hi\\"" n=null u=undefined err="ENOENT: open failed" plain="p" obj="{\\"a\\":1}"',

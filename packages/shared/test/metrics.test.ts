@@ -4,7 +4,15 @@
 import assert from 'node:assert/strict';
 import { hostname } from 'node:os';
 import { test } from 'node:test';
-import { METRIC, addStatsdOptions, createLogger, createMetrics, createProgram, statsdOptionsFrom, type StatsdOptions } from '../src/index.js';
+import {
+  METRIC,
+  addStatsdOptions,
+  createLogger,
+  createMetrics,
+  createProgram,
+  statsdOptionsFrom,
+  type StatsdOptions,
+} from '../src/index.js';
 import { StatsdListener } from '../src/testing/index.js';
 
 const quiet = createLogger({ name: 'test', level: 'silent' });
@@ -33,7 +41,10 @@ test('counters are summed in-process and sent once per flush with the expanded p
   metrics.flush();
   await listener.waitFor(`${prefix}raw_in.bytes`, (n) => n === 100_000);
   assert.equal(listener.datagrams, 1);
-  assert.deepEqual(listener.lines, [`${prefix}raw_in.pkt:1000|c`, `${prefix}raw_in.bytes:100000|c`]);
+  assert.deepEqual(listener.lines, [
+    `${prefix}raw_in.pkt:1000|c`,
+    `${prefix}raw_in.bytes:100000|c`,
+  ]);
 
   metrics.increment(METRIC.RAW_IN_PKT, 5);
   metrics.increment(METRIC.BAD_FRAMES);
@@ -42,7 +53,12 @@ test('counters are summed in-process and sent once per flush with the expanded p
   assert.equal(listener.datagrams, 2);
   assert.equal(listener.total(`${prefix}raw_in.pkt`), 1005);
   assert.deepEqual(listener.lines.slice(2), [`${prefix}raw_in.pkt:5|c`, `${prefix}bad_frames:1|c`]);
-  assert.deepEqual(metrics.snapshot(), { 'raw_in.pkt': 1005, 'raw_in.bytes': 100_000, 'loss.zmq_queue.pkt': 0, bad_frames: 1 });
+  assert.deepEqual(metrics.snapshot(), {
+    'raw_in.pkt': 1005,
+    'raw_in.bytes': 100_000,
+    'loss.zmq_queue.pkt': 0,
+    bad_frames: 1,
+  });
 });
 
 test('close() flushes what is pending; -t sets the type; close twice is safe', async (t) => {
@@ -62,7 +78,10 @@ test('close() flushes what is pending; -t sets the type; close twice is safe', a
 test('the interval timer flushes without an explicit flush()', async (t) => {
   const listener = await StatsdListener.start();
   t.after(() => listener.close());
-  const metrics = createMetrics({ host: '127.0.0.1', port: listener.port, prefix: '', flushIntervalMs: 20, type: 'c' }, quiet);
+  const metrics = createMetrics(
+    { host: '127.0.0.1', port: listener.port, prefix: '', flushIntervalMs: 20, type: 'c' },
+    quiet,
+  );
   t.after(() => metrics.close());
   metrics.increment(METRIC.QUERIES, 7);
   assert.equal(await listener.waitFor('queries', (n) => n === 7), 7);
@@ -72,7 +91,10 @@ test('many counters are split into datagrams of at most 1432 bytes, none lost', 
   const listener = await StatsdListener.start();
   t.after(() => listener.close());
   const prefix = `${'x'.repeat(120)}.`;
-  const metrics = createMetrics({ host: '127.0.0.1', port: listener.port, prefix, flushIntervalMs: 3_600_000, type: 'c' }, quiet);
+  const metrics = createMetrics(
+    { host: '127.0.0.1', port: listener.port, prefix, flushIntervalMs: 3_600_000, type: 'c' },
+    quiet,
+  );
   t.after(() => metrics.close());
   const names = Object.values(METRIC);
   names.forEach((name, i) => metrics.increment(name, i + 1));
@@ -98,7 +120,16 @@ test('send errors are logged once per condition and never thrown', async () => {
   let text = '';
   const logger = createLogger({ name: 'm', stream: { write: (s: string) => void (text += s) } });
   // A single line larger than any UDP datagram: every send fails with EMSGSIZE.
-  const metrics = createMetrics({ host: '127.0.0.1', port: 9, prefix: 'x'.repeat(70_000), flushIntervalMs: 3_600_000, type: 'c' }, logger);
+  const metrics = createMetrics(
+    {
+      host: '127.0.0.1',
+      port: 9,
+      prefix: 'x'.repeat(70_000),
+      flushIntervalMs: 3_600_000,
+      type: 'c',
+    },
+    logger,
+  );
   metrics.increment(METRIC.RAW_IN_PKT);
   metrics.flush();
   metrics.increment(METRIC.RAW_IN_PKT);

@@ -43,7 +43,9 @@ test('requirePrereqs: true when present, skip with a reason outside CI, throw un
     assert.equal(requirePrereqs(fake, { tools: ['sh', 'nfp-no-such-tool'] }), false);
     assert.deepEqual(skipped, ['needs nfp-no-such-tool']);
     process.env['CI'] = 'true';
-    assert.throws(() => requirePrereqs(fake, { tools: ['nfp-no-such-tool'] }), { code: 'ERR_TEST_PREREQ' });
+    assert.throws(() => requirePrereqs(fake, { tools: ['nfp-no-such-tool'] }), {
+      code: 'ERR_TEST_PREREQ',
+    });
     assert.equal(skipped.length, 1);
   } finally {
     if (saved === undefined) delete process.env['CI'];
@@ -53,7 +55,9 @@ test('requirePrereqs: true when present, skip with a reason outside CI, throw un
 
 test('withTimeout rejects with ERR_TEST_TIMEOUT and passes results through', async () => {
   assert.equal(await withTimeout(Promise.resolve(5), 1000, 'five'), 5);
-  await assert.rejects(withTimeout(new Promise(() => {}), 1, 'never'), { code: 'ERR_TEST_TIMEOUT' });
+  await assert.rejects(withTimeout(new Promise(() => {}), 1, 'never'), {
+    code: 'ERR_TEST_TIMEOUT',
+  });
 });
 
 test('binPath points at packages/<pkg>/bin/<tool>.js', () => {
@@ -61,7 +65,10 @@ test('binPath points at packages/<pkg>/bin/<tool>.js', () => {
   assert.match(binPath('nflog-pcap-recv'), /\/packages\/receiver\/bin\/nflog-pcap-recv\.js$/);
   assert.match(binPath('nflog-pcap-query'), /\/packages\/query\/bin\/nflog-pcap-query\.js$/);
   assert.match(binPath('nflog-zmq-compress'), /\/packages\/compress\/bin\/nflog-zmq-compress\.js$/);
-  assert.match(binPath('nflog-zmq-decompress'), /\/packages\/compress\/bin\/nflog-zmq-decompress\.js$/);
+  assert.match(
+    binPath('nflog-zmq-decompress'),
+    /\/packages\/compress\/bin\/nflog-zmq-decompress\.js$/,
+  );
 });
 
 test('makeTempDir and mkfifo create a FIFO', async (t) => {
@@ -73,7 +80,10 @@ test('makeTempDir and mkfifo create a FIFO', async (t) => {
 });
 
 test('spawnChild accumulates output, waits for patterns and reports the exit', async () => {
-  const h = spawnChild(process.execPath, ['-e', 'process.stderr.write("ready 42\\n"); process.stdout.write("out"); process.exitCode = 3']);
+  const h = spawnChild(process.execPath, [
+    '-e',
+    'process.stderr.write("ready 42\\n"); process.stdout.write("out"); process.exitCode = 3',
+  ]);
   const m = await h.waitForStderr(/ready (\d+)/);
   assert.equal(m[1], '42');
   assert.deepEqual(await h.exited, { code: 3, signal: null });
@@ -82,7 +92,10 @@ test('spawnChild accumulates output, waits for patterns and reports the exit', a
 });
 
 test('spawnChild kill() stops a running child by PID', async () => {
-  const h = spawnChild(process.execPath, ['-e', 'setInterval(() => {}, 1000); process.stderr.write("up\\n")']);
+  const h = spawnChild(process.execPath, [
+    '-e',
+    'setInterval(() => {}, 1000); process.stderr.write("up\\n")',
+  ]);
   await h.waitForStderr(/up/);
   h.kill();
   assert.deepEqual(await h.exited, { code: null, signal: 'SIGTERM' });
@@ -100,7 +113,9 @@ test('the traffic script refuses specs beyond its caps or malformed, before send
     { proto: 'udp', count: 1, size: 10, ratePps: 0 },
   ];
   for (const spec of bad) {
-    const r = await runCommand(process.execPath, [TRAFFIC_SCRIPT, JSON.stringify(spec)], { allowFail: true });
+    const r = await runCommand(process.execPath, [TRAFFIC_SCRIPT, JSON.stringify(spec)], {
+      allowFail: true,
+    });
     assert.equal(r.code, 1, JSON.stringify(spec));
     assert.equal(r.stdout, '');
     assert.match(r.stderr, /^traffic: /);
@@ -131,7 +146,9 @@ test('Netns create/remove, nft inside, and UDP traffic captured with the exact c
   assert.ok(existsSync(`/var/run/netns/${ns.name}`));
   const { stdout } = await ns.run('ip', ['-o', 'link', 'show', 'lo']);
   assert.match(stdout, /UP/);
-  await ns.nft('table inet nfp_t {\n chain out {\n  type filter hook output priority 0;\n  udp dport 9999 counter\n }\n}\n');
+  await ns.nft(
+    'table inet nfp_t {\n chain out {\n  type filter hook output priority 0;\n  udp dport 9999 counter\n }\n}\n',
+  );
   const rules = await ns.run('nft', ['list', 'table', 'inet', 'nfp_t']);
   assert.match(rules.stdout, /udp dport 9999 counter packets 0/);
 
@@ -143,7 +160,10 @@ test('Netns create/remove, nft inside, and UDP traffic captured with the exact c
 
   const { count, lines } = await tcpdumpRead(file);
   assert.equal(count, 25, lines.join('\n'));
-  assert.ok(lines.every((l) => /127\.0\.0\.1\.\d+ > 127\.0\.0\.1\.9999: UDP, length 100$/.test(l)), lines[0]);
+  assert.ok(
+    lines.every((l) => /127\.0\.0\.1\.\d+ > 127\.0\.0\.1\.9999: UDP, length 100$/.test(l)),
+    lines[0],
+  );
   const payloads = await tsharkFields(file, ['udp.payload']);
   assert.equal(payloads.length, 25);
   assert.deepEqual(payloads[4], [payloadFor(3, 4, 100).toString('hex')]);
@@ -163,15 +183,32 @@ test('TCP and ICMP traffic (IPv6 too) inside a namespace', async (t) => {
   t.after(() => ns.remove());
   const file = join(dir, 'lo.pcap');
   const cap = await captureLo(ns, file);
-  assert.deepEqual(await sendTraffic(ns, { proto: 'tcp', port: 7777, count: 5, size: 50 }), { sent: 5 });
+  assert.deepEqual(await sendTraffic(ns, { proto: 'tcp', port: 7777, count: 5, size: 50 }), {
+    sent: 5,
+  });
   assert.deepEqual(await sendTraffic(ns, { proto: 'icmp', count: 3, size: 20 }), { sent: 3 });
-  assert.deepEqual(await sendTraffic(ns, { proto: 'udp', family: 6, count: 4, size: 8, ratePps: 1000 }), { sent: 4 });
+  assert.deepEqual(
+    await sendTraffic(ns, { proto: 'udp', family: 6, count: 4, size: 8, ratePps: 1000 }),
+    { sent: 4 },
+  );
   // 5 writes + handshake/acks/FIN exchange, 3 requests + 3 replies, 4 datagrams: at least 19.
   await cap.stop(19);
   const { lines } = await tcpdumpRead(file);
-  assert.equal(lines.filter((l) => /\.7777: Flags \[P\.\].*length 50$/.test(l)).length, 5, lines.join('\n'));
-  assert.equal(lines.filter((l) => /ICMP echo request.*length 28$/.test(l)).length, 3, lines.join('\n'));
-  assert.equal(lines.filter((l) => /IP6 ::1\.\d+ > ::1\.\d+: UDP, length 8$/.test(l)).length, 4, lines.join('\n'));
+  assert.equal(
+    lines.filter((l) => /\.7777: Flags \[P\.\].*length 50$/.test(l)).length,
+    5,
+    lines.join('\n'),
+  );
+  assert.equal(
+    lines.filter((l) => /ICMP echo request.*length 28$/.test(l)).length,
+    3,
+    lines.join('\n'),
+  );
+  assert.equal(
+    lines.filter((l) => /IP6 ::1\.\d+ > ::1\.\d+: UDP, length 8$/.test(l)).length,
+    4,
+    lines.join('\n'),
+  );
 });
 
 test('stopAtMarker: TCP traffic of unknown packet count is captured completely, the marker last', async (t) => {
@@ -181,18 +218,30 @@ test('stopAtMarker: TCP traffic of unknown packet count is captured completely, 
   t.after(() => ns.remove());
   const file = join(dir, 'lo.pcap');
   const cap = await captureLo(ns, file);
-  assert.deepEqual(await sendTraffic(ns, { proto: 'tcp', port: 7778, count: 30, size: 60 }), { sent: 30 });
+  assert.deepEqual(await sendTraffic(ns, { proto: 'tcp', port: 7778, count: 30, size: 60 }), {
+    sent: 30,
+  });
   await cap.stopAtMarker();
   const { lines } = await tcpdumpRead(file);
-  assert.equal(lines.filter((l) => /\.7778: Flags \[P\.\].*length 60$/.test(l)).length, 30, lines.join('\n'));
-  assert.match(lines.at(-1)!, new RegExp(`127\\.0\\.0\\.1\\.\\d+ > 127\\.0\\.0\\.1\\.${LO_MARKER_PORT}: UDP, length 1$`));
+  assert.equal(
+    lines.filter((l) => /\.7778: Flags \[P\.\].*length 60$/.test(l)).length,
+    30,
+    lines.join('\n'),
+  );
+  assert.match(
+    lines.at(-1)!,
+    new RegExp(`127\\.0\\.0\\.1\\.\\d+ > 127\\.0\\.0\\.1\\.${LO_MARKER_PORT}: UDP, length 1$`),
+  );
 });
 
 test('Netns.remove kills its children and run() reports failures', async (t) => {
   if (!requirePrereqs(t, { root: true, tools: ['ip'] })) return;
   const ns = await Netns.create('kill');
   t.after(() => ns.remove());
-  const h = ns.spawn(process.execPath, ['-e', 'process.on("SIGTERM", () => {}); setInterval(() => {}, 1000); process.stderr.write("up\\n")']);
+  const h = ns.spawn(process.execPath, [
+    '-e',
+    'process.on("SIGTERM", () => {}); setInterval(() => {}, 1000); process.stderr.write("up\\n")',
+  ]);
   await h.waitForStderr(/up/);
   await assert.rejects(ns.run('false', []), { code: 'ERR_TEST_COMMAND' });
   assert.equal((await ns.run('false', [], { allowFail: true })).code, 1);

@@ -3,11 +3,22 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { InvalidArgumentError } from 'commander';
-import { parseDuration, parseGroups, parseHostPort, parseMiB, parsePositiveInt, parseSeconds } from '../src/index.js';
+import {
+  parseDuration,
+  parseGroups,
+  parseHostPort,
+  parseMiB,
+  parsePositiveInt,
+  parseSeconds,
+} from '../src/index.js';
 
 function rejects(fn: (s: string) => unknown, inputs: string[]): void {
   for (const s of inputs) {
-    assert.throws(() => fn(s), (e: unknown) => e instanceof InvalidArgumentError && e.code === 'commander.invalidArgument', `${fn.name}('${s}')`);
+    assert.throws(
+      () => fn(s),
+      (e: unknown) => e instanceof InvalidArgumentError && e.code === 'commander.invalidArgument',
+      `${fn.name}('${s}')`,
+    );
   }
 }
 
@@ -76,5 +87,8 @@ test('parseHostPort: host, host:port, IPv6 forms, default port', () => {
     ['fe80::1', { host: 'fe80::1', port: 8125 }],
   ];
   for (const [s, hp] of table) assert.deepEqual(parseHostPort(s, 8125), hp, s);
-  rejects((s) => parseHostPort(s, 8125), ['', ':80', 'h:', 'h:0', 'h:65536', 'h:x', '[]:1', '[::1]:', 'h:-1']);
+  rejects(
+    (s) => parseHostPort(s, 8125),
+    ['', ':80', 'h:', 'h:0', 'h:65536', 'h:x', '[]:1', '[::1]:', 'h:-1'],
+  );
 });

@@ -21,5 +21,7 @@ const TOOL_PACKAGE: Record<ToolName, string> = {
  * `process.execPath`. Resolved from this file's place in `packages/shared/dist/src/testing/`.
  */
 export function binPath(tool: ToolName): string {
-  return fileURLToPath(new URL(`../../../../${TOOL_PACKAGE[tool]}/bin/${tool}.js`, import.meta.url));
+  return fileURLToPath(
+    new URL(`../../../../${TOOL_PACKAGE[tool]}/bin/${tool}.js`, import.meta.url),
+  );
 }

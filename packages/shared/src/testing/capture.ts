@@ -41,7 +41,21 @@ export async function captureLo(ns: Netns, file: string): Promise<LoCapture> {
   // two (libpcap drops the outgoing copy in user space), so the default 2 MiB buffer holds ~15
   // packets and a burst overflows it ("dropped by kernel"): -B 65536 (KiB) holds ~500.
   // (An `inbound` filter would save the slot but leaves the last packet stuck in the ring.)
-  const h = ns.spawn('tcpdump', ['-i', 'lo', '-U', '--immediate-mode', '-B', '65536', '-n', '-w', file, '--print', '-l', '-q', '-t']);
+  const h = ns.spawn('tcpdump', [
+    '-i',
+    'lo',
+    '-U',
+    '--immediate-mode',
+    '-B',
+    '65536',
+    '-n',
+    '-w',
+    file,
+    '--print',
+    '-l',
+    '-q',
+    '-t',
+  ]);
   await h.waitForStderr(/listening on lo/);
   let count = 0;
   const waiters = new Set<() => void>();
@@ -60,12 +74,15 @@ export async function captureLo(ns: Netns, file: string): Promise<LoCapture> {
     const p = new Promise<void>((resolve, reject) => {
       check = () => {
         if (count >= n) resolve();
-        else if (exited) reject(new Error(`tcpdump exited after ${count} of ${n} packets: ${h.stderr().trim()}`));
+        else if (exited)
+          reject(new Error(`tcpdump exited after ${count} of ${n} packets: ${h.stderr().trim()}`));
       };
       waiters.add(check);
       check();
     });
-    return withTimeout(p, timeoutMs, `tcpdump to capture ${n} packets (has ${count})`).finally(() => waiters.delete(check));
+    return withTimeout(p, timeoutMs, `tcpdump to capture ${n} packets (has ${count})`).finally(() =>
+      waiters.delete(check),
+    );
   };
   return {
     packets: () => count,
@@ -87,7 +104,8 @@ export async function captureLo(ns: Netns, file: string): Promise<LoCapture> {
         await h.exited;
       }
       const m = /(\d+) packets? dropped by kernel/.exec(h.stderr());
-      if (m === null || m[1] !== '0') throw new Error(`the capture of lo is incomplete: ${h.stderr().trim()}`);
+      if (m === null || m[1] !== '0')
+        throw new Error(`the capture of lo is incomplete: ${h.stderr().trim()}`);
     },
   };
 }
@@ -107,7 +125,11 @@ export async function tcpdumpRead(file: string): Promise<{ count: number; lines:
  * `-Y filter` when given): one row per packet, one cell per field.
  * @throws Error (code `ERR_TEST_COMMAND`) when tshark fails.
  */
-export async function tsharkFields(file: string, fields: string[], filter?: string): Promise<string[][]> {
+export async function tsharkFields(
+  file: string,
+  fields: string[],
+  filter?: string,
+): Promise<string[][]> {
   const args = ['-r', file, '-T', 'fields', '-E', 'separator=/t'];
   for (const f of fields) args.push('-e', f);
   if (filter !== undefined) args.push('-Y', filter);

@@ -20,7 +20,11 @@ export interface ChildHandle {
    * writes to stderr; rejects (with the stderr tail) when it exits first or after `timeoutMs`
    * (default TEST_TIMEOUT_MS). `what` names the awaited state in those errors.
    */
-  waitForStderrState<T>(probe: (stderr: string) => T | undefined, what: string, timeoutMs?: number): Promise<T>;
+  waitForStderrState<T>(
+    probe: (stderr: string) => T | undefined,
+    what: string,
+    timeoutMs?: number,
+  ): Promise<T>;
   /** Settles once the process has exited and its stdio has closed. */
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** Sends `sig` (default SIGTERM) to the process by PID if it is still running. */
@@ -41,9 +45,14 @@ const KILL_GRACE_MS = 2_000;
  * The child is tracked until it exits, so `killAllChildren()` can clean up after a failure.
  * @throws when the process cannot be spawned (no pid).
  */
-export function spawnChild(cmd: string, args: readonly string[], opts: SpawnChildOptions = {}): ChildHandle {
+export function spawnChild(
+  cmd: string,
+  args: readonly string[],
+  opts: SpawnChildOptions = {},
+): ChildHandle {
   const { netns, ...spawnOpts } = opts;
-  const [file, argv] = netns === undefined ? [cmd, [...args]] : ['ip', ['netns', 'exec', netns, cmd, ...args]];
+  const [file, argv] =
+    netns === undefined ? [cmd, [...args]] : ['ip', ['netns', 'exec', netns, cmd, ...args]];
   const child = spawn(file, argv, { stdio: ['ignore', 'pipe', 'pipe'], ...spawnOpts });
   if (child.pid === undefined) {
     throw new Error(`cannot spawn ${file}`);
@@ -66,26 +75,32 @@ export function spawnChild(cmd: string, args: readonly string[], opts: SpawnChil
   });
 
   let done = false;
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
-    child.once('error', (err) => {
-      // A spawn error (ENOENT) also ends the process's life as far as we are concerned.
-      done = true;
-      running.delete(handle);
-      notify();
-      reject(err);
-    });
-    child.once('close', (code, signal) => {
-      done = true;
-      running.delete(handle);
-      notify();
-      resolve({ code, signal });
-    });
-  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(
+    (resolve, reject) => {
+      child.once('error', (err) => {
+        // A spawn error (ENOENT) also ends the process's life as far as we are concerned.
+        done = true;
+        running.delete(handle);
+        notify();
+        reject(err);
+      });
+      child.once('close', (code, signal) => {
+        done = true;
+        running.delete(handle);
+        notify();
+        resolve({ code, signal });
+      });
+    },
+  );
   // Tests that never await `exited` must not get an unhandled rejection from it.
   exited.catch(() => {});
 
   // Every wait re-runs its probe on each output chunk and once more at exit.
-  const waitUntil = <T>(probe: () => T | undefined, what: string, timeoutMs = TEST_TIMEOUT_MS): Promise<T> => {
+  const waitUntil = <T>(
+    probe: () => T | undefined,
+    what: string,
+    timeoutMs = TEST_TIMEOUT_MS,
+  ): Promise<T> => {
     const p = new Promise<T>((resolve, reject) => {
       const check = (): void => {
         const hit = probe();
@@ -103,14 +118,21 @@ export function spawnChild(cmd: string, args: readonly string[], opts: SpawnChil
     return withTimeout(p, timeoutMs, `${cmd}: ${what}`).catch((err: Error & { code?: string }) => {
       if (err.code !== 'ERR_TEST_TIMEOUT') throw err;
       // The stderr of when the wait gave up, not of when it began, says why.
-      const late = new Error(`${err.message}; stderr so far: ${errText.trim().slice(-1500)}`, { cause: err }) as Error & {
+      const late = new Error(`${err.message}; stderr so far: ${errText.trim().slice(-1500)}`, {
+        cause: err,
+      }) as Error & {
         code: string;
       };
       late.code = err.code;
       throw late;
     });
   };
-  const waitFor = (text: () => string, which: string, re: RegExp, timeoutMs?: number): Promise<RegExpMatchArray> =>
+  const waitFor = (
+    text: () => string,
+    which: string,
+    re: RegExp,
+    timeoutMs?: number,
+  ): Promise<RegExpMatchArray> =>
     waitUntil(() => text().match(re) ?? undefined, `${which} matched ${re}`, timeoutMs);
 
   const handle: ChildHandle = {
@@ -119,8 +141,10 @@ export function spawnChild(cmd: string, args: readonly string[], opts: SpawnChil
     stdout: () => Buffer.concat(outChunks),
     stderr: () => errText,
     waitForStderr: (re, timeoutMs) => waitFor(() => errText, 'stderr', re, timeoutMs),
-    waitForStdout: (re, timeoutMs) => waitFor(() => Buffer.concat(outChunks).toString('utf8'), 'stdout', re, timeoutMs),
-    waitForStderrState: (probe, what, timeoutMs) => waitUntil(() => probe(errText), what, timeoutMs),
+    waitForStdout: (re, timeoutMs) =>
+      waitFor(() => Buffer.concat(outChunks).toString('utf8'), 'stdout', re, timeoutMs),
+    waitForStderrState: (probe, what, timeoutMs) =>
+      waitUntil(() => probe(errText), what, timeoutMs),
     exited,
     kill(sig: NodeJS.Signals = 'SIGTERM') {
       if (done) return;

@@ -17,7 +17,8 @@ export function readHexFixture(url: URL): Map<string, Buffer> {
       current = line.slice(1).trim();
       parts.set(current, '');
     } else if (line !== '') {
-      if (current === undefined) throw new Error(`${url.pathname}: bytes before the first "@ name"`);
+      if (current === undefined)
+        throw new Error(`${url.pathname}: bytes before the first "@ name"`);
       parts.set(current, parts.get(current)! + line.replace(/\s+/g, ''));
     }
   }

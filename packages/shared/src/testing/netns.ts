@@ -21,7 +21,11 @@ export interface RunOptions {
  * @throws Error (code `ERR_TEST_COMMAND`) on a non-zero exit or signal unless `allowFail`, and on
  * spawn errors (ENOENT) always.
  */
-export function runCommand(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+export function runCommand(
+  cmd: string,
+  args: readonly string[],
+  opts: RunOptions = {},
+): Promise<RunResult> {
   return new Promise<RunResult>((resolve, reject) => {
     const child = spawn(cmd, [...args], { stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
@@ -33,7 +37,9 @@ export function runCommand(cmd: string, args: readonly string[], opts: RunOption
       const exit = code ?? 128;
       if ((code !== 0 || signal !== null) && opts.allowFail !== true) {
         const what = signal !== null ? `signal ${signal}` : `exit ${code}`;
-        const err = new Error(`${cmd} ${args.join(' ')} failed (${what}): ${stderr.trim().slice(-1000)}`) as Error & {
+        const err = new Error(
+          `${cmd} ${args.join(' ')} failed (${what}): ${stderr.trim().slice(-1000)}`,
+        ) as Error & {
           code: string;
           result: RunResult;
         };
@@ -95,7 +101,11 @@ export class Netns {
   }
 
   /** Spawns a long-running process inside the namespace; remove() kills it if still running. */
-  spawn(cmd: string, args: readonly string[], opts: Omit<SpawnChildOptions, 'netns'> = {}): ChildHandle {
+  spawn(
+    cmd: string,
+    args: readonly string[],
+    opts: Omit<SpawnChildOptions, 'netns'> = {},
+  ): ChildHandle {
     const h = spawnChild(cmd, args, { ...opts, netns: this.name });
     this.#children.add(h);
     void h.exited.finally(() => this.#children.delete(h)).catch(() => {});

@@ -25,7 +25,10 @@ export function hasTool(tool: string): boolean {
  * false, and the caller returns early.
  * @throws Error with code `ERR_TEST_PREREQ` under CI when something is missing.
  */
-export function requirePrereqs(t: TestContext, needs: { root?: boolean; tools?: string[] }): boolean {
+export function requirePrereqs(
+  t: TestContext,
+  needs: { root?: boolean; tools?: string[] },
+): boolean {
   const missing: string[] = [];
   if (needs.root === true && process.getuid?.() !== 0) missing.push('root');
   for (const tool of needs.tools ?? []) {

@@ -71,7 +71,11 @@ export class StatsdListener {
    * Resolves with total(name) once `pred(total(name))` holds, checking after every datagram.
    * @throws Error (code `ERR_TEST_TIMEOUT`) after `timeoutMs` (default TEST_TIMEOUT_MS).
    */
-  waitFor(name: string, pred: (total: number) => boolean, timeoutMs: number = TEST_TIMEOUT_MS): Promise<number> {
+  waitFor(
+    name: string,
+    pred: (total: number) => boolean,
+    timeoutMs: number = TEST_TIMEOUT_MS,
+  ): Promise<number> {
     let check: () => void = () => {};
     const p = new Promise<number>((resolve) => {
       check = () => {
@@ -84,9 +88,11 @@ export class StatsdListener {
       this.#waiters.add(check);
       check();
     });
-    return withTimeout(p, timeoutMs, `statsd ${name} (lines so far: ${this.lines.slice(-20).join(' ')})`).finally(() =>
-      this.#waiters.delete(check),
-    );
+    return withTimeout(
+      p,
+      timeoutMs,
+      `statsd ${name} (lines so far: ${this.lines.slice(-20).join(' ')})`,
+    ).finally(() => this.#waiters.delete(check));
   }
 
   /** Closes the socket; safe to call twice. */

@@ -13,7 +13,9 @@ export const TEST_TIMEOUT_MS = 20_000;
 export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => {
-      const err = new Error(`timed out after ${ms} ms waiting for ${what}`) as Error & { code: string };
+      const err = new Error(`timed out after ${ms} ms waiting for ${what}`) as Error & {
+        code: string;
+      };
       err.code = 'ERR_TEST_TIMEOUT';
       reject(err);
     }, ms);

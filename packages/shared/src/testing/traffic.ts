@@ -6,7 +6,12 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { payloadFor } from './payload.js';
-import { TRAFFIC_MAX_COUNT, TRAFFIC_MAX_MS, type TrafficResult, type TrafficSpec } from './traffic-spec.js';
+import {
+  TRAFFIC_MAX_COUNT,
+  TRAFFIC_MAX_MS,
+  type TrafficResult,
+  type TrafficSpec,
+} from './traffic-spec.js';
 
 /** The script's own output line adds what the local peer received (informational: UDP may drop
  * on a full receive buffer after the packet already passed the netfilter hooks). */
@@ -19,10 +24,13 @@ function fail(message: string): never {
   throw new Error(message);
 }
 
-function parseSpec(text: string | undefined): Required<Omit<TrafficSpec, 'port' | 'ratePps'>> & Pick<TrafficSpec, 'port' | 'ratePps'> {
+function parseSpec(
+  text: string | undefined,
+): Required<Omit<TrafficSpec, 'port' | 'ratePps'>> & Pick<TrafficSpec, 'port' | 'ratePps'> {
   if (text === undefined) fail('usage: traffic.js <json spec>');
   const s = JSON.parse(text) as Partial<TrafficSpec>;
-  if (s.proto !== 'udp' && s.proto !== 'tcp' && s.proto !== 'icmp') fail(`bad proto ${String(s.proto)}`);
+  if (s.proto !== 'udp' && s.proto !== 'tcp' && s.proto !== 'icmp')
+    fail(`bad proto ${String(s.proto)}`);
   const family = s.family ?? 4;
   if (family !== 4 && family !== 6) fail(`bad family ${String(family)}`);
   const count = s.count;
@@ -31,12 +39,26 @@ function parseSpec(text: string | undefined): Required<Omit<TrafficSpec, 'port' 
   }
   const maxSize = s.proto === 'udp' ? 65507 : s.proto === 'tcp' ? 65000 : 65507;
   const size = s.size;
-  if (!Number.isInteger(size) || size === undefined || size < (s.proto === 'tcp' ? 1 : 0) || size > maxSize) {
+  if (
+    !Number.isInteger(size) ||
+    size === undefined ||
+    size < (s.proto === 'tcp' ? 1 : 0) ||
+    size > maxSize
+  ) {
     fail(`size must be an integer up to ${maxSize}`);
   }
-  if (s.port !== undefined && (!Number.isInteger(s.port) || s.port < 1 || s.port > 65535)) fail('bad port');
+  if (s.port !== undefined && (!Number.isInteger(s.port) || s.port < 1 || s.port > 65535))
+    fail('bad port');
   if (s.ratePps !== undefined && !(s.ratePps > 0)) fail('ratePps must be > 0');
-  return { proto: s.proto, family, count, size, seed: s.seed ?? 1, port: s.port, ratePps: s.ratePps };
+  return {
+    proto: s.proto,
+    family,
+    count,
+    size,
+    seed: s.seed ?? 1,
+    port: s.port,
+    ratePps: s.ratePps,
+  };
 }
 
 const started = Date.now();
@@ -144,7 +166,9 @@ async function tcp(spec: ReturnType<typeof parseSpec>): Promise<ScriptResult> {
           if (serverBytes >= target) resolve();
         };
       });
-      await new Promise<void>((resolve, reject) => client.write(buf, (err) => (err ? reject(err) : resolve())));
+      await new Promise<void>((resolve, reject) =>
+        client.write(buf, (err) => (err ? reject(err) : resolve())),
+      );
       sent += 1;
       // Waiting for the peer to read it keeps the next write out of this segment.
       if (serverBytes < target) await arrived;
@@ -182,7 +206,9 @@ async function icmp(spec: ReturnType<typeof parseSpec>): Promise<ScriptResult> {
     let text = '';
     child.stdout.setEncoding('utf8').on('data', (s: string) => (text += s));
     child.once('error', reject);
-    child.once('close', (code) => (code === 0 ? resolve(text) : reject(new Error(`ping exited ${code}: ${text.trim()}`))));
+    child.once('close', (code) =>
+      code === 0 ? resolve(text) : reject(new Error(`ping exited ${code}: ${text.trim()}`)),
+    );
   });
   const m = /(\d+) packets transmitted, (\d+) received/.exec(out);
   if (m === null) fail(`cannot parse ping output: ${out.trim()}`);
@@ -191,7 +217,12 @@ async function icmp(spec: ReturnType<typeof parseSpec>): Promise<ScriptResult> {
 
 async function main(): Promise<void> {
   const spec = parseSpec(process.argv[2]);
-  const result = spec.proto === 'udp' ? await udp(spec) : spec.proto === 'tcp' ? await tcp(spec) : await icmp(spec);
+  const result =
+    spec.proto === 'udp'
+      ? await udp(spec)
+      : spec.proto === 'tcp'
+        ? await tcp(spec)
+        : await icmp(spec);
   process.stdout.write(`${JSON.stringify(result)}\n`);
   if (result.sent !== spec.count) {
     process.stderr.write(`traffic: sent ${result.sent} of ${spec.count}\n`);
