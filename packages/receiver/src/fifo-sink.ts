@@ -2,18 +2,12 @@
 // reader leaves, and a bounded queue of whole batches so ingestion never waits for a reader.
 // The pipe work and the exact count of what each reader got are PcapWriter's (pcap-writer).
 
-import { PcapWriter, type PcapLoss, type PcapWriteError } from '@nflog-pipe/pcap-writer';
+import { PcapWriter, type PcapWriteError } from '@nflog-pipe/pcap-writer';
 import type { PcapSink, PcapSinkOptions, PcapSinkStats } from './pcap-sink.js';
+import { SinkLedger } from './sink-ledger.js';
 
 /** Longest wait for the old reader to go after a reopen request, ms. */
 const REOPEN_WAIT_MS = 5000;
-
-interface Batch {
-  records: Buffer;
-  count: number;
-}
-
-type LossReason = 'queue-full' | 'reader-gone' | 'shutdown';
 
 /**
  * A {@link PcapSink} writing into a FIFO. Opens without blocking (retrying while there is no
@@ -35,20 +29,11 @@ export class FifoSink implements PcapSink {
   #writer: PcapWriter | null = null;
   /** The writer closing on reopen() (its reader still reads) and its close. */
   #retiring: { writer: PcapWriter; closed: Promise<void> } | null = null;
-  #queue: Batch[] = []; // waiting for a reader
-  #queuedBytes = 0;
-  #queuedPackets = 0;
+  /** Its queue holds batches waiting for a reader. */
+  readonly #ledger: SinkLedger;
   #closing = false;
   #closed: Promise<void> | null = null;
   #loop: Promise<void>;
-  #stats: PcapSinkStats = {
-    outPackets: 0,
-    outBytes: 0,
-    lostPackets: 0,
-    queuedPackets: 0,
-    queuedBytes: 0,
-    opens: 0,
-  };
 
   /**
    * Start writing to the FIFO at `path` (it must exist and be a FIFO). The first open happens in
@@ -58,6 +43,7 @@ export class FifoSink implements PcapSink {
     this.#path = path;
     this.#opts = options;
     this.#retryMs = options.retryMs ?? 200;
+    this.#ledger = new SinkLedger(options);
     this.#loop = this.#openLoop();
   }
 
@@ -65,9 +51,9 @@ export class FifoSink implements PcapSink {
     if (count === 0) return true;
     if (this.#closing) return false;
     const writer = this.#writer;
-    const held = this.#queuedBytes + (writer?.pendingBytes ?? 0); // 0 once dead
+    const held = this.#ledger.queuedBytes + (writer?.pendingBytes ?? 0); // 0 once dead
     if (held + records.length > this.#opts.queueBytes) {
-      this.#lose(count, 'queue-full');
+      this.#ledger.lose(count, 'queue-full');
       return false;
     }
     this.#offer(records, count);
@@ -83,7 +69,7 @@ export class FifoSink implements PcapSink {
   }
 
   stats(): PcapSinkStats {
-    return { ...this.#stats, queuedPackets: this.#queuedPackets, queuedBytes: this.#queuedBytes };
+    return this.#ledger.stats();
   }
 
   close(flushMs: number): Promise<void> {
@@ -106,15 +92,11 @@ export class FifoSink implements PcapSink {
       await Promise.race([Promise.all(closing.map((c) => c.closed)), timeout]);
       clearTimeout(timer);
       // What a writer still holds now is lost; after a complete flush this is nothing.
-      for (const c of closing) this.#settle(c.writer.destroy(), 'shutdown');
+      for (const c of closing) this.#ledger.settle(c.writer.destroy(), 'shutdown');
     }
     this.#abort.abort();
     // Whatever is still queued (no reader came) is lost.
-    const lost = this.#queuedPackets;
-    this.#queue = [];
-    this.#queuedBytes = 0;
-    this.#queuedPackets = 0;
-    if (lost > 0) this.#lose(lost, 'shutdown');
+    this.#ledger.dropQueue('shutdown');
     await this.#loop.catch(() => undefined);
   }
 
@@ -124,14 +106,10 @@ export class FifoSink implements PcapSink {
     // A writer that just found its reader gone takes nothing more; its 'error' is on the way.
     if (writer !== null && writer.error === null) {
       writer.write(records); // above the high-water mark it still takes them; the bound is ours
-      this.#stats.outPackets += count;
-      this.#stats.outBytes += records.length;
-      this.#opts.onOut?.(count, records.length);
+      this.#ledger.out(records, count);
       return;
     }
-    this.#queue.push({ records, count });
-    this.#queuedBytes += records.length;
-    this.#queuedPackets += count;
+    this.#ledger.enqueue(records, count);
   }
 
   /** Open the FIFO (the writer retries while it has no reader) and start writing. */
@@ -158,14 +136,10 @@ export class FifoSink implements PcapSink {
     }
     writer.on('error', (err: PcapWriteError) => this.#readerGone(writer, err));
     this.#writer = writer;
-    this.#stats.opens++;
-    this.#opts.logger.info('FIFO reader attached', { path: this.#path, reader: this.#stats.opens });
-    const queue = this.#queue;
-    this.#queue = [];
-    this.#queuedBytes = 0;
-    this.#queuedPackets = 0;
+    const reader = this.#ledger.opened();
+    this.#opts.logger.info('FIFO reader attached', { path: this.#path, reader });
     // The reader may leave while this runs; the rest then waits for the next one.
-    for (const b of queue) this.#offer(b.records, b.count);
+    for (const b of this.#ledger.takeQueue()) this.#offer(b.records, b.count);
   }
 
   /** The reader left (or the write failed): count what it missed, then wait for the next one. */
@@ -175,7 +149,7 @@ export class FifoSink implements PcapSink {
     if (err.code !== 'ERR_PCAP_EPIPE') {
       this.#opts.logger.warn('FIFO write failed, reopening', { path: this.#path, err });
     }
-    this.#settle(err, 'reader-gone');
+    this.#ledger.settle(err, 'reader-gone');
     this.#opts.logger.info('FIFO reader gone, reopening', {
       path: this.#path,
       lost_pkt: err.lostRecords,
@@ -213,21 +187,7 @@ export class FifoSink implements PcapSink {
     try {
       await writer.close();
     } catch (err) {
-      this.#settle(err as PcapWriteError, 'reader-gone');
+      this.#ledger.settle(err as PcapWriteError, 'reader-gone');
     }
-  }
-
-  /** Move records the writer reports lost from out to lost. */
-  #settle(loss: PcapLoss, why: LossReason): void {
-    if (loss.lostRecords === 0) return;
-    this.#stats.outPackets -= loss.lostRecords;
-    this.#stats.outBytes -= loss.lostBytes;
-    this.#opts.onOut?.(-loss.lostRecords, -loss.lostBytes);
-    this.#lose(loss.lostRecords, why);
-  }
-
-  #lose(packets: number, why: LossReason): void {
-    this.#stats.lostPackets += packets;
-    this.#opts.onLost?.(packets, why);
   }
 }

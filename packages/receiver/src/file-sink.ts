@@ -1,12 +1,8 @@
 import { statSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { PcapWriter, type PcapLoss, type PcapWriteError } from '@nflog-pipe/pcap-writer';
+import { PcapWriter, type PcapWriteError } from '@nflog-pipe/pcap-writer';
 import type { PcapSink, PcapSinkOptions, PcapSinkStats } from './pcap-sink.js';
-
-interface Pending {
-  records: Buffer;
-  count: number;
-}
+import { SinkLedger } from './sink-ledger.js';
 
 /**
  * A {@link PcapSink} onto a regular file or stdout (`-`), through {@link PcapWriter}. While the
@@ -26,25 +22,17 @@ export class FileSink implements PcapSink {
   /** dev:ino of the file being written, to tell a rotated path from the same file. */
   #fileId: string | null = null;
   #opening: Promise<void> | null = null;
-  #queue: Pending[] = [];
-  #queuedBytes = 0;
-  #queuedPackets = 0;
+  /** Its queue holds batches waiting out the writer's back-pressure. */
+  readonly #ledger: SinkLedger;
   #blocked = false;
   #ended = false;
   #closed: Promise<void> | null = null;
-  #stats: PcapSinkStats = {
-    outPackets: 0,
-    outBytes: 0,
-    lostPackets: 0,
-    queuedPackets: 0,
-    queuedBytes: 0,
-    opens: 0,
-  };
 
   /** Opens `dest` (a regular file path, or `-` for stdout) in the background. */
   constructor(dest: string, options: PcapSinkOptions) {
     this.#dest = dest;
     this.#opts = options;
+    this.#ledger = new SinkLedger(options);
     this.#opening = this.#open();
   }
 
@@ -57,7 +45,7 @@ export class FileSink implements PcapSink {
       writer.on('error', (err: PcapWriteError) => {
         if (this.#writer !== writer) return;
         this.#writer = null;
-        this.#settle(err, 'reader-gone');
+        this.#ledger.settle(err, 'reader-gone');
         this.#end(this.#dest === '-' && err.code === 'ERR_PCAP_EPIPE' ? null : err);
       });
       writer.on('drain', () => {
@@ -66,7 +54,7 @@ export class FileSink implements PcapSink {
       });
       this.#writer = writer;
       this.#fileId = this.#dest === '-' ? null : fileId(await stat(this.#dest).catch(() => null));
-      this.#stats.opens++;
+      this.#ledger.opened();
       this.#flush();
     } catch (err) {
       this.#end(err as Error);
@@ -84,18 +72,15 @@ export class FileSink implements PcapSink {
   push(records: Buffer, count: number): boolean {
     if (count === 0) return true;
     if (this.#ended || this.#closed !== null) return false;
-    if (this.#writable() && this.#queue.length === 0) {
+    if (this.#writable() && this.#ledger.queuedBatches === 0) {
       this.#write(records, count);
       return true;
     }
-    if (this.#queuedBytes + records.length > this.#opts.queueBytes) {
-      this.#stats.lostPackets += count;
-      this.#opts.onLost?.(count, 'queue-full');
+    if (this.#ledger.queuedBytes + records.length > this.#opts.queueBytes) {
+      this.#ledger.lose(count, 'queue-full');
       return false;
     }
-    this.#queue.push({ records, count });
-    this.#queuedBytes += records.length;
-    this.#queuedPackets += count;
+    this.#ledger.enqueue(records, count);
     return true;
   }
 
@@ -106,17 +91,13 @@ export class FileSink implements PcapSink {
 
   #write(records: Buffer, count: number): void {
     if (!this.#writer!.write(records)) this.#blocked = true;
-    this.#stats.outPackets += count;
-    this.#stats.outBytes += records.length;
-    this.#opts.onOut?.(count, records.length);
+    this.#ledger.out(records, count);
   }
 
   #flush(): void {
-    while (this.#writable() && this.#queue.length > 0) {
-      const p = this.#queue.shift()!;
-      this.#queuedBytes -= p.records.length;
-      this.#queuedPackets -= p.count;
-      this.#write(p.records, p.count);
+    while (this.#writable() && this.#ledger.queuedBatches > 0) {
+      const b = this.#ledger.dequeue()!;
+      this.#write(b.records, b.count);
     }
   }
 
@@ -141,7 +122,7 @@ export class FileSink implements PcapSink {
     this.#opening = old
       .close()
       .catch((err: unknown) => {
-        this.#settle(err as PcapWriteError, 'reader-gone');
+        this.#ledger.settle(err as PcapWriteError, 'reader-gone');
         this.#opts.logger.warn('closing the pcap file failed', { err });
       })
       .then(() => this.#open());
@@ -149,7 +130,7 @@ export class FileSink implements PcapSink {
   }
 
   stats(): PcapSinkStats {
-    return { ...this.#stats, queuedPackets: this.#queuedPackets, queuedBytes: this.#queuedBytes };
+    return this.#ledger.stats();
   }
 
   close(flushMs: number): Promise<void> {
@@ -160,14 +141,7 @@ export class FileSink implements PcapSink {
   async #close(flushMs: number): Promise<void> {
     await this.#opening;
     this.#flush();
-    const lost = this.#queuedPackets;
-    this.#queue = [];
-    this.#queuedBytes = 0;
-    this.#queuedPackets = 0;
-    if (lost > 0) {
-      this.#stats.lostPackets += lost;
-      this.#opts.onLost?.(lost, 'shutdown');
-    }
+    this.#ledger.dropQueue('shutdown');
     const writer = this.#writer;
     this.#writer = null;
     if (writer === null) return;
@@ -177,24 +151,14 @@ export class FileSink implements PcapSink {
     });
     try {
       const r = await Promise.race([writer.close().then(() => 'closed' as const), timedOut]);
-      if (r === 'timeout') this.#settle(writer.destroy(), 'shutdown');
+      if (r === 'timeout') this.#ledger.settle(writer.destroy(), 'shutdown');
     } catch (err) {
       const gone = (err as { code?: string }).code === 'ERR_PCAP_EPIPE';
-      this.#settle(err as PcapWriteError, gone ? 'reader-gone' : 'shutdown');
+      this.#ledger.settle(err as PcapWriteError, gone ? 'reader-gone' : 'shutdown');
       if (!gone) this.#opts.logger.warn('flushing the pcap output failed', { err });
     } finally {
       clearTimeout(timer);
     }
-  }
-
-  /** Move records the writer reports lost from out to lost. */
-  #settle(loss: PcapLoss, why: 'reader-gone' | 'shutdown'): void {
-    if (loss.lostRecords === 0) return;
-    this.#stats.outPackets -= loss.lostRecords;
-    this.#stats.outBytes -= loss.lostBytes;
-    this.#opts.onOut?.(-loss.lostRecords, -loss.lostBytes);
-    this.#stats.lostPackets += loss.lostRecords;
-    this.#opts.onLost?.(loss.lostRecords, why);
   }
 }
 

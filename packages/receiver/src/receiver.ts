@@ -17,6 +17,7 @@ import type { PcapSink, PcapSinkStats } from './pcap-sink.js';
 import { QueryServer } from './query-server.js';
 import { RingBuffer } from './ring-buffer.js';
 import { SequenceTracker, type SenderStats } from './sequence-tracker.js';
+import { emptySinkStats } from './sink-ledger.js';
 
 /** Which wire formats the receiver accepts. */
 export type WireMode = 'v1' | 'legacy' | 'auto';
@@ -77,15 +78,6 @@ export interface ReceiverStats {
   /** Per-sender counters (v1 frames only). */
   senders: SenderStats[];
 }
-
-const EMPTY_SINK: PcapSinkStats = {
-  outPackets: 0,
-  outBytes: 0,
-  lostPackets: 0,
-  queuedPackets: 0,
-  queuedBytes: 0,
-  opens: 0,
-};
 
 /**
  * nflog-pcap-recv's engine: a ZeroMQ PULL socket bound on every endpoint, frames decoded (v1 or
@@ -322,7 +314,7 @@ export class Receiver {
     const ring = this.#ring?.stats();
     return {
       ...this.#stats,
-      sink: this.#sink?.stats() ?? { ...EMPTY_SINK },
+      sink: this.#sink?.stats() ?? emptySinkStats(),
       queries: this.#query?.served ?? 0,
       ringPackets: ring?.packets ?? 0,
       ringBytes: ring?.bytes ?? 0,
