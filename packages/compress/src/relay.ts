@@ -9,10 +9,9 @@ import {
   NonBlockingPusher,
   UsageError,
   WireError,
-  createMetrics,
-  statsdOptionsFrom,
+  startStatsLine,
   validateEndpoint,
-  watchSignals,
+  withCliRuntime,
   type Logger,
   type MetricName,
   type Metrics,
@@ -129,11 +128,9 @@ export async function runRelay(
     }
   };
   const transform = options.makeTransform((msg, packets) => pusher.push(msg, packets), bad);
-  const timer = setInterval(
-    () => logger.info('stats', summary(metrics, summaryNames)),
-    options.statsIntervalMs,
+  const stopStats = startStatsLine(logger, options.statsIntervalMs, () =>
+    summary(metrics, summaryNames),
   );
-  timer.unref();
   const stop = (): void => pull.close();
   options.stopped.addEventListener('abort', stop, { once: true });
   logger.info('relaying', { src: pull.lastEndpoint ?? options.src, dst: options.dst });
@@ -149,7 +146,7 @@ export async function runRelay(
     }
   } finally {
     options.stopped.removeEventListener('abort', stop);
-    clearInterval(timer);
+    stopStats();
     if (!pull.closed) pull.close();
     transform.close();
     await pusher.close();
@@ -184,9 +181,8 @@ export interface RelayIo {
 }
 
 /**
- * The action of a relay CLI whose program has addRelayOptions and addStatsdOptions: creates
- * the metrics and the signal watcher, runs {@link runRelay} until SIGTERM/SIGINT and releases
- * both.
+ * The action of a relay CLI whose program has addRelayOptions and addStatsdOptions: runs
+ * {@link runRelay} until SIGTERM/SIGINT with the metrics and signal watcher of withCliRuntime.
  * @returns 0 after a clean stop
  * @throws what runRelay throws (UsageError for a bad endpoint)
  */
@@ -196,10 +192,8 @@ export async function runRelayProgram(
 ): Promise<number> {
   const { wire, ...settings } = relaySettingsFrom(opts, args);
   const log = logger.child({ component: spec.component });
-  const metrics = createMetrics(statsdOptionsFrom(opts), logger);
-  const signals = watchSignals();
-  try {
-    await runRelay(
+  await withCliRuntime(opts, logger, ({ signals, metrics }) =>
+    runRelay(
       {
         ...settings,
         logger: log,
@@ -210,10 +204,7 @@ export async function runRelayProgram(
         makeTransform: (send, bad) => spec.makeTransform({ send, bad, logger: log, metrics, wire }),
       },
       spec.summary,
-    );
-  } finally {
-    signals.dispose();
-    await metrics.close();
-  }
+    ),
+  );
   return 0;
 }

@@ -7,14 +7,15 @@ import {
   MIB,
   UsageError,
   addStatsdOptions,
-  createMetrics,
   createProgram,
   parseMiB,
   parsePositiveInt,
   parseSeconds,
   runProgram,
-  statsdOptionsFrom,
-  watchSignals,
+  startStatsLine,
+  statsIntervalOption,
+  withCliRuntime,
+  type CliRuntime,
   type Logger,
   validateEndpoint,
 } from '@nflog-pipe/shared';
@@ -118,14 +119,7 @@ export function buildProgram(): ReturnType<typeof createProgram> {
         .argParser((v: string) => parsePositiveInt(v))
         .default(d.zmqBufferMessages),
     )
-    .addOption(
-      new Option(
-        '--stats-interval <seconds>',
-        'period of the "stats" log line, seconds (0: only the final summary)',
-      )
-        .argParser(parseSeconds)
-        .default(d.statsIntervalS * 1000, String(d.statsIntervalS)),
-    )
+    .addOption(statsIntervalOption(d.statsIntervalS))
     .addOption(
       new Option(
         '--flush-timeout <seconds>',
@@ -195,45 +189,44 @@ export function main(argv: string[]): Promise<number> {
     }
     if (opts.wire === 'v1' && opts.rateControl)
       throw new UsageError('--rate-control applies to legacy input (--wire legacy or auto)');
-    return run(opts, endpoints, dest, logger);
+    const log = logger.child({ component: 'receiver' });
+    const { stats, endErr } = await withCliRuntime(opts, logger, (runtime) =>
+      run(opts, endpoints, dest, logger, log, runtime),
+    );
+    log.info('stopped', countsLine(stats));
+    if (endErr !== null) throw endErr; // one line `nflog-pcap-recv: ...`, exit 1
+    return EXIT_OK;
   });
 }
 
+/** Receives until SIGTERM/SIGINT or the output ends; resolves once the receiver has stopped. */
 async function run(
   opts: RecvOptions,
   endpoints: string[],
   dest: string,
   logger: Logger,
-): Promise<number> {
-  const signals = watchSignals();
-  const metrics = createMetrics(statsdOptionsFrom(opts), logger);
-  const log = logger.child({ component: 'receiver' });
-  let receiver: Receiver;
-  try {
-    receiver = await Receiver.start({
-      endpoints,
-      dest,
-      wire: opts.wire,
-      rateControl: opts.rateControl,
-      ...(opts.linktype !== undefined ? { linktype: opts.linktype } : {}),
-      nanosecond: opts.pcapNsec,
-      fifoBufferBytes: opts.fifoBuffer,
-      bufferWindowBytes:
-        opts.bufferInterface === undefined
-          ? 0
-          : (opts.bufferWindow ?? RECV_DEFAULTS.bufferWindowMiB * MIB),
-      ...(opts.bufferInterface !== undefined ? { bufferInterface: opts.bufferInterface } : {}),
-      bufferTimeoutMs: opts.bufferTimeout,
-      maxRawBytes: opts.maxFrame,
-      receiveHwm: opts.zmqBuffer,
-      metrics,
-      logger,
-    });
-  } catch (err) {
-    signals.dispose();
-    await metrics.close();
-    throw err;
-  }
+  log: Logger,
+  { signals, metrics }: CliRuntime,
+): Promise<{ stats: ReceiverStats; endErr: Error | null }> {
+  const receiver = await Receiver.start({
+    endpoints,
+    dest,
+    wire: opts.wire,
+    rateControl: opts.rateControl,
+    ...(opts.linktype !== undefined ? { linktype: opts.linktype } : {}),
+    nanosecond: opts.pcapNsec,
+    fifoBufferBytes: opts.fifoBuffer,
+    bufferWindowBytes:
+      opts.bufferInterface === undefined
+        ? 0
+        : (opts.bufferWindow ?? RECV_DEFAULTS.bufferWindowMiB * MIB),
+    ...(opts.bufferInterface !== undefined ? { bufferInterface: opts.bufferInterface } : {}),
+    bufferTimeoutMs: opts.bufferTimeout,
+    maxRawBytes: opts.maxFrame,
+    receiveHwm: opts.zmqBuffer,
+    metrics,
+    logger,
+  });
   const unHup = signals.onHup(() => {
     log.info('SIGHUP: reopening the output');
     receiver.reopen();
@@ -244,21 +237,13 @@ async function run(
     wire: opts.wire,
     ...(receiver.queryEndpoint !== null ? { buffer_interface: receiver.queryEndpoint } : {}),
   });
-  let timer: NodeJS.Timeout | undefined;
-  if (opts.statsInterval > 0) {
-    timer = setInterval(() => log.info('stats', countsLine(receiver.stats())), opts.statsInterval);
-    timer.unref();
-  }
+  const stopStats = startStatsLine(log, opts.statsInterval, () => countsLine(receiver.stats()));
   const stopped = new Promise<null>((resolve) =>
     signals.stopped.addEventListener('abort', () => resolve(null), { once: true }),
   );
   const endErr = await Promise.race([stopped, receiver.ended]);
-  clearInterval(timer);
+  stopStats();
   unHup();
   await receiver.stop(opts.flushTimeout);
-  await metrics.close();
-  signals.dispose();
-  log.info('stopped', countsLine(receiver.stats()));
-  if (endErr !== null) throw endErr; // one line `nflog-pcap-recv: ...`, exit 1
-  return EXIT_OK;
+  return { stats: receiver.stats(), endErr };
 }

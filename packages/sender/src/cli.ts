@@ -24,16 +24,17 @@ import {
   UsageError,
   VERSION,
   addStatsdOptions,
-  createMetrics,
   createProgram,
   parseGroups,
   parseMiB,
   parsePositiveInt,
   parseSeconds,
   runProgram,
-  statsdOptionsFrom,
+  startStatsLine,
+  statsIntervalOption,
   validateEndpoint,
-  watchSignals,
+  withCliRuntime,
+  type CliRuntime,
   type Logger,
   type Metrics,
   type PusherCallbacks,
@@ -207,14 +208,7 @@ export function buildProgram(): ReturnType<typeof createProgram> {
         .argParser(nonNegativeInt('ms'))
         .default(d.flushIntervalMs),
     )
-    .addOption(
-      new Option(
-        '--stats-interval <seconds>',
-        'period of the "stats" log line, seconds (0: only the final summary)',
-      )
-        .argParser(parseSeconds)
-        .default(d.statsIntervalS * 1000, String(d.statsIntervalS)),
-    )
+    .addOption(statsIntervalOption(d.statsIntervalS))
     .addOption(
       new Option(
         '--meta-interval <seconds>',
@@ -351,10 +345,24 @@ interface RunContext {
 }
 
 async function run(ctx: RunContext): Promise<number> {
-  const { opts, logger, program, groups, endpoint, linktype, shaper, legacyFlushMs, user } = ctx;
-  const signals = watchSignals();
-  const metrics = createMetrics(statsdOptionsFrom(opts), logger);
-  const log = logger.child({ component: 'sender' });
+  const log = ctx.logger.child({ component: 'sender' });
+  const summary = await withCliRuntime(ctx.opts, ctx.logger, (runtime) =>
+    capture(ctx, log, runtime),
+  );
+  log.info('stopped', summary);
+  return EXIT_OK;
+}
+
+/**
+ * Captures until SIGTERM/SIGINT or a fatal error; resolves to the counters of the final summary
+ * once everything is flushed.
+ */
+async function capture(
+  ctx: RunContext,
+  log: Logger,
+  { signals, metrics }: CliRuntime,
+): Promise<Record<string, number>> {
+  const { opts, program, groups, endpoint, linktype, shaper, legacyFlushMs, user } = ctx;
   let pusher: NonBlockingPusher;
   try {
     pusher = NonBlockingPusher.connect(
@@ -363,8 +371,6 @@ async function run(ctx: RunContext): Promise<number> {
       pusherCallbacks(metrics, log),
     );
   } catch (err) {
-    signals.dispose();
-    await metrics.close();
     throw new UsageError(`cannot connect to ${endpoint}: ${(err as Error).message}`, {
       cause: err,
     });
@@ -408,7 +414,8 @@ async function run(ctx: RunContext): Promise<number> {
   signals.stopped.addEventListener('abort', () => stopRun(), { once: true });
 
   const kernel = new KernelCounters(metrics, log);
-  const timers: NodeJS.Timeout[] = [];
+  let poll: NodeJS.Timeout | undefined;
+  let stopStats = (): void => {};
   try {
     nflog = NflogSocket.open(
       {
@@ -458,22 +465,17 @@ async function run(ctx: RunContext): Promise<number> {
       sender: pipeline.senderId.toString(16).padStart(16, '0'),
       rate_control: shaper !== undefined,
     });
-    const poll = setInterval(() => kernel.sync(sock.stats()), KERNEL_STATS_POLL_MS);
+    poll = setInterval(() => kernel.sync(sock.stats()), KERNEL_STATS_POLL_MS);
     poll.unref();
-    timers.push(poll);
-    if (opts.statsInterval > 0) {
-      const t = setInterval(
-        () => log.info('stats', countsLine(pipeline, kernel.sync(sock.stats()))),
-        opts.statsInterval,
-      );
-      t.unref();
-      timers.push(t);
-    }
+    stopStats = startStatsLine(log, opts.statsInterval, () =>
+      countsLine(pipeline, kernel.sync(sock.stats())),
+    );
     await stoppedOrFailed;
   }
 
   // Shutdown: stop reading first, so nothing new arrives; then flush and let ZeroMQ linger.
-  for (const t of timers) clearInterval(t);
+  clearInterval(poll);
+  stopStats();
   if (nflog !== undefined && !nflog.closed) {
     last = kernel.sync(nflog.stats());
     nflog.close();
@@ -488,11 +490,8 @@ async function run(ctx: RunContext): Promise<number> {
       },
     );
   }
-  await metrics.close();
-  signals.dispose();
   if (fatal !== undefined) throw fatal;
-  log.info('stopped', countsLine(pipeline, last));
-  return EXIT_OK;
+  return countsLine(pipeline, last);
 }
 
 function pusherCallbacks(metrics: Metrics, log: Logger): PusherCallbacks {

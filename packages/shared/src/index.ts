@@ -3,6 +3,7 @@ export * from './metric-names.js';
 export * from './wire-v1.js';
 export * from './wire-legacy.js';
 export * from './cli.js';
+export * from './cli-runtime.js';
 export * from './logger.js';
 export * from './metrics.js';
 export * from './units.js';
