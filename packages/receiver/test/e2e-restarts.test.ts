@@ -27,7 +27,7 @@ import {
   type ChildHandle,
   type LogCounters,
 } from '@nflog-pipe/shared/testing';
-import { keepWholeRecords, udpIds } from './e2e-util.js';
+import { keepWholeRecords, startFifoReader, udpIds } from './e2e-util.js';
 
 const GROUP = 5;
 const PORT = 9000;
@@ -71,9 +71,9 @@ const READERS: readonly Reader[] = [
 function startReader(r: Reader, fifo: string, out: string): ChildHandle {
   switch (r.tool) {
     case 'cat':
-      return spawnChild('sh', ['-c', 'exec cat "$0" > "$1"', fifo, out]);
+      return startFifoReader(fifo, out);
     case 'head':
-      return spawnChild('sh', ['-c', `exec head -c ${r.bytes} "$0" > "$1"`, fifo, out]);
+      return startFifoReader(fifo, out, r.bytes);
     case 'tcpdump':
       // -U: each packet is written out as soon as it is read, so a killed tcpdump loses nothing
       // it took from the pipe. The last reader writes buffered and flushes at EOF.

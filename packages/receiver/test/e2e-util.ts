@@ -1,11 +1,50 @@
-// Helpers of the receiver's end-to-end tests with the real CLIs (not a test file itself): the
-// receiver's per-sender counters, and UDP payload indices read back from pcap files. Starting
-// the tools, their log counters, pausing and stopping them: @nflog-pipe/shared/testing.
+// Helpers of the receiver's tests with real processes (not a test file itself): FIFO reader
+// processes, the receiver's per-sender counters, and UDP payload indices read back from pcap
+// files. Starting the tools, their log counters, pausing and stopping them:
+// @nflog-pipe/shared/testing.
 
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { readPcapFile } from '@nflog-pipe/pcap-writer';
-import { logField, payloadFor } from '@nflog-pipe/shared/testing';
+import {
+  TEST_TIMEOUT_MS,
+  logField,
+  payloadFor,
+  spawnChild,
+  withTimeout,
+  type ChildHandle,
+} from '@nflog-pipe/shared/testing';
+
+/**
+ * Starts a reader process of `fifo` that copies what it reads into `out`: exactly `limitBytes`
+ * bytes (`head -c`: it leaves by itself, usually mid-record, with unread data left in the pipe),
+ * or with 0 everything up to EOF (`cat`). Either one reads no more than it writes out, so when it
+ * ends by itself what it took from the pipe is in `out`, exactly (a killed reader may lose what
+ * it held).
+ */
+export function startFifoReader(fifo: string, out: string, limitBytes = 0): ChildHandle {
+  return limitBytes > 0
+    ? spawnChild('sh', ['-c', `exec head -c ${limitBytes} "$0" > "$1"`, fifo, out])
+    : spawnChild('sh', ['-c', 'exec cat "$0" > "$1"', fifo, out]);
+}
+
+/**
+ * Runs {@link startFifoReader} to its end (exit code 0), then keeps the pcap header and the whole
+ * records it got ({@link keepWholeRecords}).
+ * @returns the bytes it took from the pipe and the records kept
+ */
+export async function readFifo(
+  fifo: string,
+  out: string,
+  limitBytes = 0,
+): Promise<{ bytes: number; records: number }> {
+  const reader = startFifoReader(fifo, out, limitBytes);
+  const { code } = await withTimeout(reader.exited, TEST_TIMEOUT_MS, 'FIFO reader');
+  assert.equal(code, 0, reader.stderr());
+  const bytes = statSync(out).size;
+  keepWholeRecords(out);
+  return { bytes, records: (await readPcapFile(out)).records.length };
+}
 
 /** The receiver's `per_sender=id:packets/lost,...` of one line, by sender id. */
 export function perSender(line: string): Record<string, { packets: number; lost: number }> {

@@ -4,22 +4,19 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { readPcapFile } from '@nflog-pipe/pcap-writer';
 import { createLogger } from '@nflog-pipe/shared';
 import {
   hasTool,
   makeTempDir,
   mkfifo,
-  spawnChild,
   withTimeout,
   TEST_TIMEOUT_MS,
   tcpdumpRead,
 } from '@nflog-pipe/shared/testing';
 import { FifoSink } from '@nflog-pipe/receiver';
+import { readFifo } from './e2e-util.js';
 import { numbered, records } from './helpers.js';
-
-const READER = fileURLToPath(new URL('../../test/fixtures/fifo-reader.mjs', import.meta.url));
 
 /** A logger that keeps lines and emits each message, so tests await lifecycle events. */
 function eventLogger(): {
@@ -62,18 +59,6 @@ async function waitCount(
     TEST_TIMEOUT_MS,
     `log "${msg}" x${n}`,
   );
-}
-
-function startReader(
-  fifo: string,
-  out: string,
-  limit: number,
-): Promise<{ bytes: number; records: number }> {
-  const child = spawnChild(process.execPath, [READER, fifo, out, String(limit)]);
-  return withTimeout(child.exited, TEST_TIMEOUT_MS, 'reader').then(({ code }) => {
-    assert.equal(code, 0, child.stderr());
-    return JSON.parse(child.stdout().toString()) as { bytes: number; records: number };
-  });
 }
 
 /** Packet ids in a reader's file, checking it is a valid pcap of linktype 101. */
@@ -119,7 +104,7 @@ test('reader restarts under steady traffic: every reader gets a valid pcap, miss
   for (let i = 0; i < limits.length; i++) {
     const out = join(dir, `r${i}.pcap`);
     files.push(out);
-    await startReader(fifo, out, limits[i]!);
+    await readFifo(fifo, out, limits[i]!);
     // The next reader starts once the sink has let go of this pipe (a reader that opened the
     // FIFO before the writer noticed the departure would attach to the old pipe).
     await waitCount(ev, 'FIFO reader gone, reopening', i + 1);
@@ -127,7 +112,7 @@ test('reader restarts under steady traffic: every reader gets a valid pcap, miss
   readersDone = true;
   const last = join(dir, 'last.pcap');
   files.push(last);
-  const lastReader = startReader(fifo, last, 0);
+  const lastReader = readFifo(fifo, last, 0);
   await pusher;
   await waitCount(ev, 'FIFO reader attached', limits.length + 1);
   await sink.close(TEST_TIMEOUT_MS);
@@ -160,7 +145,7 @@ test('no reader yet: the queue holds whole batches up to its bound, the rest is 
     opens: 0,
   });
   const out = join(dir, 'r.pcap');
-  const reader = startReader(fifo, out, 0);
+  const reader = readFifo(fifo, out, 0);
   await waitCount(ev, 'FIFO reader attached', 1);
   await sink.close(TEST_TIMEOUT_MS); // flushes the queue to the reader, then EOF
   await reader;
@@ -174,7 +159,7 @@ test('no reader yet: the queue holds whole batches up to its bound, the rest is 
 test('reopen() ends the current reader after whole records and starts a fresh stream', async (t) => {
   const { dir, fifo, ev, sink, pushBatch } = await setup(t, 1 << 20);
   const first = join(dir, 'a.pcap');
-  const a = startReader(fifo, first, 0);
+  const a = readFifo(fifo, first, 0);
   await waitCount(ev, 'FIFO reader attached', 1);
   pushBatch();
   pushBatch();
@@ -182,7 +167,7 @@ test('reopen() ends the current reader after whole records and starts a fresh st
   pushBatch(); // queued for the next reader
   await a; // EOF after whole records
   const second = join(dir, 'b.pcap');
-  const b = startReader(fifo, second, 0);
+  const b = readFifo(fifo, second, 0);
   await waitCount(ev, 'FIFO reader attached', 2);
   await sink.close(TEST_TIMEOUT_MS);
   await b;

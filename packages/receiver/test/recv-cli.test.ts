@@ -3,7 +3,6 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Push } from 'zeromq';
 import { readPcapFile } from '@nflog-pipe/pcap-writer';
 import { encodeFrame } from '@nflog-pipe/shared';
@@ -16,9 +15,8 @@ import {
   TEST_TIMEOUT_MS,
   type ChildHandle,
 } from '@nflog-pipe/shared/testing';
+import { readFifo } from './e2e-util.js';
 import { logFields, numbered, records } from './helpers.js';
-
-const READER = fileURLToPath(new URL('../../test/fixtures/fifo-reader.mjs', import.meta.url));
 
 async function startReceiver(t: TestContext, args: string[]): Promise<ChildHandle> {
   const recv = spawnChild(process.execPath, [binPath('nflog-pcap-recv'), ...args]);
@@ -48,7 +46,7 @@ test('malformed flood is counted and skipped; two senders, a restart and gaps ar
   const ep = `ipc://${join(dir, 'in.sock')}`;
   const recv = await startReceiver(t, [ep, fifo, '--stats-interval', '0.05', '--wire', 'v1']);
   const out = join(dir, 'r.pcap');
-  const reader = spawnChild(process.execPath, [READER, fifo, out, '0']);
+  const reader = readFifo(fifo, out);
   const a = await pushSocket(t, ep);
   const b = await pushSocket(t, ep);
 
@@ -101,7 +99,7 @@ test('malformed flood is counted and skipped; two senders, a restart and gaps ar
     code: 0,
     signal: null,
   });
-  await withTimeout(reader.exited, TEST_TIMEOUT_MS, 'reader exit').catch((err) => {
+  await reader.catch((err: unknown) => {
     console.error(recv.stderr());
     throw err;
   });
