@@ -41,10 +41,6 @@ const COUNT = 2000;
 const SIZE = 400;
 
 /** Flags that point a tool's counters at the test's statsd listener, flushed every 50 ms. */
-function statsdArgs(statsd: StatsdListener, prefix: string): string[] {
-  return ['-m', `127.0.0.1:${statsd.port}`, '-n', prefix, '--statsd-interval', '0.05'];
-}
-
 /** Statsd prefixes: compress relay, decompress relay, receiver (the sender runs in the netns). */
 const C = 'c.';
 const D = 'd.';
@@ -98,7 +94,7 @@ async function runPipe(t: TestContext, sc: Scenario): Promise<PipeResult> {
       pcapPath,
       '--stats-interval',
       '0.1',
-      ...statsdArgs(statsd, R),
+      ...statsd.cliArgs(R),
       ...sc.recvArgs,
     ],
     / started /,
@@ -108,12 +104,12 @@ async function runPipe(t: TestContext, sc: Scenario): Promise<PipeResult> {
   if (sc.compressArgs !== undefined) {
     decomp = await children.start(
       'nflog-zmq-decompress',
-      [ep('mid.sock'), ep('out.sock'), ...statsdArgs(statsd, D)],
+      [ep('mid.sock'), ep('out.sock'), ...statsd.cliArgs(D)],
       / relaying /,
     );
     comp = await children.start(
       'nflog-zmq-compress',
-      [ep('in.sock'), ep('mid.sock'), ...sc.compressArgs, ...statsdArgs(statsd, C)],
+      [ep('in.sock'), ep('mid.sock'), ...sc.compressArgs, ...statsd.cliArgs(C)],
       / relaying /,
     );
   }
@@ -488,12 +484,12 @@ test('bad input: zip bombs and corrupt deflate are counted as bad; receiver and 
   // v1: test PUSH A → receiver; test PUSH B → decompress relay → the same receiver.
   const recv = await children.start(
     'nflog-pcap-recv',
-    [ep('recv.sock'), join(dir, 'v1.pcap'), '--stats-interval', '0.05', ...statsdArgs(statsd, R)],
+    [ep('recv.sock'), join(dir, 'v1.pcap'), '--stats-interval', '0.05', ...statsd.cliArgs(R)],
     / started /,
   );
   const decomp = await children.start(
     'nflog-zmq-decompress',
-    [ep('decomp.sock'), ep('recv.sock'), '--max-inflate', '1', ...statsdArgs(statsd, D)],
+    [ep('decomp.sock'), ep('recv.sock'), '--max-inflate', '1', ...statsd.cliArgs(D)],
     / relaying /,
   );
   // Legacy rate-controlled receiver, with a 1 MiB cap so a 4 MiB zlib window is a bomb.
@@ -509,7 +505,7 @@ test('bad input: zip bombs and corrupt deflate are counted as bad; receiver and 
       '1',
       '--stats-interval',
       '0.05',
-      ...statsdArgs(statsd, 'l.'),
+      ...statsd.cliArgs('l.'),
     ],
     / started /,
   );

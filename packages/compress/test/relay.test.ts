@@ -232,12 +232,7 @@ test('decompress relay counts a zip bomb, corrupt deflate and a legacy bomb as b
     out.endpoint,
     '--max-inflate',
     '1',
-    '-m',
-    `127.0.0.1:${statsd.port}`,
-    '-n',
-    't.',
-    '--statsd-interval',
-    '0.05',
+    ...statsd.cliArgs('t.'),
   ]);
   const input = source(t, src);
   const good1 = makeFrame([textPayload(1, 500), textPayload(2, 600)], 0n);

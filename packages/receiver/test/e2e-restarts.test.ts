@@ -106,12 +106,7 @@ test('FIFO readers killed and restarted under a steady stream: missing packets =
       FIFO_BUFFER_MIB,
       '--stats-interval',
       '0.05',
-      '-m',
-      `127.0.0.1:${statsd.port}`,
-      '-n',
-      't.',
-      '--statsd-interval',
-      '0.1',
+      ...statsd.cliArgs('t.', 0.1),
     ],
     / started /,
   );

@@ -75,20 +75,7 @@ test('two senders, one restarted, a gap while the receiver is stopped: loss = co
 
   const recv = await kids.start(
     'nflog-pcap-recv',
-    [
-      endpoint,
-      out,
-      '--linktype',
-      '101',
-      '--stats-interval',
-      '0.05',
-      '-m',
-      `127.0.0.1:${statsd.port}`,
-      '-n',
-      't.',
-      '--statsd-interval',
-      '0.1',
-    ],
+    [endpoint, out, '--linktype', '101', '--stats-interval', '0.05', ...statsd.cliArgs('t.', 0.1)],
     / started /,
   );
   const startSender = (group: number): Promise<ChildHandle> =>

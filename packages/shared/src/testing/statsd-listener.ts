@@ -57,6 +57,14 @@ export class StatsdListener {
     return new StatsdListener(socket);
   }
 
+  /**
+   * The statsd flags of our CLIs that point one at this listener: `-m 127.0.0.1:<port>`,
+   * `-n <prefix>` and `--statsd-interval <flushS>` (seconds; short, so counters arrive soon).
+   */
+  cliArgs(prefix: string, flushS = 0.05): string[] {
+    return ['-m', `127.0.0.1:${this.port}`, '-n', prefix, '--statsd-interval', String(flushS)];
+  }
+
   /** Sum of the values of every `name:value|type` line received so far for `name`. */
   total(name: string): number {
     let sum = 0;
