@@ -144,6 +144,49 @@ async function countAndRemove(file: string, notes: string[]): Promise<number> {
   }
 }
 
+/**
+ * The outcome of a set-up that ends in a pcap file: its whole records are what was captured
+ * (added to `stages` as `file.records`). The file is removed.
+ */
+async function fileOutcome(
+  file: string,
+  stages: Record<string, number> = {},
+): Promise<ToolOutcome> {
+  const notes: string[] = [];
+  const captured = await countAndRemove(file, notes);
+  stages['file.records'] = captured;
+  return { captured, stages, notes };
+}
+
+/**
+ * Starts `tcpdump -n OPTS -i nflog:GROUP -w OUT` in the set-up's netns and waits until it has
+ * bound the group. Its finish() stops it with SIGINT and hands its exit summary
+ * (`tcpdump.captured`, ...) to `outcome`.
+ */
+async function startTcpdump(
+  ctx: ToolContext,
+  opts: readonly string[],
+  out: string,
+  outcome: (stages: Record<string, number>) => Promise<ToolOutcome>,
+): Promise<RunningTool> {
+  const p = startProc(
+    'tcpdump',
+    'tcpdump',
+    ['-n', ...opts, '-i', `nflog:${ctx.group}`, '-w', out],
+    {
+      netns: ctx.netns,
+    },
+  );
+  await waitNflogBound(p, ctx.group);
+  return {
+    procs: [{ proc: p, role: 'tool' }],
+    async finish() {
+      await stopProc(p, 'SIGINT');
+      return outcome(prefixed('tcpdump', parseTcpdumpSummary(p.stderr())));
+    },
+  };
+}
+
 const tcpdumpFile: ToolDef = {
   name: 'tcpdump',
   kind: 'reference',
@@ -154,26 +197,7 @@ const tcpdumpFile: ToolDef = {
   async start(ctx) {
     const file = join(ctx.dir, 'tcpdump.pcap');
     // -Z root: keep writing into our root-only scratch directory after tcpdump's privilege drop.
-    const p = startProc(
-      'tcpdump',
-      'tcpdump',
-      ['-n', '-Z', 'root', '-i', `nflog:${ctx.group}`, '-w', file],
-      {
-        netns: ctx.netns,
-      },
-    );
-    await waitNflogBound(p, ctx.group);
-    return {
-      procs: [{ proc: p, role: 'tool' }],
-      async finish() {
-        await stopProc(p, 'SIGINT');
-        const notes: string[] = [];
-        const stages = prefixed('tcpdump', parseTcpdumpSummary(p.stderr()));
-        const captured = await countAndRemove(file, notes);
-        stages['file.records'] = captured;
-        return { captured, stages, notes };
-      },
-    };
+    return startTcpdump(ctx, ['-Z', 'root'], file, (stages) => fileOutcome(file, stages));
   },
 };
 
@@ -182,25 +206,10 @@ const tcpdumpNull: ToolDef = {
   kind: 'reference',
   describe: 'tcpdump -B 8192 -i nflog:N -w /dev/null (its own "packets captured")',
   unavailable: () => tcpdumpFile.unavailable(),
-  async start(ctx) {
-    const p = startProc(
-      'tcpdump',
-      'tcpdump',
-      ['-n', '-B', '8192', '-i', `nflog:${ctx.group}`, '-w', '/dev/null'],
-      {
-        netns: ctx.netns,
-      },
-    );
-    await waitNflogBound(p, ctx.group);
-    return {
-      procs: [{ proc: p, role: 'tool' }],
-      async finish() {
-        await stopProc(p, 'SIGINT');
-        const stages = prefixed('tcpdump', parseTcpdumpSummary(p.stderr()));
-        return { captured: stages['tcpdump.captured'] ?? 0, stages, notes: [] };
-      },
-    };
-  },
+  start: (ctx) =>
+    startTcpdump(ctx, ['-B', '8192'], '/dev/null', (stages) =>
+      Promise.resolve({ captured: stages['tcpdump.captured'] ?? 0, stages, notes: [] }),
+    ),
 };
 
 const ULOGD_PLUGIN_DIRS = [
@@ -263,9 +272,7 @@ const ulogd2: ToolDef = {
       procs: [{ proc: p, role: 'tool' }],
       async finish() {
         await stopProc(p, 'SIGTERM');
-        const notes: string[] = [];
-        const captured = await countAndRemove(file, notes);
-        return { captured, stages: { 'file.records': captured }, notes };
+        return fileOutcome(file);
       },
     };
   },
@@ -288,8 +295,9 @@ export const NODE_ARGS: readonly string[] = (process.env.NFLOG_BENCH_NODE_ARGS ?
 /** Our CLIs end with one `stopped key=value ...` line holding their final counters. */
 const FINAL_LINE = /\bstopped\b/;
 
-function startSender(ctx: ToolContext, endpoint: string): Proc {
-  return startProc(
+/** Starts our sender on the set-up's group, sending to `endpoint`; resolves once it has bound the group. */
+async function startSender(ctx: ToolContext, endpoint: string): Promise<Proc> {
+  const sender = startProc(
     'sender',
     process.execPath,
     [
@@ -301,6 +309,8 @@ function startSender(ctx: ToolContext, endpoint: string): Proc {
     ],
     { netns: ctx.netns },
   );
+  await waitNflogBound(sender, ctx.group);
+  return sender;
 }
 
 async function oursUnavailable(bins: [string, string][]): Promise<string | undefined> {
@@ -323,8 +333,7 @@ const senderAlone: ToolDef = {
     const endpoint = `ipc://${join(ctx.dir, 'sink.sock')}`;
     const sink = startProc('sink', process.execPath, [COUNT_SINK, endpoint], { netns: ctx.netns });
     await sink.waitFor(/ready/, 20_000);
-    const sender = startSender(ctx, endpoint);
-    await waitNflogBound(sender, ctx.group);
+    const sender = await startSender(ctx, endpoint);
     return {
       procs: [
         { proc: sender, role: 'tool' },
@@ -390,8 +399,7 @@ const wholePipe: ToolDef = {
       }
       await delay(50);
     }
-    const sender = startSender(ctx, endpoint);
-    await waitNflogBound(sender, ctx.group);
+    const sender = await startSender(ctx, endpoint);
     return {
       procs: [
         { proc: sender, role: 'tool' },
@@ -404,14 +412,10 @@ const wholePipe: ToolDef = {
         await stopProc(receiver, 'SIGINT');
         // The receiver closing the FIFO gives cat EOF; only if it does not come, stop cat.
         if (!(await exitsWithin(reader, 10_000))) await stopProc(reader, 'SIGTERM');
-        const notes: string[] = [];
-        const stages = {
+        return fileOutcome(file, {
           ...prefixed('sender', parseSummaryLine(sender.stderr(), FINAL_LINE)),
           ...prefixed('receiver', parseSummaryLine(receiver.stderr(), FINAL_LINE)),
-        };
-        const captured = await countAndRemove(file, notes);
-        stages['file.records'] = captured;
-        return { captured, stages, notes };
+        });
       },
     };
   },
