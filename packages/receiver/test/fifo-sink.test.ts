@@ -104,7 +104,7 @@ test('reader restarts under steady traffic: every reader gets a valid pcap, miss
   for (let i = 0; i < limits.length; i++) {
     const out = join(dir, `r${i}.pcap`);
     files.push(out);
-    await readFifo(fifo, out, limits[i]!);
+    await readFifo(fifo, out, limits[i]);
     // The next reader starts once the sink has let go of this pipe (a reader that opened the
     // FIFO before the writer noticed the departure would attach to the old pipe).
     await waitCount(ev, 'FIFO reader gone, reopening', i + 1);
