@@ -14,16 +14,9 @@ import {
   encodePcapHeader,
   encodeRecords,
 } from '../src/index.js';
-import { haveTool, run, tempDir, withTimeout } from './tools.js';
+import { makeFifo, tempDir, withTimeout } from './tools.js';
 
 const READER = fileURLToPath(new URL('../../test/fixtures/fifo-reader.mjs', import.meta.url));
-
-async function makeFifo(t: TestContext): Promise<string | null> {
-  if (!(await haveTool(t, 'mkfifo'))) return null;
-  const path = join(await tempDir(t), 'out.fifo');
-  await run('mkfifo', [path]);
-  return path;
-}
 
 /** `count` records; record i of batch `seed` has `size + (i % 7)` bytes, so sizes vary. */
 function batch(seed: number, count: number, size: number): Buffer {

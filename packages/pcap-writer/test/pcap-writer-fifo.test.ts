@@ -9,16 +9,9 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { promisify } from 'node:util';
 import { PcapWriteError, PcapWriter, encodePcapHeader, encodeRecords } from '../src/index.js';
-import { haveTool, run, tempDir, withTimeout } from './tools.js';
+import { haveTool, makeFifo, withTimeout } from './tools.js';
 
 const openFd = promisify(openCb);
-
-async function makeFifo(t: TestContext): Promise<string | null> {
-  if (!(await haveTool(t, 'mkfifo'))) return null;
-  const path = join(await tempDir(t), 'out.fifo');
-  await run('mkfifo', [path]);
-  return path;
-}
 
 /** `count` records of `size` bytes each; byte values depend on `seed` so batches differ. */
 function batch(seed: number, count: number, size: number): Buffer {

@@ -1,4 +1,5 @@
-// Local test helpers: external tools via execFile, temp dirs, and the one generous timeout.
+// Local test helpers: external tools via execFile, temp dirs and FIFOs, and the one generous
+// timeout.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -63,4 +64,12 @@ export async function tempDir(t: TestContext): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'nfp-pcap-writer-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   return dir;
+}
+
+/** A FIFO `out.fifo` in a fresh temp directory, or null when mkfifo is missing (test skipped). */
+export async function makeFifo(t: TestContext): Promise<string | null> {
+  if (!(await haveTool(t, 'mkfifo'))) return null;
+  const path = join(await tempDir(t), 'out.fifo');
+  await run('mkfifo', [path]);
+  return path;
 }
