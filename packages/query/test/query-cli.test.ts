@@ -15,26 +15,10 @@ import {
   withTimeout,
   TEST_TIMEOUT_MS,
   type ChildHandle,
+  ipv4,
 } from '@nflog-pipe/shared/testing';
 
 const TS = 1_700_000_000;
-
-function ipv4(src: string, dst: string, proto: number, l4: Buffer): Buffer {
-  const b = Buffer.alloc(20 + l4.length);
-  b[0] = 0x45;
-  b.writeUInt16BE(b.length, 2);
-  b[8] = 64;
-  b[9] = proto;
-  src.split('.').forEach((x, i) => (b[12 + i] = Number(x)));
-  dst.split('.').forEach((x, i) => (b[16 + i] = Number(x)));
-  l4.copy(b, 20);
-  // IPv4 header checksum, so tshark does not flag the packets.
-  let sum = 0;
-  for (let i = 0; i < 20; i += 2) sum += b.readUInt16BE(i);
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >> 16);
-  b.writeUInt16BE(~sum & 0xffff, 10);
-  return b;
-}
 
 function udp(sport: number, dport: number, id: number): Buffer {
   const b = Buffer.alloc(12);
