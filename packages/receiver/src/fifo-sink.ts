@@ -175,6 +175,13 @@ export class FifoSink implements PcapSink {
         this.#opts.logger.warn('old FIFO reader still there after reopen; reopening anyway', {
           path: this.#path,
         });
+      } else {
+        // A new reader that opened the FIFO while the old one was still attached has been
+        // handed an EOF by the probe (a writer cannot tell readers apart without native code);
+        // from here on, a new reader gets the fresh stream.
+        this.#opts.logger.info('old FIFO reader gone; waiting for the next one', {
+          path: this.#path,
+        });
       }
     } catch {
       return; // aborted by close()

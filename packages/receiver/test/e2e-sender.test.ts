@@ -87,6 +87,9 @@ test('real sender to receiver to FIFO: tcpdump and tshark readers get every pack
   await recv.waitForStderr(new RegExp(`stats .*out_pkt=${ref1.length} `));
   recv.kill('SIGHUP'); // tcpdump sees EOF after whole records
   assert.equal((await withTimeout(tcpdump.exited, TEST_TIMEOUT_MS, 'tcpdump')).code, 0);
+  // The next reader comes once the receiver has seen the old one go (see the SIGHUP race in
+  // the receiver README).
+  await recv.waitForStderr(/old FIFO reader gone; waiting for the next one/);
 
   // Phase 2: read by tshark.
   const second = join(dir, 'tshark.pcap');

@@ -166,6 +166,9 @@ test('reopen() ends the current reader after whole records and starts a fresh st
   sink.reopen();
   pushBatch(); // queued for the next reader
   await a; // EOF after whole records
+  // A reader opening before the sink has seen the old one go would be handed an EOF by its
+  // probe (the documented SIGHUP race); this test is about what the next reader gets.
+  await waitCount(ev, 'old FIFO reader gone; waiting for the next one', 1);
   const second = join(dir, 'b.pcap');
   const b = readFifo(fifo, second, 0);
   await waitCount(ev, 'FIFO reader attached', 2);
