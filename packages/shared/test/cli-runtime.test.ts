@@ -58,7 +58,9 @@ test('startStatsLine logs `stats` with the fields until stopped', async () => {
   const { logger, lines, seen } = keptLogger(/ stats /);
   let calls = 0;
   const stop = startStatsLine(logger, 5, () => ({ n: ++calls }));
-  const line = await seen;
+  // The stats timer is unref'd (it must never keep a CLI alive); keep the loop alive here.
+  const keepAlive = setInterval(() => {}, 1000);
+  const line = await seen.finally(() => clearInterval(keepAlive));
   stop();
   stop(); // twice is safe
   assert.match(line, / stats n=1\n$/);
