@@ -105,8 +105,11 @@ test('a partial batch is cut by the flush timer', async () => {
   });
   const r = records([7, 8]);
   b.push(r, 2);
-  // Keep the loop alive while waiting: the batcher's timer is unref'd on purpose.
-  const batch = await withTimeout(got, TEST_TIMEOUT_MS, 'the flush timer');
+  // The batcher's timer is unref'd on purpose (and so is withTimeout's): keep the loop alive.
+  const keepAlive = setInterval(() => {}, 1000);
+  const batch = await withTimeout(got, TEST_TIMEOUT_MS, 'the flush timer').finally(() =>
+    clearInterval(keepAlive),
+  );
   assert.deepEqual(batch, { records: r, count: 2, firstSeq: 0n });
   b.close();
 });
