@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BenchNetns } from './netns.js';
+import { Netns, nftLogged } from '@nflog-pipe/shared/testing';
 import { waitNflogBound } from './nflog-ready.js';
 import { countPcapRecords } from './pcap-count.js';
 import { delay, killAll, runCmd, startProc, stopProc, type Proc } from './proc.js';
@@ -37,12 +37,6 @@ function demoRuleset(group: number): string {
   ].join('\n');
 }
 
-async function nftLogged(ns: BenchNetns): Promise<number> {
-  const r = await ns.run('nft', ['list', 'table', 'inet', 'nfpdemo']);
-  const m = /counter packets (\d+)/.exec(r.stdout);
-  return m?.[1] !== undefined ? Number(m[1]) : Number.NaN;
-}
-
 /** Waits until the receiver's periodic stats line reports `want` packets in (bounded). */
 async function waitReceived(receiver: Proc, want: number, timeoutMs: number): Promise<number> {
   const deadline = Date.now() + timeoutMs;
@@ -61,7 +55,7 @@ async function main(): Promise<number> {
     return 1;
   }
   const tmp = await mkdtemp(join(tmpdir(), 'nfp-demo-'));
-  let ns: BenchNetns | undefined;
+  let ns: Netns | undefined;
   const cleanup = async (): Promise<void> => {
     await killAll();
     await ns?.remove();
@@ -80,7 +74,7 @@ async function main(): Promise<number> {
   process.on('SIGTERM', onSignal);
 
   try {
-    ns = await BenchNetns.create('demo');
+    ns = await Netns.create('demo');
     await ns.nft(demoRuleset(GROUP));
     say(`nflog-pipe demo in network namespace ${ns.name} (removed at the end)`);
     say(`  nft: loopback TCP/UDP/ICMP output -> counter -> log group ${GROUP}`);
@@ -119,8 +113,12 @@ async function main(): Promise<number> {
 
     const traffic = await ns.run(process.execPath, [TRAFFIC]);
     const sent = JSON.parse(traffic.stdout.trim()) as Record<string, number>;
-    const pings = await ns.run('ping', ['-c', '3', '-i', '0.2', '-W', '1', '127.0.0.1'], true);
-    const pings6 = await ns.run('ping', ['-6', '-c', '3', '-i', '0.2', '-W', '1', '::1'], true);
+    const pings = await ns.run('ping', ['-c', '3', '-i', '0.2', '-W', '1', '127.0.0.1'], {
+      allowFail: true,
+    });
+    const pings6 = await ns.run('ping', ['-6', '-c', '3', '-i', '0.2', '-W', '1', '::1'], {
+      allowFail: true,
+    });
     const pinged = pings.code === 0 && pings6.code === 0;
     say(
       `  traffic: ${sent['udp4']} UDP/IPv4 + ${sent['udp6']} UDP/IPv6 datagrams (each awaited at a local receiver), ` +
@@ -128,7 +126,7 @@ async function main(): Promise<number> {
         (pinged ? ', ping -c 3 to 127.0.0.1 and ::1' : ' (ping not available: no ICMP echo)'),
     );
 
-    const logged = await nftLogged(ns);
+    const logged = await nftLogged(ns, GROUP);
     const received = await waitReceived(receiver, logged, 10_000);
 
     const dump = join(tmp, 'ring.pcap');

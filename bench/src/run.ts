@@ -6,7 +6,8 @@ import { cpus, loadavg, release, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildLoadgen, loadResult, startLoadgen } from './loadgen.js';
-import { benchRuleset, BenchNetns } from './netns.js';
+import { Netns } from '@nflog-pipe/shared/testing';
+import { benchRuleset } from './netns.js';
 import { cpuPercent, sampleProc, type ProcSample } from './proc-stats.js';
 import { delay, killAll, type Proc } from './proc.js';
 import {
@@ -116,7 +117,7 @@ async function main(argv: string[]): Promise<number> {
   }
 
   const tmp = await mkdtemp(join(tmpdir(), 'nfp-bench-'));
-  let ns: BenchNetns | undefined;
+  let ns: Netns | undefined;
   let interrupted = false;
   const cleanup = async (): Promise<void> => {
     await killAll();
@@ -141,7 +142,7 @@ async function main(argv: string[]): Promise<number> {
   const loadavgAtStart = loadavg();
   try {
     const loadgen = await buildLoadgen(tmp);
-    ns = await BenchNetns.create('bench');
+    ns = await Netns.create('bench');
     await ns.nft(benchRuleset(group, port));
     const total = reps * sizes.length * rates.length * tools.length;
     let n = 0;
