@@ -3,21 +3,21 @@
 // nflog-pcap-recv, which writes a live pcap stream into a FIFO that tcpdump reads, and keeps a
 // ring buffer that nflog-pcap-query dumps. Prints what each stage counted and a few decoded
 // packets, then removes everything, also on Ctrl-C.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Netns, nftLogged } from '@nflog-pipe/shared/testing';
 import { waitNflogBound } from './nflog-ready.js';
 import { countPcapRecords } from './pcap-count.js';
-import { delay, killAll, runCmd, startProc, stopProc, type Proc } from './proc.js';
+import { delay, RunScope, runCmd, startProc, stopProc, type Proc } from './proc.js';
 import { binPath, parseSummaryLine } from './tools.js';
 
 const GROUP = 5;
 const TRAFFIC = fileURLToPath(new URL('./demo-traffic.js', import.meta.url));
 
-/** Set on SIGINT/SIGTERM: the cleanup path owns the exit from then on. */
-let interrupted = false;
+/** The run's temp dir, namespace and interrupt handling (set once main() starts). */
+let scope: RunScope | undefined;
 
 const say = (s = ''): void => {
   process.stdout.write(`${s}\n`);
@@ -54,34 +54,18 @@ async function main(): Promise<number> {
     process.stderr.write('demo: must run as root (it creates a network namespace and nft rules)\n');
     return 1;
   }
-  const tmp = await mkdtemp(join(tmpdir(), 'nfp-demo-'));
-  let ns: Netns | undefined;
-  const cleanup = async (): Promise<void> => {
-    await killAll();
-    await ns?.remove();
-    await rm(tmp, { recursive: true, force: true });
-  };
-  const onSignal = (sig: NodeJS.Signals): void => {
-    if (interrupted) return;
-    interrupted = true;
-    process.stderr.write(`demo: ${sig}: cleaning up\n`);
-    void cleanup().finally(() => {
-      // A clean interrupt exits 0, as every CLI of the project does.
-      process.exit(0);
-    });
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  scope = new RunScope('demo', await mkdtemp(join(tmpdir(), 'nfp-demo-')));
 
   try {
-    ns = await Netns.create('demo');
+    const ns = await Netns.create('demo');
+    scope.ns = ns;
     await ns.nft(demoRuleset(GROUP));
     say(`nflog-pipe demo in network namespace ${ns.name} (removed at the end)`);
     say(`  nft: loopback TCP/UDP/ICMP output -> counter -> log group ${GROUP}`);
 
-    const pipeSock = `ipc://${join(tmp, 'pipe.sock')}`;
-    const querySock = `ipc://${join(tmp, 'query.sock')}`;
-    const fifo = join(tmp, 'stream.fifo');
+    const pipeSock = `ipc://${join(scope.tmp, 'pipe.sock')}`;
+    const querySock = `ipc://${join(scope.tmp, 'query.sock')}`;
+    const fifo = join(scope.tmp, 'stream.fifo');
     await runCmd('mkfifo', [fifo]);
 
     // The IDS stand-in: tcpdump decoding the live stream from the FIFO.
@@ -129,8 +113,8 @@ async function main(): Promise<number> {
     const logged = await nftLogged(ns, GROUP);
     const received = await waitReceived(receiver, logged, 10_000);
 
-    const dump = join(tmp, 'ring.pcap');
-    const icmpDump = join(tmp, 'ring-icmp.pcap');
+    const dump = join(scope.tmp, 'ring.pcap');
+    const icmpDump = join(scope.tmp, 'ring-icmp.pcap');
     const query = binPath('query', 'nflog-pcap-query');
     await runCmd(process.execPath, [query, querySock, '-w', dump]);
     await runCmd(process.execPath, [query, querySock, '--proto', 'icmp', '-w', icmpDump]);
@@ -189,7 +173,7 @@ async function main(): Promise<number> {
     for (const l of picks) say(`  ${l}`);
     return ok ? 0 : 1;
   } finally {
-    if (!interrupted) await cleanup();
+    await scope.cleanup();
   }
 }
 
@@ -199,7 +183,7 @@ main().then(
   },
   (err: unknown) => {
     // After Ctrl-C, killed children make the main flow fail; that is not worth a message.
-    if (interrupted) return;
+    if (scope?.interrupted === true) return;
     process.stderr.write(`demo: ${(err as Error).message}\n`);
     process.exitCode = 1;
   },

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { rm } from 'node:fs/promises';
 
 /** A process the bench started, with its output accumulated. */
 export interface Proc {
@@ -179,4 +180,45 @@ export async function runCmd(
 /** Resolves after `ms` milliseconds (harness pacing only; never used in tests). */
 export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * The bench's and the demo's run scope: a temp dir and a namespace that must go away however
+ * the run ends. On the first SIGINT/SIGTERM it kills our children, removes both and exits 0 (a
+ * clean interrupt, as every CLI of the project exits); otherwise `cleanup()` does the same at
+ * the end of the run. `interrupted` tells the main flow to stop quietly.
+ */
+export class RunScope {
+  readonly #tool: string;
+  readonly tmp: string;
+  ns: { remove(): Promise<void> } | undefined;
+  #interrupted = false;
+
+  constructor(tool: string, tmp: string) {
+    this.#tool = tool;
+    this.tmp = tmp;
+    const onSignal = (sig: NodeJS.Signals): void => {
+      if (this.#interrupted) return;
+      this.#interrupted = true;
+      process.stderr.write(`${this.#tool}: ${sig}: cleaning up\n`);
+      void this.#remove().finally(() => process.exit(0));
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  }
+
+  get interrupted(): boolean {
+    return this.#interrupted;
+  }
+
+  /** End of the run (not after an interrupt: the signal path owns the exit then). */
+  async cleanup(): Promise<void> {
+    if (!this.#interrupted) await this.#remove();
+  }
+
+  async #remove(): Promise<void> {
+    await killAll();
+    await this.ns?.remove();
+    await rm(this.tmp, { recursive: true, force: true });
+  }
 }

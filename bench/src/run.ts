@@ -9,7 +9,7 @@ import { buildLoadgen, loadResult, startLoadgen } from './loadgen.js';
 import { Netns } from '@nflog-pipe/shared/testing';
 import { benchRuleset } from './netns.js';
 import { cpuPercent, sampleProc, type ProcSample } from './proc-stats.js';
-import { delay, killAll, type Proc } from './proc.js';
+import { delay, killAll, RunScope, type Proc } from './proc.js';
 import {
   checkTargets,
   renderTable,
@@ -116,33 +116,16 @@ async function main(argv: string[]): Promise<number> {
     }
   }
 
-  const tmp = await mkdtemp(join(tmpdir(), 'nfp-bench-'));
-  let ns: Netns | undefined;
-  let interrupted = false;
-  const cleanup = async (): Promise<void> => {
-    await killAll();
-    await ns?.remove();
-    await rm(tmp, { recursive: true, force: true });
-  };
-  const onSignal = (sig: NodeJS.Signals): void => {
-    if (interrupted) return;
-    interrupted = true;
-    process.stderr.write(`bench: ${sig}, cleaning up\n`);
-    void cleanup().finally(() => {
-      // A clean interrupt exits 0, as every CLI of the project does.
-      process.exit(0);
-    });
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const scope = new RunScope('bench', await mkdtemp(join(tmpdir(), 'nfp-bench-')));
 
   const runs: RunRecord[] = [];
   const started = new Date();
   // Other work on the box skews every number; the JSON keeps the load average as a hint.
   const loadavgAtStart = loadavg();
   try {
-    const loadgen = await buildLoadgen(tmp);
-    ns = await Netns.create('bench');
+    const loadgen = await buildLoadgen(scope.tmp);
+    const ns = await Netns.create('bench');
+    scope.ns = ns;
     await ns.nft(benchRuleset(group, port));
     const total = reps * sizes.length * rates.length * tools.length;
     let n = 0;
@@ -150,9 +133,9 @@ async function main(argv: string[]): Promise<number> {
       for (const sizeBytes of sizes) {
         for (const rate of rates) {
           for (const tool of tools) {
-            if (interrupted) return 0;
+            if (scope.interrupted) return 0;
             n += 1;
-            const dir = join(tmp, `run-${n}`);
+            const dir = join(scope.tmp, `run-${n}`);
             await mkdir(dir);
             process.stderr.write(
               `bench: [${n}/${total}] rep ${rep} ${sizeBytes}B ${rate} pps ${tool.name} ... `,
@@ -179,7 +162,7 @@ async function main(argv: string[]): Promise<number> {
       }
     }
   } finally {
-    if (!interrupted) await cleanup();
+    await scope.cleanup();
   }
 
   const { rows, targets } = printResults(runs, seconds, reps, loadavgAtStart[0]);
