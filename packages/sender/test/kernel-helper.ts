@@ -1,9 +1,10 @@
 // Helpers for the tests that capture through the kernel: pcap/frame parsing, the n-th next stats line.
 
-import { readFile } from 'node:fs/promises';
 import { Pull } from 'zeromq';
 import { decodeFrame } from '@nflog-pipe/shared';
 import {
+  iterateRecords,
+  readPcapFile,
   logLines,
   parseLogCounters,
   waitForLogLines,
@@ -22,23 +23,9 @@ export interface Pkt {
   data: Buffer;
 }
 
-/** Walks a section of little-endian pcap records. */
+/** Walks a section of little-endian pcap records (pcap-writer's checked iterator). */
 export function walkRecords(records: Buffer): Pkt[] {
-  const out: Pkt[] = [];
-  let off = 0;
-  while (off < records.length) {
-    const inclLen = records.readUInt32LE(off + 8);
-    out.push({
-      tsSec: records.readUInt32LE(off),
-      tsUsec: records.readUInt32LE(off + 4),
-      inclLen,
-      origLen: records.readUInt32LE(off + 12),
-      data: records.subarray(off + 16, off + 16 + inclLen),
-    });
-    off += 16 + inclLen;
-  }
-  if (off !== records.length) throw new Error('records section does not end on a record boundary');
-  return out;
+  return [...iterateRecords(records)].map(({ tsFrac, ...r }) => ({ ...r, tsUsec: tsFrac }));
 }
 
 /**
@@ -46,13 +33,14 @@ export function walkRecords(records: Buffer): Pkt[] {
  * packets with the 14-byte Ethernet header stripped.
  */
 export async function readLoCapture(file: string): Promise<Pkt[]> {
-  const buf = await readFile(file);
-  if (buf.readUInt32LE(0) !== 0xa1b2c3d4)
+  const { header, records } = await readPcapFile(file);
+  if (!header.littleEndian || header.nanosecond)
     throw new Error(`${file}: not a little-endian microsecond pcap`);
-  if (buf.readUInt32LE(20) !== 1)
-    throw new Error(`${file}: linktype ${buf.readUInt32LE(20)}, expected 1 (Ethernet)`);
-  return walkRecords(buf.subarray(24)).map((p) => ({
+  if (header.linktype !== 1)
+    throw new Error(`${file}: linktype ${header.linktype}, expected 1 (Ethernet)`);
+  return records.map(({ tsFrac, ...p }) => ({
     ...p,
+    tsUsec: tsFrac,
     inclLen: p.inclLen - 14,
     origLen: p.origLen - 14,
     data: p.data.subarray(14),

@@ -42,5 +42,5 @@ export { StatsdListener, parseStatsdLine, type StatsdLine } from './statsd-liste
 export { readHexFixture } from './hex-fixture.js';
 // Tests of packages that must not depend on pcap-writer (compress, sender) still read the
 // pcaps the real tools write; the reader reaches them through shared, which depends on it.
-export { readPcapFile, readPcap } from '@nflog-pipe/pcap-writer';
+export { iterateRecords, readPcapFile, readPcap } from '@nflog-pipe/pcap-writer';
 export { ipv4, ipv6, ports } from './packets.js';
