@@ -7,7 +7,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Netns, nftLogged } from '@nflog-pipe/shared/testing';
+import { Netns, nftLogged } from '@nflog-pipe/testing';
 import { waitNflogBound } from './nflog-ready.js';
 import { countPcapRecords } from './pcap-count.js';
 import { delay, RunScope, runCmd, startProc, stopProc, type Proc } from './proc.js';

@@ -1,4 +1,4 @@
-// The bench's namespace is @nflog-pipe/shared/testing's Netns (also used by the tests).
+// The bench's namespace is @nflog-pipe/testing's Netns (also used by the tests).
 
 /**
  * The bench's ruleset: every UDP datagram to `port` is logged to NFLOG group `group`, then

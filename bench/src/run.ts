@@ -6,7 +6,7 @@ import { cpus, loadavg, release, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildLoadgen, loadResult, startLoadgen } from './loadgen.js';
-import { Netns } from '@nflog-pipe/shared/testing';
+import { Netns } from '@nflog-pipe/testing';
 import { benchRuleset } from './netns.js';
 import { cpuPercent, sampleProc, type ProcSample } from './proc-stats.js';
 import { delay, killAll, RunScope, type Proc } from './proc.js';

@@ -1,9 +1,9 @@
 // Helpers of the end-to-end rate-control test: wait for and total the statsd counters, and
 // check the UDP payloads that landed in a pcap against payloadFor(). Starting the CLIs, their
-// log counters and a clean stop: @nflog-pipe/shared/testing.
+// log counters and a clean stop: @nflog-pipe/testing.
 
 import assert from 'node:assert/strict';
-import { StatsdListener, payloadFor, type LogCounters } from '@nflog-pipe/shared/testing';
+import { StatsdListener, payloadFor, type LogCounters } from '@nflog-pipe/testing';
 
 /**
  * Resolves once `pred()` holds, checked now and after every statsd datagram the listener gets

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { deflateRawSync, deflateSync } from 'node:zlib';
 import { Push } from 'zeromq';
+import { readPcapFile } from '@nflog-pipe/pcap-writer';
 import { METRIC, WIRE_FLAG_COMPRESSED, encodeFrame, encodeLegacyPacket } from '@nflog-pipe/shared';
 import {
   Children,
@@ -20,8 +21,7 @@ import {
   waitForLogCounters,
   type ChildHandle,
   type LogCounters,
-  readPcapFile,
-} from '@nflog-pipe/shared/testing';
+} from '@nflog-pipe/testing';
 import { compressFrame } from '../src/index.js';
 import { checkPayloads, statsdTotals, waitForStatsd } from './e2e-helpers.js';
 import { makeRecords } from './helpers.js';

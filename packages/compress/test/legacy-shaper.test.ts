@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { deflateSync } from 'node:zlib';
 import fc from 'fast-check';
-import { readHexFixture, requirePrereqs } from '@nflog-pipe/shared/testing';
+import { readHexFixture, requirePrereqs } from '@nflog-pipe/testing';
 import {
   LegacyShaper,
   RateShaper,

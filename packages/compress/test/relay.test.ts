@@ -19,7 +19,7 @@ import {
   spawnChild,
   withTimeout,
   type ChildHandle,
-} from '@nflog-pipe/shared/testing';
+} from '@nflog-pipe/testing';
 import { compressFrame, decodeLegacyShaped } from '../src/index.js';
 import { makeFrame, textPayload } from './helpers.js';
 

@@ -16,7 +16,7 @@ import {
   TEST_TIMEOUT_MS,
   type ChildHandle,
   ipv4,
-} from '@nflog-pipe/shared/testing';
+} from '@nflog-pipe/testing';
 
 const TS = 1_700_000_000;
 

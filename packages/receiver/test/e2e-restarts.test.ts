@@ -26,7 +26,7 @@ import {
   withTimeout,
   type ChildHandle,
   type LogCounters,
-} from '@nflog-pipe/shared/testing';
+} from '@nflog-pipe/testing';
 import { keepWholeRecords, startFifoReader, udpIds } from './e2e-util.js';
 
 const GROUP = 5;

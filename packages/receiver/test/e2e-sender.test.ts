@@ -16,7 +16,7 @@ import {
   tsharkFields,
   withTimeout,
   TEST_TIMEOUT_MS,
-} from '@nflog-pipe/shared/testing';
+} from '@nflog-pipe/testing';
 import { logFields } from './helpers.js';
 
 const RULES = `

@@ -20,7 +20,7 @@ import {
   waitForLogCounters,
   type ChildHandle,
   type LogCounters,
-} from '@nflog-pipe/shared/testing';
+} from '@nflog-pipe/testing';
 import { perSender, udpIds } from './e2e-util.js';
 
 /** Group → UDP port of the datagrams its rule logs. */

@@ -1,7 +1,7 @@
 // Helpers of the receiver's tests with real processes (not a test file itself): FIFO reader
 // processes, the receiver's per-sender counters, and UDP payload indices read back from pcap
 // files. Starting the tools, their log counters, pausing and stopping them:
-// @nflog-pipe/shared/testing.
+// @nflog-pipe/testing.
 
 import assert from 'node:assert/strict';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -13,7 +13,7 @@ import {
   spawnChild,
   withTimeout,
   type ChildHandle,
-} from '@nflog-pipe/shared/testing';
+} from '@nflog-pipe/testing';
 
 /**
  * Starts a reader process of `fifo` that copies what it reads into `out`: exactly `limitBytes`

@@ -13,7 +13,7 @@ import {
   withTimeout,
   TEST_TIMEOUT_MS,
   tcpdumpRead,
-} from '@nflog-pipe/shared/testing';
+} from '@nflog-pipe/testing';
 import { FifoSink } from '@nflog-pipe/receiver';
 import { readFifo } from './e2e-util.js';
 import { numbered, records } from './helpers.js';

@@ -5,7 +5,7 @@ import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readPcapFile } from '@nflog-pipe/pcap-writer';
 import { createLogger } from '@nflog-pipe/shared';
-import { makeTempDir, withTimeout, TEST_TIMEOUT_MS } from '@nflog-pipe/shared/testing';
+import { makeTempDir, withTimeout, TEST_TIMEOUT_MS } from '@nflog-pipe/testing';
 import { FileSink } from '@nflog-pipe/receiver';
 import { numbered, records } from './helpers.js';
 

@@ -2,9 +2,9 @@
 import assert from 'node:assert/strict';
 import { encodeRecords } from '@nflog-pipe/pcap-writer';
 
-import { ipv4 } from '@nflog-pipe/shared/testing';
+import { ipv4 } from '@nflog-pipe/testing';
 
-export { ipv4, ipv6, ports } from '@nflog-pipe/shared/testing';
+export { ipv4, ipv6, ports } from '@nflog-pipe/testing';
 
 /** Records section with one record per packet, timestamps tsSec.i µs. */
 export function records(pkts: Buffer[], tsSec = 1_700_000_000, firstUsec = 0): Buffer {

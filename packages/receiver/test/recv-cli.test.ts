@@ -14,7 +14,7 @@ import {
   withTimeout,
   TEST_TIMEOUT_MS,
   type ChildHandle,
-} from '@nflog-pipe/shared/testing';
+} from '@nflog-pipe/testing';
 import { readFifo } from './e2e-util.js';
 import { logFields, numbered, records } from './helpers.js';
 

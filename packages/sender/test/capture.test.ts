@@ -14,7 +14,7 @@ import {
   sendTraffic,
   stopCleanly,
   waitForLogCounters,
-} from '@nflog-pipe/shared/testing';
+} from '@nflog-pipe/testing';
 import { l4, readLoCapture, receivePackets, type Pkt } from './kernel-helper.js';
 
 const RULES = `

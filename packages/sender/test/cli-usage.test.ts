@@ -1,7 +1,7 @@
 // Usage errors exit 2 with exactly one stderr line; --help and --version exit 0 (the real bin, as a child process).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { binPath, spawnChild, withTimeout, TEST_TIMEOUT_MS } from '@nflog-pipe/shared/testing';
+import { binPath, spawnChild, withTimeout, TEST_TIMEOUT_MS } from '@nflog-pipe/testing';
 
 async function run(
   args: string[],

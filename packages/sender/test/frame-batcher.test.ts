@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { FrameBatcher } from '../src/index.js';
-import { withTimeout, TEST_TIMEOUT_MS } from '@nflog-pipe/shared/testing';
+import { withTimeout, TEST_TIMEOUT_MS } from '@nflog-pipe/testing';
 import { records } from './records-helper.js';
 
 interface Batch {

@@ -1,10 +1,9 @@
 // Helpers for the tests that capture through the kernel: pcap/frame parsing, the n-th next stats line.
 
 import { Pull } from 'zeromq';
+import { iterateRecords, readPcapFile } from '@nflog-pipe/pcap-writer';
 import { decodeFrame } from '@nflog-pipe/shared';
 import {
-  iterateRecords,
-  readPcapFile,
   logLines,
   parseLogCounters,
   waitForLogLines,
@@ -12,7 +11,7 @@ import {
   TEST_TIMEOUT_MS,
   type ChildHandle,
   type LogCounters,
-} from '@nflog-pipe/shared/testing';
+} from '@nflog-pipe/testing';
 
 /** One packet as a test sees it. */
 export interface Pkt {

@@ -11,7 +11,7 @@ import {
   requirePrereqs,
   sendTraffic,
   stopCleanly,
-} from '@nflog-pipe/shared/testing';
+} from '@nflog-pipe/testing';
 import { nextStats } from './kernel-helper.js';
 
 /** Upper bound on the sender's resident memory during the burst, bytes: a sanity bound, not a benchmark. */

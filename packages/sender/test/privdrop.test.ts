@@ -15,7 +15,7 @@ import {
   stopCleanly,
   withTimeout,
   TEST_TIMEOUT_MS,
-} from '@nflog-pipe/shared/testing';
+} from '@nflog-pipe/testing';
 import { lookupUser } from '../src/index.js';
 import { receivePackets } from './kernel-helper.js';
 

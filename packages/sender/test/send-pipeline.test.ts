@@ -14,7 +14,7 @@ import {
   NonBlockingPusher,
   type Metrics,
 } from '@nflog-pipe/shared';
-import { makeTempDir, withTimeout, TEST_TIMEOUT_MS } from '@nflog-pipe/shared/testing';
+import { makeTempDir, withTimeout, TEST_TIMEOUT_MS } from '@nflog-pipe/testing';
 import { SendPipeline, type SendPipelineOptions } from '../src/index.js';
 import { record, records } from './records-helper.js';
 

@@ -19,7 +19,7 @@ import {
   runProgram,
   statsdOptionsFrom,
 } from '../src/index.js';
-import { spawnChild } from '../src/testing/index.js';
+import { spawnChild } from '@nflog-pipe/testing';
 
 const FIXTURE = fileURLToPath(new URL('../../test/fixtures/bin-fixture.mjs', import.meta.url));
 

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { WIRE_ERROR_CODES, WireError } from '../src/index.js';
-import { readHexFixture } from '../src/testing/index.js';
+import { readHexFixture } from '@nflog-pipe/testing';
 
 /** Reads test/fixtures/`name` (see readHexFixture for the format). */
 export function loadHex(name: string): Map<string, Buffer> {

@@ -13,7 +13,7 @@ import {
   statsdOptionsFrom,
   type StatsdOptions,
 } from '../src/index.js';
-import { StatsdListener } from '../src/testing/index.js';
+import { StatsdListener } from '@nflog-pipe/testing';
 
 const quiet = createLogger({ name: 'test', level: 'silent' });
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { Pull } from 'zeromq';
 import { NonBlockingPusher, type PushSocketLike } from '../src/index.js';
-import { makeTempDir, withTimeout, TEST_TIMEOUT_MS } from '../src/testing/index.js';
+import { makeTempDir, withTimeout, TEST_TIMEOUT_MS } from '@nflog-pipe/testing';
 
 test('to a live PULL: every message arrives byte for byte, in order, and is counted as sent', async (t) => {
   const dir = await makeTempDir(t);

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { StoppedError, watchSignals } from '../src/index.js';
-import { spawnChild } from '../src/testing/index.js';
+import { spawnChild } from '@nflog-pipe/testing';
 
 const FIXTURE = fileURLToPath(new URL('../../test/fixtures/signals-fixture.mjs', import.meta.url));
 

@@ -18,10 +18,8 @@ const TOOL_PACKAGE: Record<ToolName, string> = {
 
 /**
  * Absolute path of a tool's bin shim, `packages/<pkg>/bin/<tool>.js`. Run it with
- * `process.execPath`. Resolved from this file's place in `packages/shared/dist/src/testing/`.
+ * `process.execPath`. Resolved from this file's place in `packages/testing/dist/src/`.
  */
 export function binPath(tool: ToolName): string {
-  return fileURLToPath(
-    new URL(`../../../../${TOOL_PACKAGE[tool]}/bin/${tool}.js`, import.meta.url),
-  );
+  return fileURLToPath(new URL(`../../../${TOOL_PACKAGE[tool]}/bin/${tool}.js`, import.meta.url));
 }

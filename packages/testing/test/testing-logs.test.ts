@@ -21,7 +21,7 @@ import {
   withTimeout,
   TEST_TIMEOUT_MS,
   type ChildHandle,
-} from '../src/testing/index.js';
+} from '../src/index.js';
 
 const T = '2026-01-02T03:04:05.678Z';
 

@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import type { Netns } from './netns.js';
 import type { TrafficResult, TrafficSpec } from './traffic-spec.js';
 
-/** Absolute path of the compiled traffic script (`dist/src/testing/traffic.js`). */
+/** Absolute path of the compiled traffic script (`dist/src/traffic.js`). */
 export const TRAFFIC_SCRIPT = fileURLToPath(new URL('./traffic.js', import.meta.url));
 
 /**

@@ -40,7 +40,4 @@ export {
 export { captureLo, tcpdumpRead, tsharkFields, LO_MARKER_PORT, type LoCapture } from './capture.js';
 export { StatsdListener, parseStatsdLine, type StatsdLine } from './statsd-listener.js';
 export { readHexFixture } from './hex-fixture.js';
-// Tests of packages that must not depend on pcap-writer (compress, sender) still read the
-// pcaps the real tools write; the reader reaches them through shared, which depends on it.
-export { iterateRecords, readPcapFile, readPcap } from '@nflog-pipe/pcap-writer';
 export { ipv4, ipv6, ports } from './packets.js';

@@ -22,7 +22,7 @@ import {
   tcpdumpRead,
   tsharkFields,
   withTimeout,
-} from '../src/testing/index.js';
+} from '../src/index.js';
 
 test('payloadFor is deterministic and starts with seed and index', () => {
   const p = payloadFor(7, 258, 12);
