@@ -1,110 +1,8 @@
-// Small local test helpers for nflog-native (this package depends on nothing of ours).
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import type { TestContext } from 'node:test';
-
-/** The one generous timeout for waiting on kernel/child events. */
-export const TEST_TIMEOUT_MS = 20000;
+// nflog-native's own test helpers: the capture fixture driven in a namespace, and readers of the
+// records it writes. Namespaces, traffic, timeouts and prerequisites: @nflog-pipe/testing.
+import { TEST_TIMEOUT_MS, withTimeout, type ChildHandle, type Netns } from '@nflog-pipe/testing';
 
 export const CAPTURE_SCRIPT = new URL('../../test/fixtures/capture.mjs', import.meta.url).pathname;
-export const TRAFFIC_SCRIPT = new URL('../../test/fixtures/traffic.mjs', import.meta.url).pathname;
-
-/** Reject when `p` takes longer than `ms`. */
-export async function withTimeout<T>(
-  p: Promise<T>,
-  what: string,
-  ms = TEST_TIMEOUT_MS,
-): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([p, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function run(
-  cmd: string,
-  args: string[],
-  input?: string,
-): Promise<{ stdout: string; stderr: string; code: number }> {
-  return new Promise((resolve) => {
-    const child = execFile(cmd, args, { encoding: 'utf8' }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 127) : 0;
-      resolve({ stdout, stderr, code });
-    });
-    if (input !== undefined) child.stdin?.end(input);
-  });
-}
-
-/** Root and `ip`/`nft` present? Skips the test (fails it with CI=true) when not. */
-export async function requireRootAndTools(t: TestContext): Promise<boolean> {
-  let missing = '';
-  if (process.getuid?.() !== 0) missing = 'not root';
-  else {
-    for (const tool of ['ip', 'nft', 'setpriv']) {
-      if ((await run('sh', ['-c', `command -v ${tool}`])).code !== 0)
-        missing = `${tool} not installed`;
-    }
-  }
-  if (missing === '') return true;
-  if (process.env['CI'] === 'true') throw new Error(`prerequisite missing: ${missing}`);
-  t.skip(`needs root with ip, nft and setpriv: ${missing}`);
-  return false;
-}
-
-let nsCounter = 0;
-
-/** A network namespace made for one test file; `lo` is up. */
-export class Netns {
-  readonly name: string;
-  #removed = false;
-
-  private constructor(name: string) {
-    this.name = name;
-  }
-
-  static async create(tag: string): Promise<Netns> {
-    const ns = new Netns(`nfp-native-${process.pid}-${tag}-${nsCounter++}`);
-    await ns.#must('ip', ['netns', 'add', ns.name]);
-    await ns.exec('ip', ['link', 'set', 'lo', 'up']);
-    return ns;
-  }
-
-  async #must(cmd: string, args: string[], input?: string): Promise<string> {
-    const r = await run(cmd, args, input);
-    if (r.code !== 0)
-      throw new Error(`${cmd} ${args.join(' ')} failed (${r.code}): ${r.stderr.trim()}`);
-    return r.stdout;
-  }
-
-  /** Run a command inside the namespace; throws on a non-zero exit. */
-  exec(cmd: string, args: string[], input?: string): Promise<string> {
-    return this.#must('ip', ['netns', 'exec', this.name, cmd, ...args], input);
-  }
-
-  /** Load an nft ruleset inside the namespace. */
-  async nft(ruleset: string): Promise<void> {
-    await this.exec('nft', ['-f', '-'], ruleset);
-  }
-
-  /** Spawn a long-running process inside the namespace. */
-  spawn(cmd: string, args: string[]): ChildProcess {
-    return spawn('ip', ['netns', 'exec', this.name, cmd, ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-  }
-
-  /** Delete the namespace; safe twice. */
-  async remove(): Promise<void> {
-    if (this.#removed) return;
-    this.#removed = true;
-    await run('ip', ['netns', 'del', this.name]);
-  }
-}
 
 /** Options the capture fixture passes to NflogSocket.open (JSON), plus fixture controls. */
 export interface CaptureSpec {
@@ -130,106 +28,51 @@ export interface CaptureProgress {
   enobufs: number;
 }
 
-/** test/fixtures/capture.mjs running inside a namespace. */
+/**
+ * test/fixtures/capture.mjs running inside a namespace (tracked by it: `ns.remove()` kills it).
+ * The fixture prints one `<tag> <JSON>` line on stdout per event.
+ */
 export class Capture {
-  readonly child: ChildProcess;
-  #stdout = '';
-  #stderr = '';
-  #waiters: (() => void)[] = [];
+  readonly handle: ChildHandle;
+  /** The exit code (null when killed by a signal). */
   readonly exited: Promise<number | null>;
 
   /** `wrap`: a command prefix, e.g. setpriv to drop capabilities. */
   constructor(ns: Netns, spec: CaptureSpec, recordsFile: string, wrap: string[] = []) {
     const argv = [...wrap, process.execPath, CAPTURE_SCRIPT, JSON.stringify(spec), recordsFile];
-    this.child = ns.spawn(argv[0]!, argv.slice(1));
-    this.child.stdout?.setEncoding('utf8').on('data', (s: string) => {
-      this.#stdout += s;
-      for (const w of this.#waiters) w();
-    });
-    this.child.stderr?.setEncoding('utf8').on('data', (s: string) => {
-      this.#stderr += s;
-    });
-    this.exited = once(this.child, 'exit').then(([code]) => {
-      for (const w of this.#waiters) w();
-      return code as number | null;
-    });
+    this.handle = ns.spawn(argv[0]!, argv.slice(1));
+    this.exited = this.handle.exited.then(({ code }) => code);
+    // Like handle.exited: a test that never awaits it must not get an unhandled rejection.
+    this.exited.catch(() => {});
   }
 
   get stderr(): string {
-    return this.#stderr;
+    return this.handle.stderr();
   }
 
-  /** The JSON of the last stdout line starting with `tag `, or undefined. */
-  last(tag: string): unknown {
-    const lines = this.#stdout.split('\n').filter((l) => l.startsWith(`${tag} `));
+  /** The JSON of the last line of `stdout` starting with `tag `, or undefined. */
+  static last(stdout: string, tag: string): unknown {
+    const lines = stdout.split('\n').filter((l) => l.startsWith(`${tag} `));
     const line = lines[lines.length - 1];
     return line === undefined ? undefined : JSON.parse(line.slice(tag.length + 1));
   }
 
-  /** Wait until a `tag` line satisfies pred (or the child exits). */
-  async waitFor<T>(tag: string, pred: (v: T) => boolean = () => true): Promise<T> {
-    const check = (): T | undefined => {
-      const v = this.last(tag) as T | undefined;
+  /** Wait until a `tag` line satisfies pred; rejects when the child exits first. */
+  waitFor<T>(tag: string, pred: (v: T) => boolean = () => true): Promise<T> {
+    return this.handle.waitForStdoutState((stdout) => {
+      const v = Capture.last(stdout, tag) as T | undefined;
       return v !== undefined && pred(v) ? v : undefined;
-    };
-    return withTimeout(
-      new Promise<T>((resolve, reject) => {
-        const w = (): void => {
-          const v = check();
-          if (v !== undefined) {
-            this.#waiters = this.#waiters.filter((x) => x !== w);
-            resolve(v);
-          } else if (this.child.exitCode !== null || this.child.signalCode !== null) {
-            reject(new Error(`capture exited before "${tag}": ${this.#stdout}${this.#stderr}`));
-          }
-        };
-        this.#waiters.push(w);
-        w();
-      }),
-      `capture line "${tag}"`,
-    );
+    }, `capture line "${tag}"`);
   }
 
   /** SIGTERM, then the final stats the fixture printed. */
   async stop(): Promise<Record<string, number>> {
-    this.child.kill('SIGTERM');
-    const code = await withTimeout(this.exited, 'capture exit');
-    if (code !== 0) throw new Error(`capture exited ${String(code)}: ${this.#stderr}`);
-    return this.last('stats') as Record<string, number>;
+    this.handle.kill('SIGTERM');
+    const code = await withTimeout(this.exited, TEST_TIMEOUT_MS, 'capture exit');
+    if (code !== 0) throw new Error(`capture exited ${String(code)}: ${this.stderr}`);
+    const stdout = this.handle.stdout().toString('utf8');
+    return Capture.last(stdout, 'stats') as Record<string, number>;
   }
-
-  kill(): void {
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
-  }
-}
-
-/** Deterministic payload: first 8 bytes are seed and index (BE u32), then a pattern. */
-export function payloadFor(seed: number, index: number, size: number): Buffer {
-  const b = Buffer.alloc(size);
-  for (let i = 0; i < size; i++) b[i] = (seed * 31 + index * 7 + i) & 0xff;
-  if (size >= 8) {
-    b.writeUInt32BE(seed >>> 0, 0);
-    b.writeUInt32BE(index >>> 0, 4);
-  }
-  return b;
-}
-
-/** Traffic spec for test/fixtures/traffic.mjs (loopback only). */
-export interface TrafficSpec {
-  proto: 'udp' | 'tcp';
-  family: 4 | 6;
-  port: number;
-  count: number;
-  size: number;
-  seed: number;
-}
-
-/** Send traffic inside the namespace; resolves when every packet is sent. */
-export async function sendTraffic(ns: Netns, spec: TrafficSpec): Promise<void> {
-  await withTimeout(
-    ns.exec(process.execPath, [TRAFFIC_SCRIPT, JSON.stringify(spec)]),
-    `traffic ${spec.proto}`,
-  );
 }
 
 /** One pcap record read back from a records buffer. */

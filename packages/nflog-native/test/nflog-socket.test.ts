@@ -1,21 +1,23 @@
 // Proves NflogSocket delivers exactly the packets the kernel logs (per group, byte-exact, truncation, timestamps), counts kernel drops exactly, and fails/ closes with the documented codes.
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import {
+  Netns,
+  makeTempDir,
+  payloadFor,
+  requirePrereqs,
+  sendTraffic,
+  type TrafficSpec,
+} from '@nflog-pipe/testing';
 import { NflogError, NflogSocket } from '../src/index.js';
 import {
   Capture,
-  Netns,
   l4Payload,
   parseNflogRecord,
-  payloadFor,
-  requireRootAndTools,
-  sendTraffic,
   splitRecords,
   type CaptureProgress,
-  type TrafficSpec,
 } from './helpers.js';
 
 const NFULA_TIMESTAMP = 3;
@@ -42,30 +44,14 @@ table inet nfp {
 }
 `;
 
-async function setup(
-  t: import('node:test').TestContext,
-): Promise<{ ns: Netns; dir: string } | null> {
-  if (!(await requireRootAndTools(t))) return null;
-  const ns = await Netns.create('sock');
-  const dir = await mkdtemp(join(tmpdir(), 'nfp-native-'));
-  t.after(async () => {
-    await ns.remove();
-    await rm(dir, { recursive: true, force: true });
-  });
+async function setup(t: TestContext): Promise<{ ns: Netns; dir: string } | null> {
+  if (!requirePrereqs(t, { root: true, tools: ['ip', 'nft', 'setpriv'] })) return null;
+  // t.after hooks run in order: the namespace (and the captures in it) go before the directory.
+  const ns = await Netns.create('native');
+  t.after(() => ns.remove());
+  const dir = await makeTempDir(t);
   await ns.nft(RULESET);
   return { ns, dir };
-}
-
-function startCapture(
-  t: import('node:test').TestContext,
-  ns: Netns,
-  spec: ConstructorParameters<typeof Capture>[1],
-  file: string,
-  wrap: string[] = [],
-): Capture {
-  const cap = new Capture(ns, spec, file, wrap);
-  t.after(() => cap.kill());
-  return cap;
 }
 
 test('option validation fails before touching the kernel', () => {
@@ -91,10 +77,14 @@ test('linktype 239: exact packets per group, byte-exact payloads, prefix and tim
   const env = await setup(t);
   if (env === null) return;
   const file = join(env.dir, 'records-239');
-  const cap = startCapture(t, env.ns, { groups: [7, 8], linktype: 239 }, file);
+  const cap = new Capture(env.ns, { groups: [7, 8], linktype: 239 }, file);
   await cap.waitFor('ready');
   const t0 = Date.now();
-  const traffic: (TrafficSpec & { group: number; prefix: string; kernelTs: boolean })[] = [
+  const traffic: (Required<Omit<TrafficSpec, 'ratePps'>> & {
+    group: number;
+    prefix: string;
+    kernelTs: boolean;
+  })[] = [
     {
       proto: 'udp',
       family: 4,
@@ -222,7 +212,7 @@ test('linktype 101: raw IP, copy range truncates with the true orig_len', async 
   const env = await setup(t);
   if (env === null) return;
   const file = join(env.dir, 'records-101');
-  const cap = startCapture(t, env.ns, { groups: [9], copyRangeBytes: 64 }, file);
+  const cap = new Capture(env.ns, { groups: [9], copyRangeBytes: 64 }, file);
   await cap.waitFor('ready');
   await sendTraffic(env.ns, { proto: 'udp', family: 4, port: 9104, count: 3, size: 500, seed: 11 });
   await sendTraffic(env.ns, { proto: 'udp', family: 6, port: 9104, count: 2, size: 500, seed: 12 });
@@ -255,9 +245,9 @@ test('linktype 101: raw IP, copy range truncates with the true orig_len', async 
 test('a group bound by another socket fails with EPERM from NFULNL_CFG_CMD_BIND', async (t) => {
   const env = await setup(t);
   if (env === null) return;
-  const first = startCapture(t, env.ns, { groups: [7] }, join(env.dir, 'first'));
+  const first = new Capture(env.ns, { groups: [7] }, join(env.dir, 'first'));
   await first.waitFor('ready');
-  const second = startCapture(t, env.ns, { groups: [8, 7] }, join(env.dir, 'second'));
+  const second = new Capture(env.ns, { groups: [8, 7] }, join(env.dir, 'second'));
   const err = await second.waitFor<{ code: string; errno: number; syscall: string; group: number }>(
     'error',
   );
@@ -274,7 +264,7 @@ test('without CAP_NET_ADMIN open fails with EPERM from the first config request'
   const env = await setup(t);
   if (env === null) return;
   const dropCap = ['setpriv', '--bounding-set=-net_admin', '--inh-caps=-net_admin'];
-  const cap = startCapture(t, env.ns, { groups: [7] }, join(env.dir, 'nocap'), dropCap);
+  const cap = new Capture(env.ns, { groups: [7] }, join(env.dir, 'nocap'), dropCap);
   const err = await cap.waitFor<{ code: string; syscall: string }>('error');
   assert.equal(await cap.exited, 1);
   // SO_RCVBUFFORCE falls back to SO_RCVBUF; PF_BIND is the first privileged request.
@@ -284,8 +274,7 @@ test('without CAP_NET_ADMIN open fails with EPERM from the first config request'
 test('close() twice is safe, later calls throw ERR_NFLOG_CLOSED, clamped values are warned', async (t) => {
   const env = await setup(t);
   if (env === null) return;
-  const cap = startCapture(
-    t,
+  const cap = new Capture(
     env.ns,
     { groups: [7], lifecycle: true, nlbufsizBytes: 1 << 20, timeoutMs: 15, copyRangeBytes: 70000 },
     join(env.dir, 'lifecycle'),
@@ -314,8 +303,7 @@ test('an overrun is counted exactly: logged = read + kernelDropped, enobufs > 0'
   const file = join(env.dir, 'records-drop');
   // qthresh 1: every packet is its own kernel batch; a tiny receive buffer
   // holds one batch, so the rest of the burst is dropped while paused.
-  const cap = startCapture(
-    t,
+  const cap = new Capture(
     env.ns,
     { groups: [10], qthresh: 1, rcvbufBytes: 4096, startPaused: true },
     file,
@@ -330,7 +318,7 @@ test('an overrun is counted exactly: logged = read + kernelDropped, enobufs > 0'
     size: 100,
     seed: 21,
   });
-  cap.child.kill('SIGUSR2');
+  cap.handle.kill('SIGUSR2');
   await cap.waitFor('resumed');
   // A packet after the overrun: its sequence number reveals the whole gap.
   await sendTraffic(env.ns, { proto: 'udp', family: 4, port: 9105, count: 1, size: 100, seed: 22 });
@@ -351,7 +339,7 @@ test('an overrun while reading live does not stop the reader (POLLERR is ENOBUFS
   const env = await setup(t);
   if (env === null) return;
   const file = join(env.dir, 'records-live-drop');
-  const cap = startCapture(t, env.ns, { groups: [10], qthresh: 1, rcvbufBytes: 4096 }, file);
+  const cap = new Capture(env.ns, { groups: [10], qthresh: 1, rcvbufBytes: 4096 }, file);
   await cap.waitFor('ready');
   // Bursts into a socket that holds one kernel batch: libuv sees POLLERR while
   // watching it, which must be read through, not treated as a dead socket.

@@ -3,8 +3,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
+import { payloadFor } from '@nflog-pipe/testing';
 import { NflogError, parseNflogMessages } from '../src/index.js';
-import { l4Payload, parseNflogRecord, payloadFor, splitRecords } from './helpers.js';
+import { l4Payload, parseNflogRecord, splitRecords } from './helpers.js';
 
 // Kernel constants (linux/netlink.h, linux/netfilter/nfnetlink_log.h).
 const NLMSG_NOOP = 1;

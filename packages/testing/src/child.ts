@@ -25,6 +25,12 @@ export interface ChildHandle {
     what: string,
     timeoutMs?: number,
   ): Promise<T>;
+  /** Same as waitForStderrState, on stdout decoded as UTF-8 (a child that reports on stdout). */
+  waitForStdoutState<T>(
+    probe: (stdout: string) => T | undefined,
+    what: string,
+    timeoutMs?: number,
+  ): Promise<T>;
   /** Settles once the process has exited and its stdio has closed. */
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** Sends `sig` (default SIGTERM) to the process by PID if it is still running. */
@@ -135,16 +141,19 @@ export function spawnChild(
   ): Promise<RegExpMatchArray> =>
     waitUntil(() => text().match(re) ?? undefined, `${which} matched ${re}`, timeoutMs);
 
+  const outText = (): string => Buffer.concat(outChunks).toString('utf8');
+
   const handle: ChildHandle = {
     child,
     pid,
     stdout: () => Buffer.concat(outChunks),
     stderr: () => errText,
     waitForStderr: (re, timeoutMs) => waitFor(() => errText, 'stderr', re, timeoutMs),
-    waitForStdout: (re, timeoutMs) =>
-      waitFor(() => Buffer.concat(outChunks).toString('utf8'), 'stdout', re, timeoutMs),
+    waitForStdout: (re, timeoutMs) => waitFor(outText, 'stdout', re, timeoutMs),
     waitForStderrState: (probe, what, timeoutMs) =>
       waitUntil(() => probe(errText), what, timeoutMs),
+    waitForStdoutState: (probe, what, timeoutMs) =>
+      waitUntil(() => probe(outText()), what, timeoutMs),
     exited,
     kill(sig: NodeJS.Signals = 'SIGTERM') {
       if (done) return;

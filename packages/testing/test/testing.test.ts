@@ -29,6 +29,8 @@ test('payloadFor is deterministic and starts with seed and index', () => {
   assert.deepEqual([...p.subarray(0, 8)], [0, 0, 0, 7, 0, 0, 1, 2]);
   assert.deepEqual(p, payloadFor(7, 258, 12));
   assert.notDeepEqual(p, payloadFor(7, 259, 12));
+  // The bytes recorded fixtures hold (nflog-native's nflog-datagrams.bin): seed, index, pattern.
+  assert.equal(payloadFor(1, 1, 12).toString('hex'), '00000001000000012e2f3031');
   assert.deepEqual([...payloadFor(1, 2, 3)], [0, 0, 0]);
   assert.equal(payloadFor(1, 2, 0).length, 0);
 });
