@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
-import { payloadFor } from '@nflog-pipe/testing';
+import { nflogTlv, payloadFor } from '@nflog-pipe/testing';
 import { NflogError, parseNflogMessages } from '../src/index.js';
 import { l4Payload, parseNflogRecord, splitRecords } from './helpers.js';
 
@@ -28,15 +28,6 @@ function recordedDatagrams(): Buffer[] {
     off += 4 + len;
   }
   return out;
-}
-
-function attr(type: number, value: Buffer): Buffer {
-  const len = 4 + value.length;
-  const b = Buffer.alloc((len + 3) & ~3);
-  b.writeUInt16LE(len, 0);
-  b.writeUInt16LE(type, 2);
-  value.copy(b, 4);
-  return b;
 }
 
 function nlmsg(type: number, body: Buffer, lenOverride?: number): Buffer {
@@ -88,13 +79,13 @@ function packetMsg(p: PktSpec): Buffer {
   const nfgen = Buffer.alloc(4);
   nfgen.writeUInt8(p.family ?? 2, 0);
   nfgen.writeUInt16BE(p.group ?? 1, 2);
-  const attrs = [attr(NFULA_PACKET_HDR, Buffer.from([0x08, 0x00, 3, 0]))];
+  const attrs = [nflogTlv(NFULA_PACKET_HDR, Buffer.from([0x08, 0x00, 3, 0]))];
   if (p.prefix !== undefined)
-    attrs.push(attr(NFULA_PREFIX, Buffer.from(`${p.prefix}\0`, 'latin1')));
-  if (p.ts) attrs.push(attr(NFULA_TIMESTAMP, tsValue(p.ts[0], p.ts[1])));
-  if (p.seq !== undefined) attrs.push(attr(NFULA_SEQ, be32(p.seq)));
+    attrs.push(nflogTlv(NFULA_PREFIX, Buffer.from(`${p.prefix}\0`, 'latin1')));
+  if (p.ts) attrs.push(nflogTlv(NFULA_TIMESTAMP, tsValue(p.ts[0], p.ts[1])));
+  if (p.seq !== undefined) attrs.push(nflogTlv(NFULA_SEQ, be32(p.seq)));
   attrs.push(...(p.extra ?? []));
-  if (p.ip) attrs.push(attr(NFULA_PAYLOAD, p.ip));
+  if (p.ip) attrs.push(nflogTlv(NFULA_PAYLOAD, p.ip));
   return nlmsg(NFULNL_MSG_PACKET, Buffer.concat([nfgen, ...attrs]));
 }
 
@@ -256,13 +247,16 @@ test('every malformed-input class is counted and never read past', () => {
     },
     {
       name: 'timestamp too short',
-      buf: Buffer.concat([packetMsg({ extra: [attr(NFULA_TIMESTAMP, Buffer.alloc(8))] }), good]),
+      buf: Buffer.concat([
+        packetMsg({ extra: [nflogTlv(NFULA_TIMESTAMP, Buffer.alloc(8))] }),
+        good,
+      ]),
       count: 1,
       malformed: 1,
     },
     {
       name: 'seq too short',
-      buf: Buffer.concat([packetMsg({ extra: [attr(NFULA_SEQ, Buffer.alloc(2))] }), good]),
+      buf: Buffer.concat([packetMsg({ extra: [nflogTlv(NFULA_SEQ, Buffer.alloc(2))] }), good]),
       count: 1,
       malformed: 1,
     },

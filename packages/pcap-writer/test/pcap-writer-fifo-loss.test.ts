@@ -1,12 +1,10 @@
 // Proves PcapWriter's FIFO accounting with real reader processes: delivered + reported lost = written, exactly; the next reader never sees a stale tail.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { closeSync, constants as fsConstants, openSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import {
   PCAP_HEADER_BYTES,
   PcapWriteError,
@@ -14,9 +12,14 @@ import {
   encodePcapHeader,
   encodeRecords,
 } from '../src/index.js';
-import { makeFifo, tempDir, withTimeout } from './tools.js';
-
-const READER = fileURLToPath(new URL('../../test/fixtures/fifo-reader.mjs', import.meta.url));
+import {
+  Children,
+  TEST_TIMEOUT_MS,
+  makeTempDir,
+  makeTempFifo,
+  startFifoReader,
+  withTimeout,
+} from '@nflog-pipe/testing';
 
 /** `count` records; record i of batch `seed` has `size + (i % 7)` bytes, so sizes vary. */
 function batch(seed: number, count: number, size: number): Buffer {
@@ -30,8 +33,8 @@ function batch(seed: number, count: number, size: number): Buffer {
 }
 
 /**
- * A reader process that takes exactly `limit` bytes (0: until EOF) out of the FIFO and exits.
- * `bytes()` is everything it took, read once it has exited.
+ * A reader process that takes exactly `limit` bytes (0: until EOF) out of the FIFO and exits
+ * (testing's startFifoReader). `done` is everything it took, read once it has exited.
  */
 function startReader(
   t: TestContext,
@@ -39,16 +42,13 @@ function startReader(
   out: string,
   limit: number,
 ): { done: Promise<Buffer> } {
-  const child = spawn(process.execPath, [READER, fifo, out, String(limit)], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  t.after(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill();
-  });
-  const done = withTimeout(once(child, 'exit'), `reader of ${limit} bytes`).then(async ([code]) => {
-    assert.equal(code, 0);
-    return readFile(out);
-  });
+  const reader = new Children(t).add(startFifoReader(fifo, out, limit));
+  const done = withTimeout(reader.exited, TEST_TIMEOUT_MS, `reader of ${limit} bytes`).then(
+    async ({ code }) => {
+      assert.equal(code, 0, reader.stderr());
+      return readFile(out);
+    },
+  );
   return { done };
 }
 
@@ -66,15 +66,18 @@ function wholeRecords(records: Buffer): { count: number; bytes: number } {
 }
 
 test('a reader leaving mid-record while the writer is idle: the probe reports the exact loss and the next reader starts clean', async (t) => {
-  const fifo = await makeFifo(t);
-  if (!fifo) return;
+  const fifo = await makeTempFifo(t);
   const dir = join(fifo, '..');
   const b = batch(1, 10, 60);
   const recordBytes = (i: number): number => 16 + 60 + (i % 7);
   const limit = PCAP_HEADER_BYTES + recordBytes(0) + recordBytes(1) + recordBytes(2) + 10;
   const first = startReader(t, fifo, join(dir, 'a.bin'), limit);
 
-  const w1 = await withTimeout(PcapWriter.openFifo(fifo, { retryMs: 10, probeMs: 10 }), 'open');
+  const w1 = await withTimeout(
+    PcapWriter.openFifo(fifo, { retryMs: 10, probeMs: 10 }),
+    TEST_TIMEOUT_MS,
+    'open',
+  );
   t.after(() => w1.destroy());
   const errored = once(w1, 'error');
   assert.equal(w1.write(b), true);
@@ -82,7 +85,9 @@ test('a reader leaving mid-record while the writer is idle: the probe reports th
   assert.deepEqual(await first.done, stream.subarray(0, limit)); // it took exactly `limit` bytes
 
   // Nothing more is written: only the idle probe can notice the reader left.
-  const [err] = (await withTimeout(errored, "'error' from the probe")) as [unknown];
+  const [err] = (await withTimeout(errored, TEST_TIMEOUT_MS, "'error' from the probe")) as [
+    unknown,
+  ];
   assert.ok(err instanceof PcapWriteError);
   assert.equal(err.code, 'ERR_PCAP_EPIPE');
   assert.equal((err.cause as { code?: string }).code, 'ENXIO');
@@ -94,21 +99,25 @@ test('a reader leaving mid-record while the writer is idle: the probe reports th
 
   // The old pipe was emptied and let go: the next reader gets a header first, then whole records.
   const second = startReader(t, fifo, join(dir, 'b.bin'), 0);
-  const w2 = await withTimeout(PcapWriter.openFifo(fifo, { retryMs: 10 }), 'open #2');
+  const w2 = await withTimeout(
+    PcapWriter.openFifo(fifo, { retryMs: 10 }),
+    TEST_TIMEOUT_MS,
+    'open #2',
+  );
   const c = batch(2, 3, 100);
   assert.equal(w2.write(c), true);
-  await withTimeout(w2.close(), 'close #2');
+  await withTimeout(w2.close(), TEST_TIMEOUT_MS, 'close #2');
   assert.deepEqual(await second.done, Buffer.concat([encodePcapHeader(), c]));
 });
 
 test('a reader leaving under steady traffic: delivered + lostRecords = written, bytes too, including what it left in the pipe', async (t) => {
-  const fifo = await makeFifo(t);
-  if (!fifo) return;
+  const fifo = await makeTempFifo(t);
   const dir = join(fifo, '..');
   const limit = 300_007; // far beyond one pipe (64 KiB), and mid-record
   const reader = startReader(t, fifo, join(dir, 'a.bin'), limit);
   const w = await withTimeout(
     PcapWriter.openFifo(fifo, { retryMs: 10, highWaterMarkBytes: 512 * 1024 }),
+    TEST_TIMEOUT_MS,
     'open',
   );
   t.after(() => w.destroy());
@@ -127,11 +136,16 @@ test('a reader leaving under steady traffic: delivered + lostRecords = written, 
       // once(w, 'drain') rejects when 'error' comes instead: that ends the loop too
       await withTimeout(
         once(w, 'drain').catch(() => undefined),
+        TEST_TIMEOUT_MS,
         'drain or error',
       );
     }
   }
-  await withTimeout(new Promise((resolve) => setImmediate(resolve)), 'error event');
+  await withTimeout(
+    new Promise((resolve) => setImmediate(resolve)),
+    TEST_TIMEOUT_MS,
+    'error event',
+  );
   assert.ok(error !== null);
   const err: PcapWriteError = error;
   assert.equal(err.code, 'ERR_PCAP_EPIPE');
@@ -147,28 +161,35 @@ test('a reader leaving under steady traffic: delivered + lostRecords = written, 
 
   // The tail it left was read back out: the next reader gets a fresh stream.
   const next = startReader(t, fifo, join(dir, 'b.bin'), 0);
-  const w2 = await withTimeout(PcapWriter.openFifo(fifo, { retryMs: 10 }), 'open #2');
+  const w2 = await withTimeout(
+    PcapWriter.openFifo(fifo, { retryMs: 10 }),
+    TEST_TIMEOUT_MS,
+    'open #2',
+  );
   const c = batch(7, 5, 50);
   w2.write(c);
-  await withTimeout(w2.close(), 'close #2');
+  await withTimeout(w2.close(), TEST_TIMEOUT_MS, 'close #2');
   assert.deepEqual(await next.done, Buffer.concat([encodePcapHeader(), c]));
 });
 
 test('close() after the reader left with part of the stream rejects with the exact loss', async (t) => {
-  const fifo = await makeFifo(t);
-  if (!fifo) return;
+  const fifo = await makeTempFifo(t);
   const b = batch(3, 20, 200);
   const limit = PCAP_HEADER_BYTES + 1000;
   const reader = startReader(t, fifo, join(fifo, '..', 'a.bin'), limit);
   // probeMs far away: close() itself must find out
-  const w = await withTimeout(PcapWriter.openFifo(fifo, { retryMs: 10, probeMs: 600_000 }), 'open');
+  const w = await withTimeout(
+    PcapWriter.openFifo(fifo, { retryMs: 10, probeMs: 600_000 }),
+    TEST_TIMEOUT_MS,
+    'open',
+  );
   let emitted = 0;
   w.on('error', () => emitted++);
   w.write(b);
   const got = await reader.done;
   const delivered = wholeRecords(got.subarray(PCAP_HEADER_BYTES));
   assert.ok(delivered.count > 0 && delivered.count < 20);
-  await assert.rejects(withTimeout(w.close(), 'close'), (err: unknown) => {
+  await assert.rejects(withTimeout(w.close(), TEST_TIMEOUT_MS, 'close'), (err: unknown) => {
     assert.ok(err instanceof PcapWriteError);
     assert.equal(err.code, 'ERR_PCAP_EPIPE');
     assert.equal(err.lostRecords, 20 - delivered.count);
@@ -179,15 +200,14 @@ test('close() after the reader left with part of the stream rejects with the exa
 });
 
 test('destroy() returns the records the pipe did not take; what it took stays readable', async (t) => {
-  const fifo = await makeFifo(t);
-  if (!fifo) return;
+  const fifo = await makeTempFifo(t);
   // A reader that is there but does not read yet: the pipe fills and the rest waits in the writer.
   const readFd = openSync(fifo, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
   let readFdOpen = true;
   t.after(() => {
     if (readFdOpen) closeSync(readFd);
   });
-  const w = await withTimeout(PcapWriter.openFifo(fifo), 'open');
+  const w = await withTimeout(PcapWriter.openFifo(fifo), TEST_TIMEOUT_MS, 'open');
   const sent: Buffer[] = [encodePcapHeader()];
   for (let i = 0; i < 10; i++) {
     const b = batch(i, 50, 400); // ~21 KiB each, ~210 KiB in all: more than the pipe holds
@@ -209,7 +229,7 @@ test('destroy() returns the records the pipe did not take; what it took stays re
   t.after(() => socket.destroy());
   const chunks: Buffer[] = [];
   socket.on('data', (c: Buffer) => chunks.push(c));
-  await withTimeout(once(socket, 'end'), 'EOF');
+  await withTimeout(once(socket, 'end'), TEST_TIMEOUT_MS, 'EOF');
   const got = Buffer.concat(chunks);
   await writeFile(out, got);
   const stream = Buffer.concat(sent);
@@ -220,18 +240,21 @@ test('destroy() returns the records the pipe did not take; what it took stays re
 });
 
 test('waitReaderGone() is true once the reader closed, false while one stays', async (t) => {
-  const fifo = await makeFifo(t);
-  if (!fifo) return;
+  const fifo = await makeTempFifo(t);
   const reader = startReader(t, fifo, join(fifo, '..', 'a.bin'), 0);
-  const w = await withTimeout(PcapWriter.openFifo(fifo, { retryMs: 10 }), 'open');
+  const w = await withTimeout(PcapWriter.openFifo(fifo, { retryMs: 10 }), TEST_TIMEOUT_MS, 'open');
   await w.close(); // EOF: the reader exits
-  assert.equal(await withTimeout(w.waitReaderGone(), 'reader gone'), true);
+  assert.equal(await withTimeout(w.waitReaderGone(), TEST_TIMEOUT_MS, 'reader gone'), true);
   assert.deepEqual(await reader.done, encodePcapHeader());
 
   // A reader that keeps the FIFO open: a second writer waits, then gives up.
   const fd = openSync(fifo, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
   t.after(() => closeSync(fd));
-  const w2 = await withTimeout(PcapWriter.openFifo(fifo, { retryMs: 5 }), 'open #2');
+  const w2 = await withTimeout(
+    PcapWriter.openFifo(fifo, { retryMs: 5 }),
+    TEST_TIMEOUT_MS,
+    'open #2',
+  );
   await w2.close();
   assert.equal(await w2.waitReaderGone({ timeoutMs: 20 }), false);
   await assert.rejects(w2.waitReaderGone({ signal: AbortSignal.abort() }), {
@@ -240,7 +263,7 @@ test('waitReaderGone() is true once the reader closed, false while one stays', a
 });
 
 test('openFifo() never creates or opens anything but a FIFO', async (t) => {
-  const dir = await tempDir(t);
+  const dir = await makeTempDir(t);
   const file = join(dir, 'plain');
   await writeFile(file, 'keep me');
   await assert.rejects(PcapWriter.openFifo(file), { code: 'ERR_PCAP_NOT_FIFO' });

@@ -1,15 +1,20 @@
 // Proves PcapWriter on a real FIFO: waits for a reader, back-pressure without blocking, EPIPE then reopen.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { closeSync, constants as fsConstants, open as openCb, openSync } from 'node:fs';
+import { closeSync, constants as fsConstants, open as openCb } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { Socket } from 'node:net';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { promisify } from 'node:util';
 import { PcapWriteError, PcapWriter, encodePcapHeader, encodeRecords } from '../src/index.js';
-import { haveTool, makeFifo, withTimeout } from './tools.js';
+import {
+  Children,
+  TEST_TIMEOUT_MS,
+  makeTempFifo,
+  startFifoReader,
+  withTimeout,
+} from '@nflog-pipe/testing';
 
 const openFd = promisify(openCb);
 
@@ -60,8 +65,7 @@ function startReading(
 }
 
 test('open() on a FIFO resolves once a reader (cat) opens it; the reader gets header + records', async (t) => {
-  const fifo = await makeFifo(t);
-  if (!fifo || !(await haveTool(t, 'cat'))) return;
+  const fifo = await makeTempFifo(t);
   const out = join(fifo, '..', 'cat.out');
   let settled = false;
   const opening = PcapWriter.open(fifo, { retryMs: 10, nanosecond: true, linktype: 239 }).finally(
@@ -73,15 +77,9 @@ test('open() on a FIFO resolves once a reader (cat) opens it; the reader gets he
   await new Promise((resolve) => setImmediate(resolve));
   assert.equal(settled, false);
 
-  const outFd = openSync(out, 'w');
-  const cat = spawn('cat', [fifo], { stdio: ['ignore', outFd, 'inherit'] });
-  closeSync(outFd);
-  t.after(() => {
-    if (cat.exitCode === null && cat.signalCode === null) cat.kill();
-  });
-  const exited = once(cat, 'exit');
+  const cat = new Children(t).add(startFifoReader(fifo, out));
 
-  const writer = await withTimeout(opening, 'PcapWriter.open on the FIFO');
+  const writer = await withTimeout(opening, TEST_TIMEOUT_MS, 'PcapWriter.open on the FIFO');
   assert.equal(writer.kind, 'fifo');
   const a = batch(1, 3, 100);
   const b = batch(2, 5, 1500);
@@ -89,24 +87,23 @@ test('open() on a FIFO resolves once a reader (cat) opens it; the reader gets he
   assert.equal(writer.write(b), true);
   const closing = writer.close();
   assert.equal(writer.close(), closing); // idempotent: the same promise
-  await withTimeout(closing, 'close');
+  await withTimeout(closing, TEST_TIMEOUT_MS, 'close');
   await writer.close();
   assert.equal(writer.write(a), false); // closed: refused, nothing written
 
-  const [code] = (await withTimeout(exited, 'cat exits on EOF')) as [number | null];
-  assert.equal(code, 0);
+  const { code } = await withTimeout(cat.exited, TEST_TIMEOUT_MS, 'cat exits on EOF');
+  assert.equal(code, 0, cat.stderr());
   const expected = Buffer.concat([encodePcapHeader({ nanosecond: true, linktype: 239 }), a, b]);
   assert.deepEqual(await readFile(out), expected);
 });
 
 test('open() with no reader rejects with AbortError when the signal aborts', async (t) => {
-  const fifo = await makeFifo(t);
-  if (!fifo) return;
+  const fifo = await makeTempFifo(t);
   const reason = new Error('stop waiting');
   const ac = new AbortController();
   const opening = PcapWriter.open(fifo, { retryMs: 5, signal: ac.signal });
   setTimeout(() => ac.abort(reason), 50); // trigger only; the assertion below does not depend on time
-  await assert.rejects(withTimeout(opening, 'abort'), (err: unknown) => {
+  await assert.rejects(withTimeout(opening, TEST_TIMEOUT_MS, 'abort'), (err: unknown) => {
     assert.equal((err as Error).name, 'AbortError');
     assert.equal((err as { code?: string }).code, 'ABORT_ERR');
     assert.equal((err as Error).cause, reason);
@@ -119,11 +116,14 @@ test('open() with no reader rejects with AbortError when the signal aborts', asy
 });
 
 test('a reader that does not read gives back-pressure without blocking the loop, then drain', async (t) => {
-  const fifo = await makeFifo(t);
-  if (!fifo) return;
+  const fifo = await makeTempFifo(t);
   const readFd = await openReadSide(t, fifo);
   const hwm = 256 * 1024;
-  const writer = await withTimeout(PcapWriter.open(fifo, { highWaterMarkBytes: hwm }), 'open');
+  const writer = await withTimeout(
+    PcapWriter.open(fifo, { highWaterMarkBytes: hwm }),
+    TEST_TIMEOUT_MS,
+    'open',
+  );
   t.after(() => writer.destroy());
 
   const sent: Buffer[] = [encodePcapHeader()];
@@ -152,52 +152,51 @@ test('a reader that does not read gives back-pressure without blocking the loop,
 
   const drained = once(writer, 'drain');
   const reader = startReading(t, readFd);
-  await withTimeout(drained, 'drain');
+  await withTimeout(drained, TEST_TIMEOUT_MS, 'drain');
   assert.equal(drains, 1);
   assert.ok(writer.pendingBytes <= hwm / 2);
-  await withTimeout(writer.close(), 'close');
-  await withTimeout(reader.ended, 'reader EOF');
+  await withTimeout(writer.close(), TEST_TIMEOUT_MS, 'close');
+  await withTimeout(reader.ended, TEST_TIMEOUT_MS, 'reader EOF');
   assert.deepEqual(reader.bytes(), Buffer.concat(sent));
 });
 
 test('reader leaving gives ERR_PCAP_EPIPE without a crash; reopening gives a fresh header', async (t) => {
-  const fifo = await makeFifo(t);
-  if (!fifo) return;
+  const fifo = await makeTempFifo(t);
   const a = batch(1, 4, 200);
   const b = batch(2, 4, 200);
   const c = batch(3, 2, 300);
 
   // first reader: reads header + a, then goes away
   const fd1 = await openReadSide(t, fifo);
-  const w1 = await withTimeout(PcapWriter.open(fifo), 'open #1');
+  const w1 = await withTimeout(PcapWriter.open(fifo), TEST_TIMEOUT_MS, 'open #1');
   const errored = once(w1, 'error');
   const r1 = startReading(t, fd1);
   assert.equal(w1.write(a), true);
   const want1 = Buffer.concat([encodePcapHeader(), a]);
   while (r1.bytes().length < want1.length)
-    await withTimeout(once(r1.socket, 'data'), 'reader #1 data');
+    await withTimeout(once(r1.socket, 'data'), TEST_TIMEOUT_MS, 'reader #1 data');
   assert.deepEqual(r1.bytes(), want1);
   const r1closed = once(r1.socket, 'close');
   r1.socket.destroy();
-  await withTimeout(r1closed, 'reader #1 close');
+  await withTimeout(r1closed, TEST_TIMEOUT_MS, 'reader #1 close');
 
   w1.write(b); // the OS refuses it: no reader
-  const [err] = (await withTimeout(errored, "'error' event")) as [unknown];
+  const [err] = (await withTimeout(errored, TEST_TIMEOUT_MS, "'error' event")) as [unknown];
   assert.ok(err instanceof PcapWriteError);
   assert.equal(err.code, 'ERR_PCAP_EPIPE');
   assert.equal((err.cause as { code?: string }).code, 'EPIPE');
   assert.equal(w1.error, err);
   assert.equal(w1.write(c), false); // dead: refuses everything
   assert.equal(w1.pendingBytes, 0);
-  await withTimeout(w1.close(), 'close of a dead writer'); // resolves; the error was already emitted
+  await withTimeout(w1.close(), TEST_TIMEOUT_MS, 'close of a dead writer'); // resolves; the error was already emitted
   await w1.close();
 
   // second reader: gets a header of its own and only what was written after the reopen
   const fd2 = await openReadSide(t, fifo);
-  const w2 = await withTimeout(PcapWriter.open(fifo), 'open #2');
+  const w2 = await withTimeout(PcapWriter.open(fifo), TEST_TIMEOUT_MS, 'open #2');
   const r2 = startReading(t, fd2);
   assert.equal(w2.write(c), true);
-  await withTimeout(w2.close(), 'close #2');
-  await withTimeout(r2.ended, 'reader #2 EOF');
+  await withTimeout(w2.close(), TEST_TIMEOUT_MS, 'close #2');
+  await withTimeout(r2.ended, TEST_TIMEOUT_MS, 'reader #2 EOF');
   assert.deepEqual(r2.bytes(), Buffer.concat([encodePcapHeader(), c]));
 });

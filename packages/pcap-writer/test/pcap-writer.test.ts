@@ -1,13 +1,12 @@
 // Proves PcapWriter on files, devices and stdout: exact bytes, whole records only, errors, close/destroy.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { closeSync, openSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { PcapWriteError, PcapWriter, encodePcapHeader, encodeRecords } from '../src/index.js';
-import { tempDir, withTimeout } from './tools.js';
+import { TEST_TIMEOUT_MS, makeTempDir, spawnChild, withTimeout } from '@nflog-pipe/testing';
 
 const records = encodeRecords([
   { tsSec: 1700000000, tsFrac: 1, data: Buffer.from('4500', 'hex'), origLen: 40 },
@@ -15,7 +14,7 @@ const records = encodeRecords([
 ]);
 
 test('file: header then records, exact bytes; an existing file is truncated', async (t) => {
-  const path = join(await tempDir(t), 'a.pcap');
+  const path = join(await makeTempDir(t), 'a.pcap');
   await writeFile(path, Buffer.alloc(5000, 0xff));
   const writer = await PcapWriter.open(path, { linktype: 239, snaplen: 65535 });
   assert.equal(writer.kind, 'file');
@@ -31,7 +30,7 @@ test('file: header then records, exact bytes; an existing file is truncated', as
 });
 
 test('a partial record is refused with ERR_PCAP_TRUNCATED and nothing of it is written', async (t) => {
-  const path = join(await tempDir(t), 'a.pcap');
+  const path = join(await makeTempDir(t), 'a.pcap');
   const writer = await PcapWriter.open(path);
   assert.throws(() => writer.write(records.subarray(0, records.length - 1)), {
     code: 'ERR_PCAP_TRUNCATED',
@@ -43,7 +42,7 @@ test('a partial record is refused with ERR_PCAP_TRUNCATED and nothing of it is w
 });
 
 test('close() twice is safe, returns the same promise; write after close is refused', async (t) => {
-  const path = join(await tempDir(t), 'a.pcap');
+  const path = join(await makeTempDir(t), 'a.pcap');
   const writer = await PcapWriter.open(path);
   writer.write(records);
   const first = writer.close();
@@ -56,22 +55,22 @@ test('close() twice is safe, returns the same promise; write after close is refu
 });
 
 test('destroy() twice is safe and close() afterwards resolves', async (t) => {
-  const writer = await PcapWriter.open(join(await tempDir(t), 'a.pcap'));
+  const writer = await PcapWriter.open(join(await makeTempDir(t), 'a.pcap'));
   writer.destroy();
   writer.destroy();
   assert.equal(writer.write(records), false);
   assert.equal(writer.pendingBytes, 0);
-  await withTimeout(writer.close(), 'close after destroy');
+  await withTimeout(writer.close(), TEST_TIMEOUT_MS, 'close after destroy');
 });
 
 test('write() returns false at the high-water mark and drain follows', async (t) => {
-  const writer = await PcapWriter.open(join(await tempDir(t), 'a.pcap'), {
+  const writer = await PcapWriter.open(join(await makeTempDir(t), 'a.pcap'), {
     highWaterMarkBytes: 64,
   });
   const drained = once(writer, 'drain');
   assert.equal(writer.write(records), false); // 24 + 150 bytes queued >= 64
   assert.ok(writer.pendingBytes >= 64);
-  await withTimeout(drained, 'drain');
+  await withTimeout(drained, TEST_TIMEOUT_MS, 'drain');
   assert.ok(writer.pendingBytes <= 32);
   await writer.close();
 });
@@ -80,7 +79,9 @@ test('a failing device gives ERR_PCAP_WRITE with the system error as cause; the 
   // /dev/full accepts open(2) and fails every write(2) with ENOSPC
   const writer = await PcapWriter.open('/dev/full');
   assert.equal(writer.kind, 'file');
-  const [err] = (await withTimeout(once(writer, 'error'), "'error' event")) as [unknown];
+  const [err] = (await withTimeout(once(writer, 'error'), TEST_TIMEOUT_MS, "'error' event")) as [
+    unknown,
+  ];
   assert.ok(err instanceof PcapWriteError);
   assert.equal(err.code, 'ERR_PCAP_WRITE');
   assert.equal((err.cause as { code?: string }).code, 'ENOSPC');
@@ -94,12 +95,14 @@ test('close() rejects with the flush error instead of emitting it', async () => 
   const writer = await PcapWriter.open('/dev/full');
   let emitted = 0;
   writer.on('error', () => emitted++);
-  await assert.rejects(withTimeout(writer.close(), 'close'), { code: 'ERR_PCAP_WRITE' });
+  await assert.rejects(withTimeout(writer.close(), TEST_TIMEOUT_MS, 'close'), {
+    code: 'ERR_PCAP_WRITE',
+  });
   assert.equal(emitted, 0);
 });
 
 test('open() rejects with the system error code for an impossible path', async (t) => {
-  const dir = await tempDir(t);
+  const dir = await makeTempDir(t);
   await assert.rejects(PcapWriter.open(join(dir, 'missing', 'a.pcap')), { code: 'ENOENT' });
   await assert.rejects(PcapWriter.open(dir), { code: 'EISDIR' });
   assert.throws(() => encodePcapHeader({ snaplen: -1 }), { code: 'ERR_OUT_OF_RANGE' });
@@ -121,19 +124,13 @@ const indexUrl = new URL('../src/index.js', import.meta.url).href;
 async function runChild(
   stdout: 'pipe' | number,
 ): Promise<{ code: number | null; out: Buffer; err: string }> {
-  const child = spawn(
+  const child = spawnChild(
     process.execPath,
     ['--input-type=module', '-e', CHILD, indexUrl, records.toString('hex')],
-    {
-      stdio: ['ignore', stdout, 'pipe'],
-    },
+    { stdio: ['ignore', stdout, 'pipe'] },
   );
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  child.stdout?.on('data', (c: Buffer) => out.push(c));
-  child.stderr?.on('data', (c: Buffer) => err.push(c));
-  const [code] = (await withTimeout(once(child, 'close'), 'child exit')) as [number | null];
-  return { code, out: Buffer.concat(out), err: Buffer.concat(err).toString() };
+  const { code } = await withTimeout(child.exited, TEST_TIMEOUT_MS, 'child exit');
+  return { code, out: child.stdout(), err: child.stderr() };
 }
 
 test("stdout as a pipe: '-' writes header + records through a libuv stream", async () => {
@@ -144,7 +141,7 @@ test("stdout as a pipe: '-' writes header + records through a libuv stream", asy
 });
 
 test("stdout redirected to a file: '-' writes header + records", async (t) => {
-  const path = join(await tempDir(t), 'stdout.pcap');
+  const path = join(await makeTempDir(t), 'stdout.pcap');
   const fd = openSync(path, 'w');
   try {
     const r = await runChild(fd);

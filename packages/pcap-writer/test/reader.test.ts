@@ -10,7 +10,7 @@ import {
   readPcap,
   readPcapFile,
 } from '../src/index.js';
-import { tempDir } from './tools.js';
+import { makeTempDir } from '@nflog-pipe/testing';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
@@ -134,7 +134,7 @@ for (const m of malformed) {
 }
 
 test('readPcapFile reads from disk and reports fs errors by code', async (t) => {
-  const dir = await tempDir(t);
+  const dir = await makeTempDir(t);
   const path = join(dir, 'a.pcap');
   await writeFile(path, Buffer.concat([header, rec]));
   const file = await readPcapFile(path);

@@ -10,8 +10,16 @@ import {
   readPcapFile,
   type PcapPacket,
 } from '../src/index.js';
-import { ipv4Udp, ipv6Udp, nflogPacket } from './packets.js';
-import { haveTool, run, tempDir, withTimeout } from './tools.js';
+import {
+  TEST_TIMEOUT_MS,
+  ipv4Udp,
+  ipv6Udp,
+  makeTempDir,
+  nflogPacket,
+  requirePrereqs,
+  runCommand,
+  withTimeout,
+} from '@nflog-pipe/testing';
 
 const TS_SEC = 1700000000;
 const FRAC_USEC = [1, 500000, 999999];
@@ -94,8 +102,8 @@ const lines = (s: string): string[] => s.split('\n').filter((l) => l !== '');
 for (const c of combos) {
   const res = c.nanosecond ? 'nsec' : 'usec';
   test(`linktype ${c.linktype} ${res}: tcpdump and tshark read back every packet exactly`, async (t) => {
-    if (!(await haveTool(t, 'tcpdump')) || !(await haveTool(t, 'tshark'))) return;
-    const dir = await tempDir(t);
+    if (!requirePrereqs(t, { tools: ['tcpdump', 'tshark'] })) return;
+    const dir = await makeTempDir(t);
     const path = join(dir, `lt${c.linktype}-${res}.pcap`);
     const fracs = c.nanosecond ? FRAC_NSEC : FRAC_USEC;
     const packets: PcapPacket[] = c.expected.map((e, i) => ({
@@ -115,7 +123,7 @@ for (const c of combos) {
     // two writes: whole records may arrive in several batches
     assert.equal(writer.write(encodeRecords(packets.slice(0, 1))), true);
     assert.equal(writer.write(encodeRecords(packets.slice(1))), true);
-    await withTimeout(writer.close(), 'close');
+    await withTimeout(writer.close(), TEST_TIMEOUT_MS, 'close');
 
     const file = await readPcapFile(path);
     assert.deepEqual(file.header, {
@@ -127,7 +135,7 @@ for (const c of combos) {
     assert.equal(file.records.length, 3);
 
     // tcpdump prints microseconds with -tt; with --nano it prints the nanoseconds we wrote.
-    const td = await run('tcpdump', ['-nn', '-tt', '-r', path]);
+    const td = await runCommand('tcpdump', ['-nn', '-tt', '-r', path]);
     assert.match(
       td.stderr,
       new RegExp(`link-type ${c.linkName.replace(/[()]/g, '\\$&')}, snapshot length 262144`),
@@ -140,7 +148,7 @@ for (const c of combos) {
       }),
     );
 
-    const ts = await run('tshark', [
+    const ts = await runCommand('tshark', [
       '-r', path,
       '-o', 'ip.check_checksum:TRUE',
       '-o', 'udp.check_checksum:TRUE',

@@ -18,6 +18,7 @@ import {
   resume,
   sendTraffic,
   spawnChild,
+  startFifoReader,
   stopCleanly,
   tcpdumpRead,
   waitBlockedInPipeRead,
@@ -27,7 +28,7 @@ import {
   type ChildHandle,
   type LogCounters,
 } from '@nflog-pipe/testing';
-import { keepWholeRecords, startFifoReader, udpIds } from './e2e-util.js';
+import { keepWholeRecords, udpIds } from './e2e-util.js';
 
 const GROUP = 5;
 const PORT = 9000;

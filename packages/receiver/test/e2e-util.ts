@@ -1,7 +1,7 @@
-// Helpers of the receiver's tests with real processes (not a test file itself): FIFO reader
-// processes, the receiver's per-sender counters, and UDP payload indices read back from pcap
-// files. Starting the tools, their log counters, pausing and stopping them:
-// @nflog-pipe/testing.
+// Helpers of the receiver's tests with real processes (not a test file itself): FIFO reads cut
+// to whole records, the receiver's per-sender counters, and UDP payload indices read back from
+// pcap files. Starting the tools and FIFO readers, their log counters, pausing and stopping
+// them: @nflog-pipe/testing.
 
 import assert from 'node:assert/strict';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -10,23 +10,9 @@ import {
   TEST_TIMEOUT_MS,
   logField,
   payloadFor,
-  spawnChild,
+  startFifoReader,
   withTimeout,
-  type ChildHandle,
 } from '@nflog-pipe/testing';
-
-/**
- * Starts a reader process of `fifo` that copies what it reads into `out`: exactly `limitBytes`
- * bytes (`head -c`: it leaves by itself, usually mid-record, with unread data left in the pipe),
- * or with 0 everything up to EOF (`cat`). Either one reads no more than it writes out, so when it
- * ends by itself what it took from the pipe is in `out`, exactly (a killed reader may lose what
- * it held).
- */
-export function startFifoReader(fifo: string, out: string, limitBytes = 0): ChildHandle {
-  return limitBytes > 0
-    ? spawnChild('sh', ['-c', `exec head -c ${limitBytes} "$0" > "$1"`, fifo, out])
-    : spawnChild('sh', ['-c', 'exec cat "$0" > "$1"', fifo, out]);
-}
 
 /**
  * Runs {@link startFifoReader} to its end (exit code 0), then keeps the pcap header and the whole

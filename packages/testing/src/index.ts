@@ -1,6 +1,7 @@
 export { TEST_TIMEOUT_MS, withTimeout } from './timeout.js';
 export { requirePrereqs, hasTool } from './prereqs.js';
-export { makeTempDir, mkfifo } from './temp.js';
+export { makeTempDir, makeTempFifo, mkfifo } from './temp.js';
+export { startFifoReader } from './fifo-reader.js';
 export {
   spawnChild,
   killAllChildren,
@@ -40,4 +41,13 @@ export {
 export { captureLo, tcpdumpRead, tsharkFields, LO_MARKER_PORT, type LoCapture } from './capture.js';
 export { StatsdListener, parseStatsdLine, type StatsdLine } from './statsd-listener.js';
 export { readHexFixture } from './hex-fixture.js';
-export { ipv4, ipv6, ports } from './packets.js';
+export {
+  ipv4,
+  ipv4Udp,
+  ipv6,
+  ipv6Address,
+  ipv6Udp,
+  nflogPacket,
+  nflogTlv,
+  ports,
+} from './packets.js';

@@ -21,3 +21,13 @@ export async function makeTempDir(t: TestContext): Promise<string> {
 export async function mkfifo(path: string): Promise<void> {
   await execFileP('mkfifo', ['-m', '0600', path]);
 }
+
+/**
+ * Creates a FIFO named `name` in a fresh temp dir (removed in `t.after`, see makeTempDir) and
+ * returns its path; the directory (`dirname` of it) is free for the test's other files.
+ */
+export async function makeTempFifo(t: TestContext, name = 'out.fifo'): Promise<string> {
+  const path = join(await makeTempDir(t), name);
+  await mkfifo(path);
+  return path;
+}
