@@ -2,11 +2,10 @@
 // and byte compatibility with genuine Python zlib in both directions.
 
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { deflateSync } from 'node:zlib';
 import fc from 'fast-check';
-import { readHexFixture, requirePrereqs } from '@nflog-pipe/testing';
+import { readHexFixture, requirePrereqs, runCommand } from '@nflog-pipe/testing';
 import {
   LegacyShaper,
   RateShaper,
@@ -201,7 +200,7 @@ test('a window written by genuine Python zlib.compressobj decodes to the exact m
   assert.deepEqual(decodeLegacyShaped(fx.get('window')!), msgs);
 });
 
-test('our windows decode with Python zlib.decompress, as the Python receiver does', (t) => {
+test('our windows decode with Python zlib.decompress, as the Python receiver does', async (t) => {
   if (!requirePrereqs(t, { tools: ['python3'] })) return;
   const { out, ls } = setup({ lwmBps: 1, hwmBps: 0, windowBytes: 100_000 });
   const msgs = [
@@ -223,10 +222,10 @@ test('our windows decode with Python zlib.decompress, as the Python receiver doe
     '    n, = struct.unpack("!I", body[pos:pos+4]); pos += 4',
     '    print(body[pos:pos+n].hex()); pos += n',
   ].join('\n');
-  const r = spawnSync('python3', ['-c', py], { input: out[1]!.msg, encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
+  // runCommand rejects (with python's stderr) unless it exits 0.
+  const { stdout } = await runCommand('python3', ['-c', py], { input: out[1]!.msg });
   assert.deepEqual(
-    r.stdout.trim().split('\n'),
+    stdout.trim().split('\n'),
     msgs.slice(1).map((m) => m.toString('hex')),
   );
 });

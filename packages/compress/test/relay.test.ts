@@ -19,6 +19,7 @@ import {
   spawnChild,
   withTimeout,
   type ChildHandle,
+  runTool,
 } from '@nflog-pipe/testing';
 import { compressFrame, decodeLegacyShaped } from '../src/index.js';
 import { makeFrame, textPayload } from './helpers.js';
@@ -277,14 +278,10 @@ test('usage errors exit 2 with one stderr line', async () => {
     ['nflog-zmq-decompress', ['bogus://x', 'tcp://127.0.0.1:9']],
   ];
   for (const [tool, args] of cases) {
-    const child = spawnChild(process.execPath, [binPath(tool as 'nflog-zmq-compress'), ...args]);
-    const { code } = await withTimeout(child.exited, TEST_TIMEOUT_MS, `${tool} ${args.join(' ')}`);
-    const lines = child
-      .stderr()
-      .split('\n')
-      .filter((l) => l !== '');
-    assert.equal(code, 2, `${tool} ${args.join(' ')}: ${child.stderr()}`);
-    assert.equal(lines.length, 1, child.stderr());
+    const { code, stderr } = await runTool(tool as 'nflog-zmq-compress', args);
+    const lines = stderr.split('\n').filter((l) => l !== '');
+    assert.equal(code, 2, `${tool} ${args.join(' ')}: ${stderr}`);
+    assert.equal(lines.length, 1, stderr);
     assert.ok(lines[0]!.startsWith(`${tool}: `), lines[0]);
   }
 });

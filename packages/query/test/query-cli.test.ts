@@ -16,6 +16,8 @@ import {
   TEST_TIMEOUT_MS,
   type ChildHandle,
   ipv4,
+  runTool,
+  type ToolRun,
 } from '@nflog-pipe/testing';
 
 const TS = 1_700_000_000;
@@ -85,12 +87,9 @@ async function receiver(
   return { recv, q, push, dir };
 }
 
-async function query(
-  args: string[],
-): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
-  const child = spawnChild(process.execPath, [binPath('nflog-pcap-query'), ...args]);
-  const { code } = await withTimeout(child.exited, TEST_TIMEOUT_MS, 'query');
-  return { code, stdout: child.stdout(), stderr: child.stderr() };
+/** nflog-pcap-query `args` to completion. */
+function query(args: string[]): Promise<ToolRun> {
+  return runTool('nflog-pcap-query', args);
 }
 
 test('filters select exactly the right packets (checked with tshark)', async (t) => {

@@ -14,6 +14,7 @@ import {
   withTimeout,
   TEST_TIMEOUT_MS,
   type ChildHandle,
+  runTool,
 } from '@nflog-pipe/testing';
 import { readFifo } from './e2e-util.js';
 import { logFields, numbered, records } from './helpers.js';
@@ -182,13 +183,8 @@ test('legacy frames (plain and rate-controlled) are accepted with --wire auto', 
 });
 
 test('usage errors exit 2; an unusable endpoint exits 1 with one line', async () => {
-  const usage = spawnChild(process.execPath, [binPath('nflog-pcap-recv'), 'ipc:///tmp/x']);
-  assert.equal((await withTimeout(usage.exited, TEST_TIMEOUT_MS, 'exit')).code, 2);
-  const badEp = spawnChild(process.execPath, [
-    binPath('nflog-pcap-recv'),
-    'tcp://256.0.0.1:1',
-    '-',
-  ]);
-  assert.equal((await withTimeout(badEp.exited, TEST_TIMEOUT_MS, 'exit')).code, 1);
-  assert.match(badEp.stderr(), /^nflog-pcap-recv: .+\n$/);
+  assert.equal((await runTool('nflog-pcap-recv', ['ipc:///tmp/x'])).code, 2);
+  const badEp = await runTool('nflog-pcap-recv', ['tcp://256.0.0.1:1', '-']);
+  assert.equal(badEp.code, 1);
+  assert.match(badEp.stderr, /^nflog-pcap-recv: .+\n$/);
 });

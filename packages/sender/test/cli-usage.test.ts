@@ -1,14 +1,14 @@
 // Usage errors exit 2 with exactly one stderr line; --help and --version exit 0 (the real bin, as a child process).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { binPath, spawnChild, withTimeout, TEST_TIMEOUT_MS } from '@nflog-pipe/testing';
+import { runTool } from '@nflog-pipe/testing';
 
+/** The real bin to completion; stdout as text (the output here is help and version text). */
 async function run(
   args: string[],
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const h = spawnChild(process.execPath, [binPath('nflog-zmq-send'), ...args]);
-  const { code } = await withTimeout(h.exited, TEST_TIMEOUT_MS, `nflog-zmq-send ${args.join(' ')}`);
-  return { code, stdout: h.stdout().toString('utf8'), stderr: h.stderr() };
+  const r = await runTool('nflog-zmq-send', args);
+  return { code: r.code, stdout: r.stdout.toString('utf8'), stderr: r.stderr };
 }
 
 const USAGE_ERRORS: Array<[string, string[], RegExp]> = [

@@ -11,6 +11,7 @@ export {
 } from './child.js';
 export { binPath, type ToolName } from './bin-path.js';
 export { Children } from './children.js';
+export { runTool, type ToolRun } from './run-tool.js';
 export {
   logField,
   logLines,
