@@ -35,6 +35,25 @@ export default tseslint.config(
     },
   },
   {
+    // Test support is dev-only and never shipped: shipped code must not import it. (tsc would
+    // not object: the package resolves through node_modules like any other.)
+    files: ['packages/*/src/**/*.ts'],
+    ignores: ['packages/testing/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['@nflog-pipe/testing', '@nflog-pipe/testing/*'],
+              message: 'test support is a devDependency: import it from test/ only',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // Test actions are often async only to satisfy an interface.
     files: ['packages/*/test/**/*.ts'],
     rules: { '@typescript-eslint/require-await': 'off' },
