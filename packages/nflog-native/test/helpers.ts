@@ -131,14 +131,3 @@ export function parseNflogRecord(data: Buffer): NflogRecord {
     tlvs,
   };
 }
-
-/** Transport payload of a raw IPv4/IPv6 UDP or TCP packet (no options/extension headers beyond TCP's data offset). */
-export function l4Payload(ip: Buffer): { proto: number; dport: number; payload: Buffer } {
-  const v = ip.readUInt8(0) >> 4;
-  const hl = v === 4 ? (ip.readUInt8(0) & 0x0f) * 4 : 40;
-  const proto = v === 4 ? ip.readUInt8(9) : ip.readUInt8(6);
-  const l4 = ip.subarray(hl);
-  const dport = l4.readUInt16BE(2);
-  const payload = proto === 6 ? l4.subarray((l4.readUInt8(12) >> 4) * 4) : l4.subarray(8);
-  return { proto, dport, payload };
-}

@@ -6,19 +6,14 @@ import { join } from 'node:path';
 import {
   Netns,
   makeTempDir,
+  parseIpPacket,
   payloadFor,
   requirePrereqs,
   sendTraffic,
   type TrafficSpec,
 } from '@nflog-pipe/testing';
 import { NflogError, NflogSocket } from '../src/index.js';
-import {
-  Capture,
-  l4Payload,
-  parseNflogRecord,
-  splitRecords,
-  type CaptureProgress,
-} from './helpers.js';
+import { Capture, parseNflogRecord, splitRecords, type CaptureProgress } from './helpers.js';
 
 const NFULA_TIMESTAMP = 3;
 const NFULA_PAYLOAD = 9;
@@ -169,7 +164,7 @@ test('linktype 239: exact packets per group, byte-exact payloads, prefix and tim
     const ip = rec.tlvs.get(NFULA_PAYLOAD);
     assert.ok(ip !== undefined);
     assert.equal(rec.family, ip.readUInt8(0) >> 4 === 4 ? 2 : 10);
-    const { dport, payload } = l4Payload(ip);
+    const { dport, payload } = parseIpPacket(ip);
     const spec = traffic.find(
       (s) => s.port === dport && (ip.readUInt8(0) >> 4 === 4 ? 4 : 6) === s.family,
     );
@@ -239,7 +234,7 @@ test('linktype 101: raw IP, copy range truncates with the true orig_len', async 
   const v6 = records[4]!.data;
   assert.equal(v6.readUInt8(0) >> 4, 6);
   assert.deepEqual(v6.subarray(48), payloadFor(12, 1, 500).subarray(0, 16));
-  assert.deepEqual(l4Payload(records[6]!.data).payload, payloadFor(13, 1, 10));
+  assert.deepEqual(parseIpPacket(records[6]!.data).payload, payloadFor(13, 1, 10));
 });
 
 test('a group bound by another socket fails with EPERM from NFULNL_CFG_CMD_BIND', async (t) => {
@@ -332,7 +327,10 @@ test('an overrun is counted exactly: logged = read + kernelDropped, enobufs > 0'
   const records = splitRecords(await readFile(file));
   assert.equal(records.length, stats['packets']);
   // The last record is the packet sent after the overrun.
-  assert.deepEqual(l4Payload(records[records.length - 1]!.data).payload, payloadFor(22, 0, 100));
+  assert.deepEqual(
+    parseIpPacket(records[records.length - 1]!.data).payload,
+    payloadFor(22, 0, 100),
+  );
 });
 
 test('an overrun while reading live does not stop the reader (POLLERR is ENOBUFS, not EBADF)', async (t) => {
@@ -363,5 +361,8 @@ test('an overrun while reading live does not stop the reader (POLLERR is ENOBUFS
   t.diagnostic(`live overrun: ${JSON.stringify(stats)}`);
   assert.equal(stats['packets']! + stats['kernelDropped']!, logged);
   const records = splitRecords(await readFile(file));
-  assert.deepEqual(l4Payload(records[records.length - 1]!.data).payload, payloadFor(39, 0, 100));
+  assert.deepEqual(
+    parseIpPacket(records[records.length - 1]!.data).payload,
+    payloadFor(39, 0, 100),
+  );
 });

@@ -3,9 +3,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
-import { nflogTlv, payloadFor } from '@nflog-pipe/testing';
+import { nflogTlv, parseIpPacket, payloadFor } from '@nflog-pipe/testing';
 import { NflogError, parseNflogMessages } from '../src/index.js';
-import { l4Payload, parseNflogRecord, splitRecords } from './helpers.js';
+import { parseNflogRecord, splitRecords } from './helpers.js';
 
 // Kernel constants (linux/netlink.h, linux/netfilter/nfnetlink_log.h).
 const NLMSG_NOOP = 1;
@@ -115,7 +115,12 @@ test('recorded batch (output hook, 2 packets + NLMSG_DONE): raw IP records stamp
     ],
   );
   recs.forEach((x, i) => {
-    assert.deepEqual(l4Payload(x.data), { proto: 17, dport: 9101, payload: payloadFor(1, i, 20) });
+    assert.deepEqual(parseIpPacket(x.data), {
+      family: 4,
+      proto: 17,
+      dport: 9101,
+      payload: payloadFor(1, i, 20),
+    });
     const us = x.tsSec * 1e6 + x.tsUsec;
     assert.ok(us >= before * 1000 && us <= (after + 1) * 1000, 'no NFULA_TIMESTAMP: receipt time');
   });

@@ -14,8 +14,9 @@ import {
   sendTraffic,
   stopCleanly,
   waitForLogCounters,
+  parseIpPacket,
 } from '@nflog-pipe/testing';
-import { l4, readLoCapture, receivePackets, type Pkt } from './kernel-helper.js';
+import { readLoCapture, receivePackets, type Pkt } from './kernel-helper.js';
 
 const RULES = `
 table inet t {
@@ -30,7 +31,7 @@ table inet t {
 
 /** Which group the rules put a packet in, or undefined for packets no rule logs. */
 function groupOf(p: Pkt): 1 | 2 | undefined {
-  const { proto, dport } = l4(p.data);
+  const { proto, dport } = parseIpPacket(p.data);
   if (proto === 17 && dport === 9000) return 1;
   if ((proto === 17 && dport === 9001) || (proto === 6 && dport === 9002)) return 2;
   return undefined;

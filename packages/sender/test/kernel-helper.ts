@@ -46,17 +46,6 @@ export async function readLoCapture(file: string): Promise<Pkt[]> {
   }));
 }
 
-/** Protocol and destination port of a raw IPv4/IPv6 packet (no IPv6 extension headers). */
-export function l4(data: Buffer): { family: 4 | 6; proto: number; dport: number } {
-  const version = data[0]! >> 4;
-  if (version === 4) {
-    const ihl = (data[0]! & 0x0f) * 4;
-    return { family: 4, proto: data[9]!, dport: data.readUInt16BE(ihl + 2) };
-  }
-  if (version === 6) return { family: 6, proto: data[6]!, dport: data.readUInt16BE(42) };
-  throw new Error(`not an IP packet (version ${version})`);
-}
-
 /** Receives v1 frames until `packets` packets arrived; returns the frames' packets and frames. */
 export async function receivePackets(
   pull: Pull,

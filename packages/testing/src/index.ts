@@ -50,5 +50,7 @@ export {
   ipv6Udp,
   nflogPacket,
   nflogTlv,
+  parseIpPacket,
   ports,
+  type IpPacketFields,
 } from './packets.js';

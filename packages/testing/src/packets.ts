@@ -122,6 +122,34 @@ export function ipv6Udp(
   return ipv6(ipv6Address(src), ipv6Address(dst), 17, udp);
 }
 
+/** What a test reads out of a raw IP packet (see parseIpPacket). */
+export interface IpPacketFields {
+  family: 4 | 6;
+  /** Transport protocol: IPv4 protocol or the IPv6 next header (17 UDP, 6 TCP, ...). */
+  proto: number;
+  /** Transport destination port (meaningful for UDP and TCP only). */
+  dport: number;
+  /** The transport payload: after the 8-byte UDP header, or after TCP's data offset. */
+  payload: Buffer;
+}
+
+/**
+ * Reads family, transport protocol, destination port and payload of a raw IPv4/IPv6 UDP or TCP
+ * packet (no IPv6 extension headers).
+ * @throws Error when the version nibble is neither 4 nor 6
+ */
+export function parseIpPacket(ip: Buffer): IpPacketFields {
+  const version = ip.readUInt8(0) >> 4;
+  if (version !== 4 && version !== 6) throw new Error(`not an IP packet (version ${version})`);
+  const headerBytes = version === 4 ? (ip.readUInt8(0) & 0x0f) * 4 : 40;
+  const proto = version === 4 ? ip.readUInt8(9) : ip.readUInt8(6);
+  const l4 = ip.subarray(headerBytes);
+  // A TCP header cut short (a small copy range) leaves no payload rather than throwing.
+  const tcpHeaderBytes = l4.length > 12 ? (l4.readUInt8(12) >> 4) * 4 : l4.length;
+  const payload = l4.subarray(proto === 6 ? tcpHeaderBytes : 8);
+  return { family: version, proto, dport: l4.readUInt16BE(2), payload };
+}
+
 /** NFLOG attribute types (linux/netfilter/nfnetlink_log.h) that nflogPacket writes. */
 const NFULA_PACKET_HDR = 1;
 const NFULA_PAYLOAD = 9;
