@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodeRecords, PcapWriter } from '@nflog-pipe/pcap-writer';
 import { decodeFrame, encodeFrame } from '@nflog-pipe/shared';
-import { RateShaper } from '@nflog-pipe/compress';
+import { RateShaper, compressFrame } from '@nflog-pipe/compress';
 import { RingBuffer, selectRecords } from '@nflog-pipe/receiver';
 
 /** One microbenchmark result. */
@@ -176,6 +176,25 @@ export async function runMicro(
       'decodeFrame',
       await measure(ms, bytes, (i) => {
         decodeFrame(frames[i & 15] as Buffer);
+      }),
+      copy.mbps,
+    );
+
+    // Rate control in the compress regime, per frame: what the sender does with one batch (its
+    // pieces into a compressed frame), and what the compress relay does with one received frame
+    // (decode it, then compress it). Deflate (zlib level 6) dominates both.
+    row(
+      'sender: batch -> compressed frame',
+      await measure(ms, bytes, (i) => {
+        compressFrame(encodeFrame({ ...fields, firstSeq: BigInt(i * BATCH_PACKETS) }, [pick(i)]));
+      }),
+      copy.mbps,
+    );
+    row(
+      'compress relay: frame -> compressed',
+      await measure(ms, bytes, (i) => {
+        const frame = frames[i & 15] as Buffer;
+        if (decodeFrame(frame).count > 0) compressFrame(frame);
       }),
       copy.mbps,
     );
