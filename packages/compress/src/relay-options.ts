@@ -1,6 +1,6 @@
 // Flags both relays take, beyond the statsd and rate-control ones.
 
-import { UsageError, parsePositiveInt, parseSeconds } from '@nflog-pipe/shared';
+import { UsageError, parsePositiveInt, statsIntervalOption } from '@nflog-pipe/shared';
 import type { CommandLike } from './rate-control-options.js';
 
 /** Which wire format a relay expects: 'auto' tells v1 frames (magic NFPZ) from legacy messages. */
@@ -8,8 +8,8 @@ export type RelayWire = 'auto' | 'v1' | 'legacy';
 
 /** Default --zmq-buffer: ZMQ_SNDHWM of the PUSH socket, messages (50, as the Python tool). */
 export const RELAY_DEFAULT_ZMQ_BUFFER = 50;
-/** Default interval of the periodic info summary line, ms (60 s). */
-export const RELAY_DEFAULT_STATS_INTERVAL_MS = 60_000;
+/** Default --stats-interval: period of the info summary line, seconds. */
+export const RELAY_DEFAULT_STATS_INTERVAL_S = 60;
 
 function parseWire(v: string): RelayWire {
   if (v === 'auto' || v === 'v1' || v === 'legacy') return v;
@@ -17,15 +17,10 @@ function parseWire(v: string): RelayWire {
   throw new UsageError(`--wire must be auto, v1 or legacy, not '${v}'`);
 }
 
-function parseInterval(v: string): number {
-  const ms = parseSeconds(v);
-  if (ms < 1) throw new UsageError(`--stats-interval must be > 0 seconds, not '${v}'`);
-  return ms;
-}
-
 /**
- * Adds SRC, DST, `--zmq-buffer`, `--wire` and `--stats-interval` (ms once parsed; absent
- * when not given, use RELAY_DEFAULT_STATS_INTERVAL_MS) to a relay program.
+ * Adds SRC, DST, `--zmq-buffer`, `--wire` and `--stats-interval` (shared's statsIntervalOption:
+ * ms once parsed, 0 = only the final summary; default RELAY_DEFAULT_STATS_INTERVAL_S) to a relay
+ * program.
  */
 export function addRelayOptions(cmd: CommandLike): CommandLike {
   return cmd
@@ -43,11 +38,7 @@ export function addRelayOptions(cmd: CommandLike): CommandLike {
       parseWire,
       'auto' as RelayWire,
     )
-    .option(
-      '--stats-interval <seconds>',
-      `interval of the info summary line with all counters, seconds (default: ${RELAY_DEFAULT_STATS_INTERVAL_MS / 1000})`,
-      parseInterval,
-    );
+    .addOption(statsIntervalOption(RELAY_DEFAULT_STATS_INTERVAL_S));
 }
 
 /** The relay settings addRelayOptions parsed, in the units runRelay takes. */
@@ -58,7 +49,7 @@ export interface RelaySettings {
   dst: string;
   /** --zmq-buffer: ZMQ_SNDHWM of the PUSH socket, messages. */
   sendHighWaterMark: number;
-  /** --stats-interval, ms (RELAY_DEFAULT_STATS_INTERVAL_MS when not given). */
+  /** --stats-interval, ms; 0 = no periodic line, only the final summary. */
   statsIntervalMs: number;
   /** --wire. */
   wire: RelayWire;
@@ -73,8 +64,7 @@ export function relaySettingsFrom(
     src: args[0]!,
     dst: args[1]!,
     sendHighWaterMark: opts['zmqBuffer'] as number,
-    statsIntervalMs:
-      (opts['statsInterval'] as number | undefined) ?? RELAY_DEFAULT_STATS_INTERVAL_MS,
+    statsIntervalMs: opts['statsInterval'] as number,
     wire: opts['wire'] as RelayWire,
   };
 }

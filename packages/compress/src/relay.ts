@@ -36,7 +36,7 @@ export interface RelayOptions {
   dst: string;
   /** ZMQ_SNDHWM of the PUSH socket, messages. */
   sendHighWaterMark: number;
-  /** Interval of the info summary line, ms. */
+  /** Interval of the info summary line, ms; 0 = only the final `stopped` line. */
   statsIntervalMs: number;
   logger: Logger;
   metrics: Metrics;

@@ -310,7 +310,7 @@ test('bytes that are not v1 are bad frames for --wire v1; records are validated 
   assert.ok(isV1Frame(out.msgs[0]!));
 });
 
-test('v1 heartbeats (count 0) pass the compress relay even while it drops frames above --hwm', async (t) => {
+test('v1 heartbeats (count 0) pass the compress relay even while it drops frames above --hwm; --stats-interval 0 logs only the final line', async (t) => {
   const out = await sink(t);
   // hwm 1 B/s over a 1-byte window: after the first frame every frame is above it.
   const [comp, src] = await relay(t, 'nflog-zmq-compress', [
@@ -322,6 +322,8 @@ test('v1 heartbeats (count 0) pass the compress relay even while it drops frames
     '0.000001',
     '--wm-interval',
     '0.000001',
+    '--stats-interval',
+    '0',
   ]);
   const input = source(t, src);
   const frames = Array.from({ length: 5 }, (_, i) => makeFrame([textPayload(i, 300)], BigInt(i)));
@@ -335,4 +337,5 @@ test('v1 heartbeats (count 0) pass the compress relay even while it drops frames
   const counts = await stop(comp);
   assert.deepEqual(out.msgs, [frames[0], heartbeat]);
   assert.equal(counts['loss.shaper.pkt'] ?? counts['dropped_shaper'], 4, JSON.stringify(counts));
+  assert.doesNotMatch(comp.stderr(), / stats /);
 });
