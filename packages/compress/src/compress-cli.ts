@@ -1,19 +1,25 @@
 // nflog-zmq-compress SRC DST: the rate-control shaper as a relay. Thin: parse, convert units,
-// wire RateShaper/LegacyShaper/compressFrame to the relay loop.
+// wire RateShaper/LegacyShaper/shapeFrame to the relay loop.
 
 import {
   METRIC,
+  MIB,
   WireError,
   addStatsdOptions,
   createProgram,
   decodeFrame,
   isV1Frame,
   runProgram,
+  type Frame,
 } from '@nflog-pipe/shared';
-import { compressFrame } from './frame-deflate.js';
 import { LegacyShaper } from './legacy-shaper.js';
 import { RateShaper } from './rate-shaper.js';
-import { addRateControlOptions, shaperOptionsFrom } from './rate-control-options.js';
+import {
+  addRateControlOptions,
+  rateControlUsage,
+  shaperOptionsFrom,
+} from './rate-control-options.js';
+import { shapeFrame } from './shape-frame.js';
 import { addRelayOptions } from './relay-options.js';
 import { runRelayProgram } from './relay.js';
 
@@ -47,14 +53,19 @@ export function mainCompress(argv: string[]): Promise<number> {
       outBytes: METRIC.COMPRESS_OUT_BYTES,
       summary: SUMMARY,
       makeTransform: ({ send, bad, logger: log, metrics, wire }) => {
-        const shaper = new RateShaper({
-          ...rc,
-          onRegimeChange: (regime, rateBps, previous) => {
-            const fields = { rate_mibps: Number((rateBps / 2 ** 20).toFixed(3)), previous };
-            if (regime === 'drop') log.warn('rate above --hwm: dropping', fields);
-            else log.info(`rate control: ${regime}`, fields);
-          },
-        });
+        let shaper: RateShaper;
+        try {
+          shaper = new RateShaper({
+            ...rc,
+            onRegimeChange: (regime, rateBps, previous) => {
+              const fields = { rate_mibps: Number((rateBps / MIB).toFixed(3)), previous };
+              if (regime === 'drop') log.warn('rate above --hwm: dropping', fields);
+              else log.info(`rate control: ${regime}`, fields);
+            },
+          });
+        } catch (err) {
+          throw rateControlUsage(err);
+        }
         const legacy = new LegacyShaper({ shaper, flushMs: rc.flushMs, onMessage: send });
         return {
           onMessage(msg) {
@@ -65,20 +76,19 @@ export function mainCompress(argv: string[]): Promise<number> {
               if (legacy.push(msg) === 'drop') metrics.increment(METRIC.LOSS_SHAPER_PKT, 1);
               return;
             }
-            let count: number;
+            // Decoded once: checked (a bad frame is counted, not relayed), counted, and handed
+            // to shapeFrame as it is, which sends the message itself unless it compresses it.
+            let frame: Frame;
             try {
-              count = decodeFrame(msg).count;
+              frame = decodeFrame(msg);
             } catch (err) {
               if (err instanceof WireError) return bad(err);
               throw err;
             }
-            metrics.increment(METRIC.COMPRESS_IN_PKT, count);
-            // A heartbeat (count 0) carries only the sender's sequence position: dropping it
-            // would hide the gaps it reveals, and it is too small to matter to the rate.
-            if (count === 0) return send(msg, 0);
-            const verdict = shaper.verdict(msg.length);
-            if (verdict === 'drop') metrics.increment(METRIC.LOSS_SHAPER_PKT, count);
-            else send(verdict === 'compress' ? compressFrame(msg) : msg, count);
+            metrics.increment(METRIC.COMPRESS_IN_PKT, frame.count);
+            const out = shapeFrame(shaper, { fields: frame, records: frame.records, encoded: msg });
+            if (out === null) metrics.increment(METRIC.LOSS_SHAPER_PKT, frame.count);
+            else send(out, frame.count);
           },
           close: () => legacy.close(),
         };

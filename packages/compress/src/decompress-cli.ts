@@ -3,6 +3,7 @@
 
 import {
   METRIC,
+  MIB,
   WireError,
   addStatsdOptions,
   createProgram,
@@ -36,7 +37,7 @@ export function mainDecompress(argv: string[]): Promise<number> {
   addRelayOptions(program);
   program.option(
     '--max-inflate <MiB>',
-    `largest inflated frame or legacy window; larger ones are counted as bad and skipped, MiB (default: ${LEGACY_DEFAULT_MAX_INFLATED_BYTES / 2 ** 20})`,
+    `largest inflated frame or legacy window; larger ones are counted as bad and skipped, MiB (default: ${LEGACY_DEFAULT_MAX_INFLATED_BYTES / MIB})`,
     parseMiB,
   );
   addStatsdOptions(program);

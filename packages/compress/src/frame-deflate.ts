@@ -12,10 +12,11 @@ import {
   encodeFrame,
   validateRecords,
   type Frame,
+  type FrameFields,
 } from '@nflog-pipe/shared';
 import { inflateCapped } from './inflate-capped.js';
 
-/** Options of {@link compressFrame}. */
+/** Options of {@link compressFrame} and {@link encodeCompressedFrame}. */
 export interface CompressFrameOptions {
   /** zlib level 0..9 (Z_DEFAULT_COMPRESSION, i.e. 6, by default, like Python's zlib). */
   level?: number;
@@ -31,34 +32,84 @@ export interface InflateFrameOptions {
 }
 
 /**
- * Compress one v1 frame: deflate its records section (raw deflate), set WIRE_FLAG_COMPRESSED
- * and rawBytes; header fields and metadata are kept.
+ * Deflates `records` (a plain records section) and encodes the compressed frame of `fields`
+ * around it; null when deflate would not make the section smaller (random payloads), so the
+ * caller sends the plain frame it has or builds it. One deflate, at most one encodeFrame.
+ */
+function encodeDeflated(fields: FrameFields, records: Buffer, level: number): Buffer | null {
+  const deflated = deflateRawSync(records, { level });
+  if (deflated.length >= records.length) return null;
+  return encodeFrame(
+    {
+      linktype: fields.linktype,
+      senderId: fields.senderId,
+      firstSeq: fields.firstSeq,
+      count: fields.count,
+      flags: (fields.flags ?? 0) | WIRE_FLAG_COMPRESSED,
+      rawBytes: records.length,
+      ...(fields.meta !== undefined ? { meta: fields.meta } : {}),
+    },
+    deflated,
+  );
+}
+
+/** Options of {@link encodeCompressedFrame}. */
+export interface EncodeCompressedFrameOptions extends CompressFrameOptions {
+  /**
+   * The same frame already encoded plain (a relay's input): returned as it is when deflate
+   * would not make the records smaller, instead of being encoded again.
+   */
+  plain?: Buffer;
+}
+
+/**
+ * Build one compressed v1 frame straight from its header fields and plain pcap records, as a
+ * sender does with a batch: the records are deflated once and the frame is encoded once (never
+ * encoded plain, decoded and encoded again). When deflate would not make the records smaller
+ * (random payloads, empty heartbeats), the plain frame is returned instead (`options.plain`, or
+ * built once): the receiver reads both, and a larger "compressed" frame would only cost bandwidth.
+ *
+ * @param fields header fields of the plain frame (`flags` without WIRE_FLAG_COMPRESSED); a
+ *   decoded uncompressed `Frame` will do
+ * @param records the plain records section, or its consecutive pieces (joined once to deflate)
+ * @returns a v1 frame, never pooled memory (safe to hand to zeromq.js send()) unless it is
+ *   `options.plain`
+ * @throws WireError from encodeFrame for a field out of range
+ */
+export function encodeCompressedFrame(
+  fields: FrameFields,
+  records: Buffer | readonly Buffer[],
+  options: EncodeCompressedFrameOptions = {},
+): Buffer {
+  const plain = Buffer.isBuffer(records)
+    ? records
+    : records.length === 1
+      ? records[0]!
+      : Buffer.concat(records);
+  return (
+    encodeDeflated(fields, plain, options.level ?? zc.Z_DEFAULT_COMPRESSION) ??
+    options.plain ??
+    encodeFrame(fields, records)
+  );
+}
+
+/**
+ * Compress one encoded v1 frame: deflate its records section (raw deflate), set
+ * WIRE_FLAG_COMPRESSED and rawBytes; header fields and metadata are kept. The frame is decoded
+ * once; whoever builds frames should call {@link encodeCompressedFrame} instead, and whoever
+ * shapes them `shapeFrame`.
  *
  * Returns `frame` itself (same Buffer, not a copy) when it is already compressed, or when
- * deflate would not make the records section smaller (random payloads, empty heartbeats): the
- * receiver reads both, and a larger "compressed" frame would only cost bandwidth.
+ * deflate would not make the records section smaller (random payloads, empty heartbeats).
  *
  * @param frame one encoded v1 frame
- * @returns a v1 frame, never pooled memory (safe to hand to zeromq.js send())
+ * @returns a v1 frame (safe to hand to zeromq.js send() when `frame` is)
  * @throws WireError from decodeFrame when `frame` is not a valid v1 frame
  */
 export function compressFrame(frame: Buffer, options: CompressFrameOptions = {}): Buffer {
   const f = decodeFrame(frame, { maxRawBytes: 0xffffffff });
   if (f.compressed) return frame;
-  const deflated = deflateRawSync(f.records, { level: options.level ?? zc.Z_DEFAULT_COMPRESSION });
-  if (deflated.length >= f.records.length) return frame;
-  return encodeFrame(
-    {
-      linktype: f.linktype,
-      senderId: f.senderId,
-      firstSeq: f.firstSeq,
-      count: f.count,
-      flags: f.flags | WIRE_FLAG_COMPRESSED,
-      rawBytes: f.records.length,
-      ...(f.meta !== undefined ? { meta: f.meta } : {}),
-    },
-    deflated,
-  );
+  return encodeCompressedFrame(f, f.records, { ...options, plain: frame });
 }
 
 /**

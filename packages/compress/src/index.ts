@@ -1,6 +1,5 @@
 export {
   RateShaper,
-  MIB,
   DEFAULT_LWM_BPS,
   DEFAULT_HWM_BPS,
   defaultWindowBytes,
@@ -10,11 +9,14 @@ export {
 } from './rate-shaper.js';
 export {
   compressFrame,
+  encodeCompressedFrame,
   inflateFrame,
   inflateFrameRecords,
   type CompressFrameOptions,
+  type EncodeCompressedFrameOptions,
   type InflateFrameOptions,
 } from './frame-deflate.js';
+export { shapeFrame, type FrameToShape } from './shape-frame.js';
 export {
   LegacyShaper,
   LEGACY_DEFAULT_FLUSH_MS,
@@ -34,6 +36,8 @@ export {
 export {
   addRateControlOptions,
   shaperOptionsFrom,
+  rateControlUsage,
   type RateControlOptions,
   type CommandLike,
 } from './rate-control-options.js';
+export { COMPRESS_ERROR_CODES, ShaperRangeError, type CompressErrorCode } from './errors.js';

@@ -2,7 +2,8 @@
 // --rate-control and the nflog-zmq-compress relay. Same names, units and defaults as the Python
 // tool (shaper.py add_compress_optz); converted from MiB/s and MiB to bytes here, at the edge.
 
-import { UsageError, createProgram, parseMiB, parseSeconds } from '@nflog-pipe/shared';
+import { MIB, UsageError, createProgram, parseMiB, parseSeconds } from '@nflog-pipe/shared';
+import { ShaperRangeError } from './errors.js';
 import { DEFAULT_HWM_BPS, DEFAULT_LWM_BPS, defaultWindowBytes } from './rate-shaper.js';
 import { LEGACY_DEFAULT_FLUSH_MS } from './legacy-shaper.js';
 
@@ -76,7 +77,7 @@ export function shaperOptionsFrom(
   const hwmBps = (opts['hwm'] as number | undefined) ?? DEFAULT_HWM_BPS;
   if (lwmBps > 0 && hwmBps > 0 && hwmBps < lwmBps) {
     throw new UsageError(
-      `--hwm (${hwmBps / 2 ** 20} MiB/s) must not be below --lwm (${lwmBps / 2 ** 20} MiB/s)`,
+      `--hwm (${hwmBps / MIB} MiB/s) must not be below --lwm (${lwmBps / MIB} MiB/s)`,
     );
   }
   const given = opts['wmInterval'] as number | undefined;
@@ -86,4 +87,16 @@ export function shaperOptionsFrom(
   const flushMs = (opts['windowFlush'] as number | undefined) ?? LEGACY_DEFAULT_FLUSH_MS;
   if (!(flushMs > 0)) throw new UsageError('--window-flush must be > 0 seconds');
   return { lwmBps, hwmBps, windowBytes: given ?? defaultWindowBytes(lwmBps, hwmBps), flushMs };
+}
+
+/**
+ * For a CLI that built a shaper from its rate-control flags: a {@link ShaperRangeError} (a value
+ * the shaper rejects that shaperOptionsFrom let through, such as an --hwm too large to be
+ * finite) is the UsageError it is on the command line (exit 2). Any other error is returned as
+ * it is.
+ */
+export function rateControlUsage(err: unknown): unknown {
+  return err instanceof ShaperRangeError
+    ? new UsageError(`rate control: ${err.message}`, { cause: err })
+    : err;
 }

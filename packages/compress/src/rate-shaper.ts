@@ -25,13 +25,12 @@
 // - lwm = 0 never compresses; hwm = 0 never drops; both 0 disables the shaper: every verdict is
 //   'pass' and no window is kept.
 
-import { UsageError } from '@nflog-pipe/shared';
+import { MIB } from '@nflog-pipe/shared';
+import { ShaperRangeError } from './errors.js';
 
 /** What the shaper decided for one message. */
 export type ShaperVerdict = 'pass' | 'compress' | 'drop';
 
-/** One MiB in bytes: the CLI's --lwm/--hwm are MiB/s and --wm-interval is MiB. */
-export const MIB = 1024 * 1024;
 /** Default low watermark, bytes per second (1.0 MiB/s, as the Python tool). */
 export const DEFAULT_LWM_BPS = 1 * MIB;
 /** Default high watermark, bytes per second (5.0 MiB/s, as the Python tool). */
@@ -75,7 +74,10 @@ export interface RateShaperStats {
 
 function checkRate(name: string, value: number): void {
   if (!Number.isFinite(value) || value < 0) {
-    throw new UsageError(`${name} must be a finite number >= 0, got ${value}`);
+    throw new ShaperRangeError(
+      'ERR_SHAPER_BAD_WATERMARK',
+      `${name} must be a finite number >= 0, got ${value}`,
+    );
   }
 }
 
@@ -84,8 +86,9 @@ function checkRate(name: string, value: number): void {
  * measured over windows of `windowBytes` (see the semantics at the top of rate-shaper.ts and the
  * README). Pure arithmetic plus one clock read per call; no timers.
  *
- * @throws UsageError (ERR_USAGE) when a watermark is negative or not finite, when hwm < lwm with
- *   both non-zero, or when the window is not a positive finite number while a watermark is set.
+ * @throws ShaperRangeError (a RangeError) `ERR_SHAPER_BAD_WATERMARK` when a watermark is negative
+ *   or not finite, or when hwm < lwm with both non-zero; `ERR_SHAPER_BAD_WINDOW` when the window
+ *   is not a positive finite number while a watermark is set.
  */
 export class RateShaper {
   readonly lwmBps: number;
@@ -116,14 +119,20 @@ export class RateShaper {
     checkRate('lwm', lwmBps);
     checkRate('hwm', hwmBps);
     if (lwmBps > 0 && hwmBps > 0 && hwmBps < lwmBps) {
-      throw new UsageError(`hwm (${hwmBps} B/s) must not be below lwm (${lwmBps} B/s)`);
+      throw new ShaperRangeError(
+        'ERR_SHAPER_BAD_WATERMARK',
+        `hwm (${hwmBps} B/s) must not be below lwm (${lwmBps} B/s)`,
+      );
     }
     this.lwmBps = lwmBps;
     this.hwmBps = hwmBps;
     this.enabled = lwmBps > 0 || hwmBps > 0;
     const windowBytes = options.windowBytes ?? defaultWindowBytes(lwmBps, hwmBps);
     if (this.enabled && !(Number.isFinite(windowBytes) && windowBytes > 0)) {
-      throw new UsageError(`wm-interval must be a number > 0, got ${windowBytes} bytes`);
+      throw new ShaperRangeError(
+        'ERR_SHAPER_BAD_WINDOW',
+        `windowBytes must be a number > 0, got ${windowBytes}`,
+      );
     }
     this.windowBytes = this.enabled ? windowBytes : 0;
     this.#now = options.now ?? (() => performance.now());

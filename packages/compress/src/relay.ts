@@ -78,6 +78,18 @@ export async function runRelay(
   const { logger, metrics } = options;
   validateEndpoint(options.src, 'bind');
   validateEndpoint(options.dst, 'connect');
+  const warnedBad = new Set<string>();
+  const bad = (err: WireError): void => {
+    metrics.increment(METRIC.BAD_FRAMES, 1);
+    if (!warnedBad.has(err.code)) {
+      warnedBad.add(err.code);
+      logger.warn('bad message skipped (further ones of this kind are only counted)', { err });
+    }
+  };
+  // Built before any socket opens, so a setting the transform rejects leaves nothing open. Its
+  // output goes to the PUSH end, which exists before the first message can arrive.
+  let pusher: NonBlockingPusher | undefined;
+  const transform = options.makeTransform((msg, packets) => pusher!.push(msg, packets), bad);
   const pull = new Pull({ linger: 0 });
   try {
     await pull.bind(options.src);
@@ -87,7 +99,6 @@ export async function runRelay(
     throw err;
   }
   const warnedSend = new Set<string>();
-  let pusher: NonBlockingPusher;
   try {
     pusher = NonBlockingPusher.connect(
       options.dst,
@@ -119,15 +130,7 @@ export async function runRelay(
     if (isUsageZmqError(err)) throw new UsageError(`cannot connect ${options.dst}`, { cause: err });
     throw err;
   }
-  const warnedBad = new Set<string>();
-  const bad = (err: WireError): void => {
-    metrics.increment(METRIC.BAD_FRAMES, 1);
-    if (!warnedBad.has(err.code)) {
-      warnedBad.add(err.code);
-      logger.warn('bad message skipped (further ones of this kind are only counted)', { err });
-    }
-  };
-  const transform = options.makeTransform((msg, packets) => pusher.push(msg, packets), bad);
+  const push = pusher;
   const stopStats = startStatsLine(logger, options.statsIntervalMs, () =>
     summary(metrics, summaryNames),
   );
@@ -141,7 +144,7 @@ export async function runRelay(
         transform.onMessage(msg);
         // One input's outputs settle (queued or counted as dropped) before the next input is
         // read, so the counters are current whenever the summary line is logged.
-        await pusher.settled();
+        await push.settled();
       }
     }
   } finally {
@@ -149,7 +152,7 @@ export async function runRelay(
     stopStats();
     if (!pull.closed) pull.close();
     transform.close();
-    await pusher.close();
+    await push.close();
     logger.info('stopped', summary(metrics, summaryNames));
   }
 }

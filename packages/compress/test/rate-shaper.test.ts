@@ -1,9 +1,18 @@
-// Proves the RateShaper's regimes and transitions on a fake clock, with exact byte accounting.
+// Proves the RateShaper's regimes and transitions on a fake clock, with exact byte accounting, and (property) that every verdict follows the documented policy.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { MIB, RateShaper, defaultWindowBytes, type ShaperVerdict } from '../src/index.js';
+import { MIB } from '@nflog-pipe/shared';
+import {
+  COMPRESS_ERROR_CODES,
+  RateShaper,
+  ShaperRangeError,
+  defaultWindowBytes,
+  type CompressErrorCode,
+  type RateShaperOptions,
+  type ShaperVerdict,
+} from '../src/index.js';
 import { FakeClock } from './helpers.js';
 
 /** Runs (atMs, bytes) steps through a shaper; returns the verdicts. */
@@ -191,20 +200,104 @@ test('the default window is max(2·hwm, 4·lwm) bytes, as in the Python tool', (
   assert.equal(defaultWindowBytes(0, 0), 0);
 });
 
-test('bad options throw ERR_USAGE: hwm < lwm, negative or non-finite rates, non-positive window', () => {
-  const bad = [
-    { lwmBps: 2, hwmBps: 1 },
-    { lwmBps: -1, hwmBps: 0 },
-    { lwmBps: 0, hwmBps: Number.NaN },
-    { lwmBps: 1, hwmBps: Infinity },
-    { lwmBps: 1, hwmBps: 2, windowBytes: 0 },
-    { lwmBps: 1, hwmBps: 2, windowBytes: -5 },
+test('bad options throw coded RangeErrors: hwm < lwm, negative or non-finite rates, non-positive window', () => {
+  const bad: Array<[RateShaperOptions, CompressErrorCode]> = [
+    [{ lwmBps: 2, hwmBps: 1 }, 'ERR_SHAPER_BAD_WATERMARK'],
+    [{ lwmBps: -1, hwmBps: 0 }, 'ERR_SHAPER_BAD_WATERMARK'],
+    [{ lwmBps: 0, hwmBps: Number.NaN }, 'ERR_SHAPER_BAD_WATERMARK'],
+    [{ lwmBps: 1, hwmBps: Infinity }, 'ERR_SHAPER_BAD_WATERMARK'],
+    [{ lwmBps: 1, hwmBps: 2, windowBytes: 0 }, 'ERR_SHAPER_BAD_WINDOW'],
+    [{ lwmBps: 1, hwmBps: 2, windowBytes: -5 }, 'ERR_SHAPER_BAD_WINDOW'],
+    [{ lwmBps: 1, hwmBps: 2, windowBytes: Infinity }, 'ERR_SHAPER_BAD_WINDOW'],
   ];
-  for (const o of bad)
-    assert.throws(() => new RateShaper(o), { code: 'ERR_USAGE' }, JSON.stringify(o));
+  for (const [o, code] of bad) {
+    assert.throws(
+      () => new RateShaper(o),
+      (err: unknown) =>
+        err instanceof RangeError && err instanceof ShaperRangeError && err.code === code,
+      JSON.stringify(o),
+    );
+    assert.ok(COMPRESS_ERROR_CODES.includes(code));
+  }
   // Equal watermarks are allowed (Python: error only when lwm > hwm); so is hwm < lwm with one 0.
   assert.doesNotThrow(() => new RateShaper({ lwmBps: 5, hwmBps: 5 }));
   assert.doesNotThrow(() => new RateShaper({ lwmBps: 5, hwmBps: 0 }));
+});
+
+/** The regime README "Rate control" prescribes after a window measured at `rateBps`. */
+function documentedNextRegime(rateBps: number, lwmBps: number, hwmBps: number): ShaperVerdict {
+  if (hwmBps > 0 && rateBps > hwmBps) return 'drop';
+  if (lwmBps > 0 && rateBps > lwmBps) return 'compress';
+  return 'pass';
+}
+
+test('property: every verdict follows the documented policy (README "Rate control"), observed on the real shaper', () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(fc.integer({ min: 0, max: 300 }), fc.integer({ min: 0, max: 3000 })), {
+        maxLength: 300,
+      }),
+      fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 5000 })),
+      fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 20_000 })),
+      fc.integer({ min: 1, max: 5000 }),
+      fc.integer({ min: 0, max: 10_000 }),
+      (steps, lwm, hwmExtra, windowBytes, startMs) => {
+        const clock = new FakeClock();
+        clock.nowMs = startMs;
+        const hwm = hwmExtra === 0 ? 0 : lwm + hwmExtra;
+        const changes: Array<[ShaperVerdict, number, ShaperVerdict]> = [];
+        const s = new RateShaper({
+          lwmBps: lwm,
+          hwmBps: hwm,
+          windowBytes,
+          now: clock.now,
+          onRegimeChange: (r, rate, prev) => changes.push([r, rate, prev]),
+        });
+        // What the test observes of the open window: when it opened and what was offered since.
+        let openedMs = startMs;
+        let offered = 0;
+        for (const [dt, bytes] of steps) {
+          clock.advance(dt);
+          const before = s.regime;
+          const windowsBefore = s.windows;
+          const changesBefore = changes.length;
+          // Each message gets the current regime; its own bytes can only change the next one's.
+          assert.equal(s.verdict(bytes), before);
+          // Bytes count in every regime, dropped ones too: the offered load is what is measured.
+          offered += bytes;
+          const closed = s.windows - windowsBefore;
+          if (lwm === 0 && hwm === 0) {
+            // Disabled: nothing is measured, everything passes.
+            assert.deepEqual([closed, s.regime], [0, 'pass']);
+            continue;
+          }
+          const elapsedMs = clock.nowMs - openedMs;
+          // A window closes when its bytes exceed the window (strictly), or, in compress or
+          // drop, once elapsed >= window / that regime's watermark (recovery in bounded time).
+          const watermark = before === 'drop' ? hwm : before === 'compress' ? lwm : 0;
+          const byBytes = offered > windowBytes;
+          const byTime = watermark > 0 && elapsedMs >= (windowBytes * 1000) / watermark;
+          assert.equal(closed, byBytes || byTime ? 1 : 0, `${offered} B in ${elapsedMs} ms`);
+          if (closed === 0) {
+            assert.equal(s.regime, before);
+            assert.equal(changes.length, changesBefore);
+            continue;
+          }
+          // rate = bytes / elapsed; no elapsed time is an infinite rate.
+          const rate = elapsedMs > 0 ? (offered * 1000) / elapsedMs : Infinity;
+          assert.equal(s.stats().lastRateBps, rate);
+          assert.equal(s.regime, documentedNextRegime(rate, lwm, hwm));
+          // A change of regime, and only a change, is reported with the rate that caused it.
+          assert.deepEqual(
+            changes.slice(changesBefore),
+            s.regime === before ? [] : [[s.regime, rate, before]],
+          );
+          openedMs = clock.nowMs;
+          offered = 0;
+        }
+      },
+    ),
+  );
 });
 
 test('property: counters add up to what was offered, and a steady load settles in one regime', () => {

@@ -273,6 +273,8 @@ test('usage errors exit 2 with one stderr line', async () => {
     ['nflog-zmq-compress', ['not-an-endpoint', 'tcp://127.0.0.1:9']],
     ['nflog-zmq-compress', ['tcp://127.0.0.1:*', 'tcp://127.0.0.1:*']],
     ['nflog-zmq-compress', ['--lwm', 'fast', 'tcp://127.0.0.1:*', 'tcp://127.0.0.1:9']],
+    // Parses as MiB/s but is not finite: the shaper's coded RangeError, reported as usage.
+    ['nflog-zmq-compress', ['--hwm', '9'.repeat(400), 'tcp://127.0.0.1:*', 'tcp://127.0.0.1:9']],
     ['nflog-zmq-decompress', ['--wire', 'v2', 'tcp://127.0.0.1:*', 'tcp://127.0.0.1:9']],
     ['nflog-zmq-decompress', ['tcp://127.0.0.1:*']],
     ['nflog-zmq-decompress', ['bogus://x', 'tcp://127.0.0.1:9']],

@@ -4,7 +4,6 @@
 import { hostname } from 'node:os';
 import { InvalidArgumentError, Option, type Command, type OptionValues } from 'commander';
 import {
-  MIB,
   RateShaper,
   addRateControlOptions,
   shaperOptionsFrom,
@@ -19,6 +18,7 @@ import {
 import {
   EXIT_OK,
   METRIC,
+  MIB,
   NflogPipeError,
   NonBlockingPusher,
   UsageError,
