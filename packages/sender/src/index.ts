@@ -13,5 +13,7 @@ export {
   randomSenderId,
   type SendPipelineOptions,
   type SendPipelineStats,
+  type SendStreamOptions,
   type WireFormat,
 } from './send-pipeline.js';
+export { pusherMetrics } from './pusher-metrics.js';

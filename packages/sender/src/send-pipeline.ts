@@ -18,17 +18,19 @@
 
 import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
-import { LegacyShaper, compressFrame, type RateShaper } from '@nflog-pipe/compress';
+import { LegacyShaper, shapeFrame, type RateShaper } from '@nflog-pipe/compress';
 import {
   METRIC,
-  WIRE_V1_HEADER_BYTES,
+  NonBlockingPusher,
   encodeFrame,
   encodeFrameMeta,
   recordsToLegacyPackets,
+  type FrameFields,
+  type Logger,
   type Metrics,
-  type NonBlockingPusher,
 } from '@nflog-pipe/shared';
 import { FrameBatcher } from './frame-batcher.js';
+import { pusherMetrics } from './pusher-metrics.js';
 
 /** Size of a pcap record header, bytes; a records section minus 16 per record = packet bytes. */
 const RECORD_HEADER_BYTES = 16;
@@ -96,6 +98,18 @@ export interface SendPipelineOptions {
   now?: () => number;
 }
 
+/** Options of {@link SendPipeline.connect}: the pipeline's, and its PUSH socket's instead of a pusher. */
+export interface SendStreamOptions extends Omit<SendPipelineOptions, 'pusher'> {
+  /** ZeroMQ endpoint the PUSH socket connects to (checked with validateEndpoint first). */
+  endpoint: string;
+  /** ZMQ_SNDHWM: messages queued before new ones are dropped and counted, >= 1. */
+  sendHighWaterMark: number;
+  /** ZMQ_LINGER at close(), ms: how long queued messages may still be delivered. */
+  lingerMs: number;
+  /** Where an unexpected ZeroMQ send error is warned about (once per code). */
+  logger: Logger;
+}
+
 /** Counters of a {@link SendPipeline}, packets unless named otherwise. */
 export interface SendPipelineStats {
   /** Packets read from the kernel (given to pushRecords). */
@@ -152,6 +166,29 @@ export class SendPipeline {
   #heartbeatOwed = false;
   #finalHeartbeatQueued: boolean | undefined;
 
+  /**
+   * One sender stream: connects a never-blocking PUSH socket to `options.endpoint` and builds
+   * the pipeline onto it, with the pusher's outcomes counted in `options.metrics`
+   * (`raw_out.pkt`, `raw_out.bytes`, `loss.zmq_queue.pkt`; see {@link pusherMetrics}). This is
+   * how nflog-zmq-send wires its output.
+   * @throws the zeromq.js error when the socket cannot be set up or the endpoint is refused;
+   *   RangeError as the constructor
+   */
+  static connect(options: SendStreamOptions): SendPipeline {
+    const { endpoint, sendHighWaterMark, lingerMs, logger, ...rest } = options;
+    const pusher = NonBlockingPusher.connect(
+      endpoint,
+      { sendHighWaterMark, lingerMs },
+      pusherMetrics(options.metrics, logger),
+    );
+    try {
+      return new SendPipeline({ ...rest, pusher });
+    } catch (err) {
+      void pusher.close();
+      throw err;
+    }
+  }
+
   /** @throws RangeError for bad batch limits (see FrameBatcher) or a negative heartbeat period. */
   constructor(options: SendPipelineOptions) {
     this.#o = options;
@@ -173,8 +210,7 @@ export class SendPipeline {
       maxPackets: options.batchPackets,
       flushIntervalMs: options.flushIntervalMs,
       // Pieces, not one concatenated Buffer: encodeFrame copies them into the frame anyway.
-      onBatchPieces: (pieces, bytes, count, firstSeq) =>
-        this.#onBatch(pieces, bytes, count, firstSeq),
+      onBatchPieces: (pieces, _bytes, count, firstSeq) => this.#onBatch(pieces, count, firstSeq),
     });
     if (options.wire === 'legacy' && options.shaper !== undefined) {
       this.#legacyShaper = new LegacyShaper({
@@ -218,6 +254,11 @@ export class SendPipeline {
   flush(): void {
     this.#batcher.flush();
     this.#legacyShaper?.flush();
+  }
+
+  /** Resolves once every message pushed so far is queued by ZeroMQ or counted as dropped. */
+  settled(): Promise<void> {
+    return this.#o.pusher.settled();
   }
 
   /** Counters; exact (every packet read is sent or dropped) once close() has resolved. */
@@ -326,26 +367,24 @@ export class SendPipeline {
     return encodeFrameMeta(this.#o.meta());
   }
 
-  #onBatch(records: readonly Buffer[], bytes: number, count: number, firstSeq: bigint): void {
+  #onBatch(records: readonly Buffer[], count: number, firstSeq: bigint): void {
     const shaper = this.#o.shaper;
-    const verdict = shaper === undefined ? 'pass' : shaper.verdict(WIRE_V1_HEADER_BYTES + bytes);
-    if (verdict === 'drop') {
-      this.#shaperDrop(count);
-      return;
-    }
-    const meta = this.#takeMeta();
-    let frame = encodeFrame(
-      {
-        linktype: this.#o.linktype,
-        senderId: this.senderId,
-        firstSeq,
-        count,
-        ...(meta !== undefined ? { meta } : {}),
-      },
-      records,
-    );
-    if (verdict === 'compress') frame = compressFrame(frame);
-    this.#o.pusher.push(frame, count);
+    // The shaper's verdict for a frame is the regime it is in now: a frame it will drop takes
+    // no metadata, which then rides in the next frame that goes out.
+    const meta = shaper?.regime === 'drop' ? undefined : this.#takeMeta();
+    const fields: FrameFields = {
+      linktype: this.#o.linktype,
+      senderId: this.senderId,
+      firstSeq,
+      count,
+      ...(meta !== undefined ? { meta } : {}),
+    };
+    // One encodeFrame per frame, compressed or not (shapeFrame deflates the pieces and encodes
+    // once in the compress regime).
+    const frame =
+      shaper === undefined ? encodeFrame(fields, records) : shapeFrame(shaper, { fields, records });
+    if (frame === null) this.#shaperDrop(count);
+    else this.#o.pusher.push(frame, count);
   }
 
   #shaperDrop(packets: number): void {

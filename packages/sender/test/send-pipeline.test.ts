@@ -1,4 +1,4 @@
-// SendPipeline over real ZeroMQ: exact frames and numbers (v1), heartbeats that reveal queue drops, exact legacy messages, shaper and queue drops that add up.
+// SendPipeline over real ZeroMQ, wired as nflog-zmq-send wires it (SendPipeline.connect): exact frames and numbers (v1), heartbeats that reveal queue drops, exact legacy messages, shaper and queue drops that add up, in the stats and in the metrics.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
@@ -11,43 +11,23 @@ import {
   decodeFrame,
   decodeFrameMeta,
   decodeLegacyPacket,
-  NonBlockingPusher,
   type Metrics,
 } from '@nflog-pipe/shared';
 import { makeTempDir, withTimeout, TEST_TIMEOUT_MS } from '@nflog-pipe/testing';
-import { SendPipeline, type SendPipelineOptions } from '../src/index.js';
+import { SendPipeline, type SendStreamOptions } from '../src/index.js';
 import { record, records } from './records-helper.js';
 
 const quiet = createLogger({ name: 'test', level: 'silent' });
 
-async function setup(
-  t: TestContext,
-  hwm = 1000,
-): Promise<{ pull: Pull; pusher: NonBlockingPusher; metrics: Metrics }> {
-  const dir = await makeTempDir(t);
-  const endpoint = `ipc://${join(dir, 'pull.sock')}`;
-  const pull = new Pull();
-  t.after(() => pull.close());
-  await pull.bind(endpoint);
-  const metrics = createMetrics(null, quiet);
-  const pusher = NonBlockingPusher.connect(
-    endpoint,
-    { sendHighWaterMark: hwm, lingerMs: 1000 },
-    {
-      onSent: (p, b) => {
-        metrics.increment(METRIC.RAW_OUT_PKT, p);
-        metrics.increment(METRIC.RAW_OUT_BYTES, b);
-      },
-      onDropped: (p) => metrics.increment(METRIC.LOSS_QUEUE_PKT, p),
-    },
-  );
-  return { pull, pusher, metrics };
-}
+/** The options every pipeline here shares; tests override what they are about. */
+type StreamOver = Partial<SendStreamOptions> & Pick<SendStreamOptions, 'endpoint' | 'metrics'>;
 
-function pipeline(
-  over: Partial<SendPipelineOptions> & Pick<SendPipelineOptions, 'pusher' | 'metrics'>,
-): SendPipeline {
-  return new SendPipeline({
+/** A pipeline connected by SendPipeline.connect, the sender's own wiring of pusher and metrics. */
+function pipeline(over: StreamOver): SendPipeline {
+  return SendPipeline.connect({
+    sendHighWaterMark: 1000,
+    lingerMs: 1000,
+    logger: quiet,
     wire: 'v1',
     linktype: 101,
     batchBytes: 1 << 20,
@@ -55,6 +35,16 @@ function pipeline(
     flushIntervalMs: 60_000,
     ...over,
   });
+}
+
+/** A PULL socket bound on a fresh ipc endpoint, and metrics for a pipeline pushing to it. */
+async function setup(t: TestContext): Promise<{ pull: Pull; endpoint: string; metrics: Metrics }> {
+  const dir = await makeTempDir(t);
+  const endpoint = `ipc://${join(dir, 'pull.sock')}`;
+  const pull = new Pull();
+  t.after(() => pull.close());
+  await pull.bind(endpoint);
+  return { pull, endpoint, metrics: createMetrics(null, quiet) };
 }
 
 async function receive(pull: Pull, n: number): Promise<Buffer[]> {
@@ -67,9 +57,9 @@ async function receive(pull: Pull, n: number): Promise<Buffer[]> {
 }
 
 test('v1: frames carry the records byte for byte, the sender id, contiguous numbers and metadata first', async (t) => {
-  const { pull, pusher, metrics } = await setup(t);
+  const { pull, endpoint, metrics } = await setup(t);
   const p = pipeline({
-    pusher,
+    endpoint,
     metrics,
     senderId: 0x0123456789abcdefn,
     batchPackets: 3,
@@ -117,6 +107,7 @@ test('v1: frames carry the records byte for byte, the sender id, contiguous numb
   );
   assert.equal(p.finalHeartbeatQueued, true);
   assert.equal(st.readBytes, 20 + 30 + 40 + 50 + 60 + 70);
+  // The metrics count what ZeroMQ took, byte for byte: frames and the heartbeat as received.
   const snap = metrics.snapshot();
   assert.equal(snap[METRIC.RAW_IN_PKT], 6);
   assert.equal(snap[METRIC.RAW_IN_BYTES], st.readBytes);
@@ -125,18 +116,22 @@ test('v1: frames carry the records byte for byte, the sender id, contiguous numb
     snap[METRIC.RAW_OUT_BYTES],
     [...frames, hb].reduce((n, f) => n + 40 + (f.meta?.length ?? 0) + f.recordsBytes, 0),
   );
+  assert.equal(snap[METRIC.RAW_OUT_BYTES], st.sentBytes);
+  assert.equal(snap[METRIC.LOSS_QUEUE_PKT], undefined);
 });
 
 test('v1: a full queue drops whole frames, their numbers are still consumed, read = sent + dropped', async () => {
   const metrics = createMetrics(null, quiet);
   // Nobody listens: the PUSH socket queues SNDHWM (2) frames and refuses the rest.
-  const pusher = NonBlockingPusher.connect(
-    'ipc:///nonexistent-nfp-dir/x.sock',
-    { sendHighWaterMark: 2, lingerMs: 0 },
-    { onDropped: (n) => metrics.increment(METRIC.LOSS_QUEUE_PKT, n) },
-  );
   // stopHeartbeatMs 0: one attempt at the stop heartbeat, which the full queue refuses.
-  const p = pipeline({ pusher, metrics, flushIntervalMs: 0, stopHeartbeatMs: 0 });
+  const p = pipeline({
+    endpoint: 'ipc:///nonexistent-nfp-dir/x.sock',
+    sendHighWaterMark: 2,
+    lingerMs: 0,
+    metrics,
+    flushIntervalMs: 0,
+    stopHeartbeatMs: 0,
+  });
   for (let i = 0; i < 10; i++) p.pushRecords(records([10, 10, 10]), 3);
   await p.close();
   const st = p.stats();
@@ -145,7 +140,14 @@ test('v1: a full queue drops whole frames, their numbers are still consumed, rea
     [30, 6, 24, 30n, 0],
   );
   assert.equal(p.finalHeartbeatQueued, false);
-  assert.equal(metrics.snapshot()[METRIC.LOSS_QUEUE_PKT], 24);
+  // The refused frames are queue loss; the refused heartbeat (0 packets) adds nothing; the two
+  // queued frames are raw_out (their bytes too).
+  const snap = metrics.snapshot();
+  assert.deepEqual(
+    [snap[METRIC.LOSS_QUEUE_PKT], snap[METRIC.RAW_OUT_PKT], snap[METRIC.RAW_OUT_BYTES]],
+    [24, 6, st.sentBytes],
+  );
+  assert.equal(st.sentBytes, 2 * (40 + 3 * (16 + 10)));
 });
 
 /**
@@ -155,16 +157,22 @@ test('v1: a full queue drops whole frames, their numbers are still consumed, rea
  */
 async function droppingPipeline(
   t: TestContext,
-  over: Partial<SendPipelineOptions>,
+  over: Partial<SendStreamOptions>,
 ): Promise<{ p: SendPipeline; pull: Pull; bind: () => Promise<void> }> {
   const dir = await makeTempDir(t);
   const endpoint = `ipc://${join(dir, 'late.sock')}`;
   const metrics = createMetrics(null, quiet);
-  const pusher = NonBlockingPusher.connect(endpoint, { sendHighWaterMark: 2, lingerMs: 1000 });
-  const p = pipeline({ pusher, metrics, flushIntervalMs: 0, senderId: 7n, ...over });
+  const p = pipeline({
+    endpoint,
+    sendHighWaterMark: 2,
+    metrics,
+    flushIntervalMs: 0,
+    senderId: 7n,
+    ...over,
+  });
   t.after(() => p.close());
   for (let i = 0; i < 10; i++) p.pushRecords(records([10, 10, 10]), 3);
-  await pusher.settled();
+  await p.settled();
   const st = p.stats();
   assert.deepEqual([st.read, st.sent, st.droppedQueue, st.nextSeq], [30, 6, 24, 30n]);
   const pull = new Pull();
@@ -229,8 +237,8 @@ test('v1 running: after queue drops, a heartbeat follows within heartbeatInterva
 });
 
 test('v1: a pipeline that numbered no packet sends no heartbeat at close (nothing to account for, nothing left to linger)', async (t) => {
-  const { pusher, metrics } = await setup(t);
-  const p = pipeline({ pusher, metrics });
+  const { endpoint, metrics } = await setup(t);
+  const p = pipeline({ endpoint, metrics });
   await p.close();
   assert.deepEqual(
     [p.stats().sentMessages, p.stats().heartbeats, p.finalHeartbeatQueued],
@@ -239,11 +247,11 @@ test('v1: a pipeline that numbered no packet sends no heartbeat at close (nothin
 });
 
 test('v1 with rate control: compressed frames inflate to the same records; drops are counted per packet', async (t) => {
-  const { pull, pusher, metrics } = await setup(t);
+  const { pull, endpoint, metrics } = await setup(t);
   let nowMs = 0;
   // Window 1000 bytes, lwm 1 B/s, no hwm: the first window closes at once (rate Infinity) → compress.
   const shaper = new RateShaper({ lwmBps: 1, hwmBps: 0, windowBytes: 1000, now: () => nowMs });
-  const p = pipeline({ pusher, metrics, flushIntervalMs: 0, shaper });
+  const p = pipeline({ endpoint, metrics, flushIntervalMs: 0, shaper });
   const compressible = records([600, 600]); // zero-filled payloads deflate well
   p.pushRecords(compressible, 2); // pass; 1272 bytes offered closes the window → compress
   nowMs = 1000;
@@ -260,11 +268,14 @@ test('v1 with rate control: compressed frames inflate to the same records; drops
 
   const dropAll = new RateShaper({ lwmBps: 0, hwmBps: 1, windowBytes: 100, now: () => nowMs });
   const metrics2 = createMetrics(null, quiet);
-  const pusher2 = NonBlockingPusher.connect('ipc:///nonexistent-nfp-dir/y.sock', {
+  const p2 = pipeline({
+    endpoint: 'ipc:///nonexistent-nfp-dir/y.sock',
     sendHighWaterMark: 100,
     lingerMs: 0,
+    metrics: metrics2,
+    flushIntervalMs: 0,
+    shaper: dropAll,
   });
-  const p2 = pipeline({ pusher: pusher2, metrics: metrics2, flushIntervalMs: 0, shaper: dropAll });
   p2.pushRecords(records([200]), 1); // pass, closes the window at rate Infinity → drop
   p2.pushRecords(records([1, 2, 3]), 3); // dropped
   await p2.close();
@@ -278,9 +289,44 @@ test('v1 with rate control: compressed frames inflate to the same records; drops
   assert.equal(metrics2.snapshot()[METRIC.LOSS_SHAPER_PKT], 3);
 });
 
+test('v1 with rate control: a frame the shaper drops takes no metadata, the next frame out carries it', async (t) => {
+  const { pull, endpoint, metrics } = await setup(t);
+  let nowMs = 0;
+  // hwm 1 B/s, window 100 bytes: the first frame closes the window at an infinite rate → drop;
+  // the time rule closes the next window once 100 s have passed.
+  const shaper = new RateShaper({ lwmBps: 0, hwmBps: 1, windowBytes: 100, now: () => nowMs });
+  const p = pipeline({
+    endpoint,
+    metrics,
+    flushIntervalMs: 0,
+    shaper,
+    now: () => nowMs,
+    meta: () => ({ at: nowMs }),
+    metaIntervalMs: 60_000,
+  });
+  p.pushRecords(records([200]), 1); // pass, with metadata (due again from 60 s)
+  nowMs = 70_000;
+  p.pushRecords(records([10]), 1); // dropped while metadata is due: it must not take it
+  nowMs = 300_000;
+  p.pushRecords(records([10]), 1); // dropped; closes the window at 0.44 B/s → pass
+  nowMs = 300_001;
+  p.pushRecords(records([10]), 1); // passes, with the metadata that was due since 60 s
+  await p.close();
+  const msgs = (await receive(pull, 3)).map((m) => decodeFrame(m));
+  assert.deepEqual(
+    msgs.map((f) => [f.firstSeq, f.count, f.meta === undefined ? null : decodeFrameMeta(f.meta)]),
+    [
+      [0n, 1, { at: 0 }],
+      [3n, 1, { at: 300_001 }],
+      [4n, 0, { at: 300_001 }], // the stop heartbeat
+    ],
+  );
+  assert.deepEqual([p.stats().droppedShaper, metrics.snapshot()[METRIC.LOSS_SHAPER_PKT]], [2, 2]);
+});
+
 test('legacy: one XDR message per packet, with timestamps and original lengths', async (t) => {
-  const { pull, pusher, metrics } = await setup(t);
-  const p = pipeline({ pusher, metrics, wire: 'legacy' });
+  const { pull, endpoint, metrics } = await setup(t);
+  const p = pipeline({ endpoint, metrics, wire: 'legacy' });
   const a = Buffer.from('45000014000000004011', 'hex');
   const b = Buffer.alloc(33, 0xab);
   p.pushRecords(
@@ -306,10 +352,10 @@ test('legacy: one XDR message per packet, with timestamps and original lengths',
 });
 
 test('legacy with rate control: 0x00 messages, then a 0x01 zlib window, as the Python tool framed them', async (t) => {
-  const { pull, pusher, metrics } = await setup(t);
+  const { pull, endpoint, metrics } = await setup(t);
   let nowMs = 0;
   const shaper = new RateShaper({ lwmBps: 1, hwmBps: 0, windowBytes: 100, now: () => nowMs });
-  const p = pipeline({ pusher, metrics, wire: 'legacy', shaper });
+  const p = pipeline({ endpoint, metrics, wire: 'legacy', shaper });
   const pkts = [Buffer.alloc(120, 1), Buffer.alloc(10, 2), Buffer.alloc(10, 3)];
   // First packet: pass (and closes the window → compress); the other two go into a window.
   p.pushRecords(Buffer.concat(pkts.map((d, i) => record(1_700_000_000, i, d))), 3);
