@@ -198,7 +198,11 @@ function resolveConfig(options: NflogSocketOptions): {
  * and calls `onBatch` once with one Buffer of pcap records.
  */
 export class NflogSocket {
-  /** Requested values the kernel would clamp or ignore, one sentence each. */
+  /**
+   * Requested values the kernel would clamp or ignore, one sentence each. The socket is the one
+   * place that knows the kernel's limits: callers pass what was asked for (the sender passes its
+   * flags unclamped) and log these, rather than clamping again.
+   */
   readonly warnings: readonly string[];
   /** Groups bound, in bind order. */
   readonly groups: readonly number[];

@@ -1,28 +1,17 @@
-// nflog-zmq-send: parse, convert units at the edge, wire NflogSocket → SendPipeline →
-// NonBlockingPusher together, drop privileges, report, stop cleanly on SIGTERM/SIGINT.
+// nflog-zmq-send: the option table, units converted at the edge, and main(), which starts the
+// Sender engine, logs its counters and stops it cleanly on SIGTERM/SIGINT.
 
-import { hostname } from 'node:os';
-import { InvalidArgumentError, Option, type Command, type OptionValues } from 'commander';
+import { InvalidArgumentError, Option, type OptionValues } from 'commander';
+import { addRateControlOptions, rateControlUsage, shaperOptionsFrom } from '@nflog-pipe/compress';
 import {
-  RateShaper,
-  addRateControlOptions,
-  shaperOptionsFrom,
-  type RateControlOptions,
-} from '@nflog-pipe/compress';
-import {
+  NFLOG_DEFAULTS,
   NFLOG_MAX_GROUPS,
   NFLOG_NLBUFSIZ_MAX_BYTES,
-  NflogSocket,
-  type NflogStats,
 } from '@nflog-pipe/nflog-native';
 import {
   EXIT_OK,
-  METRIC,
   MIB,
-  NflogPipeError,
-  NonBlockingPusher,
   UsageError,
-  VERSION,
   addStatsdOptions,
   createProgram,
   parseGroups,
@@ -34,24 +23,21 @@ import {
   statsIntervalOption,
   validateEndpoint,
   withCliRuntime,
-  type CliRuntime,
-  type Logger,
-  type Metrics,
-  type PusherCallbacks,
 } from '@nflog-pipe/shared';
-import { dropPrivileges, lookupUser, type UserIds } from './privileges.js';
-import { SEND_HEARTBEAT_INTERVAL_MS, SendPipeline, type WireFormat } from './send-pipeline.js';
+import { lookupUser, type UserIds } from './privileges.js';
+import { SEND_HEARTBEAT_INTERVAL_MS, type WireFormat } from './send-pipeline.js';
+import { Sender, type SenderStats } from './sender.js';
 
 /** Defaults of the CLI options, in the units the options take. */
 export const SEND_DEFAULTS = {
   /** --libnflog-nlbufsiz, MiB: 128 KiB, the kernel's cap (the Python tool's 10 MiB was never honoured). */
-  nlbufsizMiB: NFLOG_NLBUFSIZ_MAX_BYTES / (1024 * 1024),
+  nlbufsizMiB: NFLOG_NLBUFSIZ_MAX_BYTES / MIB,
   /** --libnflog-qthresh, packets. */
   qthresh: 1024,
   /** --libnflog-timeout, seconds (kernel unit 1/100 s). */
   timeoutS: 0.01,
-  /** --libnflog-copy-range, bytes (the kernel caps it at 65531). */
-  copyRangeBytes: 65535,
+  /** --libnflog-copy-range, bytes: NflogSocket's default (the kernel caps it at 65531). */
+  copyRangeBytes: NFLOG_DEFAULTS.copyRangeBytes,
   /** --libnflog-rcvbuf, MiB (SO_RCVBUFFORCE). */
   rcvbufMiB: 64,
   /** --zmq-buffer, frames (ZMQ_SNDHWM). */
@@ -71,9 +57,6 @@ export const SEND_DEFAULTS = {
   /** --heartbeat-interval, seconds. */
   heartbeatIntervalS: SEND_HEARTBEAT_INTERVAL_MS / 1000,
 } as const;
-
-/** How often kernel counters are folded into the metrics (and ENOBUFS warned about), ms. */
-const KERNEL_STATS_POLL_MS = 1000;
 
 function nonNegativeInt(what: string): (v: string) => number {
   return (v) => {
@@ -121,7 +104,7 @@ export function buildProgram(): ReturnType<typeof createProgram> {
         `kernel batch size per group (NFULA_CFG_NLBUFSIZ), MiB; the kernel caps it at 0.125 (128 KiB) and larger values are clamped with a warning`,
       )
         .argParser(parseMiB)
-        .default(Math.round(d.nlbufsizMiB * 1024 * 1024), String(d.nlbufsizMiB)),
+        .default(Math.round(d.nlbufsizMiB * MIB), String(d.nlbufsizMiB)),
     )
     .addOption(
       new Option(
@@ -140,12 +123,12 @@ export function buildProgram(): ReturnType<typeof createProgram> {
         .default(Math.round(d.timeoutS * 1000), String(d.timeoutS)),
     )
     .addOption(
+      // No value default: left out, NflogSocket uses its own (the same 65535) and clamps it to
+      // the kernel's 65531 quietly; a value given is clamped with a warning.
       new Option(
         '--libnflog-copy-range <bytes>',
-        'bytes of each packet to copy (the kernel caps it at 65531; an nft "snaplen" overrides it)',
-      )
-        .argParser(positiveIntOf('bytes'))
-        .default(d.copyRangeBytes),
+        `bytes of each packet to copy (the kernel caps it at 65531; an nft "snaplen" overrides it) (default: ${d.copyRangeBytes})`,
+      ).argParser(positiveIntOf('bytes')),
     )
     .addOption(
       new Option(
@@ -153,7 +136,7 @@ export function buildProgram(): ReturnType<typeof createProgram> {
         'netlink socket receive buffer (SO_RCVBUFFORCE), MiB; what the kernel can hold while we are busy; 0 = system default',
       )
         .argParser(parseMiB)
-        .default(d.rcvbufMiB * 1024 * 1024, String(d.rcvbufMiB)),
+        .default(d.rcvbufMiB * MIB, String(d.rcvbufMiB)),
     )
     .addOption(
       new Option(
@@ -236,7 +219,7 @@ interface SendOptions extends OptionValues {
   libnflogNlbufsiz: number;
   libnflogQthresh: number;
   libnflogTimeout: number;
-  libnflogCopyRange: number;
+  libnflogCopyRange?: number;
   libnflogRcvbuf: number;
   linktype: '101' | '239';
   zmqBuffer: number;
@@ -250,23 +233,36 @@ interface SendOptions extends OptionValues {
   heartbeatInterval: number;
 }
 
-/** The counters of the periodic line and the final summary. */
-function countsLine(
-  pipeline: SendPipeline,
-  kernel: NflogStats | undefined,
-): Record<string, number> {
-  const s = pipeline.stats();
+/** The counters of the periodic `stats` line and the final `stopped` line. */
+function countsLine(s: SenderStats): Record<string, number> {
   return {
     captured: s.read,
     sent: s.sent,
     dropped_queue: s.droppedQueue,
-    dropped_kernel: kernel?.kernelDropped ?? 0,
+    dropped_kernel: s.kernelDropped,
     dropped_shaper: s.droppedShaper,
-    enobufs: kernel?.enobufs ?? 0,
+    enobufs: s.enobufs,
     messages: s.sentMessages,
     heartbeats: s.heartbeats,
     bytes_sent: s.sentBytes,
   };
+}
+
+function lookupUserOrUsage(name: string): UserIds {
+  try {
+    return lookupUser(name);
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ERR_SENDER_UNKNOWN_USER')
+      throw new UsageError(`-u: ${(err as Error).message}`);
+    throw err;
+  }
+}
+
+/** What Sender.start rejects with that is the command line's fault: exit 2, not 1. */
+function startUsage(err: unknown): unknown {
+  if ((err as { code?: unknown }).code === 'ERR_SENDER_CONNECT')
+    return new UsageError((err as Error).message, { cause: err });
+  return rateControlUsage(err);
 }
 
 /**
@@ -283,262 +279,57 @@ export function main(argv: string[]): Promise<number> {
     const linktype = opts.linktype === '239' ? 239 : 101;
     if (opts.wire === 'legacy' && linktype !== 101)
       throw new UsageError('--wire legacy carries raw IP only (--linktype 101)');
-    const rateControl = shaperOptionsFrom(opts);
-    const shaper = rateControl === null ? undefined : createShaper(rateControl, logger);
-    const user: UserIds | undefined =
-      opts.user === undefined ? undefined : lookupUserOrUsage(opts.user);
-    if (opts.libnflogNlbufsiz > NFLOG_NLBUFSIZ_MAX_BYTES) {
-      logger.warn('--libnflog-nlbufsiz above the kernel cap; using 128 KiB', {
-        requested_bytes: opts.libnflogNlbufsiz,
-        used_bytes: NFLOG_NLBUFSIZ_MAX_BYTES,
-      });
-    }
-    return run({
-      opts,
-      logger,
-      program,
-      groups,
-      endpoint,
-      linktype,
-      shaper,
-      legacyFlushMs: rateControl?.flushMs,
-      user,
-    });
-  });
-}
-
-function createShaper(rc: RateControlOptions, logger: Logger): RateShaper {
-  const log = logger.child({ component: 'shaper' });
-  return new RateShaper({
-    lwmBps: rc.lwmBps,
-    hwmBps: rc.hwmBps,
-    windowBytes: rc.windowBytes,
-    onRegimeChange: (regime, rateBps, previous) =>
-      log.info('rate regime changed', {
-        regime,
-        previous,
-        rate_mib_s: Math.round((rateBps / MIB) * 100) / 100,
-      }),
-  });
-}
-
-function lookupUserOrUsage(name: string): UserIds {
-  try {
-    return lookupUser(name);
-  } catch (err) {
-    if ((err as { code?: string }).code === 'ERR_SENDER_UNKNOWN_USER')
-      throw new UsageError(`-u: ${(err as Error).message}`);
-    throw err;
-  }
-}
-
-interface RunContext {
-  opts: SendOptions;
-  program: Command;
-  logger: Logger;
-  groups: number[];
-  endpoint: string;
-  linktype: 101 | 239;
-  shaper: RateShaper | undefined;
-  legacyFlushMs: number | undefined;
-  user: UserIds | undefined;
-}
-
-async function run(ctx: RunContext): Promise<number> {
-  const log = ctx.logger.child({ component: 'sender' });
-  const summary = await withCliRuntime(ctx.opts, ctx.logger, (runtime) =>
-    capture(ctx, log, runtime),
-  );
-  log.info('stopped', summary);
-  return EXIT_OK;
-}
-
-/**
- * Captures until SIGTERM/SIGINT or a fatal error; resolves to the counters of the final summary
- * once everything is flushed.
- */
-async function capture(
-  ctx: RunContext,
-  log: Logger,
-  { signals, metrics }: CliRuntime,
-): Promise<Record<string, number>> {
-  const { opts, program, groups, endpoint, linktype, shaper, legacyFlushMs, user } = ctx;
-  let pusher: NonBlockingPusher;
-  try {
-    pusher = NonBlockingPusher.connect(
-      endpoint,
-      { sendHighWaterMark: opts.zmqBuffer, lingerMs: opts.zmqLinger },
-      pusherCallbacks(metrics, log),
-    );
-  } catch (err) {
-    throw new UsageError(`cannot connect to ${endpoint}: ${(err as Error).message}`, {
-      cause: err,
-    });
-  }
-
-  let nflog: NflogSocket | undefined;
-  let last: NflogStats | undefined;
-  const pipeline: SendPipeline = new SendPipeline({
-    pusher,
-    wire: opts.wire,
-    linktype,
-    batchBytes: opts.batchBytes,
-    batchPackets: opts.batchPackets,
-    flushIntervalMs: opts.flushInterval,
-    shaper,
-    legacyFlushMs,
-    metrics,
-    meta: (): Record<string, unknown> => {
-      const s = pipeline.stats();
-      return {
-        host: hostname(),
-        pid: process.pid,
-        version: VERSION,
+    const rateControl = shaperOptionsFrom(opts) ?? undefined;
+    const user = opts.user === undefined ? undefined : lookupUserOrUsage(opts.user);
+    const log = logger.child({ component: 'sender' });
+    const summary = await withCliRuntime(opts, logger, async ({ signals, metrics }) => {
+      const sender = await Sender.start({
         groups,
-        // At exit (the stop heartbeat) the socket is closed: its last counters are kept.
-        kernelDropped: nflog?.closed === false ? nflog.stats().kernelDropped : last?.kernelDropped,
-        queueDropped: s.droppedQueue,
-        shaperDropped: s.droppedShaper,
-      };
-    },
-    metaIntervalMs: opts.metaInterval,
-    heartbeatIntervalMs: opts.heartbeatInterval,
-    // The stop heartbeat may wait for room in the queue as long as queued frames may linger.
-    stopHeartbeatMs: opts.zmqLinger,
-  });
-
-  // From here on every exit path goes through shutdown(), which flushes and reports.
-  let fatal: Error | undefined;
-  let stopRun!: () => void;
-  const stoppedOrFailed = new Promise<void>((resolve) => (stopRun = resolve));
-  signals.stopped.addEventListener('abort', () => stopRun(), { once: true });
-
-  const kernel = new KernelCounters(metrics, log);
-  let poll: NodeJS.Timeout | undefined;
-  let stopStats = (): void => {};
-  try {
-    nflog = NflogSocket.open(
-      {
-        groups,
-        // The default 65535 (the Python tool's) is above the kernel's 65531: let nflog-native
-        // clamp it quietly, and warn only when the user asked for it explicitly.
-        ...(program.getOptionValueSource('libnflogCopyRange') === 'default'
-          ? {}
-          : { copyRangeBytes: opts.libnflogCopyRange }),
-        nlbufsizBytes: Math.min(opts.libnflogNlbufsiz, NFLOG_NLBUFSIZ_MAX_BYTES),
-        qthresh: opts.libnflogQthresh,
-        timeoutMs: opts.libnflogTimeout,
-        rcvbufBytes: opts.libnflogRcvbuf,
+        endpoint,
+        wire: opts.wire,
         linktype,
-        onError: (err) => {
-          fatal ??= new NflogPipeError('ERR_SENDER_NFLOG_READ', 'reading NFLOG failed', {
-            cause: err,
-          });
-          stopRun();
+        nflog: {
+          ...(opts.libnflogCopyRange !== undefined
+            ? { copyRangeBytes: opts.libnflogCopyRange }
+            : {}),
+          nlbufsizBytes: opts.libnflogNlbufsiz,
+          qthresh: opts.libnflogQthresh,
+          timeoutMs: opts.libnflogTimeout,
+          rcvbufBytes: opts.libnflogRcvbuf,
         },
-      },
-      (records, count) => pipeline.pushRecords(records, count),
-    );
-    for (const w of nflog.warnings) log.warn(w);
-    if (user !== undefined) {
-      dropPrivileges(user);
-      log.info('dropped privileges', { user: user.name, uid: user.uid, gid: user.gid });
-    }
-  } catch (err) {
-    const what =
-      nflog === undefined
-        ? `cannot read NFLOG group${groups.length > 1 ? 's' : ''} ${groups.join(',')}`
-        : 'cannot drop privileges';
-    fatal = new NflogPipeError(
-      nflog === undefined ? 'ERR_SENDER_NFLOG_OPEN' : 'ERR_SENDER_PRIVDROP',
-      what,
-      { cause: err },
-    );
-  }
-
-  if (fatal === undefined && nflog !== undefined) {
-    const sock = nflog;
-    log.info('started', {
-      groups: groups.join(','),
-      endpoint,
-      wire: opts.wire,
-      sender: pipeline.senderId.toString(16).padStart(16, '0'),
-      rate_control: shaper !== undefined,
+        sendHighWaterMark: opts.zmqBuffer,
+        lingerMs: opts.zmqLinger,
+        batchBytes: opts.batchBytes,
+        batchPackets: opts.batchPackets,
+        flushIntervalMs: opts.flushInterval,
+        metaIntervalMs: opts.metaInterval,
+        heartbeatIntervalMs: opts.heartbeatInterval,
+        rateControl,
+        user,
+        metrics,
+        logger,
+      }).catch((err: unknown) => {
+        throw startUsage(err);
+      });
+      log.info('started', {
+        groups: groups.join(','),
+        endpoint,
+        wire: opts.wire,
+        sender: sender.senderId.toString(16).padStart(16, '0'),
+        rate_control: rateControl !== undefined,
+      });
+      const stopStats = startStatsLine(log, opts.statsInterval, () => countsLine(sender.stats()));
+      const stopped = new Promise<null>((resolve) => {
+        if (signals.stopped.aborted) resolve(null);
+        signals.stopped.addEventListener('abort', () => resolve(null), { once: true });
+      });
+      const fatal = await Promise.race([stopped, sender.ended]);
+      stopStats();
+      await sender.stop();
+      if (fatal !== null) throw fatal;
+      return countsLine(sender.stats());
     });
-    poll = setInterval(() => kernel.sync(sock.stats()), KERNEL_STATS_POLL_MS);
-    poll.unref();
-    stopStats = startStatsLine(log, opts.statsInterval, () =>
-      countsLine(pipeline, kernel.sync(sock.stats())),
-    );
-    await stoppedOrFailed;
-  }
-
-  // Shutdown: stop reading first, so nothing new arrives; then flush and let ZeroMQ linger.
-  clearInterval(poll);
-  stopStats();
-  if (nflog !== undefined && !nflog.closed) {
-    last = kernel.sync(nflog.stats());
-    nflog.close();
-  }
-  await pipeline.close();
-  const fin = pipeline.stats();
-  if (pipeline.finalHeartbeatQueued === false && fin.droppedQueue + fin.droppedShaper > 0) {
-    log.warn(
-      'the final heartbeat found the ZeroMQ queue full until --zmq-linger: the receiver may not count the last drops',
-      {
-        next_seq: fin.nextSeq,
-      },
-    );
-  }
-  if (fatal !== undefined) throw fatal;
-  return countsLine(pipeline, last);
-}
-
-function pusherCallbacks(metrics: Metrics, log: Logger): PusherCallbacks {
-  return {
-    // Heartbeats carry 0 packets: their bytes count, their (re)tries add no packet counter.
-    onSent: (packets, bytes) => {
-      if (packets > 0) metrics.increment(METRIC.RAW_OUT_PKT, packets);
-      metrics.increment(METRIC.RAW_OUT_BYTES, bytes);
-    },
-    onDropped: (packets) => {
-      if (packets > 0) metrics.increment(METRIC.LOSS_QUEUE_PKT, packets);
-    },
-    onError: (err) =>
-      log.warn(
-        'ZeroMQ send failed; counting as queue drops (further errors of this kind are not logged)',
-        { err },
-      ),
-  };
-}
-
-/** Turns the netlink socket's cumulative counters into metric increments; warns once on ENOBUFS. */
-class KernelCounters {
-  #metrics: Metrics;
-  #log: Logger;
-  #dropped = 0;
-  #enobufs = 0;
-  constructor(metrics: Metrics, log: Logger) {
-    this.#metrics = metrics;
-    this.#log = log;
-  }
-  sync(s: NflogStats): NflogStats {
-    if (s.kernelDropped > this.#dropped)
-      this.#metrics.increment(METRIC.LOSS_KERNEL_PKT, s.kernelDropped - this.#dropped);
-    if (s.enobufs > this.#enobufs) {
-      if (this.#enobufs === 0) {
-        this.#log.warn(
-          'the kernel dropped packets (ENOBUFS: we read too slowly); counted as loss.kernel.pkt from now on',
-          {
-            enobufs: s.enobufs,
-            dropped_kernel: s.kernelDropped,
-          },
-        );
-      }
-      this.#metrics.increment(METRIC.LOSS_KERNEL_ENOBUFS, s.enobufs - this.#enobufs);
-    }
-    this.#dropped = s.kernelDropped;
-    this.#enobufs = s.enobufs;
-    return s;
-  }
+    log.info('stopped', summary);
+    return EXIT_OK;
+  });
 }

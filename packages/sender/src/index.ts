@@ -16,4 +16,12 @@ export {
   type SendStreamOptions,
   type WireFormat,
 } from './send-pipeline.js';
+export {
+  Sender,
+  SENDER_KERNEL_STATS_POLL_MS,
+  type SenderOptions,
+  type SenderNflogOptions,
+  type SenderStats,
+} from './sender.js';
+export { KernelCounters } from './kernel-counters.js';
 export { pusherMetrics } from './pusher-metrics.js';

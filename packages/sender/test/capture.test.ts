@@ -59,8 +59,18 @@ test('two groups, UDP and TCP over IPv4 and IPv6: every logged packet arrives ex
     '0.1',
     '--meta-interval',
     '0',
+    // Above the kernel's 128 KiB: clamped once, by NflogSocket, with one warning. The default
+    // --libnflog-copy-range (65535, above the kernel's 65531) is clamped without one.
+    '--libnflog-nlbufsiz',
+    '10',
   ]);
   await sender.waitForStderr(/ started /);
+  const warnings = sender
+    .stderr()
+    .split('\n')
+    .filter((l) => / WARN /.test(l));
+  assert.equal(warnings.length, 1, sender.stderr());
+  assert.match(warnings[0]!, /nlbufsizBytes 10485760 clamped to 131072/);
   const cap = await captureLo(ns, join(dir, 'lo.pcap'));
   const sent = [
     await sendTraffic(ns, { proto: 'udp', family: 4, port: 9000, count: 40, size: 100, seed: 1 }),

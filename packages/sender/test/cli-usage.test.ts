@@ -23,6 +23,12 @@ const USAGE_ERRORS: Array<[string, string[], RegExp]> = [
     ['1', 'tcp://127.0.0.1:5555', '--rate-control', '--lwm', '5', '--hwm', '1'],
     /hwm/,
   ],
+  // Parses as MiB/s but is not finite: the shaper's coded RangeError, reported as usage.
+  [
+    'hwm too large to be finite',
+    ['1', 'tcp://127.0.0.1:5555', '--rate-control', '--hwm', '9'.repeat(400)],
+    /rate control: hwm must be a finite number/,
+  ],
   ['unknown user', ['1', 'tcp://127.0.0.1:5555', '-u', 'no-such-user-nfp'], /no-such-user-nfp/],
   ['zero zmq buffer', ['1', 'tcp://127.0.0.1:5555', '--zmq-buffer', '0'], /zmq-buffer|positive/],
   ['bad wire format', ['1', 'tcp://127.0.0.1:5555', '--wire', 'v2'], /v2/],

@@ -1,0 +1,282 @@
+// nflog-zmq-send's engine: NFLOG groups read through NflogSocket into one SendPipeline (batches,
+// sequence numbers, shaper, heartbeats) onto a never-blocking PUSH socket; privileges dropped
+// once the netlink socket is open; kernel counters folded into the metrics. The CLI parses,
+// converts units and starts it; tests and later features (shards, CURVE, a drain at stop) add
+// options here, not flags there.
+
+import { hostname } from 'node:os';
+import { RateShaper, type RateControlOptions } from '@nflog-pipe/compress';
+import { NflogSocket, type NflogSocketOptions, type NflogStats } from '@nflog-pipe/nflog-native';
+import { MIB, NflogPipeError, VERSION, type Logger, type Metrics } from '@nflog-pipe/shared';
+import { KernelCounters } from './kernel-counters.js';
+import { dropPrivileges, type UserIds } from './privileges.js';
+import { SendPipeline, type SendPipelineStats, type WireFormat } from './send-pipeline.js';
+
+/** Default {@link SenderOptions.kernelStatsPollMs}, ms. */
+export const SENDER_KERNEL_STATS_POLL_MS = 1000;
+
+/**
+ * The kernel knobs of the sender, passed to NflogSocket.open as they are: the socket knows the
+ * kernel's limits, clamps what the kernel would clamp or ignore, and lists each case in its
+ * `warnings`, which the sender logs at start. Undefined = the socket's default.
+ */
+export type SenderNflogOptions = Pick<
+  NflogSocketOptions,
+  'copyRangeBytes' | 'nlbufsizBytes' | 'qthresh' | 'timeoutMs' | 'rcvbufBytes'
+>;
+
+/** Options of {@link Sender.start}, in bytes and ms (the CLI converts units at the edge). */
+export interface SenderOptions {
+  /** NFLOG groups to read: 1 to 32 distinct, 0..65535. */
+  groups: readonly number[];
+  /** ZeroMQ endpoint the PUSH socket connects to. */
+  endpoint: string;
+  /** 'v1' (frames) or 'legacy' (one XDR message per packet). */
+  wire: WireFormat;
+  /** pcap linktype of the records: 101 raw IP, 239 NFLOG (v1 only). */
+  linktype: 101 | 239;
+  /** Kernel knobs (NFULA_CFG_*, SO_RCVBUFFORCE); see {@link SenderNflogOptions}. */
+  nflog: SenderNflogOptions;
+  /** ZMQ_SNDHWM, messages (v1: frames). */
+  sendHighWaterMark: number;
+  /** At stop, how long queued messages may still be delivered (ZMQ_LINGER), ms; the stop heartbeat waits as long for room. */
+  lingerMs: number;
+  /** Largest records section of one v1 frame, bytes. */
+  batchBytes: number;
+  /** Most packets in one v1 frame. */
+  batchPackets: number;
+  /** A partial v1 batch is sent this long after its first packet, ms (0: after every read). */
+  flushIntervalMs: number;
+  /** v1 metadata (host, pid, groups, drop counts) again after this long, ms (0: first frame only). */
+  metaIntervalMs: number;
+  /** v1: after drops, a heartbeat at most once per this period, ms (0: only at stop). */
+  heartbeatIntervalMs: number;
+  /** Rate control (compress above lwm, drop above hwm); undefined = off. */
+  rateControl?: RateControlOptions | undefined;
+  /** User to become once the netlink socket is open; undefined = stay. */
+  user?: UserIds | undefined;
+  /** How often the kernel counters are folded into the metrics (and ENOBUFS warned about), ms. Default 1000. */
+  kernelStatsPollMs?: number;
+  /** raw_in, raw_out, loss.* counters. */
+  metrics: Metrics;
+  /** Log lines (components `sender` and `shaper`). */
+  logger: Logger;
+}
+
+/** Counters of a {@link Sender}: the pipeline's, and the kernel's. */
+export interface SenderStats extends SendPipelineStats {
+  /** Packets the kernel dropped before they were read (NFLOG sequence gaps), exact. */
+  kernelDropped: number;
+  /** ENOBUFS overrun episodes on the netlink socket. */
+  enobufs: number;
+}
+
+/**
+ * The sender engine, the mirror of the receiver's `Receiver`: {@link Sender.start} opens
+ * everything, {@link Sender.stop} flushes and closes, {@link Sender.stats} reports. Every packet
+ * read is sent or counted as dropped; once stop() has resolved, read = sent + droppedQueue +
+ * droppedShaper.
+ */
+export class Sender {
+  /** This start's random sender id (v1 frames). */
+  readonly senderId: bigint;
+  #o: SenderOptions;
+  #log: Logger;
+  #pipeline: SendPipeline;
+  #kernel: KernelCounters;
+  #nflog: NflogSocket | undefined;
+  /** The socket's counters when it was closed. */
+  #lastKernel: NflogStats | undefined;
+  #poll: NodeJS.Timeout | undefined;
+  #ended: Promise<Error>;
+  #fail!: (err: Error) => void;
+  #stopping: Promise<void> | undefined;
+
+  private constructor(options: SenderOptions, log: Logger, pipeline: SendPipeline) {
+    this.#o = options;
+    this.#log = log;
+    this.#pipeline = pipeline;
+    this.senderId = pipeline.senderId;
+    this.#kernel = new KernelCounters(options.metrics, this.#log);
+    this.#ended = new Promise((resolve) => (this.#fail = resolve));
+  }
+
+  /**
+   * Connects the PUSH socket, opens the NFLOG groups (the only step that needs CAP_NET_ADMIN),
+   * drops privileges when `user` is set, and starts reading. On failure whatever was opened is
+   * closed again (nothing was numbered, so nothing lingers) before the promise rejects.
+   *
+   * @throws ShaperRangeError (a RangeError) for rate-control values the shaper rejects;
+   *   NflogPipeError `ERR_SENDER_CONNECT` (ZeroMQ refused the endpoint),
+   *   `ERR_SENDER_NFLOG_OPEN` (the NflogError as `cause`: EPERM without CAP_NET_ADMIN or when
+   *   another socket has a group, bad options), `ERR_SENDER_PRIVDROP`
+   */
+  static async start(options: SenderOptions): Promise<Sender> {
+    const shaper =
+      options.rateControl === undefined
+        ? undefined
+        : createShaper(options.rateControl, options.logger);
+    const log = options.logger.child({ component: 'sender' });
+    let pipeline: SendPipeline | undefined;
+    let sender: Sender | undefined;
+    try {
+      try {
+        pipeline = SendPipeline.connect({
+          endpoint: options.endpoint,
+          sendHighWaterMark: options.sendHighWaterMark,
+          lingerMs: options.lingerMs,
+          logger: log,
+          wire: options.wire,
+          linktype: options.linktype,
+          batchBytes: options.batchBytes,
+          batchPackets: options.batchPackets,
+          flushIntervalMs: options.flushIntervalMs,
+          shaper,
+          legacyFlushMs: options.rateControl?.flushMs,
+          metrics: options.metrics,
+          meta: () => sender!.#meta(),
+          metaIntervalMs: options.metaIntervalMs,
+          heartbeatIntervalMs: options.heartbeatIntervalMs,
+          // The stop heartbeat may wait for room in the queue as long as queued frames may linger.
+          stopHeartbeatMs: options.lingerMs,
+        });
+      } catch (err) {
+        if (err instanceof RangeError) throw err;
+        throw new NflogPipeError(
+          'ERR_SENDER_CONNECT',
+          `cannot connect to ${options.endpoint}: ${(err as Error).message}`,
+          { cause: err },
+        );
+      }
+      sender = new Sender(options, log, pipeline);
+      sender.#open();
+    } catch (err) {
+      await pipeline?.close();
+      throw err;
+    }
+    return sender;
+  }
+
+  #open(): void {
+    const { groups, nflog, linktype, user } = this.#o;
+    try {
+      this.#nflog = NflogSocket.open(
+        {
+          ...nflog,
+          groups,
+          linktype,
+          onError: (err) =>
+            this.#fail(
+              new NflogPipeError('ERR_SENDER_NFLOG_READ', 'reading NFLOG failed', { cause: err }),
+            ),
+        },
+        (records, count) => this.#pipeline.pushRecords(records, count),
+      );
+    } catch (err) {
+      throw new NflogPipeError(
+        'ERR_SENDER_NFLOG_OPEN',
+        `cannot read NFLOG group${groups.length > 1 ? 's' : ''} ${groups.join(',')}`,
+        { cause: err },
+      );
+    }
+    for (const w of this.#nflog.warnings) this.#log.warn(w);
+    if (user !== undefined) {
+      try {
+        dropPrivileges(user);
+      } catch (err) {
+        this.#nflog.close();
+        throw new NflogPipeError('ERR_SENDER_PRIVDROP', 'cannot drop privileges', { cause: err });
+      }
+      this.#log.info('dropped privileges', { user: user.name, uid: user.uid, gid: user.gid });
+    }
+    const sock = this.#nflog;
+    this.#poll = setInterval(
+      () => this.#kernel.sync(sock.stats()),
+      this.#o.kernelStatsPollMs ?? SENDER_KERNEL_STATS_POLL_MS,
+    );
+    // unref: the netlink socket keeps the process alive; stop() clears the timer.
+    this.#poll.unref();
+  }
+
+  /** Rejects never; resolves with the fatal error (ERR_SENDER_NFLOG_READ) if reading stops on one. */
+  get ended(): Promise<Error> {
+    return this.#ended;
+  }
+
+  /** The v1 metadata section's content: who we are and what was dropped so far. */
+  #meta(): Record<string, unknown> {
+    const s = this.#pipeline.stats();
+    return {
+      host: hostname(),
+      pid: process.pid,
+      version: VERSION,
+      groups: this.#o.groups,
+      // At stop (the stop heartbeat) the socket is closed: its last counters are kept.
+      kernelDropped:
+        this.#nflog?.closed === false
+          ? this.#nflog.stats().kernelDropped
+          : this.#lastKernel?.kernelDropped,
+      queueDropped: s.droppedQueue,
+      shaperDropped: s.droppedShaper,
+    };
+  }
+
+  /**
+   * Counters now (the kernel's are folded into the metrics on the way); exact once stop() has
+   * resolved.
+   */
+  stats(): SenderStats {
+    const k =
+      this.#nflog !== undefined && !this.#nflog.closed
+        ? this.#kernel.sync(this.#nflog.stats())
+        : this.#lastKernel;
+    return {
+      ...this.#pipeline.stats(),
+      kernelDropped: k?.kernelDropped ?? 0,
+      enobufs: k?.enobufs ?? 0,
+    };
+  }
+
+  /**
+   * Stops reading first, so nothing new arrives; then flushes the partial batch, sends the stop
+   * heartbeat (retried for up to `lingerMs` while the queue is full) and closes the PUSH socket
+   * (ZMQ_LINGER `lingerMs`). Warns when the stop heartbeat never found room, since the receiver
+   * may then not count the last drops. Safe to call twice.
+   */
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      clearInterval(this.#poll);
+      if (this.#nflog !== undefined && !this.#nflog.closed) {
+        this.#lastKernel = this.#kernel.sync(this.#nflog.stats());
+        this.#nflog.close();
+      }
+      await this.#pipeline.close();
+      const fin = this.#pipeline.stats();
+      if (
+        this.#pipeline.finalHeartbeatQueued === false &&
+        fin.droppedQueue + fin.droppedShaper > 0
+      ) {
+        this.#log.warn(
+          'the final heartbeat found the ZeroMQ queue full until --zmq-linger: the receiver may not count the last drops',
+          { next_seq: fin.nextSeq },
+        );
+      }
+    })();
+    return this.#stopping;
+  }
+}
+
+function createShaper(rc: RateControlOptions, logger: Logger): RateShaper {
+  const log = logger.child({ component: 'shaper' });
+  return new RateShaper({
+    lwmBps: rc.lwmBps,
+    hwmBps: rc.hwmBps,
+    windowBytes: rc.windowBytes,
+    onRegimeChange: (regime, rateBps, previous) =>
+      log.info('rate regime changed', {
+        regime,
+        previous,
+        rate_mib_s: Math.round((rateBps / MIB) * 100) / 100,
+      }),
+  });
+}
