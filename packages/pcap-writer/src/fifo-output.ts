@@ -31,8 +31,8 @@ import {
 import { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { PCAP_RECORD_HEADER_BYTES } from './constants.js';
 import { PcapWriteError, type PcapLoss } from './errors.js';
+import { RECORD_OK, RecordCursor } from './record-walk.js';
 import {
   errnoCode,
   NO_LOSS,
@@ -179,15 +179,9 @@ export async function waitReaderGone(
 
 /** Records of `records` that end at or before `limit` bytes: [count, bytes]. */
 function recordsWithin(records: Buffer, limit: number): [number, number] {
-  let offset = 0;
-  let n = 0;
-  while (offset + PCAP_RECORD_HEADER_BYTES <= records.length) {
-    const end = offset + PCAP_RECORD_HEADER_BYTES + records.readUInt32LE(offset + 8);
-    if (end > limit) break;
-    offset = end;
-    n++;
-  }
-  return [n, offset];
+  const c = new RecordCursor(records, 0, limit);
+  while (c.next() === RECORD_OK);
+  return [c.count, c.end];
 }
 
 /** A buffer given to `send()`, placed at stream offset `start`. */

@@ -5,6 +5,7 @@ export {
   PCAP_HEADER_BYTES,
   PCAP_MAGIC_NSEC,
   PCAP_MAGIC_USEC,
+  PCAP_MAX_CONVERTIBLE_USEC,
   PCAP_RECORD_HEADER_BYTES,
   PCAP_VERSION_MAJOR,
   PCAP_VERSION_MINOR,
@@ -26,7 +27,25 @@ export {
   type PcapPacket,
   type PcapRecord,
 } from './records.js';
-export { readPcap, readPcapFile, type PcapFile, type PcapFileHeader } from './reader.js';
+export {
+  RECORD_END,
+  RECORD_OK,
+  RECORD_SHORT_DATA,
+  RECORD_SHORT_HEADER,
+  RecordCursor,
+  recordEnd,
+  recordFaultError,
+  recordToNanosecond,
+  type RecordFault,
+  type RecordStep,
+} from './record-walk.js';
+export {
+  readPcap,
+  readPcapFile,
+  readPcapHeader,
+  type PcapFile,
+  type PcapFileHeader,
+} from './reader.js';
 export { PIPE_BUF_BYTES } from './fifo-output.js';
 export {
   PCAP_WRITER_DEFAULT_HWM_BYTES,

@@ -65,7 +65,8 @@ async function fileStream(path: string | null, fd?: number): Promise<WriteStream
  *
  * The global header is written first; after that {@link write} takes buffers of whole pcap
  * records (the shape the native addon and the wire format carry), so a reader never sees a
- * partial record from us. Nothing blocks the event loop: a slow reader gives back-pressure
+ * partial record from us. Records already checked upstream come with their count and are not
+ * walked again. Nothing blocks the event loop: a slow reader gives back-pressure
  * (`write()` returns false, `'drain'` follows).
  *
  * Every record given to `write()` ends up either delivered or lost, and losses are reported:
@@ -216,18 +217,28 @@ export class PcapWriter extends EventEmitter {
    * Queue a buffer of whole pcap records (possibly empty). A record is never split by us. On a
    * FIFO the bytes go to the pipe at once when it has room; what it does not take waits.
    *
+   * Without `count` the records are walked once to count them and to refuse a buffer that does
+   * not end on a record boundary. With `count` they are trusted: pass it only for records that
+   * were already walked and checked (e.g. by `decodeFrame`/`validateRecords` of
+   * `@nflog-pipe/shared`), so the packet path walks each batch once. The writer never cuts a
+   * buffer it took, so whole records in are whole records out either way; `count` only feeds
+   * `pendingRecords` and the loss counts.
+   *
+   * @param records whole pcap records in the header's byte order and resolution
+   * @param count the number of records in `records`, when already known
    * @returns false when the queue is at or above the high-water mark (wait for `'drain'`), and
    *   always false once the writer is dead or closing (the records are then discarded and not
    *   counted in any loss: they were never taken).
-   * @throws PcapFormatError `ERR_PCAP_TRUNCATED` if `records` does not end on a record boundary.
+   * @throws PcapFormatError `ERR_PCAP_TRUNCATED` if, without `count`, `records` does not end on
+   *   a record boundary.
    */
-  write(records: Buffer): boolean {
+  write(records: Buffer, count?: number): boolean {
     if (this.#dead || this.#closeRequested) return false;
-    const count = countRecords(records);
+    const n = count ?? countRecords(records);
     if (records.length > 0) {
       this.#inWrite = true;
       try {
-        this.#out.send(records, count);
+        this.#out.send(records, n);
       } finally {
         this.#inWrite = false;
       }

@@ -23,14 +23,13 @@ export interface PcapFile {
 }
 
 /**
- * Parse a complete pcap file held in memory. Accepts both magics (usec, nsec) in both byte
- * orders, as pcap-savefile(5) requires of readers. Meant for tests and queries, not for the
- * packet path.
+ * Parse the 24-byte global header at the start of `buf` (any more bytes are ignored). Accepts
+ * both magics (usec, nsec) in both byte orders, as pcap-savefile(5) requires of readers.
  *
- * @throws PcapFormatError `ERR_PCAP_TRUNCATED` (shorter than the 24-byte header, or a record runs
- *   past the end) or `ERR_PCAP_BAD_MAGIC` (the first four bytes are no pcap magic).
+ * @throws PcapFormatError `ERR_PCAP_TRUNCATED` (shorter than 24 bytes) or `ERR_PCAP_BAD_MAGIC`
+ *   (the first four bytes are no pcap magic).
  */
-export function readPcap(buf: Buffer): PcapFile {
+export function readPcapHeader(buf: Buffer): PcapFileHeader {
   if (buf.length < PCAP_HEADER_BYTES) {
     throw new PcapFormatError(
       'ERR_PCAP_TRUNCATED',
@@ -56,7 +55,7 @@ export function readPcap(buf: Buffer): PcapFile {
     );
   }
   const u32 = (at: number): number => (littleEndian ? buf.readUInt32LE(at) : buf.readUInt32BE(at));
-  const header: PcapFileHeader = {
+  return {
     nanosecond,
     // Only the low 16 bits are the link type; the upper bits may carry FCS information
     // (pcap-savefile(5), "LinkType and additional information"; libpcap LT_LINKTYPE()).
@@ -64,7 +63,18 @@ export function readPcap(buf: Buffer): PcapFile {
     snaplen: u32(16),
     littleEndian,
   };
-  const records = [...walkRecords(buf, PCAP_HEADER_BYTES, littleEndian)];
+}
+
+/**
+ * Parse a complete pcap file held in memory: {@link readPcapHeader}, then every record. Meant
+ * for tests and queries, not for the packet path.
+ *
+ * @throws PcapFormatError `ERR_PCAP_TRUNCATED` (shorter than the 24-byte header, or a record runs
+ *   past the end) or `ERR_PCAP_BAD_MAGIC` (the first four bytes are no pcap magic).
+ */
+export function readPcap(buf: Buffer): PcapFile {
+  const header = readPcapHeader(buf);
+  const records = [...walkRecords(buf, PCAP_HEADER_BYTES, header.littleEndian)];
   return { header, records };
 }
 

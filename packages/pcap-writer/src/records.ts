@@ -1,5 +1,13 @@
 import { PCAP_RECORD_HEADER_BYTES } from './constants.js';
-import { PcapFormatError } from './errors.js';
+import {
+  RECORD_END,
+  RECORD_OK,
+  RecordCursor,
+  recordEnd,
+  recordFaultError,
+  recordToNanosecond,
+  type RecordStep,
+} from './record-walk.js';
 
 /**
  * One packet record of a pcap stream.
@@ -78,7 +86,8 @@ export function encodeRecords(packets: readonly PcapPacket[]): Buffer {
 /**
  * Walk a records section (pcap records back to back, no global header) and yield each record.
  * `data` is a view into `records`. Every length is checked before it is used; records before a
- * damaged one are yielded, then the generator throws.
+ * damaged one are yielded, then the generator throws. One object per record: for tests and
+ * queries, not the packet path (that uses {@link RecordCursor}).
  *
  * @param littleEndian byte order of the record headers. Default true (what we write; a
  *   big-endian pcap file read by {@link readPcap} passes false).
@@ -94,37 +103,18 @@ export function* walkRecords(
   start: number,
   littleEndian: boolean,
 ): Generator<PcapRecord> {
-  const end = records.length;
-  let offset = start;
-  while (offset < end) {
-    if (end - offset < PCAP_RECORD_HEADER_BYTES) {
-      throw new PcapFormatError(
-        'ERR_PCAP_TRUNCATED',
-        `pcap record header at offset ${offset} needs ${PCAP_RECORD_HEADER_BYTES} bytes, ${end - offset} left`,
-        offset,
-      );
-    }
-    const tsSec = littleEndian ? records.readUInt32LE(offset) : records.readUInt32BE(offset);
-    const tsFrac = littleEndian
-      ? records.readUInt32LE(offset + 4)
-      : records.readUInt32BE(offset + 4);
-    const inclLen = littleEndian
-      ? records.readUInt32LE(offset + 8)
-      : records.readUInt32BE(offset + 8);
-    const origLen = littleEndian
-      ? records.readUInt32LE(offset + 12)
-      : records.readUInt32BE(offset + 12);
-    const dataStart = offset + PCAP_RECORD_HEADER_BYTES;
-    if (inclLen > end - dataStart) {
-      throw new PcapFormatError(
-        'ERR_PCAP_TRUNCATED',
-        `pcap record at offset ${offset} has incl_len ${inclLen}, only ${end - dataStart} bytes left`,
-        offset,
-      );
-    }
-    offset = dataStart + inclLen;
-    yield { tsSec, tsFrac, inclLen, origLen, data: records.subarray(dataStart, offset) };
+  const c = new RecordCursor(records, start, records.length, littleEndian);
+  let step: RecordStep;
+  while ((step = c.next()) === RECORD_OK) {
+    yield {
+      tsSec: c.tsSec,
+      tsFrac: c.tsFrac,
+      inclLen: c.inclLen,
+      origLen: c.origLen,
+      data: c.data(),
+    };
   }
+  if (step !== RECORD_END) throw c.error();
 }
 
 /**
@@ -134,47 +124,35 @@ export function* walkRecords(
  * @throws PcapFormatError `ERR_PCAP_TRUNCATED` if the buffer does not end on a record boundary.
  */
 export function countRecords(records: Buffer): number {
-  const end = records.length;
-  let offset = 0;
   let count = 0;
-  while (offset < end) {
-    if (end - offset < PCAP_RECORD_HEADER_BYTES) {
-      throw new PcapFormatError(
-        'ERR_PCAP_TRUNCATED',
-        `partial pcap record header at offset ${offset}`,
-        offset,
-      );
-    }
-    const inclLen = records.readUInt32LE(offset + 8);
-    if (inclLen > end - offset - PCAP_RECORD_HEADER_BYTES) {
-      throw new PcapFormatError(
-        'ERR_PCAP_TRUNCATED',
-        `pcap record at offset ${offset} runs past the end`,
-        offset,
-      );
-    }
-    offset += PCAP_RECORD_HEADER_BYTES + inclLen;
-    count++;
+  for (let offset = 0, end; offset < records.length; offset = end, count++) {
+    end = recordEnd(records, offset);
+    if (end < 0) throw recordFaultError(records, offset);
   }
   return count;
 }
 
 /**
  * Convert a records section from microsecond to nanosecond timestamps (ts_frac × 1000), for a
- * stream opened with `nanosecond: true`. Returns a new buffer; the input is not modified.
+ * stream opened with `nanosecond: true`. Returns a new buffer; the input is not modified. (The
+ * receiver converts in the walk that validates each frame instead: `validateRecords` in
+ * `@nflog-pipe/shared`.)
  *
  * @throws PcapFormatError `ERR_PCAP_TRUNCATED` if `records` does not hold whole records.
  * @throws RangeError if a ts_usec field is so large (> 4294967) that it cannot be a microsecond.
  */
 export function recordsToNanosecond(records: Buffer): Buffer {
-  countRecords(records); // validate first so no half-converted copy escapes
+  // Copy, then convert in one walk; on a failure the half-converted copy never escapes. A
+  // truncated section is reported as such even after a bad timestamp, so keep walking.
   const out = Buffer.from(records);
-  let offset = 0;
-  while (offset < out.length) {
-    // A valid usec (< 1e6) times 1000 is < 1e9 < 2^32, so it fits; a corrupt value above
-    // 4294967 makes writeUInt32LE throw RangeError rather than wrap silently.
-    out.writeUInt32LE(out.readUInt32LE(offset + 4) * 1000, offset + 4);
-    offset += PCAP_RECORD_HEADER_BYTES + out.readUInt32LE(offset + 8);
+  let bad = '';
+  for (let offset = 0, end; offset < out.length; offset = end) {
+    end = recordEnd(out, offset);
+    if (end < 0) throw recordFaultError(out, offset);
+    if (!recordToNanosecond(out, offset) && bad === '') {
+      bad = `ts_usec ${out.readUInt32LE(offset + 4)} at offset ${offset}`;
+    }
   }
+  if (bad !== '') throw new RangeError(`${bad} cannot be microseconds`);
   return out;
 }

@@ -41,6 +41,19 @@ test('a partial record is refused with ERR_PCAP_TRUNCATED and nothing of it is w
   assert.deepEqual(await readFile(path), Buffer.concat([encodePcapHeader(), records]));
 });
 
+test('write(records, count) trusts the count: records are not walked again, the count is what is accounted', async (t) => {
+  const writer = await PcapWriter.open(join(await makeTempDir(t), 'a.pcap'));
+  // Not whole records: write(records) would throw; with a count nothing looks at them.
+  const cut = records.subarray(0, 10);
+  assert.throws(() => writer.write(cut), { code: 'ERR_PCAP_TRUNCATED' });
+  assert.equal(writer.write(cut, 1), true);
+  assert.equal(writer.pendingRecords, 1);
+  assert.equal(writer.write(records, 2), true);
+  assert.equal(writer.pendingRecords, 3);
+  // What the OS had not accepted when the writer is destroyed is the sum of the given counts.
+  assert.deepEqual(writer.destroy(), { lostRecords: 3, lostBytes: cut.length + records.length });
+});
+
 test('close() twice is safe, returns the same promise; write after close is refused', async (t) => {
   const path = join(await makeTempDir(t), 'a.pcap');
   const writer = await PcapWriter.open(path);
