@@ -50,6 +50,8 @@ export const WIRE_ERROR_CODES = [
   'ERR_WIRE_INFLATE',
   /** Encoder input out of range (a field wider than its header slot). */
   'ERR_WIRE_BAD_FIELD',
+  /** Converting to nanoseconds (`nanosecond` option): a ts_usec above 4294967 cannot be microseconds. */
+  'ERR_WIRE_BAD_TIMESTAMP',
 ] as const;
 
 /** One of {@link WIRE_ERROR_CODES}. */

@@ -3,11 +3,16 @@
 // rate-control prefix (0x00 / 0x01 + zlib) is handled by the compress package, not here.
 
 import {
+  PCAP_MAX_CONVERTIBLE_USEC,
   PCAP_RECORD_HEADER_BYTES as RECORD_HEADER_BYTES,
+  RECORD_END,
+  RECORD_OK,
+  RecordCursor,
   writeRecordHeader,
+  type RecordStep,
 } from '@nflog-pipe/pcap-writer';
 import { WireError, type WireErrorCode } from './errors.js';
-import { WIRE_MAX_RECORD_BYTES } from './wire-v1.js';
+import { checkRecordStep, WIRE_MAX_RECORD_BYTES } from './wire-v1.js';
 
 /** Fixed part of a legacy message: ts_sec, ts_usec, orig_len, opaque length (4 × u32 BE). */
 export const LEGACY_HEADER_BYTES = 16;
@@ -33,6 +38,11 @@ export interface LegacyToRecordsOptions {
    * kept. Without it the first bad message throws.
    */
   onBadPacket?: (err: WireError, index: number) => void;
+  /**
+   * Write ts_usec × 1000 (nanoseconds) into the records, for a nanosecond pcap stream; a message
+   * whose ts_usec cannot be microseconds (above 4294967) is then bad (ERR_WIRE_BAD_TIMESTAMP).
+   */
+  nanosecond?: boolean;
 }
 
 function fail(code: WireErrorCode, message: string): never {
@@ -78,6 +88,14 @@ function checkLegacyPacket(buf: Buffer): number {
     if (buf[i] !== 0) fail('ERR_WIRE_LENGTH_MISMATCH', 'XDR padding is not zero');
   }
   return dataBytes;
+}
+
+/** A checked message's ts_usec must fit as nanoseconds (the `nanosecond` conversion). */
+function checkConvertible(buf: Buffer): void {
+  const tsUsec = buf.readUInt32BE(4);
+  if (tsUsec > PCAP_MAX_CONVERTIBLE_USEC) {
+    fail('ERR_WIRE_BAD_TIMESTAMP', `ts_usec ${tsUsec} cannot be microseconds`);
+  }
 }
 
 /**
@@ -157,59 +175,46 @@ export function decodeLegacyPacket(buf: Buffer): LegacyPacket {
  * @throws WireError ERR_WIRE_TRUNCATED_RECORD, ERR_WIRE_OVERSIZE
  */
 export function recordsToLegacyPackets(records: Buffer): Buffer[] {
-  // Pass 1: bounds-check the walk and size the single output allocation.
+  // Pass 1: check the records and size the single output allocation.
   let total = 0;
-  let count = 0;
-  for (let offset = 0; offset < records.length; count++) {
-    if (records.length - offset < RECORD_HEADER_BYTES) {
-      fail(
-        'ERR_WIRE_TRUNCATED_RECORD',
-        `record ${count}: ${records.length - offset} bytes left for a 16-byte header`,
-      );
-    }
-    const inclLen = records.readUInt32LE(offset + 8);
-    if (inclLen > WIRE_MAX_RECORD_BYTES) {
-      fail(
-        'ERR_WIRE_OVERSIZE',
-        `record ${count}: incl_len ${inclLen} exceeds ${WIRE_MAX_RECORD_BYTES}`,
-      );
-    }
-    offset += RECORD_HEADER_BYTES + inclLen;
-    if (offset > records.length) {
-      fail('ERR_WIRE_TRUNCATED_RECORD', `record ${count}: incl_len ${inclLen} runs past the end`);
-    }
-    total += LEGACY_HEADER_BYTES + paddedLength(inclLen);
+  const check = new RecordCursor(records);
+  let step: RecordStep;
+  while ((step = check.next()) !== RECORD_END) {
+    checkRecordStep(step, check);
+    total += LEGACY_HEADER_BYTES + paddedLength(check.inclLen);
   }
+  // Pass 2: write each message; the records are known to be whole now.
   const out = Buffer.allocUnsafeSlow(total);
-  const msgs = new Array<Buffer>(count);
-  let inOffset = 0;
+  const msgs = new Array<Buffer>(check.count);
+  const c = new RecordCursor(records);
   let outOffset = 0;
-  for (let i = 0; i < count; i++) {
-    const inclLen = records.readUInt32LE(inOffset + 8);
+  for (let i = 0; c.next() === RECORD_OK; i++) {
     const end = writeLegacyPacket(
       out,
       outOffset,
-      records.readUInt32LE(inOffset),
-      records.readUInt32LE(inOffset + 4),
-      records.readUInt32LE(inOffset + 12),
+      c.tsSec,
+      c.tsFrac,
+      c.origLen,
       records,
-      inOffset + RECORD_HEADER_BYTES,
-      inclLen,
+      c.dataStart,
+      c.inclLen,
     );
     msgs[i] = out.subarray(outOffset, end);
     outOffset = end;
-    inOffset += RECORD_HEADER_BYTES + inclLen;
   }
   return msgs;
 }
 
 /**
- * Turn legacy messages (one packet each) into one section of pcap records (LE, microseconds),
- * ready for a single write into the pcap stream. An orig_len of 0 becomes the data length, as
- * the Python receiver did (`pkt.len or len(pkt.dump)`).
+ * Turn legacy messages (one packet each) into one section of pcap records (LE, microseconds,
+ * or nanoseconds with `options.nanosecond`), ready for a single write into the pcap stream. An
+ * orig_len of 0 becomes the data length, as the Python receiver did (`pkt.len or
+ * len(pkt.dump)`). The records are built whole, so their number is the messages kept: nothing
+ * needs to walk them again.
  *
  * @param msgs legacy messages, without any rate-control prefix byte
- * @param options `onBadPacket` to skip (and count) bad messages instead of throwing
+ * @param options `onBadPacket` to skip (and count) bad messages instead of throwing;
+ *   `nanosecond` to write nanosecond timestamps
  * @throws WireError the first bad message's error, unless `onBadPacket` is given
  */
 export function legacyPacketsToRecords(
@@ -217,6 +222,7 @@ export function legacyPacketsToRecords(
   options: LegacyToRecordsOptions = {},
 ): Buffer {
   const { onBadPacket } = options;
+  const nanosecond = options.nanosecond === true;
   // Pass 1: check every message and size the single output allocation; -1 marks a skipped one.
   const dataLens = new Int32Array(msgs.length);
   let total = 0;
@@ -224,6 +230,7 @@ export function legacyPacketsToRecords(
     let dataBytes: number;
     try {
       dataBytes = checkLegacyPacket(msgs[i]!);
+      if (nanosecond) checkConvertible(msgs[i]!);
     } catch (err) {
       if (onBadPacket === undefined || !(err instanceof WireError)) throw err;
       onBadPacket(err, i);
@@ -240,11 +247,12 @@ export function legacyPacketsToRecords(
     if (dataBytes < 0) continue;
     const msg = msgs[i]!;
     const origLen = msg.readUInt32BE(8);
+    const tsUsec = msg.readUInt32BE(4);
     offset = writeRecordHeader(
       out,
       offset,
       msg.readUInt32BE(0),
-      msg.readUInt32BE(4),
+      nanosecond ? tsUsec * 1000 : tsUsec,
       dataBytes,
       origLen === 0 ? dataBytes : origLen,
     );

@@ -2,8 +2,18 @@
 // metadata, then a section of classic pcap records. The byte tables live in
 // docs/wire-format.md ("Wire v1"); keep this file and that document in step.
 
-import { PCAP_RECORD_HEADER_BYTES as RECORD_HEADER_BYTES } from '@nflog-pipe/pcap-writer';
+import {
+  PCAP_RECORD_HEADER_BYTES as RECORD_HEADER_BYTES,
+  RECORD_OK,
+  RECORD_SHORT_DATA,
+  RECORD_SHORT_HEADER,
+  RecordCursor,
+  recordEnd,
+  recordToNanosecond,
+  type RecordStep,
+} from '@nflog-pipe/pcap-writer';
 import { WireError, type WireErrorCode } from './errors.js';
+import { MIB } from './units.js';
 
 /** v1 magic: the bytes `N F P Z` (0x4e 0x46 0x50 0x5a) read as a little-endian u32. */
 export const WIRE_V1_MAGIC = 0x5a50464e;
@@ -18,7 +28,7 @@ export const WIRE_FLAG_METADATA = 0x02;
 /** Largest captured length (incl_len) of one packet in bytes; larger records are rejected. */
 export const WIRE_MAX_RECORD_BYTES = 262144;
 /** Default cap on a frame's uncompressed records section (`rawBytes`): 64 MiB. */
-export const WIRE_DEFAULT_MAX_RAW_BYTES = 64 * 1024 * 1024;
+export const WIRE_DEFAULT_MAX_RAW_BYTES = 64 * MIB;
 /** Largest metadata section in bytes (the header field is a u16). */
 export const WIRE_MAX_META_BYTES = 0xffff;
 
@@ -71,9 +81,12 @@ export interface FrameFields {
 }
 
 /** Options of {@link decodeFrame}. */
-export interface DecodeFrameOptions {
+export interface DecodeFrameOptions extends ValidateRecordsOptions {
   /** Cap on `rawBytes` (the uncompressed records section), bytes. Default WIRE_DEFAULT_MAX_RAW_BYTES. */
   maxRawBytes?: number;
+  // `nanosecond` (from ValidateRecordsOptions): convert the records of an uncompressed frame to
+  // nanoseconds, in place in `buf`, in the walk that checks them. A compressed frame's records
+  // are converted where they are inflated and checked (inflateFrameRecords, compress package).
 }
 
 function fail(code: WireErrorCode, message: string): never {
@@ -201,6 +214,14 @@ export function encodeFrame(fields: FrameFields, records: Buffer | readonly Buff
 }
 
 /**
+ * The record count in an encoded v1 frame's header, without decoding it again: for a frame
+ * this process already decoded or built (e.g. what `inflateFrame` returns). Not a check.
+ */
+export function frameRecordCount(frame: Buffer): number {
+  return frame.readUInt32LE(8);
+}
+
+/**
  * True when `buf` starts with the v1 magic (`NFPZ`). A legacy XDR message starts with a
  * big-endian ts_sec, which would have to be 0x4e46505a (year 2011) to collide; with rate
  * control a legacy message starts with 0x00 or 0x01 and never collides.
@@ -210,47 +231,88 @@ export function isV1Frame(buf: Buffer): boolean {
 }
 
 /**
- * Walk a section of pcap records (LE headers) and check that it holds exactly `count` whole
- * records, each with incl_len at most WIRE_MAX_RECORD_BYTES, ending exactly at the end of the
- * section. Reads only the incl_len fields; allocates nothing.
+ * The wire's rules for one step of a walk over a records section (pcap-writer's
+ * RecordCursor), in the order docs/wire-format.md gives: a header cut short, then incl_len above
+ * WIRE_MAX_RECORD_BYTES, then data running past the end. Shared by every decoder of records
+ * (v1 frames here, legacy conversion).
+ *
+ * @param step what `cursor.next()` returned (not RECORD_END)
+ * @param cursor the cursor after that step
+ * @throws WireError ERR_WIRE_TRUNCATED_RECORD, ERR_WIRE_OVERSIZE
+ */
+export function checkRecordStep(step: RecordStep, cursor: RecordCursor): void {
+  // The record this step is about: the one just walked, or the one that does not fit.
+  const index = step === RECORD_OK ? cursor.count - 1 : cursor.count;
+  recordRules(step, index, cursor.inclLen, cursor.limit - cursor.offset);
+}
+
+/** {@link checkRecordStep} on the values; `left`: bytes from the record's start to the end. */
+function recordRules(step: RecordStep, index: number, inclLen: number, left: number): void {
+  if (step === RECORD_SHORT_HEADER) {
+    fail('ERR_WIRE_TRUNCATED_RECORD', `record ${index}: ${left} bytes left for a 16-byte header`);
+  }
+  if (inclLen > WIRE_MAX_RECORD_BYTES) {
+    fail(
+      'ERR_WIRE_OVERSIZE',
+      `record ${index}: incl_len ${inclLen} exceeds ${WIRE_MAX_RECORD_BYTES}`,
+    );
+  }
+  if (step === RECORD_SHORT_DATA) {
+    fail(
+      'ERR_WIRE_TRUNCATED_RECORD',
+      `record ${index}: incl_len ${inclLen} runs past the section end`,
+    );
+  }
+}
+
+/** Options of {@link validateRecords}. */
+export interface ValidateRecordsOptions {
+  /**
+   * Also rewrite every ts_usec as nanoseconds (× 1000) in place, in the same walk, for a
+   * nanosecond pcap stream (`nflog-pcap-recv --pcap-nsec`). The section must be the caller's
+   * own: it is modified, and left partly converted when it turns out to be bad.
+   */
+  nanosecond?: boolean;
+}
+
+/**
+ * Walk a section of pcap records (LE headers) once and check that it holds exactly `count`
+ * whole records, each with incl_len at most WIRE_MAX_RECORD_BYTES, ending exactly at the end of
+ * the section. Reads only the incl_len fields (and ts_usec with `nanosecond`); allocates
+ * nothing. Once it returns, the records are whole and `count` is their number: whoever writes
+ * them on (`PcapWriter.write(records, count)`) need not walk them again.
  *
  * @param records the records section (uncompressed)
  * @param count the record count the header claims
- * @throws WireError ERR_WIRE_TRUNCATED_RECORD, ERR_WIRE_OVERSIZE, ERR_WIRE_COUNT_MISMATCH
+ * @param options `nanosecond`: convert the timestamps in the same walk
+ * @throws WireError ERR_WIRE_TRUNCATED_RECORD, ERR_WIRE_OVERSIZE, ERR_WIRE_COUNT_MISMATCH,
+ *   ERR_WIRE_BAD_TIMESTAMP (`nanosecond` only: a ts_usec above 4294967)
  */
-export function validateRecords(records: Buffer, count: number): void {
-  const end = records.length;
+export function validateRecords(
+  records: Buffer,
+  count: number,
+  options: ValidateRecordsOptions = {},
+): void {
+  const length = records.length;
   // Cheap bound first: `count` records need at least 16 bytes each.
-  if (count * RECORD_HEADER_BYTES > end) {
-    fail('ERR_WIRE_COUNT_MISMATCH', `${count} records cannot fit in ${end} bytes`);
+  if (count * RECORD_HEADER_BYTES > length) {
+    fail('ERR_WIRE_COUNT_MISMATCH', `${count} records cannot fit in ${length} bytes`);
   }
-  let offset = 0;
+  const nanosecond = options.nanosecond === true;
   let seen = 0;
-  while (offset < end) {
-    if (end - offset < RECORD_HEADER_BYTES) {
-      fail(
-        'ERR_WIRE_TRUNCATED_RECORD',
-        `record ${seen}: ${end - offset} bytes left for a 16-byte header`,
-      );
+  for (let offset = 0, end; offset < length; offset = end) {
+    end = recordEnd(records, offset);
+    if (end < 0 || end - offset - RECORD_HEADER_BYTES > WIRE_MAX_RECORD_BYTES) {
+      // Rare: say which rule the record breaks (a cursor reads its incl_len either way).
+      const c = new RecordCursor(records, offset);
+      recordRules(c.next(), seen, c.inclLen, length - offset);
     }
-    if (seen === count) {
-      fail('ERR_WIRE_COUNT_MISMATCH', `more than ${count} records (${end - offset} bytes left)`);
+    if (++seen > count) {
+      fail('ERR_WIRE_COUNT_MISMATCH', `more than ${count} records (${length - offset} bytes left)`);
     }
-    const inclLen = records.readUInt32LE(offset + 8);
-    if (inclLen > WIRE_MAX_RECORD_BYTES) {
-      fail(
-        'ERR_WIRE_OVERSIZE',
-        `record ${seen}: incl_len ${inclLen} exceeds ${WIRE_MAX_RECORD_BYTES}`,
-      );
+    if (nanosecond && !recordToNanosecond(records, offset)) {
+      fail('ERR_WIRE_BAD_TIMESTAMP', `record ${seen - 1}: ts_usec cannot be microseconds`);
     }
-    offset += RECORD_HEADER_BYTES + inclLen;
-    if (offset > end) {
-      fail(
-        'ERR_WIRE_TRUNCATED_RECORD',
-        `record ${seen}: incl_len ${inclLen} runs past the section end`,
-      );
-    }
-    seen++;
   }
   if (seen !== count)
     fail('ERR_WIRE_COUNT_MISMATCH', `header says ${count} records, section holds ${seen}`);
@@ -258,9 +320,11 @@ export function validateRecords(records: Buffer, count: number): void {
 
 /**
  * Decode and check one v1 frame. Strict: every header length must agree with the message
- * length exactly. Uncompressed records are walked with {@link validateRecords}; compressed
+ * length exactly. Uncompressed records are walked once, with {@link validateRecords} (which
+ * also converts them to nanoseconds with `options.nanosecond`, modifying `buf`); compressed
  * frames are checked only against the header here (`rawBytes` cap, room for `count` records)
- * and must be validated after inflating (the compress package does that).
+ * and must be validated after inflating (the compress package does that). A returned frame's
+ * `records` are `count` whole records, ready for `PcapWriter.write(records, count)`.
  *
  * Errors are checked in this order (docs/wire-format.md, "Decoder errors"):
  * length < 4 → ERR_WIRE_SHORT_HEADER; magic → ERR_WIRE_BAD_MAGIC; length < 40 →
@@ -269,7 +333,7 @@ export function validateRecords(records: Buffer, count: number): void {
  * TRUNCATED_RECORD, OVERSIZE).
  *
  * @param buf one ZeroMQ message
- * @param options `maxRawBytes` (bytes, default WIRE_DEFAULT_MAX_RAW_BYTES)
+ * @param options `maxRawBytes` (bytes, default WIRE_DEFAULT_MAX_RAW_BYTES), `nanosecond`
  * @returns the frame; `records` and `meta` are views into `buf`
  * @throws WireError with one of the codes above
  */
@@ -324,7 +388,7 @@ export function decodeFrame(buf: Buffer, options: DecodeFrameOptions = {}): Fram
       fail('ERR_WIRE_COUNT_MISMATCH', `${count} records cannot make ${rawBytes} raw bytes`);
     }
   } else {
-    validateRecords(records, count);
+    validateRecords(records, count, options);
   }
   const frame: Frame = {
     flags,

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { inflateSync } from 'node:zlib';
 import fc from 'fast-check';
+import { recordsToNanosecond } from '@nflog-pipe/pcap-writer';
 import {
   LEGACY_HEADER_BYTES,
   WIRE_MAX_RECORD_BYTES,
@@ -174,6 +175,25 @@ void test('legacyPacketsToRecords with onBadPacket skips and reports bad message
     () => legacyPacketsToRecords([fixture(hand, 'p1'), Buffer.alloc(3)]),
     'ERR_WIRE_SHORT_HEADER',
   );
+});
+
+void test('legacyPacketsToRecords with nanosecond writes ts_usec × 1000; an unconvertible one is a bad packet', () => {
+  const records = legacyPacketsToRecords(
+    [fixture(hand, 'p1'), fixture(hand, 'p2'), fixture(hand, 'p3')],
+    { nanosecond: true },
+  );
+  assert.deepEqual(records, recordsToNanosecond(RECORDS_P123));
+  const huge = fixture(hand, 'p1');
+  huge.writeUInt32BE(4294968, 4);
+  const bad: [string, number][] = [];
+  const kept = legacyPacketsToRecords([huge, fixture(hand, 'p3')], {
+    nanosecond: true,
+    onBadPacket: (err, index) => bad.push([err.code, index]),
+  });
+  assert.deepEqual(bad, [['ERR_WIRE_BAD_TIMESTAMP', 0]]);
+  assert.deepEqual(kept, recordsToNanosecond(RECORDS_P123.subarray(RECORDS_P123.length - 16)));
+  // Microseconds are carried as they are, whatever the value.
+  assert.equal(legacyPacketsToRecords([huge]).readUInt32LE(4), 4294968);
 });
 
 function withOpaqueLength(name: string, len: number): Buffer {

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import fc from 'fast-check';
+import { recordsToNanosecond } from '@nflog-pipe/pcap-writer';
 import {
   WIRE_DEFAULT_MAX_RAW_BYTES,
   WIRE_FLAG_COMPRESSED,
@@ -395,6 +396,31 @@ void test('validateRecords rejects each bad records section with its code', () =
   validateRecords(max, 1);
 });
 
+void test('validateRecords with nanosecond converts ts_usec in the same walk, in place', () => {
+  const records = Buffer.from(GOLDEN_RECORDS);
+  validateRecords(records, 2, { nanosecond: true });
+  // 123456 µs → 123456000 ns (0x075bca00); 0 stays 0; nothing else changes.
+  const expected = Buffer.from(GOLDEN_RECORDS);
+  expected.writeUInt32LE(123456000, 4);
+  assert.deepEqual(records, expected);
+  // decodeFrame passes it on: the frame's records (a view into the message) are converted.
+  const msg = encodeFrame({ linktype: 101, senderId: 1n, firstSeq: 0n, count: 2 }, GOLDEN_RECORDS);
+  assert.deepEqual(decodeFrame(msg, { nanosecond: true }).records, expected);
+  assert.deepEqual(msg.subarray(WIRE_V1_HEADER_BYTES), expected);
+  // A ts_usec that cannot be microseconds is a bad frame, not a wrapped value.
+  const bad = Buffer.from(GOLDEN_RECORDS);
+  bad.writeUInt32LE(4294968, 24);
+  expectWireError(() => validateRecords(bad, 2, { nanosecond: true }), 'ERR_WIRE_BAD_TIMESTAMP');
+  const top = Buffer.from(GOLDEN_RECORDS);
+  top.writeUInt32LE(4294967, 24);
+  validateRecords(top, 2, { nanosecond: true });
+  assert.equal(top.readUInt32LE(24), 4294967000);
+  // Without the option the same value is only data.
+  const raw = Buffer.from(GOLDEN_RECORDS);
+  raw.writeUInt32LE(0xffffffff, 24);
+  validateRecords(raw, 2);
+});
+
 void test('encodeFrame rejects fields that do not fit the header', () => {
   const base: FrameFields = { linktype: 101, senderId: 1n, firstSeq: 0n, count: 0 };
   const none = Buffer.alloc(0);
@@ -526,6 +552,18 @@ void test('property: encodeFrame → decodeFrame returns every field and the exa
       }
     }),
     { numRuns: 300 },
+  );
+});
+
+void test('property: decodeFrame with nanosecond gives the records of recordsToNanosecond', () => {
+  fc.assert(
+    fc.property(fc.array(pktArb, { maxLength: 20 }), (pkts) => {
+      const records = buildRecords(pkts);
+      const fields = { linktype: 101, senderId: 1n, firstSeq: 0n, count: pkts.length };
+      const frame = decodeFrame(encodeFrame(fields, records), { nanosecond: true });
+      assert.deepEqual(frame.records, recordsToNanosecond(records));
+    }),
+    { numRuns: 200 },
   );
 });
 
