@@ -10,3 +10,4 @@ export * from './units.js';
 export * from './signals.js';
 export * from './endpoint.js';
 export * from './non-blocking-pusher.js';
+export * from './query-protocol.js';
