@@ -7,6 +7,7 @@ import {
   WireError,
   addStatsdOptions,
   createProgram,
+  frameRecordCount,
   isV1Frame,
   parseMiB,
   runProgram,
@@ -55,7 +56,7 @@ export function mainDecompress(argv: string[]): Promise<number> {
           try {
             if (wire === 'v1' || (wire === 'auto' && isV1Frame(msg))) {
               const frame = inflateFrame(msg, { maxRawBytes: maxBytes });
-              const count = frame.readUInt32LE(8); // validated by inflateFrame
+              const count = frameRecordCount(frame); // checked by inflateFrame
               metrics.increment(METRIC.DECOMPRESS_IN_PKT, count);
               send(frame, count);
             } else {
