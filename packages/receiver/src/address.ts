@@ -1,4 +1,5 @@
 import { isIPv4, isIPv6 } from 'node:net';
+import { parseQueryPrefix } from '@nflog-pipe/shared';
 
 /** An address prefix: `bytes` (4 or 16) and how many leading bits must match. */
 export interface AddressPrefix {
@@ -48,23 +49,15 @@ export function parseAddress(str: string): Buffer | null {
 /**
  * Parse `ADDR/BITS` (or a bare address, meaning all bits) into a prefix. Host bits set in ADDR
  * are ignored, as tcpdump's `net` does not allow but most users mean (10.1.2.3/8 = 10.0.0.0/8).
+ * The syntax is the query protocol's (`parseQueryPrefix`); this adds the bytes.
  *
  * @returns null when the address or the bit count is invalid.
  */
 export function parsePrefix(str: string): AddressPrefix | null {
-  const slash = str.indexOf('/');
-  const addrText = slash < 0 ? str : str.slice(0, slash);
-  const bytes = parseAddress(addrText);
-  if (bytes === null) return null;
-  const maxBits = bytes.length * 8;
-  let prefixBits = maxBits;
-  if (slash >= 0) {
-    const bitsText = str.slice(slash + 1);
-    if (!/^\d{1,3}$/.test(bitsText)) return null;
-    prefixBits = Number(bitsText);
-    if (prefixBits > maxBits) return null;
-  }
-  return { family: bytes.length === 4 ? 4 : 6, bytes, prefixBits };
+  const prefix = parseQueryPrefix(str);
+  if (prefix === null) return null;
+  const bytes = prefix.family === 4 ? parseIPv4(prefix.address) : parseIPv6(prefix.address);
+  return { family: prefix.family, bytes, prefixBits: prefix.prefixBits };
 }
 
 /** True when `addr` (4 or 16 bytes) lies inside `prefix`; families must agree. */

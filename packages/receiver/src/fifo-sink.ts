@@ -105,7 +105,9 @@ export class FifoSink implements PcapSink {
     const writer = this.#writer;
     // A writer that just found its reader gone takes nothing more; its 'error' is on the way.
     if (writer !== null && writer.error === null) {
-      writer.write(records); // above the high-water mark it still takes them; the bound is ours
+      // Checked and counted by the decoder: the writer takes the count, no second walk. Above
+      // the high-water mark it still takes them; the bound is ours.
+      writer.write(records, count);
       this.#ledger.out(records, count);
       return;
     }

@@ -90,7 +90,8 @@ export class FileSink implements PcapSink {
   }
 
   #write(records: Buffer, count: number): void {
-    if (!this.#writer!.write(records)) this.#blocked = true;
+    // Checked and counted by the decoder: the writer takes the count, no second walk.
+    if (!this.#writer!.write(records, count)) this.#blocked = true;
     this.#ledger.out(records, count);
   }
 
@@ -153,8 +154,10 @@ export class FileSink implements PcapSink {
       const r = await Promise.race([writer.close().then(() => 'closed' as const), timedOut]);
       if (r === 'timeout') this.#ledger.settle(writer.destroy(), 'shutdown');
     } catch (err) {
-      const gone = (err as { code?: string }).code === 'ERR_PCAP_EPIPE';
-      this.#ledger.settle(err as PcapWriteError, gone ? 'reader-gone' : 'shutdown');
+      // close() rejects only with the writer's PcapWriteError (its code is pcap-writer's).
+      const writeErr = err as PcapWriteError;
+      const gone = writeErr.code === 'ERR_PCAP_EPIPE';
+      this.#ledger.settle(writeErr, gone ? 'reader-gone' : 'shutdown');
       if (!gone) this.#opts.logger.warn('flushing the pcap output failed', { err });
     } finally {
       clearTimeout(timer);

@@ -2,30 +2,15 @@ export { parseAddress, parsePrefix, prefixContains, type AddressPrefix } from '.
 export { FifoSink } from './fifo-sink.js';
 export { FileSink } from './file-sink.js';
 export type { PcapSink, PcapSinkEvents, PcapSinkOptions, PcapSinkStats } from './pcap-sink.js';
-export {
-  IPPROTO_ICMP,
-  IPPROTO_ICMPV6,
-  IPPROTO_SCTP,
-  IPPROTO_TCP,
-  IPPROTO_UDP,
-  nflogPayload,
-  packetFields,
-  parseIpPacket,
-  type PacketFields,
-} from './packet-fields.js';
+export { nflogPayload, packetFields, parseIpPacket, type PacketFields } from './packet-fields.js';
 export {
   filtersRecords,
+  queryFilterFrom,
   selectRecords,
+  type QueryFilter,
   type RecordFormat,
   type Selection,
 } from './query-filter.js';
-export {
-  parseQueryRequest,
-  QUERY_PROTOCOLS,
-  QUERY_REQUEST_VERSION,
-  QueryRequestError,
-  type QueryFilter,
-} from './query-request.js';
 export { RingBuffer, type RingBatch, type RingBufferStats } from './ring-buffer.js';
 export {
   SEQUENCE_TRACKER_DEFAULT_MAX_SENDERS,

@@ -3,17 +3,7 @@
 // description on tcpdump.org (nflog_hdr, then TLVs with host-order length/type, 4-byte aligned).
 
 import { LINKTYPE_NFLOG, LINKTYPE_RAW } from '@nflog-pipe/pcap-writer';
-
-/** IP protocol numbers the filters name. */
-export const IPPROTO_ICMP = 1;
-/** TCP. */
-export const IPPROTO_TCP = 6;
-/** UDP. */
-export const IPPROTO_UDP = 17;
-/** ICMPv6. */
-export const IPPROTO_ICMPV6 = 58;
-/** SCTP (has ports at the same place as TCP/UDP). */
-export const IPPROTO_SCTP = 132;
+import { IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP } from '@nflog-pipe/shared';
 
 const NFULA_PAYLOAD = 9;
 

@@ -51,7 +51,9 @@ export interface PcapSinkOptions extends PcapSinkEvents {
 export interface PcapSink {
   /**
    * Queue one batch of whole records for the output. When the queue would exceed its bound the
-   * whole batch is dropped and counted. The buffer is referenced, not copied.
+   * whole batch is dropped and counted. The buffer is referenced, not copied. The records must
+   * already be checked (`count` whole records, as the decoder leaves them): they are not walked
+   * again.
    *
    * @returns false when the batch was dropped
    */

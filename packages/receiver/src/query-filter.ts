@@ -1,16 +1,67 @@
-import { PCAP_HEADER_BYTES, PCAP_RECORD_HEADER_BYTES } from '@nflog-pipe/pcap-writer';
-import { prefixContains } from './address.js';
+// The receiver's side of a query: what a parsed request (the shared query protocol) selects
+// from the ring, and the selection itself. Parsing and replies are @nflog-pipe/shared's
+// (query-protocol.ts); the REP socket is query-server.ts.
+
+import { PCAP_HEADER_BYTES, RECORD_OK, RecordCursor } from '@nflog-pipe/pcap-writer';
+import { QUERY_PROTOCOLS, type QueryDumpFormat, type QueryRequest } from '@nflog-pipe/shared';
+import { parsePrefix, prefixContains, type AddressPrefix } from './address.js';
 import { packetFields } from './packet-fields.js';
-import type { QueryFilter } from './query-request.js';
 import type { RingBatch } from './ring-buffer.js';
 
-/** How the records in the ring are encoded. */
-export interface RecordFormat {
-  /** pcap linktype of every record (filters on addresses/ports understand 101 and 239). */
-  linktype: number;
-  /** True when ts_frac is nanoseconds (else microseconds). */
-  nanosecond: boolean;
+/** What a request selects from the ring, ready to match records against. Absent fields do not narrow. */
+export interface QueryFilter {
+  /** Keep records with timestamp >= this, microseconds since the epoch (`lastMs` folded in). */
+  sinceUs?: number;
+  /** Keep records with timestamp < this, microseconds since the epoch. */
+  untilUs?: number;
+  /** Source or destination address inside this prefix (host = full-length prefix). */
+  host?: AddressPrefix;
+  /** Source or destination address inside this prefix. */
+  net?: AddressPrefix;
+  /** Source or destination TCP/UDP/SCTP port. */
+  port?: number;
+  /** Accepted upper-layer protocol numbers (`icmp` accepts ICMP and ICMPv6). */
+  protos?: readonly number[];
+  /** Most bytes of the reply pcap (24-byte header included); the newest records are kept. */
+  maxBytes?: number;
 }
+
+/**
+ * What a parsed request selects: `lastMs` becomes a `sinceUs` on the receiver's clock (with
+ * both, the later bound wins), addresses become prefixes, a protocol name its numbers.
+ *
+ * @param request `parseQueryRequest()`'s result; null (the whole ring) gives null
+ * @param nowMs the receiver's clock, ms since the epoch
+ */
+export function queryFilterFrom(request: QueryRequest | null, nowMs: number): QueryFilter | null {
+  if (request === null) return null;
+  const filter: QueryFilter = {};
+  let sinceUs = request.sinceUs;
+  if (request.lastMs !== undefined) {
+    const fromLast = Math.max(0, (nowMs - request.lastMs) * 1000);
+    sinceUs = sinceUs === undefined ? fromLast : Math.max(sinceUs, fromLast);
+  }
+  if (sinceUs !== undefined) filter.sinceUs = sinceUs;
+  if (request.untilUs !== undefined) filter.untilUs = request.untilUs;
+  // The protocol has checked both already; parsePrefix only turns them into bytes.
+  const host = request.host === undefined ? null : parsePrefix(request.host);
+  if (host) filter.host = host;
+  const net = request.net === undefined ? null : parsePrefix(request.net);
+  if (net) filter.net = net;
+  if (request.port !== undefined) filter.port = request.port;
+  if (request.proto !== undefined) {
+    filter.protos =
+      typeof request.proto === 'number' ? [request.proto] : QUERY_PROTOCOLS[request.proto];
+  }
+  if (request.maxBytes !== undefined) filter.maxBytes = request.maxBytes;
+  return filter;
+}
+
+/**
+ * How the records in the ring are encoded (the dump's pcap header says the same). Filters on
+ * addresses and ports understand linktypes 101 and 239.
+ */
+export type RecordFormat = QueryDumpFormat;
 
 /** The records a query selected. */
 export interface Selection {
@@ -34,17 +85,10 @@ export function filtersRecords(filter: QueryFilter): boolean {
   );
 }
 
-function matches(
-  filter: QueryFilter,
-  rec: Buffer,
-  offset: number,
-  inclLen: number,
-  format: RecordFormat,
-): boolean {
+function matches(filter: QueryFilter, rec: Buffer, c: RecordCursor, format: RecordFormat): boolean {
   if (filter.sinceUs !== undefined || filter.untilUs !== undefined) {
-    const frac = rec.readUInt32LE(offset + 4);
-    const tsUs =
-      rec.readUInt32LE(offset) * 1e6 + (format.nanosecond ? Math.floor(frac / 1000) : frac);
+    const frac = c.tsFrac;
+    const tsUs = c.tsSec * 1e6 + (format.nanosecond ? Math.floor(frac / 1000) : frac);
     if (filter.sinceUs !== undefined && tsUs < filter.sinceUs) return false;
     if (filter.untilUs !== undefined && tsUs >= filter.untilUs) return false;
   }
@@ -56,8 +100,7 @@ function matches(
   ) {
     return true;
   }
-  const dataStart = offset + PCAP_RECORD_HEADER_BYTES;
-  const fields = packetFields(rec.subarray(dataStart, dataStart + inclLen), format.linktype);
+  const fields = packetFields(rec.subarray(c.dataStart, c.end), format.linktype);
   if (fields === null) return false;
   if (
     filter.host &&
@@ -85,15 +128,11 @@ function filterBatch(
   const rec = batch.records;
   const keep: number[] = []; // [start, end) pairs of matching records
   let bytes = 0;
-  let offset = 0;
-  while (offset < rec.length) {
-    const inclLen = rec.readUInt32LE(offset + 8);
-    const end = offset + PCAP_RECORD_HEADER_BYTES + inclLen;
-    if (matches(filter, rec, offset, inclLen, format)) {
-      keep.push(offset, end);
-      bytes += end - offset;
+  for (const c = new RecordCursor(rec); c.next() === RECORD_OK;) {
+    if (matches(filter, rec, c, format)) {
+      keep.push(c.offset, c.end);
+      bytes += c.end - c.offset;
     }
-    offset = end;
   }
   const count = keep.length / 2;
   if (count === 0) return null;
@@ -102,13 +141,6 @@ function filterBatch(
   let at = 0;
   for (let i = 0; i < keep.length; i += 2) at += rec.copy(out, at, keep[i], keep[i + 1]);
   return { part: out, count };
-}
-
-function countIn(rec: Buffer): number {
-  let n = 0;
-  for (let offset = 0; offset < rec.length; n++)
-    offset += PCAP_RECORD_HEADER_BYTES + rec.readUInt32LE(offset + 8);
-  return n;
 }
 
 /**
@@ -154,13 +186,11 @@ export function selectRecords(
     const partial = first > 0 ? parts[first - 1]! : null;
     if (partial && room > 0) {
       // Newest records of the crossing part: skip from its start until the rest fits.
-      let offset = 0;
-      while (partial.length - offset > room)
-        offset += PCAP_RECORD_HEADER_BYTES + partial.readUInt32LE(offset + 8);
-      if (offset < partial.length) {
-        const tail = partial.subarray(offset);
-        kept.unshift(tail);
-        keptCounts.unshift(countIn(tail));
+      const c = new RecordCursor(partial);
+      while (partial.length - c.end > room && c.next() === RECORD_OK);
+      if (c.end < partial.length) {
+        kept.unshift(partial.subarray(c.end));
+        keptCounts.unshift(counts[first - 1]! - c.count);
       }
     }
     parts = kept;

@@ -1,9 +1,16 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Reply } from 'zeromq';
-import { encodePcapHeader } from '@nflog-pipe/pcap-writer';
-import { METRIC, type Logger, type Metrics } from '@nflog-pipe/shared';
-import { selectRecords, type RecordFormat } from './query-filter.js';
-import { parseQueryRequest, QueryRequestError } from './query-request.js';
+import {
+  METRIC,
+  QueryRequestError,
+  encodeQueryDump,
+  encodeQueryError,
+  parseQueryRequest,
+  type Logger,
+  type Metrics,
+  type QueryRequest,
+} from '@nflog-pipe/shared';
+import { queryFilterFrom, selectRecords, type RecordFormat } from './query-filter.js';
 import type { RingBuffer } from './ring-buffer.js';
 
 /** Options of {@link QueryServer}. */
@@ -27,8 +34,10 @@ export interface QueryServerOptions {
 /**
  * The buffer interface: a ZeroMQ REP socket answering each request with a pcap dump of the
  * ring, as a multipart reply `[pcap global header, records sections..., '']` (the Python
- * client concatenates the parts). A JSON `{"v":1,...}` request narrows the dump
- * (docs/wire-format.md, "Query protocol"); a bad one gets a one-part JSON error reply.
+ * client concatenates the parts). A JSON `{"v":1,...}` request narrows the dump; a bad one gets
+ * a one-part JSON error reply. The protocol (request and reply bytes) is @nflog-pipe/shared's
+ * query-protocol.ts (docs/wire-format.md, "Query protocol"); what a request selects is
+ * query-filter.ts.
  *
  * Serving never stops ingestion: the dump is a snapshot of batch references taken at once, and
  * zeromq.js sends the ring's buffers without copying them.
@@ -103,17 +112,18 @@ export class QueryServer {
     }
   }
 
-  #answer(request: Buffer): Buffer[] {
+  #answer(requestBytes: Buffer): Buffer[] {
     const { ring, metrics, logger } = this.#opts;
     const format = this.#opts.format();
-    let filter;
+    let request: QueryRequest | null;
     try {
-      filter = parseQueryRequest(request, (this.#opts.now ?? Date.now)());
+      request = parseQueryRequest(requestBytes);
     } catch (err) {
       if (!(err instanceof QueryRequestError)) throw err;
       logger.info('bad query request', { err });
-      return [Buffer.from(JSON.stringify({ error: { code: err.code, message: err.message } }))];
+      return [encodeQueryError(err)];
     }
+    const filter = queryFilterFrom(request, (this.#opts.now ?? Date.now)());
     const sel = selectRecords(ring.snapshot(), filter, format);
     this.#served++;
     metrics.increment(METRIC.QUERIES);
@@ -122,11 +132,7 @@ export class QueryServer {
       packets: sel.packets,
       bytes: sel.bytes,
     });
-    return [
-      encodePcapHeader({ linktype: format.linktype, nanosecond: format.nanosecond }),
-      ...sel.parts,
-      Buffer.alloc(0),
-    ];
+    return encodeQueryDump(format, sel.parts);
   }
 
   async #rebind(): Promise<void> {

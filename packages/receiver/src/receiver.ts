@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { Pull } from 'zeromq';
 import { decodeLegacyShaped, inflateFrameRecords } from '@nflog-pipe/compress';
-import { LINKTYPE_RAW, recordsToNanosecond } from '@nflog-pipe/pcap-writer';
+import { LINKTYPE_RAW } from '@nflog-pipe/pcap-writer';
 import {
   decodeFrame,
   isV1Frame,
@@ -83,6 +83,12 @@ export interface ReceiverStats {
  * nflog-pcap-recv's engine: a ZeroMQ PULL socket bound on every endpoint, frames decoded (v1 or
  * legacy) into batches of pcap records, each batch written whole to the pcap sink and kept in
  * the ring; loss counted per sender from sequence numbers; bad frames counted and skipped.
+ *
+ * Each batch's records are walked once: by the decoder's check of a v1 frame (`decodeFrame`, or
+ * `inflateFrameRecords` for a compressed one), which also converts them to nanoseconds with
+ * `--pcap-nsec`; legacy records are built whole (and in the output's resolution) from the
+ * messages, with no walk at all. The count is then known, so the ring and the sink take it as
+ * it is and the pcap writer does not walk them again.
  */
 export class Receiver {
   readonly #opts: ReceiverOptions;
@@ -194,7 +200,7 @@ export class Receiver {
         throw err;
       }
       // The Python receiver joined multipart messages; our senders send one part.
-      this.handleMessage(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
+      this.#handleMessage(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
     }
   }
 
@@ -202,27 +208,26 @@ export class Receiver {
    * Decode one message and pass its records on. Never throws for bad input: a message that does
    * not decode is counted in `bad_frames` (warned once per error code) and skipped.
    */
-  handleMessage(msg: Buffer): void {
+  #handleMessage(msg: Buffer): void {
     const wire = this.#opts.wire;
     try {
       if (wire === 'v1' || (wire === 'auto' && isV1Frame(msg))) this.#handleV1(msg);
       else this.#handleLegacy(msg);
     } catch (err) {
-      // A RangeError here means records with impossible fields (a ts_usec that cannot be
-      // converted to nanoseconds): bad input as well, never a reason to stop.
       if (err instanceof WireError) this.#bad(err.code, err);
-      else if (err instanceof RangeError) this.#bad('ERR_RECV_BAD_RECORD', err);
       else throw err;
     }
   }
 
   #handleV1(msg: Buffer): void {
-    const frame = decodeFrame(msg, { maxRawBytes: this.#opts.maxRawBytes });
-    const records = frame.compressed ? inflateFrameRecords(frame) : frame.records;
+    // The one walk of the batch: checks the records (and converts them for --pcap-nsec, in
+    // place: the message is ours alone). Everything after takes frame.count as it is.
+    const { maxRawBytes, nanosecond } = this.#opts;
+    const frame = decodeFrame(msg, { maxRawBytes, nanosecond });
+    const records = frame.compressed ? inflateFrameRecords(frame, { nanosecond }) : frame.records;
     // A heartbeat (count 0) is only a sequence observation: it carries no records, so its
     // linktype neither picks the output's nor makes it a bad frame, and it logs nothing.
     if (frame.count > 0 && !this.#acceptLinktype(frame.linktype)) return;
-    const out = this.#convert(records);
     const verdict = this.#tracker.observe(frame.senderId, frame.firstSeq, frame.count);
     if (verdict.newSender) {
       this.#opts.logger.info('new sender', {
@@ -236,7 +241,7 @@ export class Receiver {
       this.#opts.metrics.increment(METRIC.LOSS_NETWORK_PKT, verdict.lost);
     }
     if (verdict.behind) this.#stats.behindFrames++;
-    this.#deliver(out, frame.count);
+    this.#deliver(records, frame.count);
   }
 
   #handleLegacy(msg: Buffer): void {
@@ -244,14 +249,16 @@ export class Receiver {
       ? decodeLegacyShaped(msg, { maxInflatedBytes: this.#opts.maxRawBytes })
       : [msg];
     let bad = 0;
+    // Built whole from the messages, already in the output's resolution: nothing walks them.
     const records = legacyPacketsToRecords(msgs, {
+      nanosecond: this.#opts.nanosecond,
       onBadPacket: (err) => {
         bad++;
         this.#bad(err.code, err);
       },
     });
     if (!this.#acceptLinktype(LINKTYPE_RAW)) return;
-    this.#deliver(this.#convert(records), msgs.length - bad);
+    this.#deliver(records, msgs.length - bad);
   }
 
   #acceptLinktype(linktype: number): boolean {
@@ -297,11 +304,6 @@ export class Receiver {
     metrics.increment(METRIC.RAW_IN_BYTES, records.length);
     this.#ring?.push(records, count);
     this.#sink!.push(records, count);
-  }
-
-  /** Records in the output's timestamp resolution (a copy only for --pcap-nsec). */
-  #convert(records: Buffer): Buffer {
-    return this.#opts.nanosecond ? recordsToNanosecond(records) : records;
   }
 
   /** SIGHUP: reopen the output. */

@@ -1,4 +1,4 @@
-import { PCAP_RECORD_HEADER_BYTES } from '@nflog-pipe/pcap-writer';
+import { recordEnd } from '@nflog-pipe/pcap-writer';
 
 /** One stored batch: a records section exactly as received (a view, never a per-packet copy). */
 export interface RingBatch {
@@ -94,15 +94,14 @@ export class RingBuffer {
         this.#dropOldest(oldest.records.length, oldest.count);
         continue;
       }
-      // Cut the oldest batch at the first record boundary that removes at least `excess` bytes.
+      // Cut the oldest batch at the first record boundary that removes at least `excess` bytes
+      // (a walk of its first records only; the batch was checked when it arrived).
       const buf = oldest.records;
       let offset = 0;
       let cut = 0;
-      while (offset < excess) {
-        offset += PCAP_RECORD_HEADER_BYTES + buf.readUInt32LE(offset + 8);
-        cut++;
-      }
-      if (offset >= buf.length) {
+      for (let end; offset < excess && (end = recordEnd(buf, offset)) > 0; offset = end) cut++;
+      // (Short of `excess` only if the walk hit damaged bytes: then the whole batch goes.)
+      if (offset >= buf.length || offset < excess) {
         this.#dropOldest(buf.length, oldest.count);
         continue;
       }

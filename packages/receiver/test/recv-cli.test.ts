@@ -1,10 +1,10 @@
-// Proves nflog-pcap-recv as a process: malformed floods counted, per-sender gaps exact (heartbeats included), FIFO output complete, SIGTERM exits 0.
+// Proves nflog-pcap-recv as a process: malformed floods counted, per-sender gaps exact (heartbeats included), FIFO output complete, --pcap-nsec converted once everywhere, SIGTERM exits 0.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Push } from 'zeromq';
-import { readPcapFile } from '@nflog-pipe/pcap-writer';
+import { readPcap, readPcapFile } from '@nflog-pipe/pcap-writer';
 import { encodeFrame } from '@nflog-pipe/shared';
 import {
   binPath,
@@ -180,6 +180,68 @@ test('legacy frames (plain and rate-controlled) are accepted with --wire auto', 
     pcap.records.map((r) => r.data),
     [...pkts, numbered(3)],
   );
+});
+
+test('--pcap-nsec: v1, compressed v1 and legacy records reach the file and the ring converted once; an unconvertible ts_usec is a bad frame', async (t) => {
+  const { encodeLegacyPacket } = await import('@nflog-pipe/shared');
+  const { compressFrame } = await import('@nflog-pipe/compress');
+  const { Request } = await import('zeromq');
+  const dir = await makeTempDir(t);
+  const outFile = join(dir, 'out.pcap');
+  const ep = `ipc://${join(dir, 'in.sock')}`;
+  const q = `ipc://${join(dir, 'q.sock')}`;
+  const recv = await startReceiver(t, [
+    ep,
+    outFile,
+    '--pcap-nsec',
+    '--rate-control',
+    '--buffer-interface',
+    q,
+    '--stats-interval',
+    '0.05',
+  ]);
+  const push = await pushSocket(t, ep);
+  const TS = 1_700_000_000;
+  const enc = (ids: number[], firstUsec: number): Buffer =>
+    encodeFrame(
+      { linktype: 101, senderId: 5n, firstSeq: BigInt(ids[0]!), count: ids.length },
+      records(
+        ids.map((i) => numbered(i)),
+        TS,
+        firstUsec,
+      ),
+    );
+  await push.send(enc([0, 1], 999_998)); // µs 999998, 999999
+  const compressed = compressFrame(enc([2, 3, 4], 123_456));
+  assert.notEqual(compressed[5]! & 1, 0, 'the frame is really compressed');
+  await push.send(compressed);
+  const p5 = numbered(5);
+  await push.send(Buffer.concat([Buffer.from([0]), encodeLegacyPacket(TS, 42, p5.length, p5)]));
+  await push.send(enc([6], 4_294_968)); // cannot be microseconds: bad, not wrapped
+  await push.send(enc([7], 4_294_967)); // the largest that can
+  await recv.waitForStderr(/stats .*in_pkt=7 .*bad_frames=1 /);
+  const fracs = [999_998, 999_999, 123_456, 123_457, 123_458, 42, 4_294_967].map((u) => u * 1000);
+  const ids = [0, 1, 2, 3, 4, 5, 7];
+
+  const req = new Request({ linger: 0, receiveTimeout: TEST_TIMEOUT_MS });
+  t.after(() => req.close());
+  req.connect(q);
+  await req.send('q');
+  const dump = readPcap(Buffer.concat(await req.receive()));
+  recv.kill('SIGTERM');
+  assert.equal((await withTimeout(recv.exited, TEST_TIMEOUT_MS, 'exit')).code, 0);
+  assert.match(recv.stderr(), /bad frame skipped .*ERR_WIRE_BAD_TIMESTAMP/);
+  for (const pcap of [await readPcapFile(outFile), dump]) {
+    assert.equal(pcap.header.nanosecond, true);
+    assert.deepEqual(
+      pcap.records.map((r) => [r.tsSec, r.tsFrac]),
+      fracs.map((f) => [TS, f]),
+    );
+    assert.deepEqual(
+      pcap.records.map((r) => r.data),
+      ids.map((i) => numbered(i)),
+    );
+  }
 });
 
 test('usage errors exit 2; an unusable endpoint exits 1 with one line', async () => {
