@@ -6,15 +6,19 @@ import type { Writable } from 'node:stream';
 import { InvalidArgumentError, Option, type OptionValues } from 'commander';
 import {
   EXIT_OK,
+  QUERY_PROTOCOL_NAMES,
+  QueryRequestError,
   UsageError,
   createProgram,
+  encodeQueryRequest,
   parseDuration,
   parseSeconds,
   runProgram,
   validateEndpoint,
+  type QueryRequest,
+  type QueryRequestField,
 } from '@nflog-pipe/shared';
 import { fetchDump } from './query-client.js';
-import { buildQueryRequest, QUERY_PROTOCOL_NAMES, type QuerySpec } from './query-request.js';
 
 /** Default --timeout, seconds. */
 export const QUERY_DEFAULT_TIMEOUT_S = 5;
@@ -41,6 +45,23 @@ function nonNegInt(what: string, max = Number.MAX_SAFE_INTEGER): (v: string) => 
     return n;
   };
 }
+
+/** `--proto`: a protocol number as a number, a name as given (the protocol checks both). */
+function parseProto(v: string): string | number {
+  return /^\d+$/.test(v.trim()) ? Number(v.trim()) : v;
+}
+
+/** The option that sets each request field, for usage errors. */
+const FIELD_OPTION: Readonly<Record<QueryRequestField, string>> = {
+  sinceUs: '--since',
+  untilUs: '--until',
+  lastMs: '--last',
+  host: '--host',
+  net: '--net',
+  port: '--port',
+  proto: '--proto',
+  maxBytes: '--max-bytes',
+};
 
 /** Builds the commander program. */
 export function buildProgram(): ReturnType<typeof createProgram> {
@@ -80,9 +101,11 @@ export function buildProgram(): ReturnType<typeof createProgram> {
         nonNegInt('a port (0..65535)', 65535),
       ),
     )
-    .option(
-      '--proto <name>',
-      `only this protocol: ${QUERY_PROTOCOL_NAMES.join('|')} or a number 0..255 (icmp includes ICMPv6)`,
+    .addOption(
+      new Option(
+        '--proto <name>',
+        `only this protocol: ${QUERY_PROTOCOL_NAMES.join('|')} or a number 0..255 (icmp includes ICMPv6)`,
+      ).argParser(parseProto),
     )
     .addOption(
       new Option(
@@ -108,7 +131,7 @@ interface QueryOptions extends OptionValues {
   host?: string;
   net?: string;
   port?: number;
-  proto?: string;
+  proto?: string | number;
   maxBytes?: number;
   timeout: number;
 }
@@ -130,16 +153,24 @@ export function main(argv: string[]): Promise<number> {
   return runProgram<QueryOptions>(buildProgram(), argv, async ({ opts, args, logger }) => {
     const endpoint = validateEndpoint(String(args[0]), 'connect');
     if (opts.timeout <= 0) throw new UsageError('--timeout must be > 0');
-    const spec: QuerySpec = {};
+    const spec: QueryRequest = {};
     if (opts.last !== undefined) spec.lastMs = opts.last;
     if (opts.since !== undefined) spec.sinceUs = opts.since;
     if (opts.until !== undefined) spec.untilUs = opts.until;
     if (opts.host !== undefined) spec.host = opts.host;
     if (opts.net !== undefined) spec.net = opts.net;
     if (opts.port !== undefined) spec.port = opts.port;
-    if (opts.proto !== undefined) spec.proto = opts.proto;
+    if (opts.proto !== undefined) spec.proto = opts.proto as QueryRequest['proto'];
     if (opts.maxBytes !== undefined) spec.maxBytes = opts.maxBytes;
-    const request = buildQueryRequest(spec);
+    let request: Buffer;
+    try {
+      // The protocol's own checks: what it refuses here the receiver would reject.
+      request = encodeQueryRequest(spec);
+    } catch (err) {
+      if (!(err instanceof QueryRequestError)) throw err;
+      const option = FIELD_OPTION[err.field as QueryRequestField] ?? err.field;
+      throw new UsageError(`${option}: ${err.reason}`, { cause: err });
+    }
     logger.debug('sending query', { endpoint, request: request.toString('utf8') });
     const parts = await fetchDump(endpoint, request, opts.timeout);
     const bytes = parts.reduce((n, p) => n + p.length, 0);

@@ -1,9 +1,2 @@
-export { fetchDump, QueryError } from './query-client.js';
-export {
-  buildQueryRequest,
-  isPrefix,
-  QUERY_PROTOCOL_NAMES,
-  QUERY_REQUEST_ALL,
-  QUERY_REQUEST_VERSION,
-  type QuerySpec,
-} from './query-request.js';
+export { fetchDump } from './query-client.js';
+export { QUERY_ERROR_CODES, QueryError, type QueryErrorCode } from './query-error.js';

@@ -1,9 +1,6 @@
 import { Request } from 'zeromq';
-import { NflogPipeError } from '@nflog-pipe/shared';
-import { PCAP_HEADER_BYTES, PCAP_MAGIC_NSEC, PCAP_MAGIC_USEC } from '@nflog-pipe/pcap-writer';
-
-/** The receiver did not answer in time, or answered with an error or a non-pcap reply. */
-export class QueryError extends NflogPipeError {}
+import { isQueryDump, parseQueryError } from '@nflog-pipe/shared';
+import { QueryError } from './query-error.js';
 
 function formatSeconds(ms: number): string {
   return `${Number((ms / 1000).toFixed(3))}s`;
@@ -42,36 +39,18 @@ export async function fetchDump(
       }
       throw err;
     }
-    const first = parts[0] ?? Buffer.alloc(0);
-    if (first.length >= PCAP_HEADER_BYTES) {
-      const magic = first.readUInt32LE(0);
-      if (
-        magic === PCAP_MAGIC_USEC ||
-        magic === PCAP_MAGIC_NSEC ||
-        first.readUInt32BE(0) === PCAP_MAGIC_USEC
-      )
-        return parts;
-    }
-    if (parts.length === 1 && first[0] === 0x7b /* { */) {
-      let reply: { error?: { code?: unknown; message?: unknown } } | undefined;
-      try {
-        reply = JSON.parse(first.toString('utf8')) as typeof reply;
-      } catch {
-        reply = undefined;
-      }
-      if (reply?.error !== undefined) {
-        throw new QueryError(
-          'ERR_QUERY_REJECTED',
-          `receiver rejected the query: ${String(reply.error.message)}`,
-          {
-            cause: { code: reply.error.code },
-          },
-        );
-      }
+    if (isQueryDump(parts)) return parts;
+    const rejected = parseQueryError(parts);
+    if (rejected !== null) {
+      throw new QueryError(
+        'ERR_QUERY_REJECTED',
+        `receiver rejected the query: ${rejected.message}`,
+        { cause: { code: rejected.code } },
+      );
     }
     throw new QueryError(
       'ERR_QUERY_BAD_REPLY',
-      `reply from ${endpoint} is not a pcap dump (${first.length} bytes in the first part)`,
+      `reply from ${endpoint} is not a pcap dump (${parts[0]?.length ?? 0} bytes in the first part)`,
     );
   } finally {
     socket.close();

@@ -1,11 +1,12 @@
-// Proves nflog-pcap-query against a real receiver: exact packet sets per filter (checked with tshark), no loss while querying, bounded failure.
+// Proves nflog-pcap-query against a real receiver: exact packet sets per filter (checked with tshark), no loss while querying, bounded failure, rejected requests.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Push } from 'zeromq';
 import { encodeRecords, readPcap, readPcapFile } from '@nflog-pipe/pcap-writer';
-import { encodeFrame } from '@nflog-pipe/shared';
+import { encodeFrame, encodeQueryRequest } from '@nflog-pipe/shared';
+import { fetchDump } from '@nflog-pipe/query';
 import {
   binPath,
   makeTempDir,
@@ -249,5 +250,21 @@ test('the Python client request ("q") gets the whole buffer as header + parts + 
   assert.deepEqual(
     readPcap(Buffer.concat(parts)).records.map((r) => r.data),
     [packet(0)],
+  );
+});
+
+test('a request the receiver rejects gets its error reply, and the client says so (ERR_QUERY_REJECTED)', async (t) => {
+  const { q } = await receiver(t);
+  // The CLI never builds this (the protocol refuses it on both ends), so send the bytes raw.
+  await assert.rejects(fetchDump(q, Buffer.from('{"v":1,"port":70000}'), TEST_TIMEOUT_MS), {
+    code: 'ERR_QUERY_REJECTED',
+    message: 'receiver rejected the query: port: must be an integer in 0..65535, got 70000',
+    cause: { code: 'ERR_QUERY_BAD_REQUEST' },
+  });
+  // The receiver goes on serving.
+  const parts = await fetchDump(q, encodeQueryRequest({ proto: 'udp' }), TEST_TIMEOUT_MS);
+  assert.deepEqual(
+    parts.map((p) => p.length),
+    [24, 0],
   );
 });
