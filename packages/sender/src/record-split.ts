@@ -1,10 +1,8 @@
 // Splitting a section of pcap records at record boundaries. Only called when a read from the
 // kernel is larger than one frame may be, so the common path never walks the records.
 
+import { RECORD_END, RecordCursor, type RecordStep } from '@nflog-pipe/pcap-writer';
 import { NflogPipeError } from '@nflog-pipe/shared';
-
-/** Size of a pcap record header (ts_sec, ts_usec, incl_len, orig_len), bytes. */
-const RECORD_HEADER_BYTES = 16;
 
 /** One piece of a records section: a view (not a copy) and the number of records in it. */
 export interface RecordPiece {
@@ -27,24 +25,21 @@ export interface RecordPiece {
  */
 export function splitRecords(records: Buffer, maxBytes: number, maxPackets: number): RecordPiece[] {
   const pieces: RecordPiece[] = [];
-  const end = records.length;
+  const c = new RecordCursor(records);
   let start = 0;
-  let offset = 0;
   let count = 0;
-  while (offset < end) {
-    if (end - offset < RECORD_HEADER_BYTES) throw badRecords(offset, end);
-    const next = offset + RECORD_HEADER_BYTES + records.readUInt32LE(offset + 8);
-    if (next > end) throw badRecords(offset, end);
+  let step: RecordStep;
+  while ((step = c.next()) !== RECORD_END) {
+    if (step < 0) throw badRecords(c.offset, records.length);
     // Close the current piece before this record would overflow it (never leave it empty).
-    if (count > 0 && (next - start > maxBytes || count >= maxPackets)) {
-      pieces.push({ records: records.subarray(start, offset), count });
-      start = offset;
+    if (count > 0 && (c.end - start > maxBytes || count >= maxPackets)) {
+      pieces.push({ records: records.subarray(start, c.offset), count });
+      start = c.offset;
       count = 0;
     }
     count++;
-    offset = next;
   }
-  if (count > 0) pieces.push({ records: records.subarray(start, offset), count });
+  if (count > 0) pieces.push({ records: records.subarray(start, c.end), count });
   return pieces;
 }
 
