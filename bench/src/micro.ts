@@ -216,6 +216,24 @@ export async function runMicro(
     );
     await writer.close();
 
+    // The receiver's packet path per v1 frame: decode (the one walk of its records, which also
+    // converts them with --pcap-nsec) and hand them to the pcap writer with their count. With
+    // nanoseconds the records are rewritten in place, so each step decodes a fresh copy of the
+    // frame, as ZeroMQ hands the receiver a fresh message.
+    for (const nanosecond of [false, true]) {
+      const out = await PcapWriter.open('/dev/null', { linktype: 101, nanosecond });
+      row(
+        `receiver: frame -> PcapWriter${nanosecond ? ' (nsec)' : ''}`,
+        await measure(ms, bytes, async (i) => {
+          const msg = frames[i & 15] as Buffer;
+          const f = decodeFrame(nanosecond ? Buffer.from(msg) : msg, { nanosecond });
+          if (!out.write(f.records, f.count)) await new Promise((r) => out.once('drain', r));
+        }),
+        copy.mbps,
+      );
+      await out.close();
+    }
+
     // Shaper: one verdict per frame, at a rate that keeps it in the 'pass' regime (its common case),
     // on an injected clock advancing 1 ms per frame.
     let clock = 0;
