@@ -6,18 +6,19 @@
 // `maxPendingBytes`, and whenever the shaper closes a measurement window.
 
 import { constants as zc, deflateSync } from 'node:zlib';
-import { NflogPipeError } from '@nflog-pipe/shared';
+import { MIB, NflogPipeError } from '@nflog-pipe/shared';
 import {
   LEGACY_SHAPED_PLAIN,
   LEGACY_SHAPED_ZLIB,
   LEGACY_WINDOW_LENGTH_BYTES,
 } from './decode-legacy-shaped.js';
+import type { CompressErrorCode } from './errors.js';
 import type { RateShaper, ShaperVerdict } from './rate-shaper.js';
 
 /** Default time a compressed window may wait for more messages before it is sent, ms. */
 export const LEGACY_DEFAULT_FLUSH_MS = 100;
 /** Default uncompressed size at which a compressed window is sent at once, bytes (1 MiB). */
-export const LEGACY_DEFAULT_MAX_PENDING_BYTES = 1024 * 1024;
+export const LEGACY_DEFAULT_MAX_PENDING_BYTES = MIB;
 
 /** Timer functions, injectable so tests control time; defaults are the global ones. */
 export interface ShaperTimers {
@@ -115,7 +116,12 @@ export class LegacyShaper {
    * @throws NflogPipeError ERR_SHAPER_CLOSED after close()
    */
   push(msg: Buffer): ShaperVerdict {
-    if (this.#closed) throw new NflogPipeError('ERR_SHAPER_CLOSED', 'push() after close()');
+    if (this.#closed) {
+      throw new NflogPipeError(
+        'ERR_SHAPER_CLOSED' satisfies CompressErrorCode,
+        'push() after close()',
+      );
+    }
     const windowsBefore = this.#shaper.windows;
     const verdict = this.#shaper.verdict(msg.length);
     const s = this.#stats;

@@ -24,6 +24,7 @@ import {
   validateEndpoint,
   withCliRuntime,
 } from '@nflog-pipe/shared';
+import { SenderError } from './errors.js';
 import { lookupUser, type UserIds } from './privileges.js';
 import { SEND_HEARTBEAT_INTERVAL_MS, type WireFormat } from './send-pipeline.js';
 import { Sender, type SenderStats } from './sender.js';
@@ -252,16 +253,16 @@ function lookupUserOrUsage(name: string): UserIds {
   try {
     return lookupUser(name);
   } catch (err) {
-    if ((err as { code?: string }).code === 'ERR_SENDER_UNKNOWN_USER')
-      throw new UsageError(`-u: ${(err as Error).message}`);
+    if (err instanceof SenderError && err.code === 'ERR_SENDER_UNKNOWN_USER')
+      throw new UsageError(`-u: ${err.message}`);
     throw err;
   }
 }
 
 /** What Sender.start rejects with that is the command line's fault: exit 2, not 1. */
 function startUsage(err: unknown): unknown {
-  if ((err as { code?: unknown }).code === 'ERR_SENDER_CONNECT')
-    return new UsageError((err as Error).message, { cause: err });
+  if (err instanceof SenderError && err.code === 'ERR_SENDER_CONNECT')
+    return new UsageError(err.message, { cause: err });
   return rateControlUsage(err);
 }
 

@@ -83,7 +83,7 @@ export class FrameBatcher {
   /**
    * Adds one read's records. `records` must be whole pcap records, `count` of them, and must
    * not be modified afterwards (it may be kept until the batch is cut).
-   * @throws NflogPipeError `ERR_SENDER_BAD_RECORDS` when a read that needs splitting is malformed.
+   * @throws SenderError `ERR_SENDER_BAD_RECORDS` when a read that needs splitting is malformed.
    */
   push(records: Buffer, count: number): void {
     if (count === 0 || this.#closed) return;

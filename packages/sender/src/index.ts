@@ -25,3 +25,4 @@ export {
 } from './sender.js';
 export { KernelCounters } from './kernel-counters.js';
 export { pusherMetrics } from './pusher-metrics.js';
+export { SENDER_ERROR_CODES, SenderError, type SenderErrorCode } from './errors.js';

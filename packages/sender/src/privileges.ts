@@ -2,7 +2,7 @@
 // groups and configure them; an open, bound socket keeps receiving after setuid().
 
 import { readFileSync } from 'node:fs';
-import { NflogPipeError } from '@nflog-pipe/shared';
+import { SenderError } from './errors.js';
 
 /** A user to run as, from the passwd database. */
 export interface UserIds {
@@ -17,7 +17,7 @@ export interface UserIds {
 /**
  * Finds `name` in passwd(5) text (`name:x:uid:gid:gecos:home:shell` lines). A purely numeric
  * `name` that matches no login is not treated as a uid: the Python tool took names only.
- * @throws NflogPipeError `ERR_SENDER_UNKNOWN_USER` when there is no such user.
+ * @throws SenderError `ERR_SENDER_UNKNOWN_USER` when there is no such user.
  */
 export function findUser(name: string, passwdText: string): UserIds {
   for (const line of passwdText.split('\n')) {
@@ -36,7 +36,7 @@ export function findUser(name: string, passwdText: string): UserIds {
       return { name, uid, gid };
     }
   }
-  throw new NflogPipeError(
+  throw new SenderError(
     'ERR_SENDER_UNKNOWN_USER',
     `no user named ${JSON.stringify(name)} in the passwd database`,
   );
@@ -45,7 +45,7 @@ export function findUser(name: string, passwdText: string): UserIds {
 /**
  * Looks `name` up in /etc/passwd (read directly: no NSS, no child process; users from LDAP
  * and the like are not found — use a local system user for the daemon).
- * @throws NflogPipeError `ERR_SENDER_UNKNOWN_USER`; the fs error when /etc/passwd is unreadable.
+ * @throws SenderError `ERR_SENDER_UNKNOWN_USER`; the fs error when /etc/passwd is unreadable.
  */
 export function lookupUser(name: string, passwdPath = '/etc/passwd'): UserIds {
   return findUser(name, readFileSync(passwdPath, 'utf8'));
@@ -55,19 +55,19 @@ export function lookupUser(name: string, passwdPath = '/etc/passwd'): UserIds {
  * Becomes `user` for good: clears supplementary groups, then setgid and setuid (as root these
  * set the real, effective and saved ids, for every thread), then checks that root cannot be
  * regained. Order matters: after setuid() the process could no longer change its groups.
- * @throws NflogPipeError `ERR_SENDER_PRIVDROP` (cause kept) when a call fails or the check does.
+ * @throws SenderError `ERR_SENDER_PRIVDROP` (cause kept) when a call fails or the check does.
  */
 export function dropPrivileges(user: UserIds): void {
   const { setgroups, setgid, setuid } = process;
   if (setgroups === undefined || setgid === undefined || setuid === undefined) {
-    throw new NflogPipeError('ERR_SENDER_PRIVDROP', 'this platform cannot change user ids');
+    throw new SenderError('ERR_SENDER_PRIVDROP', 'this platform cannot change user ids');
   }
   try {
     setgroups([]);
     setgid(user.gid);
     setuid(user.uid);
   } catch (err) {
-    throw new NflogPipeError(
+    throw new SenderError(
       'ERR_SENDER_PRIVDROP',
       `cannot switch to user ${user.name}: ${(err as Error).message}`,
       {
@@ -91,7 +91,7 @@ export function dropPrivileges(user: UserIds): void {
     }
   }
   if (!ok || regained) {
-    throw new NflogPipeError(
+    throw new SenderError(
       'ERR_SENDER_PRIVDROP',
       `switching to user ${user.name} did not take effect`,
     );

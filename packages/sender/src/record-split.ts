@@ -2,7 +2,7 @@
 // kernel is larger than one frame may be, so the common path never walks the records.
 
 import { RECORD_END, RecordCursor, type RecordStep } from '@nflog-pipe/pcap-writer';
-import { NflogPipeError } from '@nflog-pipe/shared';
+import { SenderError } from './errors.js';
 
 /** One piece of a records section: a view (not a copy) and the number of records in it. */
 export interface RecordPiece {
@@ -21,7 +21,7 @@ export interface RecordPiece {
  * @param maxBytes largest piece in bytes (>= 1)
  * @param maxPackets largest piece in records (>= 1)
  * @returns the pieces in order; their counts add up to the records walked
- * @throws NflogPipeError `ERR_SENDER_BAD_RECORDS` when a record runs past the end of `records`
+ * @throws SenderError `ERR_SENDER_BAD_RECORDS` when a record runs past the end of `records`
  */
 export function splitRecords(records: Buffer, maxBytes: number, maxPackets: number): RecordPiece[] {
   const pieces: RecordPiece[] = [];
@@ -43,8 +43,8 @@ export function splitRecords(records: Buffer, maxBytes: number, maxPackets: numb
   return pieces;
 }
 
-function badRecords(offset: number, end: number): NflogPipeError {
-  return new NflogPipeError(
+function badRecords(offset: number, end: number): SenderError {
+  return new SenderError(
     'ERR_SENDER_BAD_RECORDS',
     `pcap record at offset ${offset} runs past the end (${end} bytes)`,
   );

@@ -7,7 +7,8 @@
 import { hostname } from 'node:os';
 import { RateShaper, type RateControlOptions } from '@nflog-pipe/compress';
 import { NflogSocket, type NflogSocketOptions, type NflogStats } from '@nflog-pipe/nflog-native';
-import { MIB, NflogPipeError, VERSION, type Logger, type Metrics } from '@nflog-pipe/shared';
+import { MIB, VERSION, type Logger, type Metrics } from '@nflog-pipe/shared';
+import { SenderError } from './errors.js';
 import { KernelCounters } from './kernel-counters.js';
 import { dropPrivileges, type UserIds } from './privileges.js';
 import { SendPipeline, type SendPipelineStats, type WireFormat } from './send-pipeline.js';
@@ -107,7 +108,7 @@ export class Sender {
    * closed again (nothing was numbered, so nothing lingers) before the promise rejects.
    *
    * @throws ShaperRangeError (a RangeError) for rate-control values the shaper rejects;
-   *   NflogPipeError `ERR_SENDER_CONNECT` (ZeroMQ refused the endpoint),
+   *   SenderError `ERR_SENDER_CONNECT` (ZeroMQ refused the endpoint),
    *   `ERR_SENDER_NFLOG_OPEN` (the NflogError as `cause`: EPERM without CAP_NET_ADMIN or when
    *   another socket has a group, bad options), `ERR_SENDER_PRIVDROP`
    */
@@ -142,7 +143,7 @@ export class Sender {
         });
       } catch (err) {
         if (err instanceof RangeError) throw err;
-        throw new NflogPipeError(
+        throw new SenderError(
           'ERR_SENDER_CONNECT',
           `cannot connect to ${options.endpoint}: ${(err as Error).message}`,
           { cause: err },
@@ -167,13 +168,13 @@ export class Sender {
           linktype,
           onError: (err) =>
             this.#fail(
-              new NflogPipeError('ERR_SENDER_NFLOG_READ', 'reading NFLOG failed', { cause: err }),
+              new SenderError('ERR_SENDER_NFLOG_READ', 'reading NFLOG failed', { cause: err }),
             ),
         },
         (records, count) => this.#pipeline.pushRecords(records, count),
       );
     } catch (err) {
-      throw new NflogPipeError(
+      throw new SenderError(
         'ERR_SENDER_NFLOG_OPEN',
         `cannot read NFLOG group${groups.length > 1 ? 's' : ''} ${groups.join(',')}`,
         { cause: err },
@@ -185,7 +186,7 @@ export class Sender {
         dropPrivileges(user);
       } catch (err) {
         this.#nflog.close();
-        throw new NflogPipeError('ERR_SENDER_PRIVDROP', 'cannot drop privileges', { cause: err });
+        throw new SenderError('ERR_SENDER_PRIVDROP', 'cannot drop privileges', { cause: err });
       }
       this.#log.info('dropped privileges', { user: user.name, uid: user.uid, gid: user.gid });
     }
