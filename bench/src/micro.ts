@@ -5,7 +5,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodeRecords, PcapWriter } from '@nflog-pipe/pcap-writer';
-import { decodeFrame, encodeFrame } from '@nflog-pipe/shared';
+import { MIB, decodeFrame, encodeFrame } from '@nflog-pipe/shared';
 import { RateShaper, shapeFrame } from '@nflog-pipe/compress';
 import { RingBuffer, selectRecords } from '@nflog-pipe/receiver';
 
@@ -248,7 +248,7 @@ export async function runMicro(
     );
 
     // Ring buffer: a 64 MiB window, so trimming runs on every push once it is full.
-    const ring = new RingBuffer(64 * 1024 * 1024);
+    const ring = new RingBuffer(64 * MIB);
     row(
       'RingBuffer.push+trim (64 MiB)',
       await measure(ms, bytes, (i) => {

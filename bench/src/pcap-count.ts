@@ -5,6 +5,7 @@ import {
   RecordCursor,
   readPcapHeader,
 } from '@nflog-pipe/pcap-writer';
+import { MIB } from '@nflog-pipe/shared';
 
 /** What a pcap file holds, counted without loading it. */
 export interface PcapCount {
@@ -18,7 +19,7 @@ export interface PcapCount {
   trailingBytes: number;
 }
 
-const CHUNK_BYTES = 4 * 1024 * 1024;
+const CHUNK_BYTES = 4 * MIB;
 
 /**
  * Counts the records of a pcap file (pcap-savefile(5): 24-byte global header, then 16-byte record
