@@ -9,6 +9,8 @@ import {
   PCAP_HEADER_BYTES,
   PcapWriteError,
   PcapWriter,
+  RECORD_OK,
+  RecordCursor,
   encodePcapHeader,
   encodeRecords,
 } from '../src/index.js';
@@ -54,15 +56,9 @@ function startReader(
 
 /** Whole records at the start of a records section and their bytes. */
 function wholeRecords(records: Buffer): { count: number; bytes: number } {
-  let offset = 0;
-  let count = 0;
-  while (offset + 16 <= records.length) {
-    const end = offset + 16 + records.readUInt32LE(offset + 8);
-    if (end > records.length) break;
-    offset = end;
-    count++;
-  }
-  return { count, bytes: offset };
+  const c = new RecordCursor(records);
+  while (c.next() === RECORD_OK);
+  return { count: c.count, bytes: c.end };
 }
 
 test('a reader leaving mid-record while the writer is idle: the probe reports the exact loss and the next reader starts clean', async (t) => {

@@ -5,7 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
-import { readPcapFile } from '@nflog-pipe/pcap-writer';
+import { PCAP_HEADER_BYTES, RECORD_OK, RecordCursor, readPcapFile } from '@nflog-pipe/pcap-writer';
 import {
   TEST_TIMEOUT_MS,
   logField,
@@ -51,12 +51,9 @@ export function perSender(line: string): Record<string, { packets: number; lost:
 export function keepWholeRecords(file: string): number {
   const all = readFileSync(file);
   assert.ok(all.length >= 24, `${file}: a pcap header (got ${all.length} bytes)`);
-  let end = 24;
-  while (end + 16 <= all.length) {
-    const next = end + 16 + all.readUInt32LE(end + 8);
-    if (next > all.length) break;
-    end = next;
-  }
+  const c = new RecordCursor(all, PCAP_HEADER_BYTES);
+  while (c.next() === RECORD_OK);
+  const end = c.end;
   if (end < all.length) writeFileSync(file, all.subarray(0, end));
   return all.length - end;
 }
