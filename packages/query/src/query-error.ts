@@ -17,9 +17,4 @@ export const QUERY_ERROR_CODES = [
 export type QueryErrorCode = (typeof QUERY_ERROR_CODES)[number];
 
 /** The receiver did not answer in time, or answered with an error or a non-pcap reply. */
-export class QueryError extends NflogPipeError {
-  declare readonly code: QueryErrorCode;
-  constructor(code: QueryErrorCode, message: string, options?: { cause?: unknown }) {
-    super(code, message, options);
-  }
-}
+export class QueryError extends NflogPipeError<QueryErrorCode> {}

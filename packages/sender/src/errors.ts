@@ -23,9 +23,4 @@ export const SENDER_ERROR_CODES = [
 export type SenderErrorCode = (typeof SENDER_ERROR_CODES)[number];
 
 /** A failure of the sender engine or its helpers, with a code from {@link SENDER_ERROR_CODES}. */
-export class SenderError extends NflogPipeError {
-  declare readonly code: SenderErrorCode;
-  constructor(code: SenderErrorCode, message: string, options?: { cause?: unknown }) {
-    super(code, message, options);
-  }
-}
+export class SenderError extends NflogPipeError<SenderErrorCode> {}

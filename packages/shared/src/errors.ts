@@ -1,10 +1,12 @@
 /**
  * Base class of every error this project throws on purpose. `code` is a stable identity
- * (`ERR_<AREA>_<WHAT>`); the message may change between releases.
+ * (`ERR_<AREA>_<WHAT>`); the message may change between releases. A package's error class
+ * narrows `C` to its registry of codes (`class WireError extends NflogPipeError<WireErrorCode>`),
+ * so every throw site is checked against it.
  */
-export class NflogPipeError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+export class NflogPipeError<C extends string = string> extends Error {
+  readonly code: C;
+  constructor(code: C, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
     this.name = new.target.name;
@@ -12,14 +14,14 @@ export class NflogPipeError extends Error {
 }
 
 /** Bad command-line usage: the CLI prints one line and exits 2. */
-export class UsageError extends NflogPipeError {
+export class UsageError extends NflogPipeError<'ERR_USAGE'> {
   constructor(message: string, options?: { cause?: unknown }) {
     super('ERR_USAGE', message, options);
   }
 }
 
 /** A frame from the network that does not decode; counted and skipped by receivers. */
-export class WireError extends NflogPipeError {}
+export class WireError extends NflogPipeError<WireErrorCode> {}
 
 /**
  * Every `code` a {@link WireError} can carry. Receivers may count bad frames per code; the

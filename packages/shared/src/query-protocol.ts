@@ -73,7 +73,7 @@ export type QueryRequestField = keyof QueryRequest;
  * (no dump), the encoder refuses to build it. `field` names the field, `reason` says what is
  * wrong with it; the message is `<field>: <reason>`.
  */
-export class QueryRequestError extends NflogPipeError {
+export class QueryRequestError extends NflogPipeError<'ERR_QUERY_BAD_REQUEST'> {
   /** The offending field as written in the request (an unknown one too). */
   readonly field: string;
   /** What is wrong with it, without the field name. */

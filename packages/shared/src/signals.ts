@@ -14,7 +14,7 @@ export interface SignalWatcher {
 }
 
 /** Thrown by `stopped.throwIfAborted()` / carried as `stopped.reason` after a stop signal. */
-export class StoppedError extends NflogPipeError {
+export class StoppedError extends NflogPipeError<'ERR_STOPPED'> {
   readonly signal: NodeJS.Signals;
   constructor(signal: NodeJS.Signals) {
     super('ERR_STOPPED', `stopped by ${signal}`);
