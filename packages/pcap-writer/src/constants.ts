@@ -20,14 +20,5 @@ export const LINKTYPE_NFLOG = 239;
 /** Size of the pcap global (file) header, in bytes. */
 export const PCAP_HEADER_BYTES = 24;
 
-/** Size of the header in front of every packet record, in bytes. */
-export const PCAP_RECORD_HEADER_BYTES = 16;
-
 /** Snapshot length written by default: 262144 bytes, tcpdump's default. */
 export const PCAP_DEFAULT_SNAPLEN = 262144;
-
-/**
- * Largest ts_usec that can be written as nanoseconds (× 1000 still fits the u32 field): 4294967.
- * A larger value cannot be a microsecond count; converting refuses it.
- */
-export const PCAP_MAX_CONVERTIBLE_USEC = Math.floor(0xffffffff / 1000);

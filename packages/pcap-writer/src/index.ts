@@ -5,8 +5,6 @@ export {
   PCAP_HEADER_BYTES,
   PCAP_MAGIC_NSEC,
   PCAP_MAGIC_USEC,
-  PCAP_MAX_CONVERTIBLE_USEC,
-  PCAP_RECORD_HEADER_BYTES,
   PCAP_VERSION_MAJOR,
   PCAP_VERSION_MINOR,
 } from './constants.js';
@@ -28,6 +26,8 @@ export {
   type PcapRecord,
 } from './records.js';
 export {
+  PCAP_MAX_CONVERTIBLE_USEC,
+  PCAP_RECORD_HEADER_BYTES,
   RECORD_END,
   RECORD_OK,
   RECORD_SHORT_DATA,

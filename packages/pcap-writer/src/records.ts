@@ -1,5 +1,5 @@
-import { PCAP_RECORD_HEADER_BYTES } from './constants.js';
 import {
+  PCAP_RECORD_HEADER_BYTES,
   RECORD_END,
   RECORD_OK,
   RecordCursor,

@@ -299,10 +299,12 @@ export function validateRecords(
     fail('ERR_WIRE_COUNT_MISMATCH', `${count} records cannot fit in ${length} bytes`);
   }
   const nanosecond = options.nanosecond === true;
+  // A local, not the imported constant, in the loop (see pcap-writer's record-walk.ts).
+  const maxRecordBytes = RECORD_HEADER_BYTES + WIRE_MAX_RECORD_BYTES;
   let seen = 0;
   for (let offset = 0, end; offset < length; offset = end) {
     end = recordEnd(records, offset);
-    if (end < 0 || end - offset - RECORD_HEADER_BYTES > WIRE_MAX_RECORD_BYTES) {
+    if (end < 0 || end - offset > maxRecordBytes) {
       // Rare: say which rule the record breaks (a cursor reads its incl_len either way).
       const c = new RecordCursor(records, offset);
       recordRules(c.next(), seen, c.inclLen, length - offset);
