@@ -1,7 +1,35 @@
 /**
- * NflogError: every failure of nflog-native, with a stable `code`.
+ * NflogError: every failure of nflog-native, with a stable `code`. nflog-native depends on
+ * nothing of ours, so it keeps its own registry rather than shared's NflogPipeError.
  */
 import { getSystemErrorName } from 'node:util';
+
+/**
+ * Every code of ours an {@link NflogError} carries; system errors carry their errno name
+ * instead ({@link NflogErrnoCode}). Branch on `code`, never on `message`.
+ */
+export const NFLOG_ERROR_CODES = [
+  /** A method other than close() was called after close(). */
+  'ERR_NFLOG_CLOSED',
+  /** An option (or parseNflogMessages' linktype) is out of range; nothing reached the kernel. */
+  'ERR_NFLOG_INVALID_OPTION',
+  /** The compiled addon could not be loaded; the message lists every path tried and why. */
+  'ERR_NFLOG_NATIVE_LOAD',
+  /** The kernel reported an errno Node has no name for (the number is in `errno`). */
+  'ERR_NFLOG_UNKNOWN_ERRNO',
+] as const;
+
+/** One of {@link NFLOG_ERROR_CODES}. */
+export type NflogErrorCode = (typeof NFLOG_ERROR_CODES)[number];
+
+declare const errnoName: unique symbol;
+
+/**
+ * The errno name of a system error (`EPERM`, `ENOBUFS`, ..., from `util.getSystemErrorName`).
+ * Only {@link NflogError.fromErrno} makes one, so every other throw site is checked against
+ * {@link NFLOG_ERROR_CODES}; compare it with string literals as usual.
+ */
+export type NflogErrnoCode = string & { readonly [errnoName]: true };
 
 /** Context a native failure carries. */
 export interface NflogErrorDetails {
@@ -11,18 +39,10 @@ export interface NflogErrorDetails {
   cause?: unknown;
 }
 
-/**
- * Error thrown (or passed to `onError`) by nflog-native.
- *
- * `code` is the errno name for system errors (`EPERM`, `ENOBUFS`, ... via
- * `util.getSystemErrorName`) or one of ours: `ERR_NFLOG_CLOSED` (method
- * called after close()), `ERR_NFLOG_INVALID_OPTION`, `ERR_NFLOG_NATIVE_LOAD`,
- * `ERR_NFLOG_UNKNOWN_ERRNO` (a kernel-internal errno Node has no name for).
- * Branch on `code`, never on `message`.
- */
+/** Error thrown (or passed to `onError`) by nflog-native. */
 export class NflogError extends Error {
-  /** Stable identity of the failure. */
-  readonly code: string;
+  /** Stable identity of the failure: one of {@link NFLOG_ERROR_CODES} or an errno name. */
+  readonly code: NflogErrorCode | NflogErrnoCode;
   /** Positive errno for system errors. */
   readonly errno: number | undefined;
   /** The syscall or netlink request that failed, e.g. `NFULNL_CFG_CMD_BIND`. */
@@ -30,7 +50,11 @@ export class NflogError extends Error {
   /** The NFLOG group involved, if any. */
   readonly group: number | undefined;
 
-  constructor(code: string, message: string, details: NflogErrorDetails = {}) {
+  constructor(
+    code: NflogErrorCode | NflogErrnoCode,
+    message: string,
+    details: NflogErrorDetails = {},
+  ) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
     this.name = 'NflogError';
     this.code = code;
@@ -46,14 +70,14 @@ export class NflogError extends Error {
    * succeeded - the group is owned by another netlink socket).
    */
   static fromErrno(errno: number, syscall: string, group?: number): NflogError {
-    let code: string;
+    let code: NflogErrorCode | NflogErrnoCode;
     try {
-      code = getSystemErrorName(-errno);
+      const name = getSystemErrorName(-errno);
+      code = name.startsWith('Unknown') ? 'ERR_NFLOG_UNKNOWN_ERRNO' : (name as NflogErrnoCode);
     } catch {
       code = 'ERR_NFLOG_UNKNOWN_ERRNO';
     }
-    if (code.startsWith('Unknown')) code = 'ERR_NFLOG_UNKNOWN_ERRNO';
-    const parts = [syscall, code];
+    const parts: string[] = [syscall, code];
     if (group !== undefined && group >= 0) parts.push(`group ${group}`);
     if (code === 'ERR_NFLOG_UNKNOWN_ERRNO') parts.push(`(errno ${errno})`);
     if (code === 'EPERM') {

@@ -2,7 +2,13 @@
  * @nflog-pipe/nflog-native: NFLOG capture through a raw netlink socket,
  * delivered as Buffers of pcap records.
  */
-export { NflogError, type NflogErrorDetails } from './errors.js';
+export {
+  NFLOG_ERROR_CODES,
+  NflogError,
+  type NflogErrnoCode,
+  type NflogErrorCode,
+  type NflogErrorDetails,
+} from './errors.js';
 export {
   NflogSocket,
   NFLOG_COPY_RANGE_MAX_BYTES,

@@ -4,6 +4,7 @@
  */
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { NflogError } from './errors.js';
 
 /** Counters kept by the C side (see NflogStats for their meaning). */
 export interface NativeStats {
@@ -105,16 +106,15 @@ function loadNative(): NativeBinding {
       failures.push(`${path}: ${(err as Error).message.split('\n')[0] ?? ''}`);
     }
   }
-  const err = new Error(
+  throw new NflogError(
+    'ERR_NFLOG_NATIVE_LOAD',
     `nflog-native: cannot load the addon (run "npm run build:native -w @nflog-pipe/nflog-native"); tried ${failures.join('; ')}`,
-  ) as Error & { code: string };
-  err.code = 'ERR_NFLOG_NATIVE_LOAD';
-  throw err;
+  );
 }
 
 let binding: NativeBinding | undefined;
 
-/** The addon, loaded on first use. Throws ERR_NFLOG_NATIVE_LOAD listing both paths. */
+/** The addon, loaded on first use. @throws NflogError ERR_NFLOG_NATIVE_LOAD listing both paths. */
 export function native(): NativeBinding {
   binding ??= loadNative();
   return binding;
