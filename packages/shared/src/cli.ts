@@ -13,9 +13,10 @@ import { createLogger, type Logger } from './logger.js';
 import { STATSD_DEFAULT_FLUSH_MS, type StatsdOptions } from './metrics.js';
 import { parseHostPort, parseSeconds, type HostPort } from './units.js';
 
-// CLI conventions shared by every nflog-pipe tool (STYLE.md §5): exit 0 ok (also after a clean
-// SIGINT/SIGTERM), 1 runtime failure, 2 usage; errors are one stderr line `<prog>: <message>`,
-// with the stack only under --debug.
+// CLI conventions shared by every nflog-pipe tool, so scripts and service managers can treat
+// all five alike: exit 0 ok (also after a clean SIGINT/SIGTERM), 1 runtime failure, 2 usage;
+// errors are one stderr line `<prog>: <message>` (greppable, one line per failure in a journal),
+// with the stack only under --debug. The user-facing table is in packages/shared/README.md.
 
 /** Exit code for success, including a clean stop on SIGINT/SIGTERM. */
 export const EXIT_OK = 0;
