@@ -5,6 +5,7 @@ import {
   METRIC,
   MIB,
   WireError,
+  addMetricsListenOption,
   addStatsdOptions,
   createProgram,
   decodeFrame,
@@ -45,6 +46,7 @@ export function mainCompress(argv: string[]): Promise<number> {
   addRelayOptions(program);
   addRateControlOptions(program, { alwaysEnabled: true });
   addStatsdOptions(program);
+  addMetricsListenOption(program);
   return runProgram(program, argv, (ctx) => {
     const rc = shaperOptionsFrom(ctx.opts, { alwaysEnabled: true })!;
     return runRelayProgram(ctx, {

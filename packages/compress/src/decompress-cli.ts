@@ -5,6 +5,7 @@ import {
   METRIC,
   MIB,
   WireError,
+  addMetricsListenOption,
   addStatsdOptions,
   createProgram,
   frameRecordCount,
@@ -42,6 +43,7 @@ export function mainDecompress(argv: string[]): Promise<number> {
     parseMiB,
   );
   addStatsdOptions(program);
+  addMetricsListenOption(program);
   return runProgram(program, argv, (ctx) => {
     const maxBytes =
       (ctx.opts['maxInflate'] as number | undefined) ?? LEGACY_DEFAULT_MAX_INFLATED_BYTES;

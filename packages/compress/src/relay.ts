@@ -13,7 +13,9 @@ import {
   validateEndpoint,
   withCliRuntime,
   type Logger,
-  type MetricName,
+  statsdName,
+  watchPeers,
+  type MetricSeries,
   type Metrics,
   type ProgramContext,
 } from '@nflog-pipe/shared';
@@ -41,8 +43,8 @@ export interface RelayOptions {
   logger: Logger;
   metrics: Metrics;
   /** Counters for what the PUSH socket accepted. */
-  outPkt: MetricName;
-  outBytes: MetricName;
+  outPkt: MetricSeries;
+  outBytes: MetricSeries;
   /** Aborted on SIGTERM/SIGINT. */
   stopped: AbortSignal;
   /** Builds the transform; `send(msg, packets)` hands a message to the PUSH end (never blocks). */
@@ -53,10 +55,10 @@ export interface RelayOptions {
 }
 
 /** Summary fields for the log line: every counter, in METRIC order (0 when never incremented). */
-function summary(metrics: Metrics, names: readonly MetricName[]): Record<string, number> {
+function summary(metrics: Metrics, names: readonly MetricSeries[]): Record<string, number> {
   const snap = metrics.snapshot();
   const out: Record<string, number> = {};
-  for (const n of names) out[n] = snap[n] ?? 0;
+  for (const n of names) out[statsdName(n)] = snap[statsdName(n)] ?? 0;
   return out;
 }
 
@@ -73,9 +75,11 @@ function isUsageZmqError(err: unknown): boolean {
  */
 export async function runRelay(
   options: RelayOptions,
-  summaryNames: readonly MetricName[],
+  summaryNames: readonly MetricSeries[],
 ): Promise<void> {
   const { logger, metrics } = options;
+  // Every counter of the summary is exported from the start, at 0 until something happens.
+  for (const n of summaryNames) metrics.counter(n);
   validateEndpoint(options.src, 'bind');
   validateEndpoint(options.dst, 'connect');
   const warnedBad = new Set<string>();
@@ -91,6 +95,7 @@ export async function runRelay(
   let pusher: NonBlockingPusher | undefined;
   const transform = options.makeTransform((msg, packets) => pusher!.push(msg, packets), bad);
   const pull = new Pull({ linger: 0 });
+  watchPeers(metrics, pull, 'pull');
   try {
     await pull.bind(options.src);
   } catch (err) {
@@ -99,14 +104,16 @@ export async function runRelay(
     throw err;
   }
   const warnedSend = new Set<string>();
+  const outPkt = metrics.counter(options.outPkt);
+  const outBytes = metrics.counter(options.outBytes);
   try {
     pusher = NonBlockingPusher.connect(
       options.dst,
-      { sendHighWaterMark: options.sendHighWaterMark, lingerMs: RELAY_LINGER_MS },
+      { sendHighWaterMark: options.sendHighWaterMark, lingerMs: RELAY_LINGER_MS, metrics },
       {
         onSent: (packets, bytes) => {
-          metrics.increment(options.outPkt, packets);
-          metrics.increment(options.outBytes, bytes);
+          outPkt.inc(packets);
+          outBytes.inc(bytes);
         },
         onDropped: (packets, err) => {
           metrics.increment(METRIC.LOSS_QUEUE_PKT, packets);
@@ -162,10 +169,10 @@ export interface RelayProgramSpec {
   /** `component` of the relay's log lines. */
   component: string;
   /** Counters for what the PUSH socket accepted. */
-  outPkt: MetricName;
-  outBytes: MetricName;
+  outPkt: MetricSeries;
+  outBytes: MetricSeries;
   /** Counters of the periodic and the final summary line, in this order. */
-  summary: readonly MetricName[];
+  summary: readonly MetricSeries[];
   /** Builds the transform (see RelayOptions.makeTransform) once logger and metrics exist. */
   makeTransform(io: RelayIo): RelayTransform;
 }

@@ -6,7 +6,13 @@ import { test, type TestContext } from 'node:test';
 import { deflateRawSync, deflateSync } from 'node:zlib';
 import { Push } from 'zeromq';
 import { readPcapFile } from '@nflog-pipe/pcap-writer';
-import { METRIC, WIRE_FLAG_COMPRESSED, encodeFrame, encodeLegacyPacket } from '@nflog-pipe/shared';
+import {
+  METRIC,
+  WIRE_FLAG_COMPRESSED,
+  encodeFrame,
+  encodeLegacyPacket,
+  statsdName,
+} from '@nflog-pipe/shared';
 import {
   Children,
   Netns,
@@ -160,11 +166,11 @@ async function runPipe(t: TestContext, sc: Scenario): Promise<PipeResult> {
 
   // Downstream of the sender, packets are delivered or counted; wait until that adds up.
   const downstream = [
-    `${C}${METRIC.LOSS_SHAPER_PKT}`,
-    `${C}${METRIC.LOSS_QUEUE_PKT}`,
-    `${D}${METRIC.LOSS_QUEUE_PKT}`,
-    `${R}${METRIC.LOSS_FIFO_PKT}`,
-    `${R}${METRIC.RAW_OUT_PKT}`,
+    `${C}${statsdName(METRIC.LOSS_SHAPER_PKT)}`,
+    `${C}${statsdName(METRIC.LOSS_QUEUE_PKT)}`,
+    `${D}${statsdName(METRIC.LOSS_QUEUE_PKT)}`,
+    `${R}${statsdName(METRIC.LOSS_FIFO_PKT)}`,
+    `${R}${statsdName(METRIC.WRITTEN_PKT)}`,
   ];
   const accounted = (): number => downstream.reduce((sum, n) => sum + statsd.total(n), 0);
   await waitForStatsd(
@@ -191,47 +197,54 @@ async function runPipe(t: TestContext, sc: Scenario): Promise<PipeResult> {
   };
   if (compCounts !== undefined && decompCounts !== undefined) {
     for (const m of [
-      METRIC.COMPRESS_IN_PKT,
-      METRIC.COMPRESS_IN_BYTES,
-      METRIC.COMPRESS_OUT_PKT,
-      METRIC.COMPRESS_OUT_BYTES,
-      METRIC.LOSS_SHAPER_PKT,
-      METRIC.LOSS_QUEUE_PKT,
+      statsdName(METRIC.COMPRESS_IN_PKT),
+      statsdName(METRIC.COMPRESS_IN_BYTES),
+      statsdName(METRIC.COMPRESS_OUT_PKT),
+      statsdName(METRIC.COMPRESS_OUT_BYTES),
+      statsdName(METRIC.LOSS_SHAPER_PKT),
+      statsdName(METRIC.LOSS_QUEUE_PKT),
     ]) {
       await agree(`${C}${m}`, compCounts[m]);
     }
     for (const m of [
-      METRIC.DECOMPRESS_IN_PKT,
-      METRIC.DECOMPRESS_IN_BYTES,
-      METRIC.DECOMPRESS_OUT_PKT,
-      METRIC.DECOMPRESS_OUT_BYTES,
-      METRIC.LOSS_QUEUE_PKT,
+      statsdName(METRIC.DECOMPRESS_IN_PKT),
+      statsdName(METRIC.DECOMPRESS_IN_BYTES),
+      statsdName(METRIC.DECOMPRESS_OUT_PKT),
+      statsdName(METRIC.DECOMPRESS_OUT_BYTES),
+      statsdName(METRIC.LOSS_QUEUE_PKT),
     ]) {
       await agree(`${D}${m}`, decompCounts[m]);
     }
     // Each relay: in = out + counted drops; the decompress relay got what compress sent.
     assert.equal(
-      compCounts[METRIC.COMPRESS_IN_PKT],
+      compCounts[statsdName(METRIC.COMPRESS_IN_PKT)],
       send['sent'],
       'compress relay received what the sender queued',
     );
     assert.equal(
-      compCounts[METRIC.COMPRESS_IN_PKT],
-      compCounts[METRIC.COMPRESS_OUT_PKT]! +
-        compCounts[METRIC.LOSS_SHAPER_PKT]! +
-        compCounts[METRIC.LOSS_QUEUE_PKT]!,
+      compCounts[statsdName(METRIC.COMPRESS_IN_PKT)],
+      compCounts[statsdName(METRIC.COMPRESS_OUT_PKT)]! +
+        compCounts[statsdName(METRIC.LOSS_SHAPER_PKT)]! +
+        compCounts[statsdName(METRIC.LOSS_QUEUE_PKT)]!,
     );
-    assert.equal(decompCounts[METRIC.DECOMPRESS_IN_PKT], compCounts[METRIC.COMPRESS_OUT_PKT]);
-    assert.equal(decompCounts[METRIC.DECOMPRESS_IN_BYTES], compCounts[METRIC.COMPRESS_OUT_BYTES]);
     assert.equal(
-      decompCounts[METRIC.DECOMPRESS_IN_PKT],
-      decompCounts[METRIC.DECOMPRESS_OUT_PKT]! + decompCounts[METRIC.LOSS_QUEUE_PKT]!,
+      decompCounts[statsdName(METRIC.DECOMPRESS_IN_PKT)],
+      compCounts[statsdName(METRIC.COMPRESS_OUT_PKT)],
     );
-    assert.equal(compCounts[METRIC.BAD_FRAMES], 0);
-    assert.equal(decompCounts[METRIC.BAD_FRAMES], 0);
+    assert.equal(
+      decompCounts[statsdName(METRIC.DECOMPRESS_IN_BYTES)],
+      compCounts[statsdName(METRIC.COMPRESS_OUT_BYTES)],
+    );
+    assert.equal(
+      decompCounts[statsdName(METRIC.DECOMPRESS_IN_PKT)],
+      decompCounts[statsdName(METRIC.DECOMPRESS_OUT_PKT)]! +
+        decompCounts[statsdName(METRIC.LOSS_QUEUE_PKT)]!,
+    );
+    assert.equal(compCounts[statsdName(METRIC.BAD_FRAMES)], 0);
+    assert.equal(decompCounts[statsdName(METRIC.BAD_FRAMES)], 0);
   }
-  await agree(`${R}${METRIC.RAW_OUT_PKT}`, recvCounts['out_pkt']);
-  await agree(`${R}${METRIC.RAW_IN_BYTES}`, recvCounts['in_bytes']);
+  await agree(`${R}${statsdName(METRIC.WRITTEN_PKT)}`, recvCounts['out_pkt']);
+  await agree(`${R}${statsdName(METRIC.RECEIVED_BYTES)}`, recvCounts['in_bytes']);
   assert.equal(recvCounts['bad_frames'], 0);
   assert.equal(recvCounts['queued_pkt'], 0);
   assert.equal(recvCounts['in_pkt'], recvCounts['out_pkt']! + recvCounts['loss_fifo_pkt']!);
@@ -240,9 +253,9 @@ async function runPipe(t: TestContext, sc: Scenario): Promise<PipeResult> {
     send['dropped_kernel']! +
     send['dropped_queue']! +
     send['dropped_shaper']! +
-    (compCounts?.[METRIC.LOSS_SHAPER_PKT] ?? 0) +
-    (compCounts?.[METRIC.LOSS_QUEUE_PKT] ?? 0) +
-    (decompCounts?.[METRIC.LOSS_QUEUE_PKT] ?? 0) +
+    (compCounts?.[statsdName(METRIC.LOSS_SHAPER_PKT)] ?? 0) +
+    (compCounts?.[statsdName(METRIC.LOSS_QUEUE_PKT)] ?? 0) +
+    (decompCounts?.[statsdName(METRIC.LOSS_QUEUE_PKT)] ?? 0) +
     recvCounts['loss_fifo_pkt']!;
 
   // The pcap: valid for tcpdump, exactly sent − counted drops, the payloads byte-exact and in order.
@@ -261,7 +274,7 @@ async function runPipe(t: TestContext, sc: Scenario): Promise<PipeResult> {
   );
   t.diagnostic(
     `offered ${COUNT}; dropped kernel=${send['dropped_kernel']} sender_queue=${send['dropped_queue']} sender_shaper=${send['dropped_shaper']}` +
-      ` relay_shaper=${compCounts?.[METRIC.LOSS_SHAPER_PKT] ?? '-'} relay_queue=${compCounts?.[METRIC.LOSS_QUEUE_PKT] ?? '-'}/${decompCounts?.[METRIC.LOSS_QUEUE_PKT] ?? '-'}` +
+      ` relay_shaper=${compCounts?.[statsdName(METRIC.LOSS_SHAPER_PKT)] ?? '-'} relay_queue=${compCounts?.[statsdName(METRIC.LOSS_QUEUE_PKT)] ?? '-'}/${decompCounts?.[statsdName(METRIC.LOSS_QUEUE_PKT)] ?? '-'}` +
       ` recv_fifo=${recvCounts['loss_fifo_pkt']}; in pcap ${pcap.records.length}`,
   );
   return {
@@ -291,16 +304,20 @@ test('relays: sender → compress → decompress → receiver; pcap = sent − c
   });
   const c = r.comp!;
   const d = r.decomp!;
-  assert.equal(c[METRIC.LOSS_SHAPER_PKT], 0, 'hwm 0 never drops');
+  assert.equal(c[statsdName(METRIC.LOSS_SHAPER_PKT)], 0, 'hwm 0 never drops');
   assert.match(r.compLog, / INFO nflog-zmq-compress: rate control: compress /);
-  const ratio = c[METRIC.COMPRESS_OUT_BYTES]! / c[METRIC.COMPRESS_IN_BYTES]!;
+  const ratio =
+    c[statsdName(METRIC.COMPRESS_OUT_BYTES)]! / c[statsdName(METRIC.COMPRESS_IN_BYTES)]!;
   t.diagnostic(
-    `compressed leg: ${c[METRIC.COMPRESS_OUT_BYTES]} of ${c[METRIC.COMPRESS_IN_BYTES]} bytes in, ratio ${ratio.toFixed(3)}`,
+    `compressed leg: ${c[statsdName(METRIC.COMPRESS_OUT_BYTES)]} of ${c[statsdName(METRIC.COMPRESS_IN_BYTES)]} bytes in, ratio ${ratio.toFixed(3)}`,
   );
   assert.ok(ratio < 1, `the compressed leg carries fewer bytes (ratio ${ratio})`);
   if (r.drops === 0) {
     // Without drops, decompress restores every frame byte for byte: out = what compress took in.
-    assert.equal(d[METRIC.DECOMPRESS_OUT_BYTES], c[METRIC.COMPRESS_IN_BYTES]);
+    assert.equal(
+      d[statsdName(METRIC.DECOMPRESS_OUT_BYTES)],
+      c[statsdName(METRIC.COMPRESS_IN_BYTES)],
+    );
     assert.deepEqual(
       r.indices,
       Array.from({ length: COUNT }, (_, i) => i),
@@ -319,7 +336,7 @@ test('inline v1: nflog-zmq-send --rate-control → nflog-pcap-recv; pcap = sent 
   assert.match(r.sendLog, / rate regime changed .*regime=compress /);
   assert.equal(r.send['dropped_shaper'], 0, 'hwm 0 never drops');
   // Sender's wire bytes (frame headers included, compressed) against the receiver's inflated records.
-  const rawIn = r.statsd.total(`${R}${METRIC.RAW_IN_BYTES}`);
+  const rawIn = r.statsd.total(`${R}${statsdName(METRIC.RECEIVED_BYTES)}`);
   const ratio = r.send['bytes_sent']! / rawIn;
   t.diagnostic(
     `wire: ${r.send['bytes_sent']} bytes for ${rawIn} bytes of records, ratio ${ratio.toFixed(3)}`,
@@ -343,7 +360,7 @@ test('inline legacy: nflog-zmq-send --wire legacy --rate-control → nflog-pcap-
   });
   assert.match(r.sendLog, / rate regime changed .*regime=compress /);
   assert.equal(r.send['dropped_shaper'], 0, 'hwm 0 never drops');
-  const rawIn = r.statsd.total(`${R}${METRIC.RAW_IN_BYTES}`);
+  const rawIn = r.statsd.total(`${R}${statsdName(METRIC.RECEIVED_BYTES)}`);
   const ratio = r.send['bytes_sent']! / rawIn;
   t.diagnostic(
     `wire: ${r.send['bytes_sent']} bytes (0x00/0x01 messages) for ${rawIn} bytes of records, ratio ${ratio.toFixed(3)}`,
@@ -365,12 +382,12 @@ test('drop regime: a tiny --hwm on the compress relay drops; pcap = sent − los
     recvArgs: [],
     seed: 14,
   });
-  const shaper = r.comp![METRIC.LOSS_SHAPER_PKT]!;
+  const shaper = r.comp![statsdName(METRIC.LOSS_SHAPER_PKT)]!;
   t.diagnostic(`relay shaper dropped ${shaper} of ${COUNT}; ${r.packets} in the pcap`);
   assert.ok(shaper > 0, 'the shaper dropped');
   assert.match(r.compLog, / WARN nflog-zmq-compress: rate above --hwm: dropping /);
   assert.ok(r.packets > 0, 'the first window passed');
-  assert.equal(r.statsd.total(`${C}${METRIC.LOSS_SHAPER_PKT}`), shaper);
+  assert.equal(r.statsd.total(`${C}${statsdName(METRIC.LOSS_SHAPER_PKT)}`), shaper);
   // The receiver sees the relay's drops as sequence gaps, trailing ones included: the sender's
   // stop heartbeat passes the relay unshaped.
   assert.equal(r.recv['in_pkt']! + r.recv['loss_network_pkt']!, r.send['captured']);
@@ -575,14 +592,18 @@ test('bad input: zip bombs and corrupt deflate are counted as bad; receiver and 
   const lc = parseLogCounters(await stopCleanly(legacy, 'nflog-pcap-recv (legacy)'));
 
   assert.equal(rc['bad_frames'], badA.length, 'receiver: every bad frame sent to it directly');
-  assert.equal(dc[METRIC.BAD_FRAMES], badB.length, 'decompress relay: every bad frame');
-  assert.equal(dc[METRIC.DECOMPRESS_OUT_PKT], 30, 'decompress relay forwarded the good packets');
+  assert.equal(dc[statsdName(METRIC.BAD_FRAMES)], badB.length, 'decompress relay: every bad frame');
+  assert.equal(
+    dc[statsdName(METRIC.DECOMPRESS_OUT_PKT)],
+    30,
+    'decompress relay forwarded the good packets',
+  );
   assert.equal(lc['bad_frames'], badL.length, 'legacy receiver: every bad message');
   assert.deepEqual([rc['in_pkt'], rc['out_pkt'], rc['loss_network_pkt']], [60, 60, 0]);
   assert.deepEqual([lc['in_pkt'], lc['out_pkt']], [10, 10]);
-  await statsd.waitFor(`${R}${METRIC.BAD_FRAMES}`, (v) => v === badA.length);
-  await statsd.waitFor(`${D}${METRIC.BAD_FRAMES}`, (v) => v === badB.length);
-  await statsd.waitFor(`l.${METRIC.BAD_FRAMES}`, (v) => v === badL.length);
+  await statsd.waitFor(`${R}${statsdName(METRIC.BAD_FRAMES)}`, (v) => v === badA.length);
+  await statsd.waitFor(`${D}${statsdName(METRIC.BAD_FRAMES)}`, (v) => v === badB.length);
+  await statsd.waitFor(`l.${statsdName(METRIC.BAD_FRAMES)}`, (v) => v === badL.length);
 
   const v1 = (await readPcapFile(join(dir, 'v1.pcap'))).records.map((r) => r.data);
   const upTo = (n: number): number[] => Array.from({ length: n }, (_, i) => i);

@@ -6,6 +6,7 @@ import {
   EXIT_OK,
   MIB,
   UsageError,
+  addMetricsListenOption,
   addStatsdOptions,
   createProgram,
   parseMiB,
@@ -129,6 +130,7 @@ export function buildProgram(): ReturnType<typeof createProgram> {
         .default(d.flushTimeoutS * 1000, String(d.flushTimeoutS)),
     );
   addStatsdOptions(program);
+  addMetricsListenOption(program);
   return program;
 }
 

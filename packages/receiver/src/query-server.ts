@@ -6,6 +6,9 @@ import {
   encodeQueryDump,
   encodeQueryError,
   parseQueryRequest,
+  watchPeers,
+  type CounterHandle,
+  type HistogramHandle,
   type Logger,
   type Metrics,
   type QueryRequest,
@@ -23,7 +26,7 @@ export interface QueryServerOptions {
   ring: RingBuffer;
   /** Linktype and timestamp resolution of the ring's records, asked at each query. */
   format(): RecordFormat;
-  /** Counts `queries`. */
+  /** Counts `queries`, their duration and the connected clients. */
   metrics: Metrics;
   /** Lifecycle and per-query debug lines. */
   logger: Logger;
@@ -48,9 +51,13 @@ export class QueryServer {
   #closed = false;
   #loop: Promise<void> | null = null;
   #served = 0;
+  readonly #queries: CounterHandle;
+  readonly #duration: HistogramHandle;
 
   constructor(options: QueryServerOptions) {
     this.#opts = options;
+    this.#queries = options.metrics.counter(METRIC.QUERIES);
+    this.#duration = options.metrics.histogram(METRIC.QUERY_DURATION);
   }
 
   /** The endpoint bound (a `tcp://...:*` shows its port), null before start. */
@@ -77,6 +84,7 @@ export class QueryServer {
 
   async #bind(): Promise<Reply> {
     const socket = new Reply({ sendTimeout: this.#opts.timeoutMs, linger: 0 });
+    watchPeers(this.#opts.metrics, socket, 'query');
     try {
       await socket.bind(this.#opts.endpoint);
     } catch (err) {
@@ -99,9 +107,11 @@ export class QueryServer {
         await this.#rebind();
         continue;
       }
+      const startMs = performance.now();
       const reply = this.#answer(request[0] ?? Buffer.alloc(0));
       try {
         await socket.send(reply);
+        this.#duration.observe((performance.now() - startMs) / 1000);
       } catch (err) {
         if (this.#closed) return;
         // Like the Python tool: a client that does not take its reply within the timeout
@@ -113,7 +123,7 @@ export class QueryServer {
   }
 
   #answer(requestBytes: Buffer): Buffer[] {
-    const { ring, metrics, logger } = this.#opts;
+    const { ring, logger } = this.#opts;
     const format = this.#opts.format();
     let request: QueryRequest | null;
     try {
@@ -126,7 +136,7 @@ export class QueryServer {
     const filter = queryFilterFrom(request, (this.#opts.now ?? Date.now)());
     const sel = selectRecords(ring.snapshot(), filter, format);
     this.#served++;
-    metrics.increment(METRIC.QUERIES);
+    this.#queries.inc();
     logger.debug('query served', {
       structured: filter !== null,
       packets: sel.packets,
@@ -138,6 +148,9 @@ export class QueryServer {
   async #rebind(): Promise<void> {
     this.#socket?.close();
     this.#socket = null;
+    // The closed socket's monitor ends with it: its clients are gone, the new one has none.
+    if (this.#opts.metrics.prometheus !== null)
+      this.#opts.metrics.gauge(METRIC.CONNECTED_PEERS, { socket: 'query' }).set(0);
     // The old socket's unbind completes in the ZeroMQ I/O thread; retry briefly on EADDRINUSE.
     for (let attempt = 0; ; attempt++) {
       if (this.#closed) return;

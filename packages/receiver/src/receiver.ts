@@ -6,7 +6,7 @@ import {
   decodeFrame,
   isV1Frame,
   legacyPacketsToRecords,
-  METRIC,
+  watchPeers,
   WireError,
   type Logger,
   type Metrics,
@@ -15,6 +15,7 @@ import { FifoSink } from './fifo-sink.js';
 import { FileSink } from './file-sink.js';
 import type { PcapSink, PcapSinkStats } from './pcap-sink.js';
 import { QueryServer } from './query-server.js';
+import { ReceiverMetrics } from './receiver-metrics.js';
 import { RingBuffer } from './ring-buffer.js';
 import { SequenceTracker, type SenderStats } from './sequence-tracker.js';
 import { emptySinkStats } from './sink-ledger.js';
@@ -95,6 +96,7 @@ export class Receiver {
   readonly #pull: Pull;
   readonly #ring: RingBuffer | null;
   readonly #tracker = new SequenceTracker();
+  readonly #metrics: ReceiverMetrics;
   #query: QueryServer | null = null;
   #sink: PcapSink | null = null;
   #linktype: number | undefined;
@@ -112,7 +114,13 @@ export class Receiver {
     this.#opts = options;
     this.#linktype = options.linktype;
     this.#pull = new Pull({ receiveHighWaterMark: options.receiveHwm, linger: 0 });
+    watchPeers(options.metrics, this.#pull, 'pull');
     this.#ring = options.bufferWindowBytes > 0 ? new RingBuffer(options.bufferWindowBytes) : null;
+    this.#metrics = new ReceiverMetrics(options.metrics, {
+      ring: this.#ring,
+      senders: () => this.#tracker.senders(),
+      nanosecond: options.nanosecond,
+    });
     this.#ended = new Promise((resolve) => (this.#endResolve = resolve));
   }
 
@@ -171,18 +179,17 @@ export class Receiver {
 
   #openSink(linktype: number): void {
     const o = this.#opts;
-    const { metrics } = o;
+    const output = this.#metrics.output(
+      this.#destIsFifo ? 'fifo' : o.dest === '-' ? 'stdout' : 'file',
+    );
     const sinkOptions = {
       linktype,
       nanosecond: o.nanosecond,
       queueBytes: o.fifoBufferBytes,
       logger: o.logger.child({ component: 'output' }),
       ...(o.retryMs !== undefined ? { retryMs: o.retryMs } : {}),
-      onOut: (packets: number, bytes: number): void => {
-        metrics.increment(METRIC.RAW_OUT_PKT, packets);
-        metrics.increment(METRIC.RAW_OUT_BYTES, bytes);
-      },
-      onLost: (packets: number): void => metrics.increment(METRIC.LOSS_FIFO_PKT, packets),
+      onOut: output.onOut,
+      onLost: output.onLost,
       onEnd: (err: Error | null): void => this.#endResolve(err),
     };
     this.#sink = this.#destIsFifo
@@ -229,6 +236,8 @@ export class Receiver {
     // linktype neither picks the output's nor makes it a bad frame, and it logs nothing.
     if (frame.count > 0 && !this.#acceptLinktype(frame.linktype)) return;
     const verdict = this.#tracker.observe(frame.senderId, frame.firstSeq, frame.count);
+    if (frame.meta !== undefined)
+      this.#metrics.senderMeta(frame.senderId.toString(16).padStart(16, '0'), frame.meta);
     if (verdict.newSender) {
       this.#opts.logger.info('new sender', {
         sender: frame.senderId.toString(16).padStart(16, '0'),
@@ -238,7 +247,7 @@ export class Receiver {
     }
     if (verdict.lost > 0) {
       this.#stats.lossNetwork += verdict.lost;
-      this.#opts.metrics.increment(METRIC.LOSS_NETWORK_PKT, verdict.lost);
+      this.#metrics.lostNetwork(verdict.lost);
     }
     if (verdict.behind) this.#stats.behindFrames++;
     this.#deliver(records, frame.count);
@@ -280,13 +289,13 @@ export class Receiver {
       );
     }
     this.#stats.badFrames++;
-    this.#opts.metrics.increment(METRIC.BAD_FRAMES);
+    this.#metrics.badFrame();
     return false;
   }
 
   #bad(code: string, err: Error): void {
     this.#stats.badFrames++;
-    this.#opts.metrics.increment(METRIC.BAD_FRAMES);
+    this.#metrics.badFrame();
     if (!this.#warnedBad.has(code)) {
       this.#warnedBad.add(code);
       this.#opts.logger.warn('bad frame skipped (counted in bad_frames; warned once per code)', {
@@ -297,11 +306,9 @@ export class Receiver {
 
   #deliver(records: Buffer, count: number): void {
     if (count === 0) return;
-    const { metrics } = this.#opts;
     this.#stats.inPackets += count;
     this.#stats.inBytes += records.length;
-    metrics.increment(METRIC.RAW_IN_PKT, count);
-    metrics.increment(METRIC.RAW_IN_BYTES, records.length);
+    this.#metrics.delivered(records, count);
     this.#ring?.push(records, count);
     this.#sink!.push(records, count);
   }
@@ -332,6 +339,7 @@ export class Receiver {
   async stop(flushMs: number): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
+    this.#metrics.close();
     this.#pull.close();
     await this.#loop?.catch(() => undefined);
     await this.#query?.close();

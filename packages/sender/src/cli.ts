@@ -12,6 +12,7 @@ import {
   EXIT_OK,
   MIB,
   UsageError,
+  addMetricsListenOption,
   addStatsdOptions,
   createProgram,
   parseGroups,
@@ -211,6 +212,7 @@ export function buildProgram(): ReturnType<typeof createProgram> {
     );
   addRateControlOptions(program);
   addStatsdOptions(program);
+  addMetricsListenOption(program);
   return program;
 }
 

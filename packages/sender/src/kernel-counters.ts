@@ -18,6 +18,9 @@ export class KernelCounters {
   constructor(metrics: Metrics, log: Logger) {
     this.#metrics = metrics;
     this.#log = log;
+    // Exported from the start, at 0.
+    metrics.counter(METRIC.LOSS_KERNEL_PKT);
+    metrics.counter(METRIC.LOSS_KERNEL_ENOBUFS);
   }
 
   /**

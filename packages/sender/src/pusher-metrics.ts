@@ -6,21 +6,24 @@ import { METRIC, type Logger, type Metrics, type PusherCallbacks } from '@nflog-
 
 /**
  * The callbacks a sender gives its NonBlockingPusher: accepted messages count in
- * `raw_out.pkt` (packets) and `raw_out.bytes` (the message as queued, headers included), refused
- * ones in `loss.zmq_queue.pkt`; an unexpected send error is warned about (once per code: the
+ * METRIC.SENT_PKT (packets) and SENT_BYTES (the message as queued, headers included), refused
+ * ones in LOSS_QUEUE_PKT (all exported from the start, at 0); an unexpected send error is warned about (once per code: the
  * pusher reports each code once, and counts the messages as dropped).
  *
  * Heartbeats carry 0 packets: their bytes count in raw_out.bytes, and neither their delivery nor
  * a refused attempt adds to a packet counter.
  */
 export function pusherMetrics(metrics: Metrics, log: Logger): PusherCallbacks {
+  const sentPkt = metrics.counter(METRIC.SENT_PKT);
+  const sentBytes = metrics.counter(METRIC.SENT_BYTES);
+  const lost = metrics.counter(METRIC.LOSS_QUEUE_PKT);
   return {
     onSent: (packets, bytes) => {
-      if (packets > 0) metrics.increment(METRIC.RAW_OUT_PKT, packets);
-      metrics.increment(METRIC.RAW_OUT_BYTES, bytes);
+      if (packets > 0) sentPkt.inc(packets);
+      sentBytes.inc(bytes);
     },
     onDropped: (packets) => {
-      if (packets > 0) metrics.increment(METRIC.LOSS_QUEUE_PKT, packets);
+      if (packets > 0) lost.inc(packets);
     },
     onError: (err) =>
       log.warn(

@@ -25,6 +25,7 @@ import {
   encodeFrame,
   encodeFrameMeta,
   recordsToLegacyPackets,
+  type CounterHandle,
   type FrameFields,
   type Logger,
   type Metrics,
@@ -150,6 +151,8 @@ export class SendPipeline {
   #batcher: FrameBatcher;
   #legacyShaper: LegacyShaper | undefined;
   #metrics: Metrics;
+  #capturedPkt: CounterHandle;
+  #capturedBytes: CounterHandle;
   #now: () => number;
   #metaIntervalMs: number;
   #nextMetaMs = -Infinity;
@@ -178,7 +181,7 @@ export class SendPipeline {
     const { endpoint, sendHighWaterMark, lingerMs, logger, ...rest } = options;
     const pusher = NonBlockingPusher.connect(
       endpoint,
-      { sendHighWaterMark, lingerMs },
+      { sendHighWaterMark, lingerMs, metrics: options.metrics },
       pusherMetrics(options.metrics, logger),
     );
     try {
@@ -193,6 +196,10 @@ export class SendPipeline {
   constructor(options: SendPipelineOptions) {
     this.#o = options;
     this.#metrics = options.metrics;
+    this.#capturedPkt = options.metrics.counter(METRIC.CAPTURED_PKT);
+    this.#capturedBytes = options.metrics.counter(METRIC.CAPTURED_BYTES);
+    // Exported from the start (at 0) where it can happen.
+    if (options.shaper !== undefined) options.metrics.counter(METRIC.LOSS_SHAPER_PKT);
     this.senderId = options.senderId ?? randomSenderId();
     this.#now = options.now ?? (() => performance.now());
     this.#metaIntervalMs = options.metaIntervalMs ?? 60_000;
@@ -235,8 +242,8 @@ export class SendPipeline {
     this.#read += count;
     const bytes = records.length - RECORD_HEADER_BYTES * count;
     this.#readBytes += bytes;
-    this.#metrics.increment(METRIC.RAW_IN_PKT, count);
-    this.#metrics.increment(METRIC.RAW_IN_BYTES, bytes);
+    this.#capturedPkt.inc(count);
+    this.#capturedBytes.inc(bytes);
     if (this.#o.wire === 'v1') {
       this.#batcher.push(records, count);
       return;

@@ -6,6 +6,7 @@ import { Pull } from 'zeromq';
 import { RateShaper, decodeLegacyShaped, inflateFrame } from '@nflog-pipe/compress';
 import {
   METRIC,
+  statsdName,
   createLogger,
   createMetrics,
   decodeFrame,
@@ -109,15 +110,15 @@ test('v1: frames carry the records byte for byte, the sender id, contiguous numb
   assert.equal(st.readBytes, 20 + 30 + 40 + 50 + 60 + 70);
   // The metrics count what ZeroMQ took, byte for byte: frames and the heartbeat as received.
   const snap = metrics.snapshot();
-  assert.equal(snap[METRIC.RAW_IN_PKT], 6);
-  assert.equal(snap[METRIC.RAW_IN_BYTES], st.readBytes);
-  assert.equal(snap[METRIC.RAW_OUT_PKT], 6);
+  assert.equal(snap[statsdName(METRIC.CAPTURED_PKT)], 6);
+  assert.equal(snap[statsdName(METRIC.CAPTURED_BYTES)], st.readBytes);
+  assert.equal(snap[statsdName(METRIC.SENT_PKT)], 6);
   assert.equal(
-    snap[METRIC.RAW_OUT_BYTES],
+    snap[statsdName(METRIC.SENT_BYTES)],
     [...frames, hb].reduce((n, f) => n + 40 + (f.meta?.length ?? 0) + f.recordsBytes, 0),
   );
-  assert.equal(snap[METRIC.RAW_OUT_BYTES], st.sentBytes);
-  assert.equal(snap[METRIC.LOSS_QUEUE_PKT], undefined);
+  assert.equal(snap[statsdName(METRIC.SENT_BYTES)], st.sentBytes);
+  assert.equal(snap[statsdName(METRIC.LOSS_QUEUE_PKT)], 0); // exported from the start
 });
 
 test('v1: a full queue drops whole frames, their numbers are still consumed, read = sent + dropped', async () => {
@@ -144,7 +145,11 @@ test('v1: a full queue drops whole frames, their numbers are still consumed, rea
   // queued frames are raw_out (their bytes too).
   const snap = metrics.snapshot();
   assert.deepEqual(
-    [snap[METRIC.LOSS_QUEUE_PKT], snap[METRIC.RAW_OUT_PKT], snap[METRIC.RAW_OUT_BYTES]],
+    [
+      snap[statsdName(METRIC.LOSS_QUEUE_PKT)],
+      snap[statsdName(METRIC.SENT_PKT)],
+      snap[statsdName(METRIC.SENT_BYTES)],
+    ],
     [24, 6, st.sentBytes],
   );
   assert.equal(st.sentBytes, 2 * (40 + 3 * (16 + 10)));
@@ -286,7 +291,7 @@ test('v1 with rate control: compressed frames inflate to the same records; drops
   );
   // The stop heartbeat (never shaped) enters the queue: it would show the receiver the 3 drops.
   assert.deepEqual([st.heartbeats, st.sentMessages], [1, 2]);
-  assert.equal(metrics2.snapshot()[METRIC.LOSS_SHAPER_PKT], 3);
+  assert.equal(metrics2.snapshot()[statsdName(METRIC.LOSS_SHAPER_PKT)], 3);
 });
 
 test('v1 with rate control: a frame the shaper drops takes no metadata, the next frame out carries it', async (t) => {
@@ -321,7 +326,10 @@ test('v1 with rate control: a frame the shaper drops takes no metadata, the next
       [4n, 0, { at: 300_001 }], // the stop heartbeat
     ],
   );
-  assert.deepEqual([p.stats().droppedShaper, metrics.snapshot()[METRIC.LOSS_SHAPER_PKT]], [2, 2]);
+  assert.deepEqual(
+    [p.stats().droppedShaper, metrics.snapshot()[statsdName(METRIC.LOSS_SHAPER_PKT)]],
+    [2, 2],
+  );
 });
 
 test('legacy: one XDR message per packet, with timestamps and original lengths', async (t) => {

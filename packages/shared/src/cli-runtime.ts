@@ -2,6 +2,7 @@ import { Option, type OptionValues } from 'commander';
 import { statsdOptionsFrom } from './cli.js';
 import type { LogFields, Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
+import { MetricsServer, metricsListenFrom } from './metrics-server.js';
 import { watchSignals, type SignalWatcher } from './signals.js';
 import { parseSeconds } from './units.js';
 
@@ -13,27 +14,40 @@ import { parseSeconds } from './units.js';
 export interface CliRuntime {
   /** SIGTERM/SIGINT/SIGHUP handlers (watchSignals), installed for the body's lifetime. */
   signals: SignalWatcher;
-  /** The statsd counters built from the options addStatsdOptions added (a no-op without -m). */
+  /**
+   * The counters, exported to statsd (the options addStatsdOptions added; nothing without -m)
+   * and to Prometheus (`--metrics-listen`, addMetricsListenOption; nothing without it).
+   */
   metrics: Metrics;
 }
 
 /**
- * Runs a CLI's `body` with its metrics (`createMetrics(statsdOptionsFrom(opts), logger)`) and its
- * signal watcher, then, whether `body` resolved or threw, closes the metrics (the last counters
- * are flushed) and removes the signal handlers.
+ * Runs a CLI's `body` with its metrics (statsd from statsdOptionsFrom(opts); with
+ * `--metrics-listen`, Prometheus and the `/metrics` server, started before `body` so a port in
+ * use fails before anything else opens) and its signal watcher, then, whether `body` resolved or
+ * threw, closes the server and the metrics (the last counters are flushed) and removes the
+ * signal handlers.
  * @returns what `body` resolves to
- * @throws what `body` throws
+ * @throws MetricsServerError `ERR_METRICS_LISTEN` (exit 1); what `body` throws
  */
 export async function withCliRuntime<T>(
   opts: OptionValues,
   logger: Logger,
   body: (runtime: CliRuntime) => Promise<T>,
 ): Promise<T> {
+  const listen = metricsListenFrom(opts);
   const signals = watchSignals();
-  const metrics = createMetrics(statsdOptionsFrom(opts), logger);
+  const metrics = createMetrics(
+    statsdOptionsFrom(opts),
+    logger,
+    listen === null ? null : { tool: logger.name },
+  );
+  let server: MetricsServer | null = null;
   try {
+    if (listen !== null) server = await MetricsServer.start(metrics.prometheus!, listen, logger);
     return await body({ signals, metrics });
   } finally {
+    await server?.close();
     await metrics.close();
     signals.dispose();
   }

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename } from 'node:path';
 import {
@@ -12,6 +11,7 @@ import { UsageError } from './errors.js';
 import { createLogger, type Logger } from './logger.js';
 import { STATSD_DEFAULT_FLUSH_MS, type StatsdOptions } from './metrics.js';
 import { parseHostPort, parseSeconds, type HostPort } from './units.js';
+import { VERSION } from './version.js';
 
 // CLI conventions shared by every nflog-pipe tool, so scripts and service managers can treat
 // all five alike: exit 0 ok (also after a clean SIGINT/SIGTERM), 1 runtime failure, 2 usage;
@@ -24,25 +24,6 @@ export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 /** Exit code for bad usage (unknown option, bad value, UsageError). */
 export const EXIT_USAGE = 2;
-
-function readVersion(): string {
-  // The workspace packages share the root version; fall back to this package's own when the
-  // package runs outside the repository.
-  for (const rel of ['../../../../package.json', '../../package.json']) {
-    try {
-      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as {
-        version?: unknown;
-      };
-      if (typeof pkg.version === 'string') return pkg.version;
-    } catch {
-      // try the next one
-    }
-  }
-  return '0.0.0';
-}
-
-/** The nflog-pipe version printed by `--version` (the root package.json's, read once at load). */
-export const VERSION = readVersion();
 
 /** Collapses a message into one line (commander puts suggestions on a second line). */
 function oneLine(text: string): string {

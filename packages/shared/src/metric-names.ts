@@ -1,36 +1,212 @@
-/**
- * Every statsd metric name, declared once. Call sites use these constants and never assemble
- * names from strings. The first eight keep the Python tool's names so existing dashboards work.
- */
-export const METRIC = {
-  RAW_IN_PKT: 'raw_in.pkt',
-  RAW_IN_BYTES: 'raw_in.bytes',
-  RAW_OUT_PKT: 'raw_out.pkt',
-  RAW_OUT_BYTES: 'raw_out.bytes',
-  COMPRESS_IN_PKT: 'compress_in.pkt',
-  COMPRESS_IN_BYTES: 'compress_in.bytes',
-  COMPRESS_OUT_PKT: 'compress_out.pkt',
-  COMPRESS_OUT_BYTES: 'compress_out.bytes',
-  DECOMPRESS_IN_PKT: 'decompress_in.pkt',
-  DECOMPRESS_IN_BYTES: 'decompress_in.bytes',
-  DECOMPRESS_OUT_PKT: 'decompress_out.pkt',
-  DECOMPRESS_OUT_BYTES: 'decompress_out.bytes',
-  /** Packets the kernel dropped before we read them (NFLOG sequence gaps). */
-  LOSS_KERNEL_PKT: 'loss.kernel.pkt',
-  /** ENOBUFS episodes on the netlink socket. */
-  LOSS_KERNEL_ENOBUFS: 'loss.kernel.enobufs',
-  /** Packets dropped because the ZeroMQ send queue (SNDHWM) was full. */
-  LOSS_QUEUE_PKT: 'loss.zmq_queue.pkt',
-  /** Packets dropped by the rate-control shaper above the high watermark. */
-  LOSS_SHAPER_PKT: 'loss.shaper.pkt',
-  /** Packets missing between frames of one sender (sequence gaps seen by the receiver). */
-  LOSS_NETWORK_PKT: 'loss.network.pkt',
-  /** Packets dropped at the receiver because the FIFO reader was absent or too slow. */
-  LOSS_FIFO_PKT: 'loss.fifo.pkt',
-  /** Frames that failed to decode (bad magic, lying lengths, corrupt or oversize deflate). */
-  BAD_FRAMES: 'bad_frames',
-  /** Query dumps served from the ring buffer. */
-  QUERIES: 'queries',
+import { family, series, type MetricSeries } from './metric-declaration.js';
+
+// Every metric, declared once: the Prometheus families (FAMILY) and the series call sites count
+// into (METRIC), each with its statsd name where statsd has one. Call sites use these constants
+// and never assemble names from strings. The statsd names keep the Python tool's (raw_in.pkt ...)
+// so existing dashboards work. The table of what each means is docs/operations.md ("Metrics").
+
+/** Buckets of the delivery delay histogram, seconds: from one flush interval to a stale feed. */
+export const DELIVERY_DELAY_BUCKETS_S = [
+  0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300,
+] as const;
+
+/** Buckets of the query duration histogram, seconds. */
+export const QUERY_DURATION_BUCKETS_S = [
+  0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+] as const;
+
+/** Every Prometheus family. */
+export const FAMILY = {
+  PACKETS: family({
+    name: 'nflog_pipe_packets_total',
+    type: 'counter',
+    help: 'Packets that passed a stage of this daemon (captured, sent, received, written, relayed).',
+    labelNames: ['stage', 'output'],
+  }),
+  BYTES: family({
+    name: 'nflog_pipe_bytes_total',
+    type: 'counter',
+    help: 'Bytes that passed a stage of this daemon, as that stage sees them (see docs/operations.md).',
+    labelNames: ['stage', 'output'],
+  }),
+  LOST_PACKETS: family({
+    name: 'nflog_pipe_lost_packets_total',
+    type: 'counter',
+    help: 'Packets lost, by the stage where they were lost.',
+    labelNames: ['stage', 'output'],
+  }),
+  KERNEL_OVERRUNS: family({
+    name: 'nflog_pipe_kernel_overruns_total',
+    type: 'counter',
+    help: 'ENOBUFS overrun episodes on the netlink socket (the packets are in lost_packets_total{stage="kernel"}).',
+    labelNames: [],
+  }),
+  BAD_FRAMES: family({
+    name: 'nflog_pipe_bad_frames_total',
+    type: 'counter',
+    help: 'Messages that did not decode or had another linktype, skipped.',
+    labelNames: [],
+  }),
+  QUERIES: family({
+    name: 'nflog_pipe_queries_total',
+    type: 'counter',
+    help: 'Ring buffer dumps served.',
+    labelNames: [],
+  }),
+  QUERY_DURATION: family({
+    name: 'nflog_pipe_query_duration_seconds',
+    type: 'histogram',
+    help: 'Time to answer one query, from its request to its reply queued.',
+    labelNames: [],
+    buckets: QUERY_DURATION_BUCKETS_S,
+  }),
+  DELIVERY_DELAY: family({
+    name: 'nflog_pipe_delivery_delay_seconds',
+    type: 'histogram',
+    help: 'Age of the oldest packet of each batch when the receiver hands the batch to its output (now minus its pcap timestamp), one observation per batch.',
+    labelNames: [],
+    buckets: DELIVERY_DELAY_BUCKETS_S,
+  }),
+  RING_CAPACITY_BYTES: family({
+    name: 'nflog_pipe_ring_capacity_bytes',
+    type: 'gauge',
+    help: 'Size of the ring buffer (--buffer-window).',
+    labelNames: [],
+  }),
+  RING_BYTES: family({
+    name: 'nflog_pipe_ring_bytes',
+    type: 'gauge',
+    help: 'Bytes of records held in the ring buffer.',
+    labelNames: [],
+  }),
+  RING_PACKETS: family({
+    name: 'nflog_pipe_ring_packets',
+    type: 'gauge',
+    help: 'Packets held in the ring buffer.',
+    labelNames: [],
+  }),
+  CONNECTED_PEERS: family({
+    name: 'nflog_pipe_connected_peers',
+    type: 'gauge',
+    help: 'ZeroMQ peers connected to a socket of this daemon.',
+    labelNames: ['socket'],
+  }),
+  BUILD_INFO: family({
+    name: 'nflog_pipe_build_info',
+    type: 'gauge',
+    help: 'Always 1; the labels say which tool and version runs.',
+    labelNames: ['tool', 'version', 'nodejs_version'],
+  }),
+  LOGGED_PACKETS: family({
+    name: 'nflog_pipe_logged_packets_total',
+    type: 'counter',
+    help: 'Packets NFLOG delivered to the sender, by group and log prefix (with --prefix-labels: the prefix key=value pairs).',
+    labelNames: ['group', 'prefix'],
+    openLabels: true,
+  }),
+  LOGGED_BYTES: family({
+    name: 'nflog_pipe_logged_bytes_total',
+    type: 'counter',
+    help: 'IP bytes (original length) of the packets in logged_packets_total.',
+    labelNames: ['group', 'prefix'],
+    openLabels: true,
+  }),
+  ACCOUNTING_SERIES: family({
+    name: 'nflog_pipe_accounting_series',
+    type: 'gauge',
+    help: 'Distinct (group, prefix) pairs counted by the accounting table (at most --max-series; beyond it packets go to group="other").',
+    labelNames: [],
+  }),
+  GROUP_LOST_PACKETS: family({
+    name: 'nflog_pipe_group_lost_packets_total',
+    type: 'counter',
+    help: 'Packets the kernel dropped before the sender read them, by NFLOG group.',
+    labelNames: ['group'],
+  }),
+  SENDER_PACKETS: family({
+    name: 'nflog_pipe_sender_packets_total',
+    type: 'counter',
+    help: 'Packets received from one sender (v1 frames), by its id and host.',
+    labelNames: ['sender_id', 'sender_host'],
+  }),
+  SENDER_LOST_PACKETS: family({
+    name: 'nflog_pipe_sender_lost_packets_total',
+    type: 'counter',
+    help: "Packets missing from one sender's sequence numbers, by its id and host.",
+    labelNames: ['sender_id', 'sender_host'],
+  }),
+  SENDERS: family({
+    name: 'nflog_pipe_senders',
+    type: 'gauge',
+    help: 'Senders the receiver remembers (their sequence numbers are tracked).',
+    labelNames: [],
+  }),
 } as const;
 
-export type MetricName = (typeof METRIC)[keyof typeof METRIC];
+const F = FAMILY;
+
+/** Every series call sites count into; the statsd name of each is the third argument. */
+export const METRIC = {
+  /** Sender: packets read from NFLOG. */
+  CAPTURED_PKT: series(F.PACKETS, { stage: 'captured' }, 'raw_in.pkt'),
+  /** Sender: bytes of those packets (captured bytes, record headers not included). */
+  CAPTURED_BYTES: series(F.BYTES, { stage: 'captured' }, 'raw_in.bytes'),
+  /** Sender: packets in messages ZeroMQ accepted into its send queue. */
+  SENT_PKT: series(F.PACKETS, { stage: 'sent' }, 'raw_out.pkt'),
+  /** Sender: those messages' bytes as queued (frame headers included, compressed if so). */
+  SENT_BYTES: series(F.BYTES, { stage: 'sent' }, 'raw_out.bytes'),
+  /** Receiver: packets in good frames. */
+  RECEIVED_PKT: series(F.PACKETS, { stage: 'received' }, 'raw_in.pkt'),
+  /** Receiver: their pcap record bytes (16-byte record headers included). */
+  RECEIVED_BYTES: series(F.BYTES, { stage: 'received' }, 'raw_in.bytes'),
+  /** Receiver: packets an output accepted (`output`: fifo, file, stdout). */
+  WRITTEN_PKT: series(F.PACKETS, { stage: 'written' }, 'raw_out.pkt', ['output']),
+  /** Receiver: their pcap record bytes. */
+  WRITTEN_BYTES: series(F.BYTES, { stage: 'written' }, 'raw_out.bytes', ['output']),
+  COMPRESS_IN_PKT: series(F.PACKETS, { stage: 'compress_in' }, 'compress_in.pkt'),
+  COMPRESS_IN_BYTES: series(F.BYTES, { stage: 'compress_in' }, 'compress_in.bytes'),
+  COMPRESS_OUT_PKT: series(F.PACKETS, { stage: 'compress_out' }, 'compress_out.pkt'),
+  COMPRESS_OUT_BYTES: series(F.BYTES, { stage: 'compress_out' }, 'compress_out.bytes'),
+  DECOMPRESS_IN_PKT: series(F.PACKETS, { stage: 'decompress_in' }, 'decompress_in.pkt'),
+  DECOMPRESS_IN_BYTES: series(F.BYTES, { stage: 'decompress_in' }, 'decompress_in.bytes'),
+  DECOMPRESS_OUT_PKT: series(F.PACKETS, { stage: 'decompress_out' }, 'decompress_out.pkt'),
+  DECOMPRESS_OUT_BYTES: series(F.BYTES, { stage: 'decompress_out' }, 'decompress_out.bytes'),
+  /** Packets the kernel dropped before we read them (NFLOG sequence gaps). */
+  LOSS_KERNEL_PKT: series(F.LOST_PACKETS, { stage: 'kernel' }, 'loss.kernel.pkt'),
+  /** ENOBUFS episodes on the netlink socket. */
+  LOSS_KERNEL_ENOBUFS: series(F.KERNEL_OVERRUNS, {}, 'loss.kernel.enobufs'),
+  /** Packets dropped because the ZeroMQ send queue (SNDHWM) was full. */
+  LOSS_QUEUE_PKT: series(F.LOST_PACKETS, { stage: 'zmq_queue' }, 'loss.zmq_queue.pkt'),
+  /** Packets dropped by the rate-control shaper above the high watermark. */
+  LOSS_SHAPER_PKT: series(F.LOST_PACKETS, { stage: 'shaper' }, 'loss.shaper.pkt'),
+  /** Packets missing between frames of one sender (sequence gaps seen by the receiver). */
+  LOSS_NETWORK_PKT: series(F.LOST_PACKETS, { stage: 'network' }, 'loss.network.pkt'),
+  /** Packets an output could not take (FIFO reader absent or too slow, write failure). */
+  LOSS_FIFO_PKT: series(F.LOST_PACKETS, { stage: 'fifo' }, 'loss.fifo.pkt', ['output']),
+  /** Declared for issue 12's reorder window: packets that arrived after their window closed. Not counted yet. */
+  LOSS_REORDER_LATE_PKT: series(F.LOST_PACKETS, { stage: 'reorder_late' }, 'loss.reorder_late.pkt'),
+  /** Declared for issue 10's strict frames: packets of a frame refused after its header decoded. Not counted yet. */
+  LOSS_BAD_FRAME_PKT: series(F.LOST_PACKETS, { stage: 'bad_frame' }, 'loss.bad_frame.pkt'),
+  /** Declared for issue 11's CURVE/ZAP: packets refused because their peer failed authentication. Not counted yet. */
+  LOSS_AUTH_PKT: series(F.LOST_PACKETS, { stage: 'auth' }, 'loss.auth.pkt'),
+  /** Frames that failed to decode (bad magic, lying lengths, corrupt or oversize deflate). */
+  BAD_FRAMES: series(F.BAD_FRAMES, {}, 'bad_frames'),
+  /** Query dumps served from the ring buffer. */
+  QUERIES: series(F.QUERIES, {}, 'queries'),
+  QUERY_DURATION: series(F.QUERY_DURATION, {}, undefined),
+  DELIVERY_DELAY: series(F.DELIVERY_DELAY, {}, undefined),
+  RING_CAPACITY_BYTES: series(F.RING_CAPACITY_BYTES, {}, undefined),
+  RING_BYTES: series(F.RING_BYTES, {}, undefined),
+  RING_PACKETS: series(F.RING_PACKETS, {}, undefined),
+  /** `socket`: pull, push or query. */
+  CONNECTED_PEERS: series(F.CONNECTED_PEERS, {}, undefined, ['socket']),
+  BUILD_INFO: series(F.BUILD_INFO, {}, undefined, ['tool', 'version', 'nodejs_version']),
+  /** Sender accounting by rule; --prefix-labels adds the prefix's own keys as labels. */
+  LOGGED_PKT: series(F.LOGGED_PACKETS, {}, undefined, ['group', 'prefix']),
+  LOGGED_BYTES: series(F.LOGGED_BYTES, {}, undefined, ['group', 'prefix']),
+  ACCOUNTING_SERIES: series(F.ACCOUNTING_SERIES, {}, undefined),
+  GROUP_LOST_PKT: series(F.GROUP_LOST_PACKETS, {}, undefined, ['group']),
+  SENDER_PKT: series(F.SENDER_PACKETS, {}, undefined, ['sender_id', 'sender_host']),
+  SENDER_LOST_PKT: series(F.SENDER_LOST_PACKETS, {}, undefined, ['sender_id', 'sender_host']),
+  SENDERS: series(F.SENDERS, {}, undefined),
+} as const satisfies Record<string, MetricSeries>;

@@ -11,6 +11,8 @@
 // the promise resolves (zero-copy above ~128 bytes, zeromq.js src/outgoing_msg.cc).
 
 import { Push } from 'zeromq';
+import type { Metrics } from './metrics.js';
+import { watchPeers } from './peer-gauge.js';
 
 /** The part of a zeromq.js socket the pusher uses (a real Push, or a fake in tests). */
 export interface PushSocketLike {
@@ -44,6 +46,8 @@ export interface PusherConnectOptions {
   sendHighWaterMark: number;
   /** ZMQ_LINGER applied at close(), ms: how long queued messages may still be delivered. */
   lingerMs: number;
+  /** With Prometheus export on, its peers are counted as connected_peers{socket="push"}. */
+  metrics?: Metrics;
 }
 
 /** Outcome callbacks, for metrics and warn-once log lines. All optional. */
@@ -111,6 +115,7 @@ export class NonBlockingPusher {
       sendTimeout: 0,
       linger: 0,
     });
+    if (options.metrics !== undefined) watchPeers(options.metrics, socket, 'push');
     try {
       socket.connect(endpoint);
     } catch (err) {

@@ -36,7 +36,7 @@ test('withCliRuntime hands out signals and metrics and releases them after the b
   const r = await withCliRuntime({}, logger, async ({ signals, metrics }) => {
     assert.equal(process.listenerCount('SIGTERM'), before + 1);
     assert.equal(signals.stopped.aborted, false);
-    metrics.increment(METRIC.RAW_IN_PKT, 2);
+    metrics.increment(METRIC.CAPTURED_PKT, 2);
     return 7;
   });
   assert.equal(r, 7);

@@ -10,6 +10,7 @@ import {
   createLogger,
   createMetrics,
   createProgram,
+  statsdName,
   statsdOptionsFrom,
   type StatsdOptions,
 } from '../src/index.js';
@@ -34,8 +35,8 @@ test('counters are summed in-process and sent once per flush with the expanded p
 
   metrics.flush(); // nothing pending: must send nothing (checked by the datagram count below)
   for (let i = 0; i < 1000; i++) {
-    metrics.increment(METRIC.RAW_IN_PKT);
-    metrics.increment(METRIC.RAW_IN_BYTES, 100);
+    metrics.increment(METRIC.CAPTURED_PKT);
+    metrics.increment(METRIC.CAPTURED_BYTES, 100);
   }
   metrics.increment(METRIC.LOSS_QUEUE_PKT, 0);
   metrics.flush();
@@ -46,7 +47,7 @@ test('counters are summed in-process and sent once per flush with the expanded p
     `${prefix}raw_in.bytes:100000|c`,
   ]);
 
-  metrics.increment(METRIC.RAW_IN_PKT, 5);
+  metrics.increment(METRIC.CAPTURED_PKT, 5);
   metrics.increment(METRIC.BAD_FRAMES);
   metrics.flush();
   await listener.waitFor(`${prefix}bad_frames`, (n) => n === 1);
@@ -65,12 +66,12 @@ test('close() flushes what is pending; -t sets the type; close twice is safe', a
   const listener = await StatsdListener.start();
   t.after(() => listener.close());
   const metrics = createMetrics(optionsFor(listener.port, ['-n', 'p.', '-t', 'd']), quiet);
-  metrics.increment(METRIC.RAW_OUT_PKT, 3);
+  metrics.increment(METRIC.SENT_PKT, 3);
   await metrics.close();
   await metrics.close();
   await listener.waitFor('p.raw_out.pkt', (n) => n === 3);
   assert.deepEqual(listener.lines, ['p.raw_out.pkt:3|d']);
-  metrics.increment(METRIC.RAW_OUT_PKT); // still counts after close, sends nothing, never throws
+  metrics.increment(METRIC.SENT_PKT); // still counts after close, sends nothing, never throws
   metrics.flush();
   assert.equal(metrics.snapshot()['raw_out.pkt'], 4);
 });
@@ -96,8 +97,14 @@ test('many counters are split into datagrams of at most 1432 bytes, none lost', 
     quiet,
   );
   t.after(() => metrics.close());
-  const names = Object.values(METRIC);
-  names.forEach((name, i) => metrics.increment(name, i + 1));
+  // One series per statsd name (the sender's and the receiver's raw_in.pkt share one).
+  const byName = new Map(
+    Object.values(METRIC)
+      .filter((s) => s.statsd !== undefined && s.dynamic.length === 0)
+      .map((s) => [statsdName(s), s] as const),
+  );
+  const names = [...byName.keys()];
+  names.forEach((name, i) => metrics.increment(byName.get(name)!, i + 1));
   metrics.flush();
   const last = names[names.length - 1] ?? '';
   await listener.waitFor(`${prefix}${last}`, (n) => n === names.length);
@@ -109,10 +116,10 @@ test('many counters are split into datagrams of at most 1432 bytes, none lost', 
 
 test('without statsd options nothing is sent but snapshot() counts', async () => {
   const metrics = createMetrics(null, quiet);
-  metrics.increment(METRIC.LOSS_FIFO_PKT, 2);
-  metrics.increment(METRIC.LOSS_FIFO_PKT);
+  metrics.increment(METRIC.LOSS_SHAPER_PKT, 2);
+  metrics.increment(METRIC.LOSS_SHAPER_PKT);
   metrics.flush();
-  assert.deepEqual(metrics.snapshot(), { 'loss.fifo.pkt': 3 });
+  assert.deepEqual(metrics.snapshot(), { 'loss.shaper.pkt': 3 });
   await metrics.close();
 });
 
@@ -130,11 +137,11 @@ test('send errors are logged once per condition and never thrown', async () => {
     },
     logger,
   );
-  metrics.increment(METRIC.RAW_IN_PKT);
+  metrics.increment(METRIC.CAPTURED_PKT);
   metrics.flush();
-  metrics.increment(METRIC.RAW_IN_PKT);
+  metrics.increment(METRIC.CAPTURED_PKT);
   metrics.flush();
-  metrics.increment(METRIC.RAW_IN_PKT);
+  metrics.increment(METRIC.CAPTURED_PKT);
   await metrics.close();
   const lines = text.split('\n').filter((l) => l !== '');
   assert.equal(lines.length, 1, text);

@@ -1,0 +1,193 @@
+// The receiver's metrics in one place, so the engine only calls a few methods: counters bound
+// once (the hot path adds), the delivery delay observed once per batch, and what lives in other
+// structures (ring fill, per-sender counts of the SequenceTracker) folded in at each export.
+
+import {
+  METRIC,
+  decodeFrameMeta,
+  type CounterHandle,
+  type GaugeHandle,
+  type HistogramHandle,
+  type Metrics,
+} from '@nflog-pipe/shared';
+import type { RingBuffer } from './ring-buffer.js';
+import { SEQUENCE_TRACKER_DEFAULT_MAX_SENDERS, type SenderStats } from './sequence-tracker.js';
+
+/** Longest sender host name kept as a label value, characters. */
+const MAX_HOST_CHARS = 253;
+
+/** Options of {@link ReceiverMetrics}. */
+export interface ReceiverMetricsOptions {
+  /** The ring, for its size and fill gauges; null without one. */
+  ring: RingBuffer | null;
+  /** The SequenceTracker's senders now (read at each export). */
+  senders: () => SenderStats[];
+  /** Records hold nanoseconds (`--pcap-nsec`), else microseconds. */
+  nanosecond: boolean;
+  /** Wall clock, ms since the epoch (default Date.now). */
+  now?: () => number;
+}
+
+/** The counters of one output (`output` label), for the sink's callbacks. */
+export interface OutputMetrics {
+  onOut: (packets: number, bytes: number) => void;
+  onLost: (packets: number) => void;
+}
+
+interface SenderSeries {
+  host: string;
+  packets: CounterHandle;
+  lost: CounterHandle;
+}
+
+/**
+ * Binds the receiver's series (METRIC.RECEIVED_*, WRITTEN_*{output}, LOSS_NETWORK_PKT,
+ * LOSS_FIFO_PKT{output}, BAD_FRAMES, DELIVERY_DELAY) and, at each export, sets the ring gauges
+ * and the per-sender counters (SENDER_PKT, SENDER_LOST_PKT by sender_id and sender_host; the
+ * host comes from the sender's v1 metadata, "" until it has been seen).
+ *
+ * Delivery delay: one observation per batch, of its first record — the oldest, since a sender
+ * appends records in the order it read them. Observing per packet would cost a walk and a
+ * histogram update per packet; the first record bounds the batch's delay from above (by at most
+ * the sender's flush interval), which is the side an alert on a stale feed needs. Its count is
+ * therefore batches, not packets. The delay is the receiver's clock minus the packet's pcap
+ * timestamp (the kernel's, or the sender's read time for packets the kernel did not stamp), so
+ * clock skew between hosts shifts it; a negative value (a sender clock ahead) counts as 0.
+ */
+export class ReceiverMetrics {
+  readonly #metrics: Metrics;
+  readonly #opts: ReceiverMetricsOptions;
+  readonly #receivedPkt: CounterHandle;
+  readonly #receivedBytes: CounterHandle;
+  readonly #lossNetwork: CounterHandle;
+  readonly #badFrames: CounterHandle;
+  readonly #delay: HistogramHandle | null;
+  readonly #hosts = new Map<string, string>();
+  readonly #senderSeries = new Map<string, SenderSeries>();
+  readonly #ringGauges: [GaugeHandle, GaugeHandle, GaugeHandle] | null;
+  readonly #senders: GaugeHandle | null;
+  readonly #unhook: () => void;
+
+  constructor(metrics: Metrics, options: ReceiverMetricsOptions) {
+    this.#metrics = metrics;
+    this.#opts = options;
+    this.#receivedPkt = metrics.counter(METRIC.RECEIVED_PKT);
+    this.#receivedBytes = metrics.counter(METRIC.RECEIVED_BYTES);
+    this.#lossNetwork = metrics.counter(METRIC.LOSS_NETWORK_PKT);
+    this.#badFrames = metrics.counter(METRIC.BAD_FRAMES);
+    const prom = metrics.prometheus !== null;
+    this.#delay = prom ? metrics.histogram(METRIC.DELIVERY_DELAY) : null;
+    this.#senders = prom ? metrics.gauge(METRIC.SENDERS) : null;
+    this.#ringGauges =
+      prom && options.ring !== null
+        ? [
+            metrics.gauge(METRIC.RING_CAPACITY_BYTES),
+            metrics.gauge(METRIC.RING_BYTES),
+            metrics.gauge(METRIC.RING_PACKETS),
+          ]
+        : null;
+    this.#unhook = prom ? metrics.onExport(() => this.#export()) : () => {};
+  }
+
+  /** The counters of output `name` (fifo, file, stdout), exported at 0 from now on. */
+  output(name: string): OutputMetrics {
+    const pkt = this.#metrics.counter(METRIC.WRITTEN_PKT, { output: name });
+    const bytes = this.#metrics.counter(METRIC.WRITTEN_BYTES, { output: name });
+    const lost = this.#metrics.counter(METRIC.LOSS_FIFO_PKT, { output: name });
+    return {
+      onOut: (packets, b) => {
+        pkt.inc(packets);
+        bytes.inc(b);
+      },
+      onLost: (packets) => lost.inc(packets),
+    };
+  }
+
+  /** A batch of `count` checked records is handed to the ring and the output. */
+  delivered(records: Buffer, count: number): void {
+    this.#receivedPkt.inc(count);
+    this.#receivedBytes.inc(records.length);
+    if (this.#delay === null || records.length < 8) return;
+    const sec = records.readUInt32LE(0);
+    const frac = records.readUInt32LE(4) / (this.#opts.nanosecond ? 1e9 : 1e6);
+    const delayS = (this.#opts.now ?? Date.now)() / 1000 - (sec + frac);
+    this.#delay.observe(delayS > 0 ? delayS : 0);
+  }
+
+  /** Packets missing from a sender's sequence. */
+  lostNetwork(packets: number): void {
+    this.#lossNetwork.inc(packets);
+  }
+
+  /** A message skipped as bad. */
+  badFrame(): void {
+    this.#badFrames.inc();
+  }
+
+  /** A v1 frame's metadata: its `host` becomes the sender's `sender_host` label. */
+  senderMeta(senderId: string, meta: Buffer): void {
+    if (this.#senders === null) return;
+    let host: unknown;
+    try {
+      host = decodeFrameMeta(meta)['host'];
+    } catch {
+      return; // metadata is informational; a bad one changes no label
+    }
+    if (typeof host !== 'string') return;
+    this.#hosts.set(senderId, host.slice(0, MAX_HOST_CHARS));
+    // Bounded between exports too: forget hosts of senders the tracker no longer remembers.
+    if (this.#hosts.size > 2 * SEQUENCE_TRACKER_DEFAULT_MAX_SENDERS) this.#prune();
+  }
+
+  /** Stops folding in at exports. */
+  close(): void {
+    this.#unhook();
+  }
+
+  #prune(): Set<string> {
+    const live = new Set(this.#opts.senders().map((s) => s.id));
+    for (const id of this.#hosts.keys()) if (!live.has(id)) this.#hosts.delete(id);
+    return live;
+  }
+
+  #export(): void {
+    const ring = this.#opts.ring;
+    if (this.#ringGauges !== null && ring !== null) {
+      const s = ring.stats();
+      this.#ringGauges[0].set(ring.windowBytes);
+      this.#ringGauges[1].set(s.bytes);
+      this.#ringGauges[2].set(s.packets);
+    }
+    const senders = this.#opts.senders();
+    this.#senders?.set(senders.length);
+    const live = new Set<string>();
+    for (const s of senders) {
+      live.add(s.id);
+      const host = this.#hosts.get(s.id) ?? '';
+      let series = this.#senderSeries.get(s.id);
+      if (series !== undefined && series.host !== host) {
+        series.packets.remove();
+        series.lost.remove();
+        series = undefined;
+      }
+      if (series === undefined) {
+        const labels = { sender_id: s.id, sender_host: host };
+        series = {
+          host,
+          packets: this.#metrics.counter(METRIC.SENDER_PKT, labels),
+          lost: this.#metrics.counter(METRIC.SENDER_LOST_PKT, labels),
+        };
+        this.#senderSeries.set(s.id, series);
+      }
+      series.packets.inc(s.packets - series.packets.value);
+      series.lost.inc(s.lost - series.lost.value);
+    }
+    for (const [id, series] of this.#senderSeries) {
+      if (live.has(id)) continue;
+      series.packets.remove();
+      series.lost.remove();
+      this.#senderSeries.delete(id);
+      this.#hosts.delete(id);
+    }
+  }
+}
