@@ -75,6 +75,7 @@ struct nfl_handle {
   size_t pending_cap;
   struct nlr_seq_tracker seq;
   struct nlr_counts counts;
+  struct nla_table acct; /* accounting by rule; entries NULL when off */
   uint64_t batches;
   uint64_t datagrams;
   uint64_t enobufs;
@@ -180,6 +181,52 @@ static napi_value nfl_counts_object(napi_env env, const struct nlr_counts *c) {
   return obj;
 }
 
+/*
+ * The accounting table and the per-group kernel drops as JS values, built
+ * once per export (scrape or flush), never per batch:
+ * { entries: [{ group, prefix, packets, bytes }], otherPackets, otherBytes,
+ *   groups: [{ group, kernelDropped }] }. Entries keep their index between
+ * calls (the table only appends).
+ */
+static napi_value nfl_account_object(napi_env env, const struct nla_table *t,
+                                     const struct nlr_seq_tracker *seq) {
+  napi_value obj, entries, groups, e, str;
+  size_t i;
+  if (napi_create_object(env, &obj) != napi_ok ||
+      napi_create_array_with_length(env, t->count, &entries) != napi_ok ||
+      napi_create_array_with_length(env, seq->count, &groups) != napi_ok)
+    goto fail;
+  for (i = 0; i < t->count; i++) {
+    const struct nla_entry *x = &t->entries[i];
+    if (napi_create_object(env, &e) != napi_ok ||
+        nfl_set_number(env, e, "group", x->group) != 0 ||
+        napi_create_string_utf8(env, x->prefix, x->prefix_len, &str) !=
+            napi_ok ||
+        napi_set_named_property(env, e, "prefix", str) != napi_ok ||
+        nfl_set_number(env, e, "packets", (double)x->packets) != 0 ||
+        nfl_set_number(env, e, "bytes", (double)x->bytes) != 0 ||
+        napi_set_element(env, entries, (uint32_t)i, e) != napi_ok)
+      goto fail;
+  }
+  for (i = 0; i < seq->count; i++) {
+    if (napi_create_object(env, &e) != napi_ok ||
+        nfl_set_number(env, e, "group", seq->groups[i].group) != 0 ||
+        nfl_set_number(env, e, "kernelDropped",
+                       (double)seq->groups[i].dropped) != 0 ||
+        napi_set_element(env, groups, (uint32_t)i, e) != napi_ok)
+      goto fail;
+  }
+  if (napi_set_named_property(env, obj, "entries", entries) != napi_ok ||
+      napi_set_named_property(env, obj, "groups", groups) != napi_ok ||
+      nfl_set_number(env, obj, "otherPackets", (double)t->other_packets) != 0 ||
+      nfl_set_number(env, obj, "otherBytes", (double)t->other_bytes) != 0)
+    goto fail;
+  return obj;
+fail:
+  nfl_throw_last(env);
+  return NULL;
+}
+
 /* ---- lifecycle ------------------------------------------------------------
  */
 
@@ -238,6 +285,7 @@ static void nfl_finalize(napi_env env, void *data, void *hint) {
   if (h->self_ref != NULL)
     napi_delete_reference(env, h->self_ref);
   free(h->arena);
+  nla_free(&h->acct);
   free(h);
 }
 
@@ -309,7 +357,7 @@ static void nfl_drain(struct nfl_handle *h, int in_js) {
 
   for (i = 0; i < nseg; i++)
     total += nlr_walk(all[i].data, all[i].len, h->linktype, &all[i].now, NULL,
-                      0, &records, NULL, NULL);
+                      0, &records, NULL, NULL, NULL);
 
   if (napi_open_handle_scope(env, &scope) != napi_ok)
     goto done;
@@ -322,7 +370,8 @@ static void nfl_drain(struct nfl_handle *h, int in_js) {
   for (i = 0; i < nseg; i++)
     written += nlr_walk(all[i].data, all[i].len, h->linktype, &all[i].now,
                         (uint8_t *)out + written, total - written, &records,
-                        &h->counts, &h->seq);
+                        &h->counts, &h->seq,
+                        h->acct.entries != NULL ? &h->acct : NULL);
   if (records > 0)
     h->batches++;
   napi_create_uint32(env, (uint32_t)records, &argv[1]);
@@ -526,6 +575,13 @@ static napi_value nfl_m_stats(napi_env env, napi_callback_info info) {
   return obj;
 }
 
+static napi_value nfl_m_account(napi_env env, napi_callback_info info) {
+  struct nfl_handle *h = nfl_this(env, info, NULL, NULL);
+  if (h == NULL)
+    return NULL;
+  return nfl_account_object(env, &h->acct, &h->seq);
+}
+
 static napi_value nfl_m_info(napi_env env, napi_callback_info info) {
   struct nfl_handle *h = nfl_this(env, info, NULL, NULL);
   napi_value obj;
@@ -555,6 +611,7 @@ static napi_value nfl_open(napi_env env, napi_callback_info info) {
   napi_value argv[3], obj, name;
   napi_valuetype cbtype;
   uint32_t ngroups = 0, i, rcvbuf = 0, linktype = 0, debug_raw = 0;
+  uint32_t account_max = 0;
   uint32_t groups[NFL_MAX_GROUPS];
   struct nl_group_config cfg;
   struct nfl_handle *h;
@@ -590,7 +647,8 @@ static napi_value nfl_open(napi_env env, napi_callback_info info) {
       nfl_get_u32(env, argv[1], "timeoutCs", &cfg.timeout_cs) != 0 ||
       nfl_get_u32(env, argv[1], "rcvbufBytes", &rcvbuf) != 0 ||
       nfl_get_u32(env, argv[1], "linktype", &linktype) != 0 ||
-      nfl_get_u32(env, argv[1], "debugRaw", &debug_raw) != 0) {
+      nfl_get_u32(env, argv[1], "debugRaw", &debug_raw) != 0 ||
+      nfl_get_u32(env, argv[1], "accountMaxSeries", &account_max) != 0) {
     napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "bad config object");
     return NULL;
   }
@@ -607,6 +665,9 @@ static napi_value nfl_open(napi_env env, napi_callback_info info) {
   h->linktype = (int)linktype;
   h->debug_raw = debug_raw != 0;
 
+  syscall = "malloc";
+  if (account_max > 0 && (err = nla_init(&h->acct, account_max)) != 0)
+    goto fail;
   syscall = "socket";
   if ((err = nl_open(&h->fd, &h->portid)) != 0)
     goto fail;
@@ -669,6 +730,7 @@ static napi_value nfl_open(napi_env env, napi_callback_info info) {
         {"drain", NULL, nfl_m_drain, NULL, NULL, NULL, napi_default, NULL},
         {"stats", NULL, nfl_m_stats, NULL, NULL, NULL, napi_default, NULL},
         {"info", NULL, nfl_m_info, NULL, NULL, NULL, napi_default, NULL},
+        {"account", NULL, nfl_m_account, NULL, NULL, NULL, napi_default, NULL},
     };
     NFL_CALL(env,
              napi_define_properties(
@@ -682,6 +744,7 @@ fail:
   h->async_ctx = NULL;
   nfl_release(h, 0);
   free(h->arena);
+  nla_free(&h->acct);
   free(h);
   return nfl_failure(env, -err, syscall, fail_group);
 }
@@ -690,10 +753,11 @@ fail:
  * ------------------------------------------------------ */
 
 static napi_value nfl_parse(napi_env env, napi_callback_info info) {
-  size_t argc = 2, len = 0, total, records = 0;
-  napi_value argv[2], obj, out_buf, n;
+  size_t argc = 3, len = 0, total, records = 0;
+  napi_value argv[3], obj, out_buf, n, acct_obj;
   void *data = NULL, *out = NULL;
-  uint32_t linktype = 0;
+  uint32_t linktype = 0, account_max = 0;
+  struct nla_table acct;
   bool is_buf = false;
   struct nlr_counts counts;
   struct nlr_seq_tracker seq;
@@ -703,19 +767,34 @@ static napi_value nfl_parse(napi_env env, napi_callback_info info) {
   if (argc < 2 || napi_is_buffer(env, argv[0], &is_buf) != napi_ok || !is_buf ||
       napi_get_value_uint32(env, argv[1], &linktype) != napi_ok) {
     napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE",
-                          "parseNflogMessages(buf, linktype)");
+                          "parseNflogMessages(buf, linktype[, maxSeries])");
     return NULL;
   }
+  if (argc >= 3 && napi_get_value_uint32(env, argv[2], &account_max) != napi_ok)
+    account_max = 0;
   NFL_CALL(env, napi_get_buffer_info(env, argv[0], &data, &len), NULL);
   memset(&counts, 0, sizeof(counts));
   memset(&seq, 0, sizeof(seq));
-  total =
-      nlr_walk(data, len, (int)linktype, &now, NULL, 0, &records, NULL, NULL);
-  NFL_CALL(env, napi_create_buffer(env, total, &out, &out_buf), NULL);
-  records = 0;
-  nlr_walk(data, len, (int)linktype, &now, out, total, &records, &counts, &seq);
-  if ((obj = nfl_counts_object(env, &counts)) == NULL)
+  memset(&acct, 0, sizeof(acct));
+  if (account_max > 0 && nla_init(&acct, account_max) != 0) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "maxSeries");
     return NULL;
+  }
+  total = nlr_walk(data, len, (int)linktype, &now, NULL, 0, &records, NULL,
+                   NULL, NULL);
+  if (napi_create_buffer(env, total, &out, &out_buf) != napi_ok) {
+    nla_free(&acct);
+    nfl_throw_last(env);
+    return NULL;
+  }
+  records = 0;
+  nlr_walk(data, len, (int)linktype, &now, out, total, &records, &counts, &seq,
+           acct.entries != NULL ? &acct : NULL);
+  acct_obj = nfl_account_object(env, &acct, &seq);
+  nla_free(&acct);
+  if (acct_obj == NULL || (obj = nfl_counts_object(env, &counts)) == NULL)
+    return NULL;
+  NFL_CALL(env, napi_set_named_property(env, obj, "account", acct_obj), NULL);
   NFL_CALL(env, napi_set_named_property(env, obj, "records", out_buf), NULL);
   NFL_CALL(env, napi_create_uint32(env, (uint32_t)records, &n), NULL);
   NFL_CALL(env, napi_set_named_property(env, obj, "count", n), NULL);

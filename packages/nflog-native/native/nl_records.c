@@ -29,6 +29,8 @@ struct nlr_pkt {
   uint32_t ts_usec;
   int has_seq;
   uint32_t seq;
+  const uint8_t *prefix; /* NFULA_PREFIX, NUL included; NULL if absent */
+  size_t prefix_len;
 };
 
 static uint16_t nlr_get_u16(const uint8_t *p) {
@@ -114,6 +116,10 @@ static int nlr_parse_pkt(const uint8_t *msg, size_t len, struct nlr_pkt *pkt) {
       pkt->ts_sec = (uint32_t)nlr_get_be64(a + 4);
       pkt->ts_usec = (uint32_t)nlr_get_be64(a + 12);
       break;
+    case NFULA_PREFIX:
+      pkt->prefix = a + NLR_ATTR_HDR_BYTES;
+      pkt->prefix_len = vlen;
+      break;
     case NFULA_SEQ:
       if (vlen < 4)
         return -1;
@@ -148,13 +154,16 @@ static void nlr_track_seq(struct nlr_seq_tracker *seq, uint16_t group,
     g = &seq->groups[seq->count++];
     g->group = group;
     g->seen = 0;
+    g->dropped = 0;
   }
   if (g->seen) {
     uint32_t gap = s - g->next; /* mod 2^32: the counter wraps */
     /* A "gap" of more than 2^31 is a step backwards (instance re-created),
      * not loss; re-base without counting. */
-    if (gap != 0 && gap < 0x80000000u)
+    if (gap != 0 && gap < 0x80000000u) {
       counts->kernel_dropped += gap;
+      g->dropped += gap;
+    }
   }
   g->seen = 1;
   g->next = s + 1;
@@ -217,7 +226,7 @@ static size_t nlr_emit(const struct nlr_pkt *pkt, int linktype,
 size_t nlr_walk(const uint8_t *buf, size_t len, int linktype,
                 const struct nlr_time *now, uint8_t *out, size_t out_cap,
                 size_t *records, struct nlr_counts *counts,
-                struct nlr_seq_tracker *seq) {
+                struct nlr_seq_tracker *seq, struct nla_table *acct) {
   size_t off = 0;
   size_t written = 0;
   /* counts, not out, marks the write pass: out may be NULL for 0 bytes. */
@@ -256,6 +265,9 @@ size_t nlr_walk(const uint8_t *buf, size_t len, int linktype,
           counts->truncated++;
         if (pkt.has_seq && seq != NULL)
           nlr_track_seq(seq, nlr_get_be16(pkt.nfgen + 2), pkt.seq, counts);
+        if (acct != NULL)
+          nla_count(acct, nlr_get_be16(pkt.nfgen + 2), pkt.prefix,
+                    pkt.prefix_len, nlr_orig_len(pkt.payload, pkt.payload_len));
       }
     }
     /* NLMSG_DONE closes a multi-message batch; errors/noop carry no packet. */
@@ -273,6 +285,7 @@ int nlr_seq_expect(struct nlr_seq_tracker *seq, uint16_t group, uint32_t next) {
     if (seq->count >= NLR_MAX_GROUPS)
       return -1;
     seq->count++;
+    seq->groups[i].dropped = 0;
   }
   seq->groups[i].group = group;
   seq->groups[i].seen = 1;

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "nl_account.h"
+
 #define NLR_LINKTYPE_RAW 101
 #define NLR_LINKTYPE_NFLOG 239
 #define NLR_PCAP_RECORD_HEADER_BYTES 16
@@ -22,6 +24,7 @@ struct nlr_seq {
   uint16_t group;
   uint8_t seen; /* 0: baseline comes from the first packet seen */
   uint32_t next;
+  uint64_t dropped; /* this group's share of nlr_counts.kernel_dropped */
 };
 
 struct nlr_seq_tracker {
@@ -50,13 +53,14 @@ struct nlr_time {
  * pass will produce and adds the record count to *records.
  * Write pass: counts != NULL, out_cap >= the measured size (out may be NULL
  * when that is 0); writes records, updates *counts and *seq (seq may be
- * NULL), returns bytes written.
+ * NULL) and counts each record in *acct by group and NFULA_PREFIX (acct may
+ * be NULL: no accounting), returns bytes written.
  * Never reads outside buf and never writes outside out[0..out_cap).
  */
 size_t nlr_walk(const uint8_t *buf, size_t len, int linktype,
                 const struct nlr_time *now, uint8_t *out, size_t out_cap,
                 size_t *records, struct nlr_counts *counts,
-                struct nlr_seq_tracker *seq);
+                struct nlr_seq_tracker *seq, struct nla_table *acct);
 
 /* Add a group to the tracker with a known first sequence number (0 for an
  * instance we just created). Returns 0, or -1 when the tracker is full. */

@@ -22,4 +22,9 @@ export {
   type NflogSocketOptions,
   type NflogStats,
 } from './nflog-socket.js';
+export {
+  NFLOG_ACCOUNT_MAX_SERIES,
+  type NflogAccount,
+  type NflogAccountEntry,
+} from './nflog-account.js';
 export { parseNflogMessages, type NflogParseResult } from './parse-nflog-messages.js';

@@ -5,6 +5,7 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { NflogError } from './errors.js';
+import type { NflogAccount } from './nflog-account.js';
 
 /** Counters kept by the C side (see NflogStats for their meaning). */
 export interface NativeStats {
@@ -30,6 +31,8 @@ export interface NativeConfig {
   linktype: 101 | 239;
   /** 1: pass raw datagrams as the 4th callback argument (tests only). */
   debugRaw: 0 | 1;
+  /** Capacity of the accounting table (keys); 0 = no accounting. */
+  accountMaxSeries: number;
 }
 
 /** What a failed native call reports instead of throwing. */
@@ -63,6 +66,8 @@ export interface NativeHandle {
   drain(): void;
   stats(): NativeStats;
   info(): { portid: number; rcvbufBytes: number; rcvbufForced: 0 | 1 };
+  /** The accounting table and per-group drops (still readable after close). */
+  account(): NflogAccount;
 }
 
 /** Result of running the C walker over a recorded buffer. */
@@ -74,6 +79,7 @@ export interface NativeParseResult {
   truncated: number;
   malformed: number;
   kernelDropped: number;
+  account: NflogAccount;
 }
 
 /** The addon's exports. */
@@ -83,7 +89,7 @@ export interface NativeBinding {
     config: NativeConfig,
     onBatch: NativeBatchCallback,
   ): NativeHandle | NativeFailure;
-  parseNflogMessages(buf: Buffer, linktype: number): NativeParseResult;
+  parseNflogMessages(buf: Buffer, linktype: number, maxSeries?: number): NativeParseResult;
 }
 
 /** True when open() returned a failure record rather than a handle. */

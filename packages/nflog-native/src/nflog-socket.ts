@@ -4,6 +4,7 @@
  */
 import { NflogError } from './errors.js';
 import { isNativeFailure, native, type NativeConfig, type NativeHandle } from './native.js';
+import { NFLOG_ACCOUNT_MAX_SERIES, type NflogAccount } from './nflog-account.js';
 
 /** Largest per-group batch the kernel accepts (NFULA_CFG_NLBUFSIZ); larger values are silently ignored. */
 export const NFLOG_NLBUFSIZ_MAX_BYTES = 131072;
@@ -61,6 +62,12 @@ export interface NflogSocketOptions {
   rcvbufBytes?: number;
   /** 101 (raw IP, default) or 239 (LINKTYPE_NFLOG: pseudo-header + all NFLOG TLVs). */
   linktype?: 101 | 239;
+  /**
+   * Accounting by rule: the walker counts packets and IP bytes per (group, NFULA_PREFIX) in a
+   * table of this many keys (allocated once; packets of further keys go to its `other` bucket),
+   * read with account(). 0 (default) = off. At most NFLOG_ACCOUNT_MAX_SERIES.
+   */
+  accountMaxSeries?: number;
   /** Called with a fatal read error (the socket stops reading). Without it the error is thrown as an uncaught exception. */
   onError?: (err: NflogError) => void;
   /** Test-only: receives each wakeup's raw netlink datagrams, each prefixed by a u32 LE length. */
@@ -173,6 +180,13 @@ function resolveConfig(options: NflogSocketOptions): {
     rcvbufBytes = NFLOG_RCVBUF_MAX_BYTES;
   }
 
+  const accountMaxSeries = intOption(
+    'accountMaxSeries',
+    options.accountMaxSeries ?? 0,
+    0,
+    NFLOG_ACCOUNT_MAX_SERIES,
+  );
+
   const linktype = options.linktype ?? NFLOG_DEFAULTS.linktype;
   if (linktype !== 101 && linktype !== 239)
     fail(`linktype must be 101 or 239, got ${String(linktype)}`);
@@ -187,6 +201,7 @@ function resolveConfig(options: NflogSocketOptions): {
       rcvbufBytes,
       linktype,
       debugRaw: options.onRawDatagrams ? 1 : 0,
+      accountMaxSeries,
     },
     warnings,
   };
@@ -304,6 +319,15 @@ export class NflogSocket {
       malformed: s.malformed,
       datagrams: s.datagrams,
     };
+  }
+
+  /**
+   * The accounting by rule (accountMaxSeries) and the per-group kernel drops, cumulative since
+   * open: one native call that builds the snapshot, meant for each export (a scrape, a statsd
+   * flush), never per batch. @throws NflogError ERR_NFLOG_CLOSED after close().
+   */
+  account(): NflogAccount {
+    return this.#live().account();
   }
 
   /** Keep the event loop alive while open (the default). @throws ERR_NFLOG_CLOSED */

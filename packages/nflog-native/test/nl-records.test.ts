@@ -324,3 +324,70 @@ test('property: any bytes, or a recorded datagram with bytes flipped, give well-
     { numRuns: 2000 },
   );
 });
+
+test('accounting by rule: packets and original IP bytes per (group, prefix), per-group kernel drops, the other bucket', () => {
+  const udp = (n: number, totLen?: number): Buffer => ipv4Udp(Buffer.alloc(n, 7), totLen);
+  const buf = Buffer.concat([
+    packetMsg({ group: 7, prefix: 'svc=dns;dir=out', seq: 0, ip: udp(10) }),
+    packetMsg({ group: 7, prefix: 'svc=dns;dir=out', seq: 1, ip: udp(20) }),
+    // Cut by the copy range: counted at the length its IP header says, as nft's counter does.
+    packetMsg({ group: 8, prefix: 'svc=web;dir=in', seq: 0, ip: udp(30, 1400) }),
+    packetMsg({ group: 7, prefix: 'svc=web;dir=in', seq: 5, ip: udp(40) }), // 3 lost in group 7
+    packetMsg({ group: 8, seq: 1, ip: udp(50) }), // a rule without a prefix
+    packetMsg({ group: 8, prefix: '', seq: 2, ip: udp(60) }), // "" as the kernel sends it
+    packetMsg({ group: 7, prefix: 'svc=dns;dir=out', seq: 6, ip: udp(70) }),
+  ]);
+  const r = parseNflogMessages(buf, 101, 16);
+  assert.equal(r.count, 7);
+  assert.deepEqual(r.account.entries, [
+    { group: 7, prefix: 'svc=dns;dir=out', packets: 3, bytes: 38 + 48 + 98 },
+    { group: 8, prefix: 'svc=web;dir=in', packets: 1, bytes: 1400 },
+    { group: 7, prefix: 'svc=web;dir=in', packets: 1, bytes: 68 },
+    { group: 8, prefix: '', packets: 2, bytes: 78 + 88 },
+  ]);
+  assert.deepEqual([r.account.otherPackets, r.account.otherBytes], [0, 0]);
+  assert.deepEqual(r.account.groups, [
+    { group: 7, kernelDropped: 3 },
+    { group: 8, kernelDropped: 0 },
+  ]);
+  assert.equal(r.kernelDropped, 3);
+
+  // Capacity 2: the third and fourth keys go to the other bucket; the first two keep counting.
+  const small = parseNflogMessages(buf, 101, 2);
+  assert.deepEqual(
+    small.account.entries.map((e) => [e.group, e.prefix, e.packets]),
+    [
+      [7, 'svc=dns;dir=out', 3],
+      [8, 'svc=web;dir=in', 1],
+    ],
+  );
+  assert.deepEqual([small.account.otherPackets, small.account.otherBytes], [3, 68 + 78 + 88]);
+  // Off by default: no entries, the per-group drops still there.
+  const off = parseNflogMessages(buf, 101);
+  assert.deepEqual([off.account.entries, off.account.otherPackets], [[], 0]);
+  assert.equal(off.account.groups.length, 2);
+});
+
+test('accounting keys: a prefix is cut at 127 bytes, many keys stay exact, bad capacities are refused', () => {
+  const long = 'p'.repeat(200);
+  const keys = Array.from({ length: 300 }, (_, i) => `k=${i}`);
+  const buf = Buffer.concat([
+    packetMsg({ group: 1, prefix: long, ip: ipv4Udp(Buffer.alloc(4)) }),
+    ...keys.flatMap((k, i) =>
+      Array.from({ length: (i % 3) + 1 }, () =>
+        packetMsg({ group: i % 5, prefix: k, ip: ipv4Udp(Buffer.alloc(1)) }),
+      ),
+    ),
+  ]);
+  const r = parseNflogMessages(buf, 239, 1000);
+  assert.equal(r.account.entries[0]?.prefix, 'p'.repeat(127));
+  assert.deepEqual(
+    r.account.entries.slice(1).map((e) => [e.group, e.prefix, e.packets, e.bytes]),
+    keys.map((k, i) => [i % 5, k, (i % 3) + 1, ((i % 3) + 1) * 29]),
+  );
+  for (const bad of [-1, 1.5, 65537])
+    assert.throws(
+      () => parseNflogMessages(buf, 101, bad),
+      (e: unknown) => e instanceof NflogError && e.code === 'ERR_NFLOG_INVALID_OPTION',
+    );
+});

@@ -4,6 +4,7 @@
 import { InvalidArgumentError, Option, type OptionValues } from 'commander';
 import { addRateControlOptions, rateControlUsage, shaperOptionsFrom } from '@nflog-pipe/compress';
 import {
+  NFLOG_ACCOUNT_MAX_SERIES,
   NFLOG_DEFAULTS,
   NFLOG_MAX_GROUPS,
   NFLOG_NLBUFSIZ_MAX_BYTES,
@@ -28,6 +29,7 @@ import {
 import { SenderError } from './errors.js';
 import { lookupUser, type UserIds } from './privileges.js';
 import { SEND_HEARTBEAT_INTERVAL_MS, type WireFormat } from './send-pipeline.js';
+import { ACCOUNTING_DEFAULT_MAX_SERIES } from './rule-accounting.js';
 import { Sender, type SenderStats } from './sender.js';
 
 /** Defaults of the CLI options, in the units the options take. */
@@ -58,6 +60,8 @@ export const SEND_DEFAULTS = {
   metaIntervalS: 60,
   /** --heartbeat-interval, seconds. */
   heartbeatIntervalS: SEND_HEARTBEAT_INTERVAL_MS / 1000,
+  /** --max-series, (group, prefix) pairs. */
+  maxSeries: ACCOUNTING_DEFAULT_MAX_SERIES,
 } as const;
 
 function nonNegativeInt(what: string): (v: string) => number {
@@ -66,6 +70,15 @@ function nonNegativeInt(what: string): (v: string) => number {
     const n = Number(s);
     if (!/^\d+$/.test(s) || !Number.isSafeInteger(n))
       throw new InvalidArgumentError(`not a non-negative integer of ${what}: '${v}'`);
+    return n;
+  };
+}
+
+function nonNegativeIntMax(what: string, max: number): (v: string) => number {
+  const parse = nonNegativeInt(what);
+  return (v) => {
+    const n = parse(v);
+    if (n > max) throw new InvalidArgumentError(`at most ${max} ${what}: '${v}'`);
     return n;
   };
 }
@@ -213,6 +226,20 @@ export function buildProgram(): ReturnType<typeof createProgram> {
   addRateControlOptions(program);
   addStatsdOptions(program);
   addMetricsListenOption(program);
+  program
+    .addOption(
+      new Option(
+        '--max-series <n>',
+        `with --metrics-listen: distinct (group, log prefix) pairs counted in nflog_pipe_logged_*_total; packets of further ones count as group="other"; 0 = no accounting`,
+      )
+        .argParser(nonNegativeIntMax('series', NFLOG_ACCOUNT_MAX_SERIES))
+        .default(d.maxSeries),
+    )
+    .option(
+      '--prefix-labels',
+      'with --metrics-listen: a log prefix written as key=value;key=value becomes those labels instead of prefix="..."',
+      false,
+    );
   return program;
 }
 
@@ -234,6 +261,8 @@ interface SendOptions extends OptionValues {
   statsInterval: number;
   metaInterval: number;
   heartbeatInterval: number;
+  maxSeries: number;
+  prefixLabels: boolean;
 }
 
 /** The counters of the periodic `stats` line and the final `stopped` line. */
@@ -309,6 +338,8 @@ export function main(argv: string[]): Promise<number> {
         heartbeatIntervalMs: opts.heartbeatInterval,
         rateControl,
         user,
+        accountMaxSeries: opts.maxSeries,
+        prefixLabels: opts.prefixLabels,
         metrics,
         logger,
       }).catch((err: unknown) => {

@@ -11,6 +11,7 @@ import { MIB, VERSION, type Logger, type Metrics } from '@nflog-pipe/shared';
 import { SenderError } from './errors.js';
 import { KernelCounters } from './kernel-counters.js';
 import { dropPrivileges, type UserIds } from './privileges.js';
+import { ACCOUNTING_DEFAULT_MAX_SERIES, RuleAccounting } from './rule-accounting.js';
 import { SendPipeline, type SendPipelineStats, type WireFormat } from './send-pipeline.js';
 
 /** Default {@link SenderOptions.kernelStatsPollMs}, ms. */
@@ -58,6 +59,13 @@ export interface SenderOptions {
   user?: UserIds | undefined;
   /** How often the kernel counters are folded into the metrics (and ENOBUFS warned about), ms. Default 1000. */
   kernelStatsPollMs?: number;
+  /**
+   * Accounting by rule, with Prometheus export on (`metrics.prometheus`): keys (group, log
+   * prefix) the native table counts; 0 = off. Default ACCOUNTING_DEFAULT_MAX_SERIES (256).
+   */
+  accountMaxSeries?: number;
+  /** Export each `key=value;...` log prefix as labels instead of `prefix="..."` (--prefix-labels). */
+  prefixLabels?: boolean;
   /** raw_in, raw_out, loss.* counters. */
   metrics: Metrics;
   /** Log lines (components `sender` and `shaper`). */
@@ -89,6 +97,8 @@ export class Sender {
   /** The socket's counters when it was closed. */
   #lastKernel: NflogStats | undefined;
   #poll: NodeJS.Timeout | undefined;
+  #rules: RuleAccounting | null;
+  #unhook: () => void = () => {};
   #ended: Promise<Error>;
   #fail!: (err: Error) => void;
   #stopping: Promise<void> | undefined;
@@ -99,6 +109,10 @@ export class Sender {
     this.#pipeline = pipeline;
     this.senderId = pipeline.senderId;
     this.#kernel = new KernelCounters(options.metrics, this.#log);
+    this.#rules =
+      options.metrics.prometheus === null
+        ? null
+        : new RuleAccounting(options.metrics, options.prefixLabels ?? false);
     this.#ended = new Promise((resolve) => (this.#fail = resolve));
   }
 
@@ -166,6 +180,9 @@ export class Sender {
           ...nflog,
           groups,
           linktype,
+          // The table is only read by the Prometheus export.
+          accountMaxSeries:
+            this.#rules === null ? 0 : (this.#o.accountMaxSeries ?? ACCOUNTING_DEFAULT_MAX_SERIES),
           onError: (err) =>
             this.#fail(
               new SenderError('ERR_SENDER_NFLOG_READ', 'reading NFLOG failed', { cause: err }),
@@ -197,6 +214,12 @@ export class Sender {
     );
     // unref: the netlink socket keeps the process alive; stop() clears the timer.
     this.#poll.unref();
+    // Each export (statsd flush, scrape) sees the kernel's counters and the accounting as of now.
+    this.#unhook = this.#o.metrics.onExport(() => {
+      if (sock.closed) return;
+      this.#kernel.sync(sock.stats());
+      this.#rules?.sync(sock.account());
+    });
   }
 
   /** Rejects never; resolves with the fatal error (ERR_SENDER_NFLOG_READ) if reading stops on one. */
@@ -247,8 +270,10 @@ export class Sender {
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
       clearInterval(this.#poll);
+      this.#unhook();
       if (this.#nflog !== undefined && !this.#nflog.closed) {
         this.#lastKernel = this.#kernel.sync(this.#nflog.stats());
+        this.#rules?.sync(this.#nflog.account());
         this.#nflog.close();
       }
       await this.#pipeline.close();

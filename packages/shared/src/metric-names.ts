@@ -201,9 +201,9 @@ export const METRIC = {
   /** `socket`: pull, push or query. */
   CONNECTED_PEERS: series(F.CONNECTED_PEERS, {}, undefined, ['socket']),
   BUILD_INFO: series(F.BUILD_INFO, {}, undefined, ['tool', 'version', 'nodejs_version']),
-  /** Sender accounting by rule; --prefix-labels adds the prefix's own keys as labels. */
-  LOGGED_PKT: series(F.LOGGED_PACKETS, {}, undefined, ['group', 'prefix']),
-  LOGGED_BYTES: series(F.LOGGED_BYTES, {}, undefined, ['group', 'prefix']),
+  /** Sender accounting by rule: `group`, and `prefix` or (--prefix-labels) the prefix's own keys. */
+  LOGGED_PKT: series(F.LOGGED_PACKETS, {}, undefined, ['group']),
+  LOGGED_BYTES: series(F.LOGGED_BYTES, {}, undefined, ['group']),
   ACCOUNTING_SERIES: series(F.ACCOUNTING_SERIES, {}, undefined),
   GROUP_LOST_PKT: series(F.GROUP_LOST_PACKETS, {}, undefined, ['group']),
   SENDER_PKT: series(F.SENDER_PACKETS, {}, undefined, ['sender_id', 'sender_host']),
