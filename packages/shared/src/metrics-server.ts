@@ -109,7 +109,7 @@ export class MetricsServer {
         reject(
           new MetricsServerError(
             'ERR_METRICS_LISTEN',
-            `--metrics-listen ${listen.host}:${listen.port}: cannot listen: ${err.code ?? err.message}`,
+            `--metrics-listen ${listen.host}:${listen.port}: cannot listen`,
             { cause: err },
           ),
         );

@@ -29,7 +29,7 @@ export {
   resume,
   waitBlockedInPipeRead,
 } from './proc-state.js';
-export { nftLogged } from './nft-logged.js';
+export { nftLogged, nftLoggedCounter } from './nft-logged.js';
 export { Netns, runCommand, type RunOptions, type RunResult } from './netns.js';
 export { payloadFor } from './payload.js';
 export { sendTraffic, TRAFFIC_SCRIPT } from './send-traffic.js';
@@ -54,3 +54,10 @@ export {
   ports,
   type IpPacketFields,
 } from './packets.js';
+export {
+  parsePrometheusText,
+  promtoolCheckMetrics,
+  sampleKey,
+  scrape,
+  type MetricSamples,
+} from './prometheus.js';

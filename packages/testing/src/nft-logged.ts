@@ -6,15 +6,29 @@ import type { Netns } from './netns.js';
  * @throws when no rule with a counter logs to that group, or nft fails (ERR_TEST_COMMAND)
  */
 export async function nftLogged(ns: Netns, group: number): Promise<number> {
+  return (await nftLoggedCounter(ns, group)).packets;
+}
+
+/**
+ * Packets and bytes counted by the `counter` of the nft rule in `ns` that logs to NFLOG `group`
+ * (what accounting by rule must equal). @throws as nftLogged
+ */
+export async function nftLoggedCounter(
+  ns: Netns,
+  group: number,
+): Promise<{ packets: number; bytes: number }> {
   const { stdout } = await ns.run('nft', ['-j', 'list', 'ruleset']);
   const rules = (
     JSON.parse(stdout) as { nftables: Array<{ rule?: { expr?: unknown[] } }> }
   ).nftables.flatMap((x) => (x.rule?.expr !== undefined ? [x.rule.expr] : []));
   for (const expr of rules) {
-    const items = expr as Array<Record<string, { packets?: number; group?: number }>>;
+    const items = expr as Array<
+      Record<string, { packets?: number; bytes?: number; group?: number }>
+    >;
     const log = items.find((e) => e['log'] !== undefined)?.['log'];
     const counter = items.find((e) => e['counter'] !== undefined)?.['counter'];
-    if (log?.group === group && counter?.packets !== undefined) return counter.packets;
+    if (log?.group === group && counter?.packets !== undefined)
+      return { packets: counter.packets, bytes: counter.bytes ?? 0 };
   }
   throw new Error(`no rule with a counter logging to group ${group}: ${stdout}`);
 }
