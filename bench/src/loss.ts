@@ -39,7 +39,7 @@ export function splitLoss(
   const read = n(stages, 'sender.captured');
   const queue = n(stages, 'sender.dropped_queue') + n(stages, 'sender.dropped_shaper');
   const kernelCounted = n(stages, 'sender.dropped_kernel');
-  if (tool === 'sender') {
+  if (tool === 'sender' || tool === 'sender-acct-off' || tool === 'sender-acct-on') {
     const hop = read - queue - captured;
     const counted = kernelCounted + queue + Math.max(0, n(stages, 'sink.gapPackets') - queue);
     return {

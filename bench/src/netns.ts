@@ -11,7 +11,8 @@ export function benchRuleset(group: number, port: number): string {
     'table inet nfpbench {',
     '  chain in {',
     '    type filter hook input priority 0;',
-    `    udp dport ${port} log group ${group} drop`,
+    // A prefix, as a rule written for accounting has (the sender-acct-* rows count by it).
+    `    udp dport ${port} log prefix "svc=bench;dir=in" group ${group} drop`,
     '  }',
     '}',
     '',

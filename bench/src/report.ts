@@ -317,3 +317,26 @@ export function renderTargets(checks: readonly TargetCheck[]): string {
     ),
   ].join('\n');
 }
+
+/**
+ * The cost of accounting by rule: for each size and rate with both sender-acct-off and
+ * sender-acct-on rows (the sender alone, Prometheus export on, the table off or on), the
+ * sender's CPU per delivered packet on / off. 1.00 = free.
+ */
+export function renderAccountingCost(rows: readonly MedianRow[]): string {
+  const lines: string[] = [];
+  const perPacket = (r: MedianRow): number => r.toolCpuPct / r.pps;
+  for (const on of rows.filter((r) => r.tool === 'sender-acct-on')) {
+    const off = rows.find(
+      (r) => r.tool === 'sender-acct-off' && r.sizeBytes === on.sizeBytes && r.rate === on.rate,
+    );
+    if (off === undefined) continue;
+    lines.push(
+      `  ${on.sizeBytes}B ${on.rate}: cpu/pkt on/off ${fmt(perPacket(on) / perPacket(off), 2)}` +
+        ` (on ${fmt(on.toolCpuPct, 1)}% at ${fmtCount(on.pps)} pps, off ${fmt(off.toolCpuPct, 1)}% at ${fmtCount(off.pps)} pps)`,
+    );
+  }
+  return lines.length === 0
+    ? ''
+    : `accounting by rule (sender, per (group, prefix) in the C walker):\n${lines.join('\n')}`;
+}

@@ -12,6 +12,7 @@ import { cpuPercent, sampleProc, type ProcSample } from './proc-stats.js';
 import { delay, killAll, RunScope, type Proc } from './proc.js';
 import {
   checkTargets,
+  renderAccountingCost,
   renderTable,
   renderTargets,
   summarize,
@@ -217,6 +218,8 @@ function printResults(
         : '') +
       `\n${renderTable(rows, reference)}\n`,
   );
+  const accounting = renderAccountingCost(rows);
+  if (accounting !== '') process.stdout.write(`\n${accounting}\n`);
   const targets = checkTargets(rows);
   process.stdout.write(`\n${renderTargets(targets)}\n`);
   return { rows, targets };

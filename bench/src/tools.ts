@@ -7,7 +7,8 @@ import { waitNflogBound } from './nflog-ready.js';
 import { delay, runCmd, startProc, stopProc, type Proc } from './proc.js';
 
 /** Names of the bench rows' capture set-ups. */
-export type ToolName = 'tcpdump' | 'tcpdump-null' | 'ulogd2' | 'sender' | 'pipe';
+export type ToolName =
+  'tcpdump' | 'tcpdump-null' | 'ulogd2' | 'sender' | 'sender-acct-off' | 'sender-acct-on' | 'pipe';
 
 /** All set-ups, in the order they run within one repetition. */
 export const ALL_TOOLS: readonly ToolName[] = [
@@ -15,6 +16,8 @@ export const ALL_TOOLS: readonly ToolName[] = [
   'tcpdump-null',
   'ulogd2',
   'sender',
+  'sender-acct-off',
+  'sender-acct-on',
   'pipe',
 ];
 
@@ -296,7 +299,11 @@ export const NODE_ARGS: readonly string[] = (process.env.NFLOG_BENCH_NODE_ARGS ?
 const FINAL_LINE = /\bstopped\b/;
 
 /** Starts our sender on the set-up's group, sending to `endpoint`; resolves once it has bound the group. */
-async function startSender(ctx: ToolContext, endpoint: string): Promise<Proc> {
+async function startSender(
+  ctx: ToolContext,
+  endpoint: string,
+  extraArgs: readonly string[] = [],
+): Promise<Proc> {
   const sender = startProc(
     'sender',
     process.execPath,
@@ -304,6 +311,7 @@ async function startSender(ctx: ToolContext, endpoint: string): Promise<Proc> {
       ...NODE_ARGS,
       binPath('sender', 'nflog-zmq-send'),
       ...SENDER_ARGS,
+      ...extraArgs,
       String(ctx.group),
       endpoint,
     ],
@@ -324,16 +332,35 @@ async function oursUnavailable(bins: [string, string][]): Promise<string | undef
   return undefined;
 }
 
-const senderAlone: ToolDef = {
-  name: 'sender',
-  kind: 'ours',
-  describe: 'nflog-zmq-send N ipc://... into a PULL socket that only counts',
-  unavailable: () => oursUnavailable([['sender', 'nflog-zmq-send']]),
-  async start(ctx) {
+/**
+ * The sender's Prometheus export (nothing scrapes it) with the accounting table off and on: the
+ * two rows differ only in the per-packet (group, prefix) count, so their cpu/pkt ratio is its
+ * cost (renderAccountingCost prints it).
+ */
+export const ACCOUNTING_ROWS = {
+  off: ['--metrics-listen', '127.0.0.1:0', '--max-series', '0'],
+  on: ['--metrics-listen', '127.0.0.1:0'],
+} as const;
+
+function senderAloneDef(name: ToolName, describe: string, extraArgs: readonly string[]): ToolDef {
+  return {
+    name,
+    kind: 'ours',
+    describe,
+    unavailable: () => oursUnavailable([['sender', 'nflog-zmq-send']]),
+    start: (ctx) => startSenderAlone(ctx, extraArgs),
+  };
+}
+
+async function startSenderAlone(
+  ctx: ToolContext,
+  extraArgs: readonly string[],
+): Promise<RunningTool> {
+  {
     const endpoint = `ipc://${join(ctx.dir, 'sink.sock')}`;
     const sink = startProc('sink', process.execPath, [COUNT_SINK, endpoint], { netns: ctx.netns });
     await sink.waitFor(/ready/, 20_000);
-    const sender = await startSender(ctx, endpoint);
+    const sender = await startSender(ctx, endpoint, extraArgs);
     return {
       procs: [
         { proc: sender, role: 'tool' },
@@ -360,8 +387,14 @@ const senderAlone: ToolDef = {
         return { captured, stages, notes };
       },
     };
-  },
-};
+  }
+}
+
+const senderAlone = senderAloneDef(
+  'sender',
+  'nflog-zmq-send N ipc://... into a PULL socket that only counts',
+  [],
+);
 
 const wholePipe: ToolDef = {
   name: 'pipe',
@@ -427,5 +460,15 @@ export const TOOLS: Record<ToolName, ToolDef> = {
   'tcpdump-null': tcpdumpNull,
   ulogd2,
   sender: senderAlone,
+  'sender-acct-off': senderAloneDef(
+    'sender-acct-off',
+    `as sender, ${ACCOUNTING_ROWS.off.join(' ')} (Prometheus export, accounting by rule off)`,
+    ACCOUNTING_ROWS.off,
+  ),
+  'sender-acct-on': senderAloneDef(
+    'sender-acct-on',
+    `as sender, ${ACCOUNTING_ROWS.on.join(' ')} (Prometheus export, accounting by rule on)`,
+    ACCOUNTING_ROWS.on,
+  ),
   pipe: wholePipe,
 };
