@@ -26,3 +26,9 @@ export {
 export { KernelCounters } from './kernel-counters.js';
 export { pusherMetrics } from './pusher-metrics.js';
 export { SENDER_ERROR_CODES, SenderError, type SenderErrorCode } from './errors.js';
+export { parsePrefixLabels } from './prefix-labels.js';
+export {
+  ACCOUNTING_DEFAULT_MAX_SERIES,
+  ACCOUNTING_OTHER_LABELS,
+  RuleAccounting,
+} from './rule-accounting.js';
