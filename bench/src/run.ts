@@ -22,6 +22,7 @@ import {
 } from './report.js';
 import { ALL_TOOLS, TOOLS, type ToolDef, type ToolName } from './tools.js';
 import { runMicro } from './micro.js';
+import { renderStartup, runStartup } from './startup.js';
 import { splitLoss } from './loss.js';
 import { readNflogInstance } from './nflog-ready.js';
 
@@ -34,6 +35,7 @@ const USAGE = `usage: npm run bench -- [options]   (as root)
   --json FILE      results file (default bench/results/bench-<date>.json)
   --quick          smoke run: --seconds 1 --reps 1
   --micro          run the microbenchmarks instead (no root needed)
+  --startup        measure exec -> NFLOG group bound instead (as root; --reps starts, default 15)
   --report FILE    print the table and targets again from a results file (no root needed)
   -h, --help`;
 
@@ -52,6 +54,7 @@ async function main(argv: string[]): Promise<number> {
         json: { type: 'string' },
         quick: { type: 'boolean', default: false },
         micro: { type: 'boolean', default: false },
+        startup: { type: 'boolean', default: false },
         report: { type: 'string' },
         group: { type: 'string', default: '7' },
         port: { type: 'string', default: '9999' },
@@ -79,6 +82,7 @@ async function main(argv: string[]): Promise<number> {
     await runMicro();
     return 0;
   }
+  if (values.startup) return runStartupMode(Number(values.reps ?? 15), Number(values.group));
   const sizes = values.sizes.split(',').map(Number);
   const rates = values.rates.split(',').map((r) => (r === 'max' ? 'max' : Number(r)));
   const seconds = Number(values.seconds ?? (values.quick ? 1 : 5));
@@ -197,6 +201,28 @@ async function main(argv: string[]): Promise<number> {
   );
   process.stdout.write(`\nresults: ${jsonPath}\n`);
   return runs.some((r) => r.error !== undefined) ? 1 : 0;
+}
+
+/** --startup: exec→bound of the sender against its references; see src/startup.ts. */
+async function runStartupMode(reps: number, group: number): Promise<number> {
+  if (!Number.isInteger(reps) || reps < 1 || reps > 1000 || !Number.isInteger(group)) {
+    process.stderr.write(`bench: bad option value\n${USAGE}\n`);
+    return 2;
+  }
+  if (process.getuid?.() !== 0) {
+    process.stderr.write('bench: must run as root (it creates a network namespace)\n');
+    return 1;
+  }
+  const scope = new RunScope('bench', await mkdtemp(join(tmpdir(), 'nfp-bench-')));
+  let results;
+  try {
+    results = await runStartup(scope, reps, group);
+  } finally {
+    await scope.cleanup();
+  }
+  if (scope.interrupted) return 0;
+  process.stdout.write(`\n${renderStartup(results, reps)}\n`);
+  return 0;
 }
 
 /** Summarizes runs into median rows, prints the table and the target checks. */
