@@ -2,7 +2,13 @@
   "targets": [
     {
       "target_name": "nflog_native",
-      "sources": ["native/addon.c", "native/nl_socket.c", "native/nl_records.c", "native/nl_account.c"],
+      "sources": [
+        "native/addon.c",
+        "native/nl_socket.c",
+        "native/nl_records.c",
+        "native/nl_account.c",
+        "native/nl_privs.c"
+      ],
       "cflags": ["-Wall", "-Wextra", "-std=gnu11", "-fvisibility=hidden"],
       "defines": ["NAPI_VERSION=8"],
       "configurations": {

@@ -4,6 +4,7 @@
  * Exports (typed in src/native.ts):
  *   open(groups, config, onBatch) -> handle | { errno, syscall, group }
  *   parseNflogMessages(buf, linktype) -> { records, count, ... }
+ *   lockPrivileges() -> undefined | { errno, syscall, group }  (nl_privs.c)
  *
  * A handle watches the netlink fd with a uv_poll_t on the main loop. Each
  * readable event drains the socket (until EAGAIN, or a cap on datagrams and
@@ -23,6 +24,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "nl_privs.h"
 #include "nl_records.h"
 #include "nl_socket.h"
 
@@ -801,11 +803,22 @@ static napi_value nfl_parse(napi_env env, napi_callback_info info) {
   return obj;
 }
 
+/* ---- lockPrivileges: no_new_privs and an empty bounding set (nl_privs.c) */
+
+static napi_value nfl_lock_privileges(napi_env env, napi_callback_info info) {
+  const char *syscall = "prctl";
+  int err = nl_privs_lock(&syscall);
+  (void)info;
+  return err == 0 ? nfl_undefined(env) : nfl_failure(env, -err, syscall, -1);
+}
+
 static napi_value nfl_init(napi_env env, napi_value exports) {
   napi_property_descriptor fns[] = {
       {"open", NULL, nfl_open, NULL, NULL, NULL, napi_default, NULL},
       {"parseNflogMessages", NULL, nfl_parse, NULL, NULL, NULL, napi_default,
        NULL},
+      {"lockPrivileges", NULL, nfl_lock_privileges, NULL, NULL, NULL,
+       napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof(fns) / sizeof(fns[0]), fns) !=
       napi_ok)

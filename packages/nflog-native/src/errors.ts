@@ -84,7 +84,9 @@ export class NflogError extends Error {
       parts.push(
         syscall === 'NFULNL_CFG_CMD_BIND'
           ? '(the group is already bound by another netlink socket, e.g. another capture process)'
-          : '(CAP_NET_ADMIN is needed to open and configure NFLOG)',
+          : syscall.startsWith('prctl')
+            ? '(CAP_SETPCAP is needed to empty the capability bounding set: start as root)'
+            : '(CAP_NET_ADMIN is needed to open and configure NFLOG)',
       );
     }
     return new NflogError(code, parts.join(' '), {

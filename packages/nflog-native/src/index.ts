@@ -28,3 +28,4 @@ export {
   type NflogAccountEntry,
 } from './nflog-account.js';
 export { parseNflogMessages, type NflogParseResult } from './parse-nflog-messages.js';
+export { lockPrivileges } from './privileges.js';

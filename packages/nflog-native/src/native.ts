@@ -90,6 +90,8 @@ export interface NativeBinding {
     onBatch: NativeBatchCallback,
   ): NativeHandle | NativeFailure;
   parseNflogMessages(buf: Buffer, linktype: number, maxSeries?: number): NativeParseResult;
+  /** prctl: no_new_privs, then every capability out of the bounding set (nl_privs.c). */
+  lockPrivileges(): NativeFailure | undefined;
 }
 
 /** True when open() returned a failure record rather than a handle. */

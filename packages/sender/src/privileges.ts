@@ -2,6 +2,7 @@
 // groups and configure them; an open, bound socket keeps receiving after setuid().
 
 import { readFileSync } from 'node:fs';
+import { lockPrivileges } from '@nflog-pipe/nflog-native';
 import { SenderError } from './errors.js';
 
 /** A user to run as, from the passwd database. */
@@ -52,10 +53,15 @@ export function lookupUser(name: string, passwdPath = '/etc/passwd'): UserIds {
 }
 
 /**
- * Becomes `user` for good: clears supplementary groups, then setgid and setuid (as root these
- * set the real, effective and saved ids, for every thread), then checks that root cannot be
- * regained. Order matters: after setuid() the process could no longer change its groups.
- * @throws SenderError `ERR_SENDER_PRIVDROP` (cause kept) when a call fails or the check does.
+ * Becomes `user` for good: sets no_new_privs and empties the capability bounding set
+ * (nflog-native's lockPrivileges, which needs CAP_SETPCAP: root has it), clears supplementary
+ * groups, then setgid and setuid (as root these set the real, effective and saved ids, for
+ * every thread, and setuid() clears every capability), then checks that root cannot be
+ * regained and, where /proc is mounted, that this thread holds no capability and keeps
+ * no_new_privs (the inheritable set may stay: with no_new_privs and an empty bounding set it
+ * grants nothing). Order matters: the lock first, while CAP_SETPCAP is still held; after setuid()
+ * the process could no longer change its groups.
+ * @throws SenderError `ERR_SENDER_PRIVDROP` (cause kept) when a call fails or a check does.
  */
 export function dropPrivileges(user: UserIds): void {
   const { setgroups, setgid, setuid } = process;
@@ -63,6 +69,7 @@ export function dropPrivileges(user: UserIds): void {
     throw new SenderError('ERR_SENDER_PRIVDROP', 'this platform cannot change user ids');
   }
   try {
+    lockPrivileges();
     setgroups([]);
     setgid(user.gid);
     setuid(user.uid);
@@ -90,10 +97,32 @@ export function dropPrivileges(user: UserIds): void {
       // expected: EPERM
     }
   }
-  if (!ok || regained) {
+  if (!ok || regained || !capabilitiesGone()) {
     throw new SenderError(
       'ERR_SENDER_PRIVDROP',
       `switching to user ${user.name} did not take effect`,
     );
   }
+}
+
+/**
+ * After the drop, /proc/self/status (this thread's view) must show no_new_privs and no
+ * capability held or bounded. True when /proc cannot be read: the calls above succeeded.
+ */
+function capabilitiesGone(): boolean {
+  let status: string;
+  try {
+    status = readFileSync('/proc/self/status', 'utf8');
+  } catch {
+    return true;
+  }
+  const field = (name: string): string | undefined =>
+    new RegExp(`^${name}:\\s*(\\S+)`, 'm').exec(status)?.[1];
+  return (
+    field('NoNewPrivs') === '1' &&
+    ['CapPrm', 'CapEff', 'CapBnd', 'CapAmb'].every((f) => {
+      const v = field(f);
+      return v === undefined || /^0+$/.test(v);
+    })
+  );
 }

@@ -87,11 +87,10 @@ export interface SenderStats extends SendPipelineStats {
  * droppedShaper.
  */
 export class Sender {
-  /** This start's random sender id (v1 frames). */
-  readonly senderId: bigint;
   #o: SenderOptions;
   #log: Logger;
-  #pipeline: SendPipeline;
+  /** Set by #connect(), right after the groups are bound (see start()). */
+  #pipeline!: SendPipeline;
   #kernel: KernelCounters;
   #nflog: NflogSocket | undefined;
   /** The socket's counters when it was closed. */
@@ -103,11 +102,9 @@ export class Sender {
   #fail!: (err: Error) => void;
   #stopping: Promise<void> | undefined;
 
-  private constructor(options: SenderOptions, log: Logger, pipeline: SendPipeline) {
+  private constructor(options: SenderOptions, log: Logger) {
     this.#o = options;
     this.#log = log;
-    this.#pipeline = pipeline;
-    this.senderId = pipeline.senderId;
     this.#kernel = new KernelCounters(options.metrics, this.#log);
     this.#rules =
       options.metrics.prometheus === null
@@ -116,60 +113,78 @@ export class Sender {
     this.#ended = new Promise((resolve) => (this.#fail = resolve));
   }
 
+  /** This start's random sender id (v1 frames). */
+  get senderId(): bigint {
+    return this.#pipeline.senderId;
+  }
+
   /**
-   * Connects the PUSH socket, opens the NFLOG groups (the only step that needs CAP_NET_ADMIN),
-   * drops privileges when `user` is set, and starts reading. On failure whatever was opened is
+   * Opens the NFLOG groups (the only step that needs CAP_NET_ADMIN), drops privileges when
+   * `user` is set, connects the PUSH socket and starts reading. The groups are bound first:
+   * until then the kernel drops what the rules log and nobody counts it, while from then on it
+   * holds packets in the socket's receive buffer until they are read, so loading and starting
+   * ZeroMQ comes after (docs/operations.md, "Start-up"). On failure whatever was opened is
    * closed again (nothing was numbered, so nothing lingers) before the promise rejects.
    *
    * @throws ShaperRangeError (a RangeError) for rate-control values the shaper rejects;
-   *   SenderError `ERR_SENDER_CONNECT` (ZeroMQ refused the endpoint),
-   *   `ERR_SENDER_NFLOG_OPEN` (the NflogError as `cause`: EPERM without CAP_NET_ADMIN or when
-   *   another socket has a group, bad options), `ERR_SENDER_PRIVDROP`
+   *   SenderError `ERR_SENDER_NFLOG_OPEN` (the NflogError as `cause`: EPERM without
+   *   CAP_NET_ADMIN or when another socket has a group, bad options), `ERR_SENDER_PRIVDROP`,
+   *   `ERR_SENDER_CONNECT` (ZeroMQ refused the endpoint)
    */
-  static async start(options: SenderOptions): Promise<Sender> {
+  static start(options: SenderOptions): Promise<Sender> {
+    // A throw inside the executor rejects the promise.
+    return new Promise((resolve) => resolve(Sender.#startNow(options)));
+  }
+
+  static #startNow(options: SenderOptions): Sender {
     const shaper =
       options.rateControl === undefined
         ? undefined
         : createShaper(options.rateControl, options.logger);
-    const log = options.logger.child({ component: 'sender' });
-    let pipeline: SendPipeline | undefined;
-    let sender: Sender | undefined;
+    const sender = new Sender(options, options.logger.child({ component: 'sender' }));
+    sender.#open();
     try {
-      try {
-        pipeline = SendPipeline.connect({
-          endpoint: options.endpoint,
-          sendHighWaterMark: options.sendHighWaterMark,
-          lingerMs: options.lingerMs,
-          logger: log,
-          wire: options.wire,
-          linktype: options.linktype,
-          batchBytes: options.batchBytes,
-          batchPackets: options.batchPackets,
-          flushIntervalMs: options.flushIntervalMs,
-          shaper,
-          legacyFlushMs: options.rateControl?.flushMs,
-          metrics: options.metrics,
-          meta: () => sender!.#meta(),
-          metaIntervalMs: options.metaIntervalMs,
-          heartbeatIntervalMs: options.heartbeatIntervalMs,
-          // The stop heartbeat may wait for room in the queue as long as queued frames may linger.
-          stopHeartbeatMs: options.lingerMs,
-        });
-      } catch (err) {
-        if (err instanceof RangeError) throw err;
-        throw new SenderError(
-          'ERR_SENDER_CONNECT',
-          `cannot connect to ${options.endpoint}: ${(err as Error).message}`,
-          { cause: err },
-        );
-      }
-      sender = new Sender(options, log, pipeline);
-      sender.#open();
+      // Synchronous, like #open(): the socket's first batch is delivered from the event loop,
+      // so it always finds the pipeline in place.
+      sender.#connect(shaper);
     } catch (err) {
-      await pipeline?.close();
+      sender.#nflog?.close();
       throw err;
     }
+    sender.#startKernelPoll();
     return sender;
+  }
+
+  #connect(shaper: RateShaper | undefined): void {
+    const o = this.#o;
+    try {
+      this.#pipeline = SendPipeline.connect({
+        endpoint: o.endpoint,
+        sendHighWaterMark: o.sendHighWaterMark,
+        lingerMs: o.lingerMs,
+        logger: this.#log,
+        wire: o.wire,
+        linktype: o.linktype,
+        batchBytes: o.batchBytes,
+        batchPackets: o.batchPackets,
+        flushIntervalMs: o.flushIntervalMs,
+        shaper,
+        legacyFlushMs: o.rateControl?.flushMs,
+        metrics: o.metrics,
+        meta: () => this.#meta(),
+        metaIntervalMs: o.metaIntervalMs,
+        heartbeatIntervalMs: o.heartbeatIntervalMs,
+        // The stop heartbeat may wait for room in the queue as long as queued frames may linger.
+        stopHeartbeatMs: o.lingerMs,
+      });
+    } catch (err) {
+      if (err instanceof RangeError) throw err;
+      throw new SenderError(
+        'ERR_SENDER_CONNECT',
+        `cannot connect to ${o.endpoint}: ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
   }
 
   #open(): void {
@@ -207,7 +222,10 @@ export class Sender {
       }
       this.#log.info('dropped privileges', { user: user.name, uid: user.uid, gid: user.gid });
     }
-    const sock = this.#nflog;
+  }
+
+  #startKernelPoll(): void {
+    const sock = this.#nflog!;
     this.#poll = setInterval(
       () => this.#kernel.sync(sock.stats()),
       this.#o.kernelStatsPollMs ?? SENDER_KERNEL_STATS_POLL_MS,

@@ -1,6 +1,6 @@
-// -u nobody really drops every uid/gid (checked in /proc/PID/status) and capture keeps working; errors opening NFLOG exit 1 with one line.
+// -u nobody really drops every uid/gid, sets no_new_privs and empties the capability bounding set (checked in /proc/PID/status) and capture keeps working; errors opening NFLOG exit 1 with one line.
 import assert from 'node:assert/strict';
-import { chmod, readFile } from 'node:fs/promises';
+import { chmod, readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Pull } from 'zeromq';
@@ -28,7 +28,7 @@ table inet t {
 }
 `;
 
-test("-u nobody: all four uids and gids are nobody's, no supplementary groups, capture still delivers", async (t) => {
+test("-u nobody: all four uids and gids are nobody's, no supplementary groups, NoNewPrivs 1, CapBnd 0, capture still delivers", async (t) => {
   if (!requirePrereqs(t, { root: true, tools: ['ip', 'nft'] })) return;
   const nobody = lookupUser('nobody');
   const dir = await makeTempDir(t);
@@ -70,6 +70,24 @@ test("-u nobody: all four uids and gids are nobody's, no supplementary groups, c
   ]);
   assert.equal(ids('Groups').trim(), '');
   assert.match(status, /^CapEff:\s+0+$/m);
+  assert.match(status, /^CapPrm:\s+0+$/m);
+  assert.match(status, /^CapAmb:\s+0+$/m);
+  // What execve() could ever grant again: nothing (set-user-ID binaries, file capabilities).
+  assert.match(status, /^NoNewPrivs:\s+1$/m);
+  assert.match(status, /^CapBnd:\s+0+$/m);
+  // no_new_privs is per thread: V8's and libuv's threads, started before the drop, have it too.
+  const tasks = await readdir(`/proc/${sender.pid}/task`);
+  assert.ok(tasks.length > 1, 'a Node process runs several threads');
+  for (const tid of tasks) {
+    const ts = await readFile(`/proc/${sender.pid}/task/${tid}/status`, 'utf8');
+    assert.match(ts, /^NoNewPrivs:\s+1$/m, `thread ${tid}`);
+    assert.match(ts, /^CapEff:\s+0+$/m, `thread ${tid}`);
+    assert.match(
+      ts,
+      new RegExp(`^Uid:\\s+${nobody.uid}\\s+${nobody.uid}\\s`, 'm'),
+      `thread ${tid}`,
+    );
+  }
 
   await sendTraffic(ns, { proto: 'udp', port: 9000, count: 10, size: 64, seed: 21 });
   const { pkts } = await receivePackets(pull, 10);
