@@ -3,7 +3,7 @@
 // self-describing, so a v1 receiver or relay needs no flag to read it (the Python tool corrupted
 // the output when the two ends' --rate-control flags differed). Layout: docs/wire-format.md.
 
-import { constants as zc, deflateRawSync } from 'node:zlib';
+import type * as Zlib from 'node:zlib';
 import {
   WIRE_DEFAULT_MAX_RAW_BYTES,
   WIRE_FLAG_COMPRESSED,
@@ -14,8 +14,13 @@ import {
   type Frame,
   type FrameFields,
   type ValidateRecordsOptions,
+  lazyRequire,
 } from '@nflog-pipe/shared';
 import { inflateCapped } from './inflate-capped.js';
+
+// zlib is loaded at the first use, not at import (shared's lazyRequire): a sender without
+// --rate-control never needs it.
+const zlib = lazyRequire<typeof Zlib>(import.meta.url, 'node:zlib');
 
 /** Options of {@link compressFrame} and {@link encodeCompressedFrame}. */
 export interface CompressFrameOptions {
@@ -38,7 +43,7 @@ export interface InflateFrameOptions {
  * caller sends the plain frame it has or builds it. One deflate, at most one encodeFrame.
  */
 function encodeDeflated(fields: FrameFields, records: Buffer, level: number): Buffer | null {
-  const deflated = deflateRawSync(records, { level });
+  const deflated = zlib().deflateRawSync(records, { level });
   if (deflated.length >= records.length) return null;
   return encodeFrame(
     {
@@ -88,7 +93,7 @@ export function encodeCompressedFrame(
       ? records[0]!
       : Buffer.concat(records);
   return (
-    encodeDeflated(fields, plain, options.level ?? zc.Z_DEFAULT_COMPRESSION) ??
+    encodeDeflated(fields, plain, options.level ?? zlib().constants.Z_DEFAULT_COMPRESSION) ??
     options.plain ??
     encodeFrame(fields, records)
   );

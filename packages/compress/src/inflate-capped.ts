@@ -1,7 +1,11 @@
 // One capped, strict inflate for both encodings (v1 raw deflate, legacy zlib stream).
 
-import { inflateRawSync, inflateSync, type ZlibOptions } from 'node:zlib';
-import { WireError } from '@nflog-pipe/shared';
+import type * as Zlib from 'node:zlib';
+import { WireError, lazyRequire } from '@nflog-pipe/shared';
+
+// zlib is loaded at the first use, not at import (shared's lazyRequire): a sender without
+// --rate-control never needs it.
+const zlib = lazyRequire<typeof Zlib>(import.meta.url, 'node:zlib');
 
 /** What zlib returns with `info: true`; @types/node does not type that overload. */
 interface InflateInfo {
@@ -28,12 +32,12 @@ export function inflateCapped(
   what: string,
 ): Buffer {
   // zlib rejects a maxOutputLength of 0; a cap of 0 is enforced below instead.
-  const options = { maxOutputLength: Math.max(1, maxOutputBytes), info: true } as ZlibOptions;
+  const options = { maxOutputLength: Math.max(1, maxOutputBytes), info: true } as Zlib.ZlibOptions;
   let result: InflateInfo;
   try {
     result = (format === 'raw'
-      ? inflateRawSync(input, options)
-      : inflateSync(input, options)) as unknown as InflateInfo;
+      ? zlib().inflateRawSync(input, options)
+      : zlib().inflateSync(input, options)) as unknown as InflateInfo;
   } catch (err) {
     const code = (err as { code?: unknown } | null)?.code;
     if (code === 'ERR_BUFFER_TOO_LARGE') {

@@ -5,8 +5,8 @@
 // when switching to drop), a window is also flushed after `flushMs`, when it reaches
 // `maxPendingBytes`, and whenever the shaper closes a measurement window.
 
-import { constants as zc, deflateSync } from 'node:zlib';
-import { MIB, NflogPipeError } from '@nflog-pipe/shared';
+import type * as Zlib from 'node:zlib';
+import { MIB, NflogPipeError, lazyRequire } from '@nflog-pipe/shared';
 import {
   LEGACY_SHAPED_PLAIN,
   LEGACY_SHAPED_ZLIB,
@@ -14,6 +14,10 @@ import {
 } from './decode-legacy-shaped.js';
 import type { CompressErrorCode } from './errors.js';
 import type { RateShaper, ShaperVerdict } from './rate-shaper.js';
+
+// zlib is loaded at the first use, not at import (shared's lazyRequire): a sender without
+// --rate-control never needs it.
+const zlib = lazyRequire<typeof Zlib>(import.meta.url, 'node:zlib');
 
 /** Default time a compressed window may wait for more messages before it is sent, ms. */
 export const LEGACY_DEFAULT_FLUSH_MS = 100;
@@ -105,7 +109,7 @@ export class LegacyShaper {
     if (!(this.#flushMs > 0 && Number.isFinite(this.#flushMs)))
       throw new RangeError(`flushMs must be > 0`);
     if (!(this.#maxPendingBytes > 0)) throw new RangeError(`maxPendingBytes must be > 0`);
-    this.#level = options.level ?? zc.Z_DEFAULT_COMPRESSION;
+    this.#level = options.level ?? zlib().constants.Z_DEFAULT_COMPRESSION;
     this.#timers = options.timers ?? defaultTimers;
   }
 
@@ -166,7 +170,7 @@ export class LegacyShaper {
     s.pendingBytes = 0;
     // One-shot zlib over the whole window: the same format as Python's compressobj() stream
     // (zlib header, deflate, adler32), so zlib.decompress() on the other end reads it.
-    const deflated = deflateSync(raw, { level: this.#level });
+    const deflated = zlib().deflateSync(raw, { level: this.#level });
     const out = Buffer.allocUnsafeSlow(1 + deflated.length);
     out[0] = LEGACY_SHAPED_ZLIB;
     deflated.copy(out, 1);

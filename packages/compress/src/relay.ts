@@ -3,7 +3,7 @@
 // SIGTERM/SIGINT (flush what is pending, close with a bounded linger). runRelayProgram is the
 // part of both CLIs' actions that is the same: metrics, signals, settings, the loop.
 
-import { Pull } from 'zeromq';
+import type { Pull } from 'zeromq';
 import {
   METRIC,
   NonBlockingPusher,
@@ -18,8 +18,13 @@ import {
   type MetricSeries,
   type Metrics,
   type ProgramContext,
+  lazyRequire,
 } from '@nflog-pipe/shared';
 import { relaySettingsFrom, type RelayWire } from './relay-options.js';
+
+// Loaded when a relay starts, not at import (shared's lazyRequire): the sender imports this
+// package for its rate control and must not pay for ZeroMQ before it has bound its groups.
+const zmq = lazyRequire<typeof import('zeromq')>(import.meta.url, 'zeromq');
 
 /** ZMQ_LINGER of the PUSH socket at shutdown, ms: queued messages get this long, no longer. */
 export const RELAY_LINGER_MS = 1000;
@@ -94,7 +99,7 @@ export async function runRelay(
   // output goes to the PUSH end, which exists before the first message can arrive.
   let pusher: NonBlockingPusher | undefined;
   const transform = options.makeTransform((msg, packets) => pusher!.push(msg, packets), bad);
-  const pull = new Pull({ linger: 0 });
+  const pull: Pull = new (zmq().Pull)({ linger: 0 });
   watchPeers(metrics, pull, 'pull');
   try {
     await pull.bind(options.src);

@@ -16,7 +16,7 @@
 //   or shaper) since the last heartbeat ZeroMQ accepted. An idle, loss-free sender sends nothing.
 // Heartbeats bypass the shaper and never wait: the netlink read path is never held up.
 
-import { randomBytes } from 'node:crypto';
+import type * as Crypto from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { LegacyShaper, shapeFrame, type RateShaper } from '@nflog-pipe/compress';
 import {
@@ -29,9 +29,13 @@ import {
   type FrameFields,
   type Logger,
   type Metrics,
+  lazyRequire,
 } from '@nflog-pipe/shared';
 import { FrameBatcher } from './frame-batcher.js';
 import { pusherMetrics } from './pusher-metrics.js';
+
+// Loaded at the first sender id, after the groups are bound (shared's lazyRequire).
+const crypto = lazyRequire<typeof Crypto>(import.meta.url, 'node:crypto');
 
 /** Size of a pcap record header, bytes; a records section minus 16 per record = packet bytes. */
 const RECORD_HEADER_BYTES = 16;
@@ -135,7 +139,7 @@ export interface SendPipelineStats {
 
 /** Returns 64 random bits: a new sender id per start. */
 export function randomSenderId(): bigint {
-  return randomBytes(8).readBigUInt64LE(0);
+  return crypto().randomBytes(8).readBigUInt64LE(0);
 }
 
 /**

@@ -16,3 +16,4 @@ export * from './endpoint.js';
 export * from './non-blocking-pusher.js';
 export * from './peer-gauge.js';
 export * from './query-protocol.js';
+export * from './lazy-require.js';

@@ -1,9 +1,13 @@
-import { StatsD } from 'hot-shots';
+import type { StatsD } from 'hot-shots';
+import { lazyRequire } from './lazy-require.js';
 import type { Logger } from './logger.js';
 import { isLabelName, type MetricFamily, type MetricSeries } from './metric-declaration.js';
 import { METRIC } from './metric-names.js';
 import { PrometheusExporter } from './prometheus-exporter.js';
 import { VERSION } from './version.js';
+
+// Loaded only when statsd is configured (-m), not at import (see lazy-require.ts).
+const hotShots = lazyRequire<{ StatsD: typeof StatsD }>(import.meta.url, 'hot-shots');
 
 /** Default flush interval of aggregated counters, in milliseconds (10 s). */
 export const STATSD_DEFAULT_FLUSH_MS = 10_000;
@@ -251,7 +255,7 @@ export function createMetrics(
   let client: StatsdClient | null = null;
   let timer: NodeJS.Timeout | undefined;
   if (statsd !== null) {
-    client = new StatsD({
+    client = new (hotShots().StatsD)({
       host: statsd.host,
       port: statsd.port,
       protocol: 'udp',

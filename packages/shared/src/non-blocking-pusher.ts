@@ -10,9 +10,13 @@
 // Buffers handed to send() are never touched again: libzmq's I/O thread may read them after
 // the promise resolves (zero-copy above ~128 bytes, zeromq.js src/outgoing_msg.cc).
 
-import { Push } from 'zeromq';
+import type { Push } from 'zeromq';
+import { lazyRequire } from './lazy-require.js';
 import type { Metrics } from './metrics.js';
 import { watchPeers } from './peer-gauge.js';
+
+// Loaded at the first connect, not at import (see lazy-require.ts).
+const zmq = lazyRequire<typeof import('zeromq')>(import.meta.url, 'zeromq');
 
 /** The part of a zeromq.js socket the pusher uses (a real Push, or a fake in tests). */
 export interface PushSocketLike {
@@ -110,7 +114,7 @@ export class NonBlockingPusher {
         `sendHighWaterMark must be an integer >= 1, got ${options.sendHighWaterMark}`,
       );
     }
-    const socket = new Push({
+    const socket: Push = new (zmq().Push)({
       sendHighWaterMark: options.sendHighWaterMark,
       sendTimeout: 0,
       linger: 0,
