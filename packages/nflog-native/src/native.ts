@@ -116,7 +116,7 @@ function loadNative(): NativeBinding {
   }
   throw new NflogError(
     'ERR_NFLOG_NATIVE_LOAD',
-    `nflog-native: cannot load the addon (run "npm run build:native -w @nflog-pipe/nflog-native"); tried ${failures.join('; ')}`,
+    `nflog-native: cannot load the addon (not built: in a checkout run "npm run build:native -w @nflog-pipe/nflog-native", an installed package "npm rebuild -g nflog-pipe"); tried ${failures.join('; ')}`,
   );
 }
 

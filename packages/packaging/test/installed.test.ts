@@ -150,6 +150,13 @@ test('the installed tarball', async (t) => {
     );
     assert.deepEqual(bad, []);
     assert.ok(packed.files.includes('npm-shrinkwrap.json'));
+    for (const f of [
+      'contrib/systemd/nflog-zmq-send@.service',
+      'contrib/sysusers.d/nflog-pipe.conf',
+      'contrib/etc/nflog-pipe/send-example.conf',
+      'docs/operations.md',
+    ])
+      assert.ok(packed.files.includes(f), f);
     assert.ok(packed.files.includes('node_modules/@nflog-pipe/nflog-native/binding.gyp'));
     for (const target of Object.values(packed.plan.manifest.bin ?? {}))
       assert.ok(packed.files.includes(target), target);

@@ -24,6 +24,14 @@ const CONFS = join(REPO_ROOT, 'contrib', 'etc', 'nflog-pipe');
 /** Our tools' paths in the units, and where the checkout has them. */
 const OUR_BIN = /\/usr\/bin\/(nflog-[a-z-]+)/g;
 
+/** Our units and the configuration file prefix each reads (`/etc/nflog-pipe/<conf>-%i.conf`). */
+const RUNNABLE: Array<{ unit: string; conf: string; netns: boolean }> = [
+  { unit: 'nflog-pcap-recv@.service', conf: 'recv', netns: false },
+  { unit: 'nflog-zmq-send@.service', conf: 'send', netns: true },
+  { unit: 'nflog-zmq-compress@.service', conf: 'compress', netns: false },
+  { unit: 'nflog-zmq-decompress@.service', conf: 'decompress', netns: false },
+];
+
 async function unitNames(): Promise<string[]> {
   return (await readdir(UNITS)).filter((f) => f.endsWith('.service')).sort();
 }
@@ -81,13 +89,24 @@ test('each unit is exposed no more than docs/operations.md says (systemd-analyze
   }
 });
 
-/** Our units, the configuration file prefix each reads, and what shows it started. */
-const RUNNABLE: Array<{ unit: string; conf: string; netns: boolean }> = [
-  { unit: 'nflog-pcap-recv@.service', conf: 'recv', netns: false },
-  { unit: 'nflog-zmq-send@.service', conf: 'send', netns: true },
-  { unit: 'nflog-zmq-compress@.service', conf: 'compress', netns: false },
-  { unit: 'nflog-zmq-decompress@.service', conf: 'decompress', netns: false },
-];
+test('contrib/sysusers.d makes the one user our units run as', async (t) => {
+  if (!requirePrereqs(t, { tools: ['systemd-sysusers'] })) return;
+  const root = await makeTempDir(t);
+  await mkdir(join(root, 'etc'));
+  // It reports what it would do on stderr.
+  const { stderr } = await runCommand('systemd-sysusers', [
+    `--root=${root}`,
+    '--dry-run',
+    join(REPO_ROOT, 'contrib', 'sysusers.d', 'nflog-pipe.conf'),
+  ]);
+  const users = [...stderr.matchAll(/^Creating user '([^']+)'/gm)].map((m) => m[1]);
+  assert.deepEqual(users, ['nflog-pipe']);
+  for (const { unit } of RUNNABLE) {
+    const settings = await readUnit(join(UNITS, unit));
+    assert.deepEqual(settings.get('User'), ['nflog-pipe'], unit);
+    assert.deepEqual(settings.get('Group'), ['nflog-pipe'], unit);
+  }
+});
 
 test('each unit with its example configuration runs its tool as systemd would start it', async (t) => {
   if (!requirePrereqs(t, { root: true, tools: ['ip', 'mkfifo'] })) return;

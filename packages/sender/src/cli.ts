@@ -111,7 +111,7 @@ export function buildProgram(): ReturnType<typeof createProgram> {
     )
     .option(
       '-u, --user <name>',
-      'user to switch to once the netlink socket is open (needs root or CAP_SETUID/CAP_SETGID)',
+      'user to switch to once the netlink socket is open, with no-new-privs and an empty capability bounding set (needs root)',
     )
     .addOption(
       new Option(
