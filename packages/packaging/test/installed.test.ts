@@ -92,15 +92,29 @@ async function packAndInstall(t: TestContext): Promise<Installed> {
   return { packed, prefix, dir, bin: (tool) => join(prefix, 'bin', tool) };
 }
 
-/** Starts the installed receiver in `ns`, writing to `out`; resolves once it is bound. */
-async function startReceiver(ns: Netns, inst: Installed, out: string): Promise<ChildHandle> {
+/** The sender's arguments in every capture here: every kernel read is sent at once. */
+const SENDER_ARGS = [String(GROUP), ENDPOINT, '--flush-interval', '0', '--stats-interval', '0'];
+
+/**
+ * A namespace (removed after the test) with the logging rules, and the installed receiver in
+ * it writing to `<dir>/<tag>.pcap`, bound.
+ */
+async function captureSetup(
+  t: TestContext,
+  inst: Installed,
+  tag: string,
+): Promise<{ ns: Netns; recv: ChildHandle; out: string }> {
+  const ns = await Netns.create(tag);
+  t.after(() => ns.remove());
+  await ns.nft(RULES);
+  const out = join(inst.dir, `${tag}.pcap`);
   const recv = ns.spawn(
     inst.bin('nflog-pcap-recv'),
     [ENDPOINT, out, '--stats-interval', '0.05', '--linktype', '101'],
     { env: cleanEnv(), cwd: inst.dir },
   );
   await recv.waitForStderr(/ started /);
-  return recv;
+  return { ns, recv, out };
 }
 
 /**
@@ -188,16 +202,11 @@ test('the installed tarball', async (t) => {
   await t.test(
     'installed nflog-zmq-send and nflog-pcap-recv capture N/N in a namespace',
     async (t) => {
-      const ns = await Netns.create('installed');
-      t.after(() => ns.remove());
-      await ns.nft(RULES);
-      const out = join(inst.dir, 'root.pcap');
-      const recv = await startReceiver(ns, inst, out);
-      const sender = ns.spawn(
-        inst.bin('nflog-zmq-send'),
-        [String(GROUP), ENDPOINT, '--flush-interval', '0', '--stats-interval', '0'],
-        { env: cleanEnv(), cwd: inst.dir },
-      );
+      const { ns, recv, out } = await captureSetup(t, inst, 'installed');
+      const sender = ns.spawn(inst.bin('nflog-zmq-send'), SENDER_ARGS, {
+        env: cleanEnv(),
+        cwd: inst.dir,
+      });
       await assertCapturesAll(ns, sender, recv, out, 31);
     },
   );
@@ -205,24 +214,10 @@ test('the installed tarball', async (t) => {
   await t.test(
     'as nobody with only CAP_NET_ADMIN (ambient) the installed sender captures N/N',
     async (t) => {
-      const ns = await Netns.create('nobodycap');
-      t.after(() => ns.remove());
-      await ns.nft(RULES);
-      const out = join(inst.dir, 'nobody.pcap');
-      const recv = await startReceiver(ns, inst, out);
+      const { ns, recv, out } = await captureSetup(t, inst, 'nobodycap');
       const sender = ns.spawn(
         'setpriv',
-        [
-          ...AS_NOBODY,
-          ...WITH_NET_ADMIN,
-          inst.bin('nflog-zmq-send'),
-          String(GROUP),
-          ENDPOINT,
-          '--flush-interval',
-          '0',
-          '--stats-interval',
-          '0',
-        ],
+        [...AS_NOBODY, ...WITH_NET_ADMIN, inst.bin('nflog-zmq-send'), ...SENDER_ARGS],
         { env: cleanEnv(), cwd: inst.dir },
       );
       await sender.waitForStderr(/ started /);
