@@ -66,6 +66,23 @@ const CASES: readonly StartupCase[] = [
       ],
     ],
   },
+  {
+    name: 'send+metrics',
+    describe: 'the same with --metrics-listen 127.0.0.1:0 (a /metrics server, prom-client)',
+    command: (group, dir) => [
+      process.execPath,
+      [
+        ...NODE_ARGS,
+        binPath('sender', 'nflog-zmq-send'),
+        String(group),
+        `ipc://${join(dir, 'x.sock')}`,
+        '--stats-interval',
+        '0',
+        '--metrics-listen',
+        '127.0.0.1:0',
+      ],
+    ],
+  },
 ];
 
 /** The floor case's script: import the addon, bind the group, close on SIGTERM. */

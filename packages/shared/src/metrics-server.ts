@@ -2,12 +2,17 @@
 // Prometheus text format rendered by prom-client (PrometheusExporter). Every daemon gets it
 // through withCliRuntime; each CLI only adds the option.
 
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type * as Http from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { InvalidArgumentError, Option, type OptionValues } from 'commander';
 import { NflogPipeError } from './errors.js';
+import { lazyRequire } from './lazy-require.js';
 import type { Logger } from './logger.js';
 import type { PrometheusExporter } from './prometheus-exporter.js';
 import type { HostPort } from './units.js';
+
+// Loaded when a server starts (--metrics-listen), not at import (lazy-require.ts).
+const http = lazyRequire<typeof Http>(import.meta.url, 'node:http');
 
 /** Host of `--metrics-listen PORT` when none is given: loopback only. */
 export const METRICS_DEFAULT_HOST = '127.0.0.1';
@@ -96,7 +101,7 @@ export class MetricsServer {
   ): Promise<MetricsServer> {
     const log = logger.child({ component: 'metrics' });
     let warned = false;
-    const server = createServer((req, res) => {
+    const server = http().createServer((req, res) => {
       void serve(exporter, req, res).catch((err: unknown) => {
         if (!warned) log.warn('a scrape failed (further failures are not logged)', { err });
         warned = true;

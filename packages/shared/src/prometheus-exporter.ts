@@ -2,9 +2,14 @@
 // process's series (metrics.ts) when scraped, so both exporters see the same counts and the hot
 // path never touches prom-client. Histograms are prom-client's own (Prometheus only).
 
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { lazyRequire } from './lazy-require.js';
 import type { MetricFamily, MetricSeries } from './metric-declaration.js';
 import type { HistogramHandle, MetricSample, MetricsSource } from './metrics.js';
+
+// prom-client takes 50-80 ms to load, and only a daemon with --metrics-listen builds an exporter:
+// loaded then, not at import, so a sender without it binds its groups sooner (lazy-require.ts).
+const promClient = lazyRequire<typeof import('prom-client')>(import.meta.url, 'prom-client');
 
 /**
  * prom-client default metrics left out: gauges whose names end in `_total`, which
@@ -36,19 +41,35 @@ interface Exported {
  * registered again with the wider label set.
  */
 export class PrometheusExporter {
-  /** The registry; register further prom-client metrics here. */
-  readonly registry = new Registry();
   readonly #source: MetricsSource;
+  readonly #defaultMetrics: boolean;
+  #registry: Registry | undefined;
   readonly #exported = new Map<MetricFamily, Exported>();
   readonly #histograms = new Map<MetricSeries, Histogram>();
   #samples = new Map<MetricFamily, Iterable<MetricSample>>();
 
   constructor(source: MetricsSource, options: PrometheusExporterOptions = {}) {
     this.#source = source;
-    if (options.defaultMetrics ?? true) {
-      collectDefaultMetrics({ register: this.registry });
-      for (const name of PROMETHEUS_DEFAULTS_LEFT_OUT) this.registry.removeSingleMetric(name);
+    this.#defaultMetrics = options.defaultMetrics ?? true;
+  }
+
+  /**
+   * The registry; register further prom-client metrics here. Made at its first use (the first
+   * scrape, or a histogram), which is when prom-client is loaded: a daemon starting with
+   * `--metrics-listen` does not pay for it before its engine is up (the sender binds its
+   * groups first). prom-client's default metrics count from then on (their event-loop and GC
+   * figures leave out the start-up; the process's CPU and memory are cumulative anyway).
+   */
+  get registry(): Registry {
+    if (this.#registry === undefined) {
+      const registry = new (promClient().Registry)();
+      if (this.#defaultMetrics) {
+        promClient().collectDefaultMetrics({ register: registry });
+        for (const name of PROMETHEUS_DEFAULTS_LEFT_OUT) registry.removeSingleMetric(name);
+      }
+      this.#registry = registry;
     }
+    return this.#registry;
   }
 
   /** Content-Type of {@link render}'s text (the Prometheus text format 0.0.4). */
@@ -66,7 +87,7 @@ export class PrometheusExporter {
       const fam = series.family;
       if (fam.type !== 'histogram' || fam.labelNames.length > 0)
         throw new TypeError(`${fam.name}: not an unlabelled histogram`);
-      h = new Histogram({
+      h = new (promClient().Histogram)({
         name: fam.name,
         help: fam.help,
         buckets: [...(fam.buckets ?? [])],
@@ -100,14 +121,14 @@ export class PrometheusExporter {
     const fits = (s: MetricSample): boolean => Object.keys(s.labels).every((k) => names.has(k));
     const metric =
       fam.type === 'counter'
-        ? new Counter({
+        ? new (promClient().Counter)({
             ...config,
             collect(this: Counter) {
               this.reset();
               for (const s of read()) if (fits(s)) this.inc(s.labels, s.value);
             },
           })
-        : new Gauge({
+        : new (promClient().Gauge)({
             ...config,
             collect(this: Gauge) {
               this.reset();
