@@ -21,8 +21,11 @@ import {
 /** The repository root of this checkout (this file is packages/packaging/dist/src/). */
 export const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 
-/** Files and directories of the repository root that ship as they are. */
+/** Files and directories of the repository root that ship as they are, except tests. */
 export const TARBALL_EXTRA_FILES: readonly string[] = ['README.md', 'docs', 'contrib'];
+
+/** Test files among them (contrib/prometheus has promtool rule tests) stay out. */
+const TEST_FILE = /\.test\.[^/]*$/;
 
 /** Options of {@link packTarball}. */
 export interface PackTarballOptions {
@@ -143,7 +146,10 @@ export async function packTarball(options: PackTarballOptions): Promise<PackedTa
     }
     for (const extra of TARBALL_EXTRA_FILES) {
       if (await exists(join(rootDir, extra)))
-        await cp(join(rootDir, extra), join(staging, extra), { recursive: true });
+        await cp(join(rootDir, extra), join(staging, extra), {
+          recursive: true,
+          filter: (src) => !TEST_FILE.test(src),
+        });
     }
     await writeFile(join(staging, 'package.json'), json(plan.manifest));
     await writeFile(join(staging, 'npm-shrinkwrap.json'), json(plan.shrinkwrap));
