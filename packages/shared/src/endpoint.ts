@@ -40,3 +40,20 @@ export function validateEndpoint(endpoint: string, role: EndpointRole = 'connect
   }
   return endpoint;
 }
+
+/**
+ * True for an endpoint only this host can reach: `ipc://`, `inproc://`, and tcp/ws/wss on
+ * 127.0.0.0/8, `[::1]` or `localhost`. A wildcard (`*`, `0.0.0.0`, `[::]`), an interface name,
+ * another host name or another transport is not.
+ */
+export function isLocalEndpoint(endpoint: string): boolean {
+  const m = /^([a-z]+):\/\/(.*)$/.exec(endpoint);
+  if (m === null) return false;
+  const [, transport, address] = m as unknown as [string, string, string];
+  if (transport === 'ipc' || transport === 'inproc') return true;
+  if (transport !== 'tcp' && transport !== 'ws' && transport !== 'wss') return false;
+  // tcp://[source-address;]host:port: the part that binds or is reached is after the `;`.
+  const hp = /^(?:[^;]*;)?(\[[^\]]*\]|[^:/]*):/.exec(address);
+  const host = hp?.[1] ?? '';
+  return host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}

@@ -88,7 +88,13 @@ export const FAMILY = {
   CONNECTED_PEERS: family({
     name: 'nflog_pipe_connected_peers',
     type: 'gauge',
-    help: 'ZeroMQ peers connected to a socket of this daemon.',
+    help: 'ZeroMQ peers connected to a socket of this daemon whose handshake completed.',
+    labelNames: ['socket'],
+  }),
+  AUTH_REJECTED: family({
+    name: 'nflog_pipe_auth_rejected_total',
+    type: 'counter',
+    help: 'Handshakes a CURVE socket of this daemon refused (key not on its allowlist, no CURVE, wrong server key).',
     labelNames: ['socket'],
   }),
   BUILD_INFO: family({
@@ -187,8 +193,6 @@ export const METRIC = {
   LOSS_REORDER_LATE_PKT: series(F.LOST_PACKETS, { stage: 'reorder_late' }, 'loss.reorder_late.pkt'),
   /** Declared for issue 10's strict frames: packets of a frame refused after its header decoded. Not counted yet. */
   LOSS_BAD_FRAME_PKT: series(F.LOST_PACKETS, { stage: 'bad_frame' }, 'loss.bad_frame.pkt'),
-  /** Declared for issue 11's CURVE/ZAP: packets refused because their peer failed authentication. Not counted yet. */
-  LOSS_AUTH_PKT: series(F.LOST_PACKETS, { stage: 'auth' }, 'loss.auth.pkt'),
   /** Frames that failed to decode (bad magic, lying lengths, corrupt or oversize deflate). */
   BAD_FRAMES: series(F.BAD_FRAMES, {}, 'bad_frames'),
   /** Query dumps served from the ring buffer. */
@@ -198,8 +202,10 @@ export const METRIC = {
   RING_CAPACITY_BYTES: series(F.RING_CAPACITY_BYTES, {}, undefined),
   RING_BYTES: series(F.RING_BYTES, {}, undefined),
   RING_PACKETS: series(F.RING_PACKETS, {}, undefined),
-  /** `socket`: pull, push or query. */
+  /** `socket`: pull, push or query. Counted from completed handshakes (PeerWatch). */
   CONNECTED_PEERS: series(F.CONNECTED_PEERS, {}, undefined, ['socket']),
+  /** Handshakes refused by a CURVE server socket (`socket`: pull or query); nothing of such a client is received. */
+  AUTH_REJECTED: series(F.AUTH_REJECTED, {}, 'auth.rejected', ['socket']),
   BUILD_INFO: series(F.BUILD_INFO, {}, undefined, ['tool', 'version', 'nodejs_version']),
   /** Sender accounting by rule: `group`, and `prefix` or (--prefix-labels) the prefix's own keys. */
   LOGGED_PKT: series(F.LOGGED_PACKETS, {}, undefined, ['group']),

@@ -13,7 +13,9 @@
 import type { Push } from 'zeromq';
 import { lazyRequire } from './lazy-require.js';
 import type { Metrics } from './metrics.js';
-import { watchPeers } from './peer-gauge.js';
+import { curveClientSocketOptions, type CurveClientKeys } from './curve-client.js';
+import type { Logger } from './logger.js';
+import { PeerWatch } from './peer-watch.js';
 
 // Loaded at the first connect, not at import (see lazy-require.ts).
 const zmq = lazyRequire<typeof import('zeromq')>(import.meta.url, 'zeromq');
@@ -50,8 +52,18 @@ export interface PusherConnectOptions {
   sendHighWaterMark: number;
   /** ZMQ_LINGER applied at close(), ms: how long queued messages may still be delivered. */
   lingerMs: number;
-  /** With Prometheus export on, its peers are counted as connected_peers{socket="push"}. */
-  metrics?: Metrics;
+  /**
+   * With Prometheus export on, its peer (by completed handshake) is counted as
+   * connected_peers{socket="push"}.
+   */
+  metrics?: Metrics | undefined;
+  /** CURVE client keys (ZMQ_CURVE_*); undefined = plain (NULL mechanism). */
+  curve?: CurveClientKeys | undefined;
+  /**
+   * Where the connection's handshakes are logged (a {@link PeerWatch}: connected, refused or
+   * failing, with the endpoint); undefined = not logged.
+   */
+  logger?: Logger | undefined;
 }
 
 /** Outcome callbacks, for metrics and warn-once log lines. All optional. */
@@ -86,21 +98,30 @@ export class NonBlockingPusher {
   #idle: Array<() => void> = [];
   #seenErrors = new Set<string>();
   #closing: Promise<void> | undefined;
+  #watch: PeerWatch | undefined;
 
   /**
    * Wraps an open socket; it must have `sendTimeout = 0` (see the file comment).
    * @param lingerMs ZMQ_LINGER set just before close(), ms
    */
-  constructor(socket: PushSocketLike, lingerMs: number, callbacks: PusherCallbacks = {}) {
+  constructor(
+    socket: PushSocketLike,
+    lingerMs: number,
+    callbacks: PusherCallbacks = {},
+    watch?: PeerWatch,
+  ) {
     this.#socket = socket;
     this.#lingerMs = lingerMs;
     this.#callbacks = callbacks;
+    this.#watch = watch;
   }
 
   /**
    * Creates a ZeroMQ PUSH socket (ZMQ_SNDHWM = `sendHighWaterMark` messages, ZMQ_SNDTIMEO = 0,
-   * ZMQ_LINGER = 0 until close) and connects it to `endpoint`. Connecting is asynchronous in
-   * ZeroMQ: with no peer yet, up to SNDHWM messages are queued and the rest dropped.
+   * ZMQ_LINGER = 0 until close; a CURVE client with `curve`) and connects it to `endpoint`.
+   * Connecting is asynchronous in ZeroMQ: with no peer yet (or while the handshake fails), up to
+   * SNDHWM messages are queued and the rest dropped. With `logger`, handshakes are watched
+   * (see {@link PeerWatch}: a refused one is logged and retried).
    * @throws RangeError when `sendHighWaterMark` is not an integer >= 1
    * @throws the zeromq.js error (code EINVAL, EPROTONOSUPPORT, ...) for an endpoint it rejects
    */
@@ -118,15 +139,36 @@ export class NonBlockingPusher {
       sendHighWaterMark: options.sendHighWaterMark,
       sendTimeout: 0,
       linger: 0,
+      ...(options.curve !== undefined ? curveClientSocketOptions(options.curve) : {}),
     });
-    if (options.metrics !== undefined) watchPeers(options.metrics, socket, 'push');
+    const watch =
+      options.logger === undefined && options.metrics === undefined
+        ? undefined
+        : PeerWatch.watch(socket, {
+            role: 'connect',
+            endpoint,
+            logger: options.logger,
+            curve: options.curve !== undefined,
+            ...(options.metrics !== undefined
+              ? { metrics: options.metrics, gaugeSocket: 'push' }
+              : {}),
+          });
     try {
       socket.connect(endpoint);
     } catch (err) {
+      watch?.close();
       socket.close();
       throw err;
     }
-    return new NonBlockingPusher(socket, options.lingerMs, callbacks);
+    return new NonBlockingPusher(socket, options.lingerMs, callbacks, watch);
+  }
+
+  /**
+   * Whether the peer is connected now, by its handshake (not by TCP); undefined when the
+   * connection is not watched (neither `logger` nor `metrics` given to connect()).
+   */
+  get connected(): boolean | undefined {
+    return this.#watch === undefined ? undefined : this.#watch.peers > 0;
   }
 
   /** A copy of the counters. */
@@ -181,6 +223,7 @@ export class NonBlockingPusher {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       await this.settled();
+      this.#watch?.close();
       this.#socket.linger = this.#lingerMs;
       this.#socket.close();
     })();

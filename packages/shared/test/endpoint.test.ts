@@ -1,7 +1,7 @@
 // validateEndpoint accepts what ZeroMQ can connect to or bind and names the problem otherwise (ERR_USAGE).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { validateEndpoint } from '../src/index.js';
+import { isLocalEndpoint, validateEndpoint } from '../src/index.js';
 
 test('accepts tcp, ipc and other ZeroMQ transports', () => {
   for (const ok of [
@@ -60,4 +60,29 @@ test("'*' as host or port only for bind", () => {
   ]) {
     assert.throws(() => validateEndpoint(bad, 'bind'), { code: 'ERR_USAGE' }, bad);
   }
+});
+
+test('isLocalEndpoint: only ipc, inproc and loopback addresses are local', () => {
+  for (const local of [
+    'ipc:///run/x.sock',
+    'inproc://x',
+    'tcp://127.0.0.1:5555',
+    'tcp://127.8.9.10:1',
+    'tcp://localhost:5555',
+    'tcp://[::1]:5555',
+    'ws://127.0.0.1:80/p',
+  ])
+    assert.equal(isLocalEndpoint(local), true, local);
+  for (const open of [
+    'tcp://0.0.0.0:5555',
+    'tcp://*:5555',
+    'tcp://[::]:5555',
+    'tcp://10.0.0.1:5555',
+    'tcp://eth0:5555',
+    'tcp://ids.example:5555',
+    'tcp://127.0.0.1;10.0.0.1:5555',
+    'epgm://eth0;239.192.1.1:5555',
+    'garbage',
+  ])
+    assert.equal(isLocalEndpoint(open), false, open);
 });

@@ -6,7 +6,8 @@ export type ToolName =
   | 'nflog-pcap-recv'
   | 'nflog-pcap-query'
   | 'nflog-zmq-compress'
-  | 'nflog-zmq-decompress';
+  | 'nflog-zmq-decompress'
+  | 'nflog-zmq-keygen';
 
 const TOOL_PACKAGE: Record<ToolName, string> = {
   'nflog-zmq-send': 'sender',
@@ -14,6 +15,7 @@ const TOOL_PACKAGE: Record<ToolName, string> = {
   'nflog-pcap-query': 'query',
   'nflog-zmq-compress': 'compress',
   'nflog-zmq-decompress': 'compress',
+  'nflog-zmq-keygen': 'keygen',
 };
 
 /**

@@ -61,3 +61,4 @@ export {
   scrape,
   type MetricSamples,
 } from './prometheus.js';
+export { PYZMQ_PYTHON, requirePyzmq, runPython } from './pyzmq.js';
