@@ -71,6 +71,7 @@ test('binPath points at packages/<pkg>/bin/<tool>.js', () => {
     binPath('nflog-zmq-decompress'),
     /\/packages\/compress\/bin\/nflog-zmq-decompress\.js$/,
   );
+  assert.match(binPath('nflog-zmq-keygen'), /\/packages\/keygen\/bin\/nflog-zmq-keygen\.js$/);
 });
 
 test('makeTempDir and mkfifo create a FIFO', async (t) => {

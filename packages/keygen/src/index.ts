@@ -1,0 +1,1 @@
+export { main, KEYGEN_DEFAULT_DIR } from './cli.js';
