@@ -1,6 +1,16 @@
 // Flags both relays take, beyond the statsd and rate-control ones.
 
-import { UsageError, parsePositiveInt, statsIntervalOption } from '@nflog-pipe/shared';
+import {
+  UsageError,
+  addCurveClientOptions,
+  addCurveServerOptions,
+  curveClientFrom,
+  curveServerFrom,
+  parsePositiveInt,
+  statsIntervalOption,
+  type CurveClientConfig,
+  type CurveServerConfig,
+} from '@nflog-pipe/shared';
 import type { CommandLike } from './rate-control-options.js';
 
 /** Which wire format a relay expects: 'auto' tells v1 frames (magic NFPZ) from legacy messages. */
@@ -18,11 +28,13 @@ function parseWire(v: string): RelayWire {
 }
 
 /**
- * Adds SRC, DST, `--zmq-buffer`, `--wire` and `--stats-interval` (shared's statsIntervalOption:
- * ms once parsed, 0 = only the final summary; default RELAY_DEFAULT_STATS_INTERVAL_S) to a relay
- * program.
+ * Adds SRC, DST, `--zmq-buffer`, `--wire`, `--stats-interval` (shared's statsIntervalOption:
+ * ms once parsed, 0 = only the final summary; default RELAY_DEFAULT_STATS_INTERVAL_S) and CURVE
+ * for both sides (`--curve-server`/`--curve-allow` for SRC, which binds;
+ * `--curve-client`/`--curve-server-key` for DST, which connects) to a relay program.
  */
 export function addRelayOptions(cmd: CommandLike): CommandLike {
+  addCurveClientOptions(addCurveServerOptions(cmd));
   return cmd
     .argument('<src>', 'ZeroMQ endpoint to bind the PULL socket to, e.g. tcp://0.0.0.0:5556')
     .argument('<dst>', 'ZeroMQ endpoint to connect the PUSH socket to, e.g. tcp://10.0.0.2:5555')
@@ -53,9 +65,16 @@ export interface RelaySettings {
   statsIntervalMs: number;
   /** --wire. */
   wire: RelayWire;
+  /** CURVE on SRC (`--curve-server`, `--curve-allow`); undefined = plain. */
+  curveServer: CurveServerConfig | undefined;
+  /** CURVE on DST (`--curve-client`, `--curve-server-key`); undefined = plain. */
+  curveClient: CurveClientConfig | undefined;
 }
 
-/** Reads what addRelayOptions parsed: the option values and the SRC and DST arguments. */
+/**
+ * Reads what addRelayOptions parsed: the option values and the SRC and DST arguments.
+ * @throws UsageError for CURVE flags that do not combine (see curveServerFrom, curveClientFrom)
+ */
 export function relaySettingsFrom(
   opts: Record<string, unknown>,
   args: readonly string[],
@@ -66,5 +85,7 @@ export function relaySettingsFrom(
     sendHighWaterMark: opts['zmqBuffer'] as number,
     statsIntervalMs: opts['statsInterval'] as number,
     wire: opts['wire'] as RelayWire,
+    curveServer: curveServerFrom(opts) ?? undefined,
+    curveClient: curveClientFrom(opts) ?? undefined,
   };
 }

@@ -5,16 +5,21 @@
 
 import type { Pull } from 'zeromq';
 import {
+  CurveServer,
   METRIC,
   NonBlockingPusher,
+  PeerWatch,
   UsageError,
   WireError,
+  loadCurveClient,
   startStatsLine,
   validateEndpoint,
+  warnIfPlainExposed,
   withCliRuntime,
+  type CurveClientConfig,
+  type CurveServerConfig,
   type Logger,
   statsdName,
-  watchPeers,
   type MetricSeries,
   type Metrics,
   type ProgramContext,
@@ -28,6 +33,9 @@ const zmq = lazyRequire<typeof import('zeromq')>(import.meta.url, 'zeromq');
 
 /** ZMQ_LINGER of the PUSH socket at shutdown, ms: queued messages get this long, no longer. */
 export const RELAY_LINGER_MS = 1000;
+
+/** ZAP domain of a relay's PULL socket. */
+const RELAY_DOMAIN = 'relay';
 
 /** One relay's message handling; built once the PUSH end exists. */
 export interface RelayTransform {
@@ -52,6 +60,12 @@ export interface RelayOptions {
   outBytes: MetricSeries;
   /** Aborted on SIGTERM/SIGINT. */
   stopped: AbortSignal;
+  /** Registers a SIGHUP callback (reload the allowlist); returns its unregister function. */
+  onHup?: (cb: () => void) => () => void;
+  /** CURVE on SRC, the binding side (`--curve-server`, `--curve-allow`); undefined = plain. */
+  curveServer?: CurveServerConfig | undefined;
+  /** CURVE on DST, the connecting side (`--curve-client`, `--curve-server-key`); undefined = plain. */
+  curveClient?: CurveClientConfig | undefined;
   /** Builds the transform; `send(msg, packets)` hands a message to the PUSH end (never blocks). */
   makeTransform(
     send: (msg: Buffer, packets: number) => void,
@@ -76,7 +90,8 @@ function isUsageZmqError(err: unknown): boolean {
  * Runs a relay until `stopped` aborts. Resolves after the pending output is flushed and both
  * sockets are closed.
  * @throws UsageError for an endpoint that is malformed or that ZeroMQ rejects as invalid;
- *   the zeromq.js error (EADDRINUSE, ...) when binding fails otherwise.
+ *   the zeromq.js error (EADDRINUSE, ...) when binding fails otherwise; CurveError for a
+ *   certificate or allowlist that cannot be used (nothing is left open then).
  */
 export async function runRelay(
   options: RelayOptions,
@@ -99,22 +114,58 @@ export async function runRelay(
   // output goes to the PUSH end, which exists before the first message can arrive.
   let pusher: NonBlockingPusher | undefined;
   const transform = options.makeTransform((msg, packets) => pusher!.push(msg, packets), bad);
-  const pull: Pull = new (zmq().Pull)({ linger: 0 });
-  watchPeers(metrics, pull, 'pull');
+  // Keys first too: an unreadable certificate is reported before anything is bound.
+  const clientKeys =
+    options.curveClient === undefined
+      ? undefined
+      : await loadCurveClient(options.curveClient, logger);
+  const authRejected = metrics.counter(METRIC.AUTH_REJECTED, { socket: 'pull' });
+  const rejected = (): void => authRejected.inc();
+  const server =
+    options.curveServer === undefined
+      ? null
+      : await CurveServer.start({
+          secretCertPath: options.curveServer.secretCertPath,
+          domains: { [RELAY_DOMAIN]: options.curveServer.allow },
+          logger,
+          onRejected: rejected,
+        });
+  const pull: Pull = new (zmq().Pull)({
+    linger: 0,
+    ...(server !== null ? server.socketOptions(RELAY_DOMAIN) : {}),
+  });
+  const watch = PeerWatch.watch(pull, {
+    role: 'bind',
+    endpoint: options.src,
+    logger,
+    curve: server !== null,
+    metrics,
+    gaugeSocket: 'pull',
+    ...(server !== null ? { onRefused: rejected } : {}),
+  });
   try {
     await pull.bind(options.src);
   } catch (err) {
+    watch.close();
     pull.close();
+    await server?.close();
     if (isUsageZmqError(err)) throw new UsageError(`cannot bind ${options.src}`, { cause: err });
     throw err;
   }
+  if (server === null) warnIfPlainExposed(pull.lastEndpoint ?? options.src, 'inject', logger);
   const warnedSend = new Set<string>();
   const outPkt = metrics.counter(options.outPkt);
   const outBytes = metrics.counter(options.outBytes);
   try {
     pusher = NonBlockingPusher.connect(
       options.dst,
-      { sendHighWaterMark: options.sendHighWaterMark, lingerMs: RELAY_LINGER_MS, metrics },
+      {
+        sendHighWaterMark: options.sendHighWaterMark,
+        lingerMs: RELAY_LINGER_MS,
+        curve: clientKeys,
+        logger,
+        metrics,
+      },
       {
         onSent: (packets, bytes) => {
           outPkt.inc(packets);
@@ -138,7 +189,9 @@ export async function runRelay(
       },
     );
   } catch (err) {
+    watch.close();
     pull.close();
+    await server?.close();
     if (isUsageZmqError(err)) throw new UsageError(`cannot connect ${options.dst}`, { cause: err });
     throw err;
   }
@@ -148,7 +201,17 @@ export async function runRelay(
   );
   const stop = (): void => pull.close();
   options.stopped.addEventListener('abort', stop, { once: true });
-  logger.info('relaying', { src: pull.lastEndpoint ?? options.src, dst: options.dst });
+  const unHup = options.onHup?.(() => {
+    if (server === null) return;
+    logger.info('SIGHUP: reloading the allowlist');
+    void server.reload();
+  });
+  logger.info('relaying', {
+    src: pull.lastEndpoint ?? options.src,
+    dst: options.dst,
+    curve_bind: server !== null,
+    curve_connect: clientKeys !== undefined,
+  });
   try {
     if (!options.stopped.aborted) {
       for await (const parts of pull) {
@@ -161,10 +224,13 @@ export async function runRelay(
     }
   } finally {
     options.stopped.removeEventListener('abort', stop);
+    unHup?.();
     stopStats();
+    watch.close();
     if (!pull.closed) pull.close();
     transform.close();
     await push.close();
+    await server?.close();
     logger.info('stopped', summary(metrics, summaryNames));
   }
 }
@@ -216,6 +282,7 @@ export async function runRelayProgram(
         outPkt: spec.outPkt,
         outBytes: spec.outBytes,
         stopped: signals.stopped,
+        onHup: (cb) => signals.onHup(cb),
         makeTransform: (send, bad) => spec.makeTransform({ send, bad, logger: log, metrics, wire }),
       },
       spec.summary,

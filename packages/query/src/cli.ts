@@ -9,8 +9,11 @@ import {
   QUERY_PROTOCOL_NAMES,
   QueryRequestError,
   UsageError,
+  addCurveClientOptions,
   createProgram,
+  curveClientFrom,
   encodeQueryRequest,
+  loadCurveClient,
   parseDuration,
   parseSeconds,
   runProgram,
@@ -65,7 +68,7 @@ const FIELD_OPTION: Readonly<Record<QueryRequestField, string>> = {
 
 /** Builds the commander program. */
 export function buildProgram(): ReturnType<typeof createProgram> {
-  return createProgram(
+  const program = createProgram(
     'nflog-pcap-query',
     "Fetch a pcap dump of recent traffic from nflog-pcap-recv's buffer interface.",
   )
@@ -121,6 +124,7 @@ export function buildProgram(): ReturnType<typeof createProgram> {
         .argParser(parseSeconds)
         .default(QUERY_DEFAULT_TIMEOUT_S * 1000, String(QUERY_DEFAULT_TIMEOUT_S)),
     );
+  return addCurveClientOptions(program);
 }
 
 interface QueryOptions extends OptionValues {
@@ -153,6 +157,7 @@ export function main(argv: string[]): Promise<number> {
   return runProgram<QueryOptions>(buildProgram(), argv, async ({ opts, args, logger }) => {
     const endpoint = validateEndpoint(String(args[0]), 'connect');
     if (opts.timeout <= 0) throw new UsageError('--timeout must be > 0');
+    const curveConfig = curveClientFrom(opts);
     const spec: QueryRequest = {};
     if (opts.last !== undefined) spec.lastMs = opts.last;
     if (opts.since !== undefined) spec.sinceUs = opts.since;
@@ -171,8 +176,12 @@ export function main(argv: string[]): Promise<number> {
       const option = FIELD_OPTION[err.field as QueryRequestField] ?? err.field;
       throw new UsageError(`${option}: ${err.reason}`, { cause: err });
     }
+    const curve = curveConfig === null ? undefined : await loadCurveClient(curveConfig, logger);
     logger.debug('sending query', { endpoint, request: request.toString('utf8') });
-    const parts = await fetchDump(endpoint, request, opts.timeout);
+    const parts = await fetchDump(endpoint, request, opts.timeout, {
+      curve,
+      ...(logger.isLevelEnabled('debug') ? { logger } : {}),
+    });
     const bytes = parts.reduce((n, p) => n + p.length, 0);
     if (opts.write !== undefined) {
       const file = createWriteStream(opts.write);

@@ -1,2 +1,2 @@
-export { fetchDump } from './query-client.js';
+export { fetchDump, type FetchDumpOptions } from './query-client.js';
 export { QUERY_ERROR_CODES, QueryError, type QueryErrorCode } from './query-error.js';

@@ -11,6 +11,11 @@ export const QUERY_ERROR_CODES = [
   'ERR_QUERY_REJECTED',
   /** The reply is neither a dump nor an error reply. */
   'ERR_QUERY_BAD_REPLY',
+  /**
+   * The receiver refused the handshake (our key is not on its `--buffer-curve-allow`) or it
+   * cannot succeed (CURVE on one side only); `cause` is the socket event's error.
+   */
+  'ERR_QUERY_HANDSHAKE',
 ] as const;
 
 /** One of {@link QUERY_ERROR_CODES}. */

@@ -6,9 +6,11 @@ import {
   EXIT_OK,
   MIB,
   UsageError,
+  addCurveServerOptions,
   addMetricsListenOption,
   addStatsdOptions,
   createProgram,
+  curveServerFrom,
   parseMiB,
   parsePositiveInt,
   parseSeconds,
@@ -17,6 +19,7 @@ import {
   statsIntervalOption,
   withCliRuntime,
   type CliRuntime,
+  type CurveServerConfig,
   type Logger,
   validateEndpoint,
 } from '@nflog-pipe/shared';
@@ -129,6 +132,7 @@ export function buildProgram(): ReturnType<typeof createProgram> {
         .argParser(parseSeconds)
         .default(d.flushTimeoutS * 1000, String(d.flushTimeoutS)),
     );
+  addCurveServerOptions(program, { bufferAllow: true });
   addStatsdOptions(program);
   addMetricsListenOption(program);
   return program;
@@ -165,6 +169,8 @@ export function countsLine(s: ReceiverStats): Record<string, number | string> {
     queries: s.queries,
     ring_pkt: s.ringPackets,
     senders: s.senders.length,
+    peers: s.peers,
+    auth_rejected: s.authRejected,
   };
   // Per sender: id:packets/lost, most recently seen last (bounded: the last 16).
   const recent = s.senders.slice(-16);
@@ -191,9 +197,12 @@ export function main(argv: string[]): Promise<number> {
     }
     if (opts.wire === 'v1' && opts.rateControl)
       throw new UsageError('--rate-control applies to legacy input (--wire legacy or auto)');
+    const curve = curveServerFrom(opts);
+    if (curve?.bufferAllow !== undefined && opts.bufferInterface === undefined)
+      throw new UsageError('--buffer-curve-allow needs --buffer-interface');
     const log = logger.child({ component: 'receiver' });
     const { stats, endErr } = await withCliRuntime(opts, logger, (runtime) =>
-      run(opts, endpoints, dest, logger, log, runtime),
+      run(opts, endpoints, dest, curve, logger, log, runtime),
     );
     log.info('stopped', countsLine(stats));
     if (endErr !== null) throw endErr; // one line `nflog-pcap-recv: ...`, exit 1
@@ -206,6 +215,7 @@ async function run(
   opts: RecvOptions,
   endpoints: string[],
   dest: string,
+  curve: CurveServerConfig | null,
   logger: Logger,
   log: Logger,
   { signals, metrics }: CliRuntime,
@@ -226,17 +236,24 @@ async function run(
     bufferTimeoutMs: opts.bufferTimeout,
     maxRawBytes: opts.maxFrame,
     receiveHwm: opts.zmqBuffer,
+    curve: curve ?? undefined,
     metrics,
     logger,
   });
   const unHup = signals.onHup(() => {
-    log.info('SIGHUP: reopening the output');
+    log.info(
+      curve === null
+        ? 'SIGHUP: reopening the output'
+        : 'SIGHUP: reopening the output, reloading the allowlists',
+    );
     receiver.reopen();
+    void receiver.reloadAllowlists();
   });
   log.info('started', {
     endpoints: receiver.boundEndpoints.join(','),
     dst: dest,
     wire: opts.wire,
+    curve: curve !== null,
     ...(receiver.queryEndpoint !== null ? { buffer_interface: receiver.queryEndpoint } : {}),
   });
   const stopStats = startStatsLine(log, opts.statsInterval, () => countsLine(receiver.stats()));

@@ -2,15 +2,16 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Reply } from 'zeromq';
 import {
   METRIC,
+  PeerWatch,
   QueryRequestError,
   encodeQueryDump,
   encodeQueryError,
   parseQueryRequest,
-  watchPeers,
   type CounterHandle,
   type HistogramHandle,
   type Logger,
   type Metrics,
+  type CurveServerSocketOptions,
   type QueryRequest,
 } from '@nflog-pipe/shared';
 import { queryFilterFrom, selectRecords, type RecordFormat } from './query-filter.js';
@@ -32,6 +33,10 @@ export interface QueryServerOptions {
   logger: Logger;
   /** Clock for `lastMs`, ms since the epoch. Default Date.now. */
   now?: () => number;
+  /** CURVE server options of the REP socket (its context and ZAP domain); undefined = plain. */
+  socketOptions?: CurveServerSocketOptions;
+  /** With `socketOptions`: called once per handshake refused other than by the allowlist. */
+  onRefused?: () => void;
 }
 
 /**
@@ -48,6 +53,7 @@ export interface QueryServerOptions {
 export class QueryServer {
   readonly #opts: QueryServerOptions;
   #socket: Reply | null = null;
+  #watch: PeerWatch | null = null;
   #closed = false;
   #loop: Promise<void> | null = null;
   #served = 0;
@@ -83,11 +89,24 @@ export class QueryServer {
   }
 
   async #bind(): Promise<Reply> {
-    const socket = new Reply({ sendTimeout: this.#opts.timeoutMs, linger: 0 });
-    watchPeers(this.#opts.metrics, socket, 'query');
+    const o = this.#opts;
+    const socket = new Reply({ sendTimeout: o.timeoutMs, linger: 0, ...o.socketOptions });
+    this.#watch?.close();
+    this.#watch = PeerWatch.watch(socket, {
+      role: 'bind',
+      endpoint: o.endpoint,
+      logger: o.logger,
+      curve: o.socketOptions !== undefined,
+      metrics: o.metrics,
+      gaugeSocket: 'query',
+      ...(o.socketOptions !== undefined && o.onRefused !== undefined
+        ? { onRefused: o.onRefused }
+        : {}),
+    });
     try {
-      await socket.bind(this.#opts.endpoint);
+      await socket.bind(o.endpoint);
     } catch (err) {
+      this.#watch.close();
       socket.close();
       throw err;
     }
@@ -146,11 +165,10 @@ export class QueryServer {
   }
 
   async #rebind(): Promise<void> {
+    // Its watch takes its peers out of connected_peers: the closed socket's clients are gone.
+    this.#watch?.close();
     this.#socket?.close();
     this.#socket = null;
-    // The closed socket's monitor ends with it: its clients are gone, the new one has none.
-    if (this.#opts.metrics.prometheus !== null)
-      this.#opts.metrics.gauge(METRIC.CONNECTED_PEERS, { socket: 'query' }).set(0);
     // The old socket's unbind completes in the ZeroMQ I/O thread; retry briefly on EADDRINUSE.
     for (let attempt = 0; ; attempt++) {
       if (this.#closed) return;
@@ -168,6 +186,7 @@ export class QueryServer {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#watch?.close();
     this.#socket?.close();
     this.#socket = null;
     await this.#loop?.catch(() => undefined);

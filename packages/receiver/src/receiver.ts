@@ -3,11 +3,15 @@ import { Pull } from 'zeromq';
 import { decodeLegacyShaped, inflateFrameRecords } from '@nflog-pipe/compress';
 import { LINKTYPE_RAW } from '@nflog-pipe/pcap-writer';
 import {
+  CurveServer,
+  PeerWatch,
   decodeFrame,
   isV1Frame,
   legacyPacketsToRecords,
-  watchPeers,
+  METRIC,
   WireError,
+  warnIfPlainExposed,
+  type CurveServerConfig,
   type Logger,
   type Metrics,
 } from '@nflog-pipe/shared';
@@ -49,6 +53,12 @@ export interface ReceiverOptions {
   maxRawBytes: number;
   /** ZMQ_RCVHWM of the PULL socket, messages. */
   receiveHwm: number;
+  /**
+   * CURVE (`--curve-server`, `--curve-allow`, `--buffer-curve-allow`): the PULL socket admits
+   * the `allow` clients, the query socket (with `bufferAllow`) the `bufferAllow` ones; undefined
+   * = plain ZeroMQ on both.
+   */
+  curve?: CurveServerConfig | undefined;
   /** ms between FIFO open attempts / idle reader checks. Default 200. */
   retryMs?: number;
   metrics: Metrics;
@@ -78,7 +88,16 @@ export interface ReceiverStats {
   linktype: number | undefined;
   /** Per-sender counters (v1 frames only). */
   senders: SenderStats[];
+  /** Connections to the PULL socket whose handshake succeeded and that are still open. */
+  peers: number;
+  /** Handshakes refused on either socket (`auth.rejected`): not on an allowlist, no CURVE, wrong server key. */
+  authRejected: number;
 }
+
+/** ZAP domain of the PULL socket (who may send). */
+const DATA_DOMAIN = 'data';
+/** ZAP domain of the query socket (who may read). */
+const QUERY_DOMAIN = 'query';
 
 /**
  * nflog-pcap-recv's engine: a ZeroMQ PULL socket bound on every endpoint, frames decoded (v1 or
@@ -94,6 +113,8 @@ export interface ReceiverStats {
 export class Receiver {
   readonly #opts: ReceiverOptions;
   readonly #pull: Pull;
+  readonly #curve: CurveServer | null;
+  readonly #peerWatch: PeerWatch;
   readonly #ring: RingBuffer | null;
   readonly #tracker = new SequenceTracker();
   readonly #metrics: ReceiverMetrics;
@@ -108,13 +129,34 @@ export class Receiver {
   #warnedLinktype = false;
   #bound: string[] = [];
   #warnedBad = new Set<string>();
-  #stats = { inPackets: 0, inBytes: 0, badFrames: 0, lossNetwork: 0, behindFrames: 0 };
+  #stats = {
+    inPackets: 0,
+    inBytes: 0,
+    badFrames: 0,
+    lossNetwork: 0,
+    behindFrames: 0,
+    authRejected: 0,
+  };
 
-  private constructor(options: ReceiverOptions) {
+  private constructor(options: ReceiverOptions, curve: CurveServer | null) {
     this.#opts = options;
     this.#linktype = options.linktype;
-    this.#pull = new Pull({ receiveHighWaterMark: options.receiveHwm, linger: 0 });
-    watchPeers(options.metrics, this.#pull, 'pull');
+    this.#curve = curve;
+    this.#pull = new Pull({
+      receiveHighWaterMark: options.receiveHwm,
+      linger: 0,
+      ...(curve !== null ? curve.socketOptions(DATA_DOMAIN) : {}),
+    });
+    // Before bind, so no handshake goes unseen.
+    this.#peerWatch = PeerWatch.watch(this.#pull, {
+      role: 'bind',
+      endpoint: options.endpoints.join(','),
+      logger: options.logger.child({ component: 'receiver' }),
+      curve: curve !== null,
+      metrics: options.metrics,
+      gaugeSocket: 'pull',
+      ...(curve !== null ? { onRefused: () => this.#rejected('pull') } : {}),
+    });
     this.#ring = options.bufferWindowBytes > 0 ? new RingBuffer(options.bufferWindowBytes) : null;
     this.#metrics = new ReceiverMetrics(options.metrics, {
       ring: this.#ring,
@@ -127,11 +169,28 @@ export class Receiver {
   /**
    * Bind the sockets and start receiving.
    *
-   * @throws the zeromq.js bind error of an endpoint (`EADDRINUSE`, `EINVAL`, ...) or a stat
-   *   error of `dest`'s directory; nothing is left open then.
+   * @throws the zeromq.js bind error of an endpoint (`EADDRINUSE`, `EINVAL`, ...), a stat
+   *   error of `dest`'s directory, or a CurveError (a certificate or allowlist that cannot be
+   *   read); nothing is left open then.
    */
   static async start(options: ReceiverOptions): Promise<Receiver> {
-    const r = new Receiver(options);
+    const curve = options.curve;
+    let r: Receiver | undefined;
+    const server =
+      curve === undefined
+        ? null
+        : await CurveServer.start({
+            secretCertPath: curve.secretCertPath,
+            domains: {
+              [DATA_DOMAIN]: curve.allow,
+              ...(curve.bufferAllow !== undefined ? { [QUERY_DOMAIN]: curve.bufferAllow } : {}),
+            },
+            logger: options.logger.child({ component: 'curve' }),
+            onRejected: (domain) => {
+              if (r !== undefined) r.#rejected(domain === QUERY_DOMAIN ? 'query' : 'pull');
+            },
+          });
+    r = new Receiver(options, server);
     try {
       if (options.dest !== '-') {
         const st = await stat(options.dest).catch(() => null);
@@ -139,11 +198,20 @@ export class Receiver {
       }
       for (const ep of options.endpoints) {
         await r.#pull.bind(ep);
-        r.#bound.push(r.#pull.lastEndpoint ?? ep);
+        const bound = r.#pull.lastEndpoint ?? ep;
+        r.#bound.push(bound);
+        if (server === null) warnIfPlainExposed(bound, 'inject', options.logger);
       }
       if (options.bufferInterface !== undefined && r.#ring !== null) {
+        const queryCurve = server?.has(QUERY_DOMAIN) === true ? server : null;
         r.#query = new QueryServer({
           endpoint: options.bufferInterface,
+          ...(queryCurve !== null
+            ? {
+                socketOptions: queryCurve.socketOptions(QUERY_DOMAIN),
+                onRefused: () => r.#rejected('query'),
+              }
+            : {}),
           timeoutMs: options.bufferTimeoutMs,
           ring: r.#ring,
           format: () => ({ linktype: r.#linktype ?? LINKTYPE_RAW, nanosecond: options.nanosecond }),
@@ -151,10 +219,14 @@ export class Receiver {
           logger: options.logger.child({ component: 'query' }),
         });
         await r.#query.start();
+        if (queryCurve === null)
+          warnIfPlainExposed(r.#query.boundEndpoint!, 'read', options.logger);
       }
     } catch (err) {
+      r.#peerWatch.close();
       r.#pull.close();
       await r.#query?.close();
+      await server?.close();
       throw err;
     }
     if (r.#linktype !== undefined) r.#openSink(r.#linktype);
@@ -318,6 +390,21 @@ export class Receiver {
     this.#sink?.reopen();
   }
 
+  /**
+   * SIGHUP: read the CURVE allowlists again (see CurveServer.reload: a list that fails to load
+   * keeps its keys). New clients are checked against the new lists; connections already
+   * admitted stay. Never throws.
+   */
+  async reloadAllowlists(): Promise<void> {
+    await this.#curve?.reload();
+  }
+
+  /** One handshake refused on the PULL (`pull`) or the query socket: counted in auth.rejected. */
+  #rejected(socket: 'pull' | 'query'): void {
+    this.#stats.authRejected++;
+    this.#opts.metrics.counter(METRIC.AUTH_REJECTED, { socket }).inc();
+  }
+
   /** Current totals. */
   stats(): ReceiverStats {
     const ring = this.#ring?.stats();
@@ -329,6 +416,7 @@ export class Receiver {
       ringBytes: ring?.bytes ?? 0,
       linktype: this.#linktype,
       senders: this.#tracker.senders(),
+      peers: this.#peerWatch.peers,
     };
   }
 
@@ -340,9 +428,11 @@ export class Receiver {
     if (this.#stopped) return;
     this.#stopped = true;
     this.#metrics.close();
+    this.#peerWatch.close();
     this.#pull.close();
     await this.#loop?.catch(() => undefined);
     await this.#query?.close();
+    await this.#curve?.close();
     await this.#sink?.close(flushMs);
   }
 }

@@ -13,9 +13,11 @@ import {
   EXIT_OK,
   MIB,
   UsageError,
+  addCurveClientOptions,
   addMetricsListenOption,
   addStatsdOptions,
   createProgram,
+  curveClientFrom,
   parseGroups,
   parseMiB,
   parsePositiveInt,
@@ -224,6 +226,7 @@ export function buildProgram(): ReturnType<typeof createProgram> {
         .default(d.heartbeatIntervalS * 1000, String(d.heartbeatIntervalS)),
     );
   addRateControlOptions(program);
+  addCurveClientOptions(program);
   addStatsdOptions(program);
   addMetricsListenOption(program);
   program
@@ -277,6 +280,7 @@ function countsLine(s: SenderStats): Record<string, number> {
     messages: s.sentMessages,
     heartbeats: s.heartbeats,
     bytes_sent: s.sentBytes,
+    connected: s.connected === true ? 1 : 0,
   };
 }
 
@@ -312,6 +316,7 @@ export function main(argv: string[]): Promise<number> {
     if (opts.wire === 'legacy' && linktype !== 101)
       throw new UsageError('--wire legacy carries raw IP only (--linktype 101)');
     const rateControl = shaperOptionsFrom(opts) ?? undefined;
+    const curve = curveClientFrom(opts) ?? undefined;
     const user = opts.user === undefined ? undefined : lookupUserOrUsage(opts.user);
     const log = logger.child({ component: 'sender' });
     const summary = await withCliRuntime(opts, logger, async ({ signals, metrics }) => {
@@ -340,6 +345,7 @@ export function main(argv: string[]): Promise<number> {
         user,
         accountMaxSeries: opts.maxSeries,
         prefixLabels: opts.prefixLabels,
+        curve,
         metrics,
         logger,
       }).catch((err: unknown) => {
@@ -351,6 +357,7 @@ export function main(argv: string[]): Promise<number> {
         wire: opts.wire,
         sender: sender.senderId.toString(16).padStart(16, '0'),
         rate_control: rateControl !== undefined,
+        curve: curve !== undefined,
       });
       const stopStats = startStatsLine(log, opts.statsInterval, () => countsLine(sender.stats()));
       const stopped = new Promise<null>((resolve) => {

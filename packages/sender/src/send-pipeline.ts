@@ -26,6 +26,7 @@ import {
   encodeFrameMeta,
   recordsToLegacyPackets,
   type CounterHandle,
+  type CurveClientKeys,
   type FrameFields,
   type Logger,
   type Metrics,
@@ -111,8 +112,13 @@ export interface SendStreamOptions extends Omit<SendPipelineOptions, 'pusher'> {
   sendHighWaterMark: number;
   /** ZMQ_LINGER at close(), ms: how long queued messages may still be delivered. */
   lingerMs: number;
-  /** Where an unexpected ZeroMQ send error is warned about (once per code). */
+  /**
+   * Where an unexpected ZeroMQ send error is warned about (once per code), and the connection's
+   * handshakes are logged (connected, refused, failing; see PeerWatch in @nflog-pipe/shared).
+   */
   logger: Logger;
+  /** CURVE client keys of the PUSH socket; undefined = plain. */
+  curve?: CurveClientKeys | undefined;
 }
 
 /** Counters of a {@link SendPipeline}, packets unless named otherwise. */
@@ -135,6 +141,8 @@ export interface SendPipelineStats {
   heartbeats: number;
   /** Sequence number the next packet read will get (v1). */
   nextSeq: bigint;
+  /** Whether the receiver (or relay) is connected now, by a completed handshake; undefined when not watched. */
+  connected: boolean | undefined;
 }
 
 /** Returns 64 random bits: a new sender id per start. */
@@ -182,10 +190,10 @@ export class SendPipeline {
    *   RangeError as the constructor
    */
   static connect(options: SendStreamOptions): SendPipeline {
-    const { endpoint, sendHighWaterMark, lingerMs, logger, ...rest } = options;
+    const { endpoint, sendHighWaterMark, lingerMs, logger, curve, ...rest } = options;
     const pusher = NonBlockingPusher.connect(
       endpoint,
-      { sendHighWaterMark, lingerMs, metrics: options.metrics },
+      { sendHighWaterMark, lingerMs, metrics: options.metrics, curve, logger },
       pusherMetrics(options.metrics, logger),
     );
     try {
@@ -285,6 +293,7 @@ export class SendPipeline {
       sentMessages: p.sentMessages,
       heartbeats: this.#heartbeats,
       nextSeq: this.#batcher.nextSeq,
+      connected: this.#o.pusher.connected,
     };
   }
 

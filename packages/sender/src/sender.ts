@@ -7,7 +7,16 @@
 import { hostname } from 'node:os';
 import { RateShaper, type RateControlOptions } from '@nflog-pipe/compress';
 import { NflogSocket, type NflogSocketOptions, type NflogStats } from '@nflog-pipe/nflog-native';
-import { MIB, VERSION, type Logger, type Metrics } from '@nflog-pipe/shared';
+import {
+  MIB,
+  VERSION,
+  CurveError,
+  loadCurveClient,
+  type CurveClientConfig,
+  type CurveClientKeys,
+  type Logger,
+  type Metrics,
+} from '@nflog-pipe/shared';
 import { SenderError } from './errors.js';
 import { KernelCounters } from './kernel-counters.js';
 import { dropPrivileges, type UserIds } from './privileges.js';
@@ -57,6 +66,11 @@ export interface SenderOptions {
   rateControl?: RateControlOptions | undefined;
   /** User to become once the netlink socket is open; undefined = stay. */
   user?: UserIds | undefined;
+  /**
+   * CURVE (`--curve-client`, `--curve-server-key`): the certificate files, read at start, before
+   * privileges are dropped; undefined = plain ZeroMQ.
+   */
+  curve?: CurveClientConfig | undefined;
   /** How often the kernel counters are folded into the metrics (and ENOBUFS warned about), ms. Default 1000. */
   kernelStatsPollMs?: number;
   /**
@@ -129,14 +143,21 @@ export class Sender {
    * @throws ShaperRangeError (a RangeError) for rate-control values the shaper rejects;
    *   SenderError `ERR_SENDER_NFLOG_OPEN` (the NflogError as `cause`: EPERM without
    *   CAP_NET_ADMIN or when another socket has a group, bad options), `ERR_SENDER_PRIVDROP`,
-   *   `ERR_SENDER_CONNECT` (ZeroMQ refused the endpoint)
+   *   `ERR_SENDER_CONNECT` (ZeroMQ refused the endpoint); CurveError for a certificate that
+   *   cannot be used (nothing is opened then)
    */
-  static start(options: SenderOptions): Promise<Sender> {
-    // A throw inside the executor rejects the promise.
-    return new Promise((resolve) => resolve(Sender.#startNow(options)));
+  static async start(options: SenderOptions): Promise<Sender> {
+    // The certificates are read first: before anything is bound (a bad file opens nothing) and
+    // before -u drops the privileges they may need. File reads only: libzmq itself still loads
+    // after the groups are bound.
+    const curve: CurveClientKeys | undefined =
+      options.curve === undefined
+        ? undefined
+        : await loadCurveClient(options.curve, options.logger.child({ component: 'sender' }));
+    return Sender.#startNow(options, curve);
   }
 
-  static #startNow(options: SenderOptions): Sender {
+  static #startNow(options: SenderOptions, curve: CurveClientKeys | undefined): Sender {
     const shaper =
       options.rateControl === undefined
         ? undefined
@@ -146,7 +167,7 @@ export class Sender {
     try {
       // Synchronous, like #open(): the socket's first batch is delivered from the event loop,
       // so it always finds the pipeline in place.
-      sender.#connect(shaper);
+      sender.#connect(shaper, curve);
     } catch (err) {
       sender.#nflog?.close();
       throw err;
@@ -155,7 +176,7 @@ export class Sender {
     return sender;
   }
 
-  #connect(shaper: RateShaper | undefined): void {
+  #connect(shaper: RateShaper | undefined, curve: CurveClientKeys | undefined): void {
     const o = this.#o;
     try {
       this.#pipeline = SendPipeline.connect({
@@ -163,6 +184,7 @@ export class Sender {
         sendHighWaterMark: o.sendHighWaterMark,
         lingerMs: o.lingerMs,
         logger: this.#log,
+        curve,
         wire: o.wire,
         linktype: o.linktype,
         batchBytes: o.batchBytes,
@@ -178,7 +200,8 @@ export class Sender {
         stopHeartbeatMs: o.lingerMs,
       });
     } catch (err) {
-      if (err instanceof RangeError) throw err;
+      // A libzmq without CURVE is not the command line's fault: it stays a CurveError (exit 1).
+      if (err instanceof RangeError || err instanceof CurveError) throw err;
       throw new SenderError(
         'ERR_SENDER_CONNECT',
         `cannot connect to ${o.endpoint}: ${(err as Error).message}`,

@@ -44,21 +44,25 @@ export function requireCurve(): void {
 
 /**
  * Reads the files `config` names. A secret certificate readable by others is warned about on
- * `logger` (see readSecretCertificate).
+ * `logger` (see readSecretCertificate). File reads only: libzmq is not loaded here (the sender
+ * reads its keys before it binds its groups, and loads ZeroMQ after).
  * @throws CurveError (`ERR_CURVE_CERT_READ`, `ERR_CURVE_BAD_CERT`, `ERR_CURVE_NO_SECRET`,
- *   `ERR_CURVE_KEY_MISMATCH`, `ERR_CURVE_UNSUPPORTED`)
+ *   `ERR_CURVE_KEY_MISMATCH`)
  */
 export async function loadCurveClient(
   config: CurveClientConfig,
   logger?: Logger,
 ): Promise<CurveClientKeys> {
-  requireCurve();
   const own = await readSecretCertificate(config.secretCertPath, logger);
   return { ...own, serverKey: await resolvePublicKey(config.serverKey) };
 }
 
-/** The socket options of a CURVE client with `keys`. */
+/**
+ * The socket options of a CURVE client with `keys`.
+ * @throws CurveError `ERR_CURVE_UNSUPPORTED` when this libzmq has no CURVE
+ */
 export function curveClientSocketOptions(keys: CurveClientKeys): CurveClientSocketOptions {
+  requireCurve();
   return {
     curvePublicKey: keys.publicKey,
     curveSecretKey: keys.secretKey,

@@ -38,8 +38,8 @@ export interface CurveServerOptions {
   domains: Readonly<Record<string, CurveAllow>>;
   /** Certificate warnings, allowlist loads and reloads, refusals. */
   logger: Logger;
-  /** Called once per handshake refused by an allowlist (for `auth.rejected`). */
-  onRejected?: () => void;
+  /** Called once per handshake refused by an allowlist, with its domain (for `auth.rejected`). */
+  onRejected?: (domain: string) => void;
 }
 
 /** The zeromq.js options that make a socket a CURVE server of one domain. */

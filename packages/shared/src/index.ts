@@ -14,7 +14,6 @@ export * from './units.js';
 export * from './signals.js';
 export * from './endpoint.js';
 export * from './non-blocking-pusher.js';
-export * from './peer-gauge.js';
 export * from './query-protocol.js';
 export * from './lazy-require.js';
 export * from './curve-error.js';

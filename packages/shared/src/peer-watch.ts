@@ -45,8 +45,9 @@ export interface PeerWatchOptions {
    */
   onRefused?: () => void;
   /**
-   * Connect side: called on each handshake failure libzmq does not retry by itself (refused by
-   * the server, mechanism mismatch). Return false to stop the watch from reconnecting.
+   * Connect side: called on each failed handshake. For one libzmq does not retry by itself
+   * (`final`: refused by the server, mechanism mismatch), return false to keep the watch from
+   * reconnecting.
    */
   onFailure?: (failure: HandshakeFailure) => boolean;
   /** Connect side: first reconnect delay after such a failure, ms (doubling up to 10 s). Default 1000. */
@@ -63,6 +64,8 @@ export interface HandshakeFailure {
   code: string;
   /** What it means, in a few words. */
   reason: string;
+  /** libzmq gave the connection up (it retries only a connection that broke, `...:other`). */
+  final: boolean;
 }
 
 /** Longest reconnect delay after a refusal, ms. */
@@ -93,7 +96,7 @@ function failureOf(
       role === 'connect' && curve
         ? 'the handshake did not complete (a wrong --curve-server-key looks like this)'
         : 'the handshake did not complete';
-  return { event: type, code, reason };
+  return { event: type, code, reason, final: type !== 'handshake:error:other' };
 }
 
 /** Follows one socket's monitor events: counts handshaken peers, logs failed handshakes. */
@@ -226,8 +229,8 @@ export class PeerWatch {
       return;
     }
     // libzmq reconnects after a broken connection itself; after a protocol failure it does not.
-    const terminal = type !== 'handshake:error:other';
-    const again = terminal && (this.#o.onFailure?.(failure) ?? true);
+    const wanted = this.#o.onFailure?.(failure) ?? true;
+    const again = failure.final && wanted;
     const repeats = this.#limiter.hit(failure.code);
     if (repeats !== undefined) {
       logger.warn('handshake with the server failed (nothing is delivered until it succeeds)', {
@@ -264,8 +267,12 @@ export class PeerWatch {
     this.#reconnectTimer.unref();
   }
 
-  /** Stops reconnecting and following events (the socket stays open). Safe to call twice. */
+  /**
+   * Stops reconnecting and following events (the socket stays open, or is about to close); its
+   * peers leave the connected_peers gauge. Safe to call twice.
+   */
   close(): void {
+    if (!this.#closed) this.#gauge?.add(-this.#peers);
     this.#closed = true;
     clearTimeout(this.#reconnectTimer);
     this.#reconnectTimer = undefined;
