@@ -91,11 +91,11 @@ function failureOf(
         ? "the client's CURVE handshake does not decrypt (it has the wrong server key)"
         : 'the CURVE handshake does not decrypt';
   else if (type === 'handshake:error:protocol') reason = 'ZMTP protocol error';
-  else
-    reason =
-      role === 'connect' && curve
-        ? 'the handshake did not complete (a wrong --curve-server-key looks like this)'
-        : 'the handshake did not complete';
+  else if (role === 'connect')
+    reason = curve
+      ? 'the handshake did not complete (a wrong --curve-server-key looks like this)'
+      : 'the handshake did not complete (a server that requires CURVE looks like this)';
+  else reason = 'the handshake did not complete';
   return { event: type, code, reason, final: type !== 'handshake:error:other' };
 }
 
