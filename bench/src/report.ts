@@ -70,7 +70,40 @@ function rateKey(rate: number | 'max'): string {
   return String(rate);
 }
 
-/** Groups runs by (tool, size, rate), takes medians, then adds ratios against `references`. */
+/** The row of `tool` at `row`'s size and rate, when it has a repetition that ran. */
+function findBase(
+  rows: readonly MedianRow[],
+  tool: ToolName,
+  row: MedianRow,
+): MedianRow | undefined {
+  const base = rows.find(
+    (r) => r.tool === tool && r.sizeBytes === row.sizeBytes && r.rate === row.rate,
+  );
+  return base === undefined || base.reps === 0 || row.reps === 0 ? undefined : base;
+}
+
+/** `row` over `base`: delivered fraction, tool CPU, and tool CPU per delivered packet. */
+function ratiosAgainst(
+  row: MedianRow,
+  base: MedianRow,
+): { delivered: number; cpu: number; cpuPerPacket: number } {
+  const delivered = row.offered > 0 ? row.captured / row.offered : Number.NaN;
+  const baseDelivered = base.offered > 0 ? base.captured / base.offered : Number.NaN;
+  return {
+    delivered: delivered / baseDelivered,
+    cpu: base.toolCpuPct > 0 ? row.toolCpuPct / base.toolCpuPct : Number.NaN,
+    // CPU per delivered packet: a tool that loses half the packets also skips half the work.
+    cpuPerPacket:
+      base.toolCpuPct > 0 && row.pps > 0
+        ? row.toolCpuPct / row.pps / (base.toolCpuPct / base.pps)
+        : Number.NaN,
+  };
+}
+
+/**
+ * Groups runs by (tool, size, rate), takes medians, then adds ratios against `references`, and
+ * for `pipe-curve` rows against `pipe` (what CURVE costs).
+ */
 export function summarize(
   runs: readonly RunRecord[],
   references: readonly ToolName[],
@@ -131,21 +164,13 @@ export function summarize(
   for (const row of rows) {
     for (const ref of references) {
       if (row.tool === ref) continue;
-      const base = rows.find(
-        (r) => r.tool === ref && r.sizeBytes === row.sizeBytes && r.rate === row.rate,
-      );
-      if (base === undefined || base.reps === 0 || row.reps === 0) continue;
-      const delivered = row.offered > 0 ? row.captured / row.offered : Number.NaN;
-      const baseDelivered = base.offered > 0 ? base.captured / base.offered : Number.NaN;
-      row.ratios[ref] = {
-        delivered: delivered / baseDelivered,
-        cpu: base.toolCpuPct > 0 ? row.toolCpuPct / base.toolCpuPct : Number.NaN,
-        // CPU per delivered packet: a tool that loses half the packets also skips half the work.
-        cpuPerPacket:
-          base.toolCpuPct > 0 && row.pps > 0
-            ? row.toolCpuPct / row.pps / (base.toolCpuPct / base.pps)
-            : Number.NaN,
-      };
+      const base = findBase(rows, ref, row);
+      if (base !== undefined) row.ratios[ref] = ratiosAgainst(row, base);
+    }
+    // The CURVE row's own reference: the plain pipe of the same size and rate in this run.
+    if (row.tool === 'pipe-curve') {
+      const base = findBase(rows, 'pipe', row);
+      if (base !== undefined) row.ratios['pipe'] = ratiosAgainst(row, base);
     }
   }
   return rows;
@@ -304,6 +329,22 @@ export function checkTargets(rows: readonly MedianRow[]): TargetCheck[] {
     }
   }
   return out;
+}
+
+/**
+ * What CURVE costs, one line per size and rate that has both rows: `pipe-curve` over `pipe` of
+ * the same run, CPU per delivered packet and delivered fraction. Empty without such rows.
+ */
+export function renderCurveCost(rows: readonly MedianRow[]): string {
+  const lines = rows
+    .filter((r) => r.tool === 'pipe-curve' && r.ratios['pipe'] !== undefined)
+    .map((r) => {
+      const x = r.ratios['pipe']!;
+      return `  ${String(r.sizeBytes).padStart(4)}B ${String(r.rate).padStart(6)}: cpu/pkt x${fmt(x.cpuPerPacket, 2)}, cpu x${fmt(x.cpu, 2)}, delivered x${fmt(x.delivered, 3)}`;
+    });
+  return lines.length === 0
+    ? ''
+    : ['CURVE cost (pipe-curve / pipe, same run):', ...lines].join('\n');
 }
 
 /** Renders target checks, one line each. */

@@ -13,6 +13,7 @@ import { delay, killAll, RunScope, type Proc } from './proc.js';
 import {
   checkTargets,
   renderAccountingCost,
+  renderCurveCost,
   renderTable,
   renderTargets,
   summarize,
@@ -246,6 +247,8 @@ function printResults(
   );
   const accounting = renderAccountingCost(rows);
   if (accounting !== '') process.stdout.write(`\n${accounting}\n`);
+  const curveCost = renderCurveCost(rows);
+  if (curveCost !== '') process.stdout.write(`\n${curveCost}\n`);
   const targets = checkTargets(rows);
   process.stdout.write(`\n${renderTargets(targets)}\n`);
   return { rows, targets };

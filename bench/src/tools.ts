@@ -2,13 +2,21 @@ import { access, mkdir, writeFile, unlink, open } from 'node:fs/promises';
 import { constants as fsc } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { generateKeyPair, writeCertificatePair } from '@nflog-pipe/shared';
 import { countPcapRecords } from './pcap-count.js';
 import { waitNflogBound } from './nflog-ready.js';
 import { delay, runCmd, startProc, stopProc, type Proc } from './proc.js';
 
 /** Names of the bench rows' capture set-ups. */
 export type ToolName =
-  'tcpdump' | 'tcpdump-null' | 'ulogd2' | 'sender' | 'sender-acct-off' | 'sender-acct-on' | 'pipe';
+  | 'tcpdump'
+  | 'tcpdump-null'
+  | 'ulogd2'
+  | 'sender'
+  | 'sender-acct-off'
+  | 'sender-acct-on'
+  | 'pipe'
+  | 'pipe-curve';
 
 /** All set-ups, in the order they run within one repetition. */
 export const ALL_TOOLS: readonly ToolName[] = [
@@ -19,6 +27,7 @@ export const ALL_TOOLS: readonly ToolName[] = [
   'sender-acct-off',
   'sender-acct-on',
   'pipe',
+  'pipe-curve',
 ];
 
 /** Where a set-up runs. */
@@ -396,62 +405,99 @@ const senderAlone = senderAloneDef(
   [],
 );
 
+/**
+ * CURVE keys for one pipe run, made in its scratch directory: the receiver's pair and the
+ * sender's, the sender's public key on the receiver's allowlist.
+ * @returns the extra arguments of the receiver and of the sender
+ */
+async function curveArgs(dir: string): Promise<{ receiver: string[]; sender: string[] }> {
+  const keys = join(dir, 'keys');
+  await mkdir(keys, { recursive: true });
+  const ids = await writeCertificatePair(keys, 'ids', generateKeyPair());
+  const gw = await writeCertificatePair(keys, 'gw', generateKeyPair());
+  return {
+    receiver: ['--curve-server', ids.secretPath, '--curve-allow', gw.publicPath],
+    sender: ['--curve-client', gw.secretPath, '--curve-server-key', ids.publicPath],
+  };
+}
+
+/**
+ * The whole pipe: sender -> ipc -> receiver -> FIFO -> cat > FILE. With `curve` both ends use
+ * CurveZMQ over the same ipc socket, so the row differs from `pipe` by the encryption alone.
+ */
+async function startPipe(ctx: ToolContext, curve: boolean): Promise<RunningTool> {
+  const endpoint = `ipc://${join(ctx.dir, 'pipe.sock')}`;
+  const fifo = join(ctx.dir, 'pipe.fifo');
+  const file = join(ctx.dir, 'pipe.pcap');
+  await runCmd('mkfifo', [fifo]);
+  await mkdir(ctx.dir, { recursive: true });
+  const extra = curve ? await curveArgs(ctx.dir) : { receiver: [], sender: [] };
+  const out = await open(file, 'w');
+  // The reader: cat copies the FIFO into a file; it stands in for the IDS reading the stream.
+  const reader = startProc('reader', 'cat', [fifo], { stdio: ['ignore', out.fd, 'pipe'] });
+  await out.close();
+  const receiver = startProc(
+    'receiver',
+    process.execPath,
+    [
+      ...NODE_ARGS,
+      binPath('receiver', 'nflog-pcap-recv'),
+      ...RECEIVER_ARGS,
+      ...extra.receiver,
+      endpoint,
+      fifo,
+    ],
+    { netns: ctx.netns },
+  );
+  // The receiver binds; wait for the socket file before the sender connects.
+  const deadline = Date.now() + 20_000;
+  while (!(await exists(join(ctx.dir, 'pipe.sock')))) {
+    if (receiver.done || Date.now() > deadline) {
+      throw new Error(`receiver did not bind ${endpoint}: ${receiver.stderr().trim().slice(-300)}`);
+    }
+    await delay(50);
+  }
+  const sender = await startSender(ctx, endpoint, extra.sender);
+  return {
+    procs: [
+      { proc: sender, role: 'tool' },
+      { proc: receiver, role: 'tool' },
+      { proc: reader, role: 'harness' },
+    ],
+    async finish() {
+      await stopProc(sender, 'SIGINT');
+      await delay(200);
+      await stopProc(receiver, 'SIGINT');
+      // The receiver closing the FIFO gives cat EOF; only if it does not come, stop cat.
+      if (!(await exitsWithin(reader, 10_000))) await stopProc(reader, 'SIGTERM');
+      return fileOutcome(file, {
+        ...prefixed('sender', parseSummaryLine(sender.stderr(), FINAL_LINE)),
+        ...prefixed('receiver', parseSummaryLine(receiver.stderr(), FINAL_LINE)),
+      });
+    },
+  };
+}
+
+const PIPE_BINS: [string, string][] = [
+  ['sender', 'nflog-zmq-send'],
+  ['receiver', 'nflog-pcap-recv'],
+];
+
 const wholePipe: ToolDef = {
   name: 'pipe',
   kind: 'ours',
   describe:
     'nflog-zmq-send -> ipc -> nflog-pcap-recv -> FIFO -> cat > FILE (records counted in FILE)',
-  unavailable: () =>
-    oursUnavailable([
-      ['sender', 'nflog-zmq-send'],
-      ['receiver', 'nflog-pcap-recv'],
-    ]),
-  async start(ctx) {
-    const endpoint = `ipc://${join(ctx.dir, 'pipe.sock')}`;
-    const fifo = join(ctx.dir, 'pipe.fifo');
-    const file = join(ctx.dir, 'pipe.pcap');
-    await runCmd('mkfifo', [fifo]);
-    await mkdir(ctx.dir, { recursive: true });
-    const out = await open(file, 'w');
-    // The reader: cat copies the FIFO into a file; it stands in for the IDS reading the stream.
-    const reader = startProc('reader', 'cat', [fifo], { stdio: ['ignore', out.fd, 'pipe'] });
-    await out.close();
-    const receiver = startProc(
-      'receiver',
-      process.execPath,
-      [...NODE_ARGS, binPath('receiver', 'nflog-pcap-recv'), ...RECEIVER_ARGS, endpoint, fifo],
-      { netns: ctx.netns },
-    );
-    // The receiver binds; wait for the socket file before the sender connects.
-    const deadline = Date.now() + 20_000;
-    while (!(await exists(join(ctx.dir, 'pipe.sock')))) {
-      if (receiver.done || Date.now() > deadline) {
-        throw new Error(
-          `receiver did not bind ${endpoint}: ${receiver.stderr().trim().slice(-300)}`,
-        );
-      }
-      await delay(50);
-    }
-    const sender = await startSender(ctx, endpoint);
-    return {
-      procs: [
-        { proc: sender, role: 'tool' },
-        { proc: receiver, role: 'tool' },
-        { proc: reader, role: 'harness' },
-      ],
-      async finish() {
-        await stopProc(sender, 'SIGINT');
-        await delay(200);
-        await stopProc(receiver, 'SIGINT');
-        // The receiver closing the FIFO gives cat EOF; only if it does not come, stop cat.
-        if (!(await exitsWithin(reader, 10_000))) await stopProc(reader, 'SIGTERM');
-        return fileOutcome(file, {
-          ...prefixed('sender', parseSummaryLine(sender.stderr(), FINAL_LINE)),
-          ...prefixed('receiver', parseSummaryLine(receiver.stderr(), FINAL_LINE)),
-        });
-      },
-    };
-  },
+  unavailable: () => oursUnavailable(PIPE_BINS),
+  start: (ctx) => startPipe(ctx, false),
+};
+
+const curvePipe: ToolDef = {
+  name: 'pipe-curve',
+  kind: 'ours',
+  describe: 'the pipe row with CurveZMQ on its socket (keys on both ends, an allowlist of one)',
+  unavailable: () => oursUnavailable(PIPE_BINS),
+  start: (ctx) => startPipe(ctx, true),
 };
 
 /** Every set-up by name. */
@@ -471,4 +517,5 @@ export const TOOLS: Record<ToolName, ToolDef> = {
     ACCOUNTING_ROWS.on,
   ),
   pipe: wholePipe,
+  'pipe-curve': curvePipe,
 };
