@@ -13,11 +13,11 @@ import {
 } from '@nflog-pipe/shared';
 import {
   Children,
-  TEST_TIMEOUT_MS,
+  collectMessages,
   makeTempDir,
   parseLogCounters,
   stopCleanly,
-  withTimeout,
+  type MessageCollector,
 } from '@nflog-pipe/testing';
 import { makeFrame, textPayload } from './helpers.js';
 
@@ -28,12 +28,7 @@ async function curveSink(
   t: TestContext,
   dir: string,
   allow: string[],
-): Promise<{
-  endpoint: string;
-  publicKey: string;
-  msgs: Buffer[];
-  waitCount(n: number): Promise<void>;
-}> {
+): Promise<{ endpoint: string; publicKey: string } & MessageCollector> {
   const keys = generateKeyPair();
   const { secretPath } = await writeCertificatePair(dir, 'sink', keys);
   const server = await CurveServer.start({
@@ -43,40 +38,13 @@ async function curveSink(
   });
   const pull = new Pull({ linger: 0, ...server.socketOptions('sink') });
   await pull.bind('tcp://127.0.0.1:*');
-  const msgs: Buffer[] = [];
-  let wake: (() => void) | undefined;
-  const loop = (async () => {
-    try {
-      for await (const [m] of pull) {
-        msgs.push(m!);
-        wake?.();
-      }
-    } catch {
-      // closed
-    }
-  })();
+  const got = collectMessages(pull);
   t.after(async () => {
     pull.close();
-    await loop;
+    await got.done;
     await server.close();
   });
-  return {
-    endpoint: pull.lastEndpoint!,
-    publicKey: keys.publicKey,
-    msgs,
-    waitCount: (n) =>
-      withTimeout(
-        new Promise<void>((resolve) => {
-          const check = (): void => {
-            if (msgs.length >= n) resolve();
-          };
-          wake = check;
-          check();
-        }),
-        TEST_TIMEOUT_MS,
-        `${n} messages at the sink (have ${msgs.length})`,
-      ),
-  };
+  return { endpoint: pull.lastEndpoint!, publicKey: keys.publicKey, ...got };
 }
 
 test('compress → decompress with CURVE on both hops: byte-identical; an unknown input key is refused and counted', async (t) => {

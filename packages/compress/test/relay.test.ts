@@ -16,6 +16,8 @@ import {
   StatsdListener,
   TEST_TIMEOUT_MS,
   binPath,
+  collectMessages,
+  type MessageCollector,
   spawnChild,
   withTimeout,
   type ChildHandle,
@@ -25,39 +27,15 @@ import { compressFrame, decodeLegacyShaped } from '../src/index.js';
 import { makeFrame, textPayload } from './helpers.js';
 
 /** A test-owned PULL socket bound to an ephemeral port, collecting messages. */
-async function sink(
-  t: TestContext,
-): Promise<{ endpoint: string; msgs: Buffer[]; waitCount(n: number): Promise<void> }> {
+async function sink(t: TestContext): Promise<{ endpoint: string } & MessageCollector> {
   const pull = new Pull({ linger: 0 });
   await pull.bind('tcp://127.0.0.1:*');
-  const msgs: Buffer[] = [];
-  let wake: (() => void) | undefined;
-  const loop = (async () => {
-    for await (const [m] of pull) {
-      msgs.push(m!);
-      wake?.();
-    }
-  })();
+  const got = collectMessages(pull);
   t.after(async () => {
     pull.close();
-    await loop;
+    await got.done;
   });
-  return {
-    endpoint: pull.lastEndpoint!,
-    msgs,
-    waitCount: (n) =>
-      withTimeout(
-        new Promise<void>((resolve) => {
-          const check = (): void => {
-            if (msgs.length >= n) resolve();
-          };
-          wake = check;
-          check();
-        }),
-        TEST_TIMEOUT_MS,
-        `${n} messages (have ${msgs.length})`,
-      ),
-  };
+  return { endpoint: pull.lastEndpoint!, ...got };
 }
 
 function source(t: TestContext, endpoint: string): Push {

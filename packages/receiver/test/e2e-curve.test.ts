@@ -1,5 +1,5 @@
 // CurveZMQ end to end through the kernel and the real CLIs over tcp://127.0.0.1 in a namespace: a sender with a pyzmq-made key on the allowlist delivers every packet byte for byte and none of its payload bytes crosses lo in clear (tcpdump); a sender with an unknown key and one without CURVE deliver nothing, each logs its failed handshake and the receiver logs and counts both refusals; SIGHUP with the unknown key added admits that sender, on the legacy wire, without a restart. Without CURVE the same bytes are on lo, and a plain socket bound on a non-loopback address is warned about once.
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -73,6 +73,38 @@ function markersIn(stream: Buffer, seed: number, count: number): number {
   return n;
 }
 
+/** A namespace with the rules, a temp dir and the test's children; all removed after it. */
+async function setup(
+  t: TestContext,
+  tag: string,
+): Promise<{ dir: string; ns: Netns; kids: Children; out: string }> {
+  const dir = await makeTempDir(t);
+  const ns = await Netns.create(tag);
+  t.after(() => ns.remove());
+  await ns.nft(RULES);
+  return { dir, ns, kids: new Children(t), out: join(dir, 'out.pcap') };
+}
+
+/** Starts the receiver in `ns` binding `bind`, writing `out`; returns it and its bound endpoint. */
+async function startReceiver(
+  s: { ns: Netns; kids: Children; out: string },
+  bind: string,
+  extra: string[],
+): Promise<{ recv: ChildHandle; endpoint: string }> {
+  const recv = await s.kids.start(
+    'nflog-pcap-recv',
+    [bind, s.out, '--linktype', '101', '--stats-interval', '0.05', ...extra],
+    / started /,
+    s.ns,
+  );
+  return { recv, endpoint: logField(logLines(recv.stderr(), 'started')[0]!, 'endpoints')! };
+}
+
+/** `count` datagrams of SIZE bytes, payloads of `seed`, to 127.0.0.1:`dport` inside `ns`. */
+async function udp(ns: Netns, dport: number, count: number, seed: number): Promise<void> {
+  await sendTraffic(ns, { proto: 'udp', family: 4, port: dport, count, size: SIZE, seed });
+}
+
 function port(endpoint: string): number {
   return Number(/:(\d+)$/.exec(endpoint)?.[1]);
 }
@@ -80,7 +112,7 @@ function port(endpoint: string): number {
 test('CURVE: allowed sender byte-exact and encrypted on lo; unknown key and plain sender refused, logged, counted; SIGHUP admits the unknown one (legacy wire)', async (t) => {
   if (!requirePrereqs(t, { root: true, tools: ['ip', 'nft', 'tcpdump'] })) return;
   if (!(await requirePyzmq(t))) return;
-  const dir = await makeTempDir(t);
+  const { dir, ns, kids, out } = await setup(t, 'curve');
   const keys = join(dir, 'keys');
   const allow = join(dir, 'allow');
   await mkdir(keys);
@@ -96,29 +128,12 @@ test('CURVE: allowed sender byte-exact and encrypted on lo; unknown key and plai
     await readFile(join(keys, 'ids.key'), 'utf8'),
   )![1]!;
 
-  const ns = await Netns.create('curve');
-  t.after(() => ns.remove());
-  await ns.nft(RULES);
-  const kids = new Children(t);
-  const out = join(dir, 'out.pcap');
-  const recv = await kids.start(
-    'nflog-pcap-recv',
-    [
-      'tcp://127.0.0.1:*',
-      out,
-      '--linktype',
-      '101',
-      '--stats-interval',
-      '0.05',
-      '--curve-server',
-      join(keys, 'ids.key_secret'),
-      '--curve-allow',
-      allow,
-    ],
-    / started /,
-    ns,
-  );
-  const endpoint = logField(logLines(recv.stderr(), 'started')[0]!, 'endpoints')!;
+  const { recv, endpoint } = await startReceiver({ ns, kids, out }, 'tcp://127.0.0.1:*', [
+    '--curve-server',
+    join(keys, 'ids.key_secret'),
+    '--curve-allow',
+    allow,
+  ]);
   const recvPort = port(endpoint);
   const cap = await captureLo(ns, join(dir, 'lo.pcap'));
   const sender = (g: { group: number }, extra: string[]): Promise<ChildHandle> =>
@@ -158,30 +173,9 @@ test('CURVE: allowed sender byte-exact and encrypted on lo; unknown key and plai
   assert.match(refusal[0], / address=127\.0\.0\.1 /);
   await recv.waitForStderr(/refused a client: handshake failed .*code=ERR_ZMTP_MECHANISM_MISMATCH/);
 
-  await sendTraffic(ns, {
-    proto: 'udp',
-    family: 4,
-    port: ALLOWED.port,
-    count: 40,
-    size: SIZE,
-    seed: 1,
-  });
-  await sendTraffic(ns, {
-    proto: 'udp',
-    family: 4,
-    port: UNKNOWN.port,
-    count: 10,
-    size: SIZE,
-    seed: 2,
-  });
-  await sendTraffic(ns, {
-    proto: 'udp',
-    family: 4,
-    port: PLAIN.port,
-    count: 10,
-    size: SIZE,
-    seed: 3,
-  });
+  await udp(ns, ALLOWED.port, 40, 1);
+  await udp(ns, UNKNOWN.port, 10, 2);
+  await udp(ns, PLAIN.port, 10, 3);
   await waitForLogCounters(recv, 'stats', (c) => c.in_pkt === 40, 'the allowed 40 packets');
   for (const s of [unknown, plain])
     await waitForLogCounters(s, 'stats', (c) => c.captured === 10, 'the sender read its 10');
@@ -191,14 +185,7 @@ test('CURVE: allowed sender byte-exact and encrypted on lo; unknown key and plai
   recv.kill('SIGHUP');
   await recv.waitForStderr(/allowlist reloaded .*keys=2 added=1 removed=0/);
   await unknown.waitForStderr(/connected \(handshake done\)/);
-  await sendTraffic(ns, {
-    proto: 'udp',
-    family: 4,
-    port: UNKNOWN.port,
-    count: 10,
-    size: SIZE,
-    seed: 4,
-  });
+  await udp(ns, UNKNOWN.port, 10, 4);
   await waitForLogCounters(
     recv,
     'stats',
@@ -235,29 +222,12 @@ test('CURVE: allowed sender byte-exact and encrypted on lo; unknown key and plai
 
 test('without CURVE the payload bytes cross lo in clear; plain sockets on a non-loopback address are warned about once each', async (t) => {
   if (!requirePrereqs(t, { root: true, tools: ['ip', 'nft', 'tcpdump'] })) return;
-  const dir = await makeTempDir(t);
-  const ns = await Netns.create('plain');
-  t.after(() => ns.remove());
-  await ns.nft(RULES);
-  const kids = new Children(t);
-  const out = join(dir, 'out.pcap');
+  const { dir, ns, kids, out } = await setup(t, 'plain');
   // 0.0.0.0 inside a namespace that has only lo: reachable from nowhere, yet not loopback.
-  const recv = await kids.start(
-    'nflog-pcap-recv',
-    [
-      'tcp://0.0.0.0:*',
-      out,
-      '--linktype',
-      '101',
-      '--stats-interval',
-      '0.05',
-      '--buffer-interface',
-      'tcp://0.0.0.0:*',
-    ],
-    / started /,
-    ns,
-  );
-  const bound = logField(logLines(recv.stderr(), 'started')[0]!, 'endpoints')!;
+  const { recv, endpoint: bound } = await startReceiver({ ns, kids, out }, 'tcp://0.0.0.0:*', [
+    '--buffer-interface',
+    'tcp://0.0.0.0:*',
+  ]);
   const recvPort = port(bound);
   const cap = await captureLo(ns, join(dir, 'lo.pcap'));
   const sender = await kids.start(
@@ -267,14 +237,7 @@ test('without CURVE the payload bytes cross lo in clear; plain sockets on a non-
     ns,
   );
   await sender.waitForStderr(/connected \(handshake done\) .*curve=false/);
-  await sendTraffic(ns, {
-    proto: 'udp',
-    family: 4,
-    port: ALLOWED.port,
-    count: 20,
-    size: SIZE,
-    seed: 5,
-  });
+  await udp(ns, ALLOWED.port, 20, 5);
   await waitForLogCounters(recv, 'stats', (c) => c.in_pkt === 20, 'the 20 packets');
   await cap.stopAtMarker();
   await stopCleanly(sender, 'sender');

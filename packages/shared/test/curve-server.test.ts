@@ -14,7 +14,7 @@ import {
   type CurveKeyPair,
   type Logger,
 } from '../src/index.js';
-import { TEST_TIMEOUT_MS, makeTempDir, withTimeout } from '@nflog-pipe/testing';
+import { TEST_TIMEOUT_MS, collectMessages, makeTempDir, withTimeout } from '@nflog-pipe/testing';
 
 /** A logger whose lines a test can wait for. */
 function recorder(name: string): {
@@ -100,35 +100,18 @@ function client(
   return { push, watch };
 }
 
-/** Receives messages from `pull` into an array until it closes. */
+/** The messages of `pull` as text, each taken once by next(). */
 function collect(pull: Pull): { msgs: string[]; next(): Promise<string> } {
-  const msgs: string[] = [];
-  let wake: (() => void) | undefined;
-  void (async () => {
-    try {
-      for await (const [m] of pull) {
-        msgs.push(m!.toString());
-        wake?.();
-      }
-    } catch {
-      // closed
-    }
-  })();
+  const got = collectMessages(pull);
   let taken = 0;
   return {
-    msgs,
-    next: () =>
-      withTimeout(
-        new Promise<string>((resolve) => {
-          const check = (): void => {
-            if (msgs.length > taken) resolve(msgs[taken++]!);
-          };
-          wake = check;
-          check();
-        }),
-        TEST_TIMEOUT_MS,
-        'a message',
-      ),
+    get msgs() {
+      return got.msgs.map((m) => m.toString());
+    },
+    next: async () => {
+      await got.waitCount(taken + 1);
+      return got.msgs[taken++]!.toString();
+    },
   };
 }
 

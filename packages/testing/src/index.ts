@@ -1,5 +1,5 @@
 export { TEST_TIMEOUT_MS, withTimeout } from './timeout.js';
-export { requirePrereqs, hasTool } from './prereqs.js';
+export { requirePrereqs, hasTool, missingPrereq } from './prereqs.js';
 export { makeTempDir, makeTempFifo, mkfifo } from './temp.js';
 export { startFifoReader } from './fifo-reader.js';
 export {
@@ -62,3 +62,4 @@ export {
   type MetricSamples,
 } from './prometheus.js';
 export { PYZMQ_PYTHON, requirePyzmq, runPython } from './pyzmq.js';
+export { collectMessages, type MessageCollector } from './collect-messages.js';

@@ -35,7 +35,16 @@ export function requirePrereqs(
     if (!hasTool(tool)) missing.push(tool);
   }
   if (missing.length === 0) return true;
-  const reason = `needs ${missing.join(', ')}`;
+  return missingPrereq(t, `needs ${missing.join(', ')}`);
+}
+
+/**
+ * What a test does when a prerequisite is missing: under `CI=true` it fails (throws, code
+ * `ERR_TEST_PREREQ`); elsewhere it calls `t.skip(reason)` and returns false, for `return`.
+ * @param reason one line, e.g. `needs root, tcpdump`
+ * @throws Error with code `ERR_TEST_PREREQ` under CI
+ */
+export function missingPrereq(t: TestContext, reason: string): false {
   if (process.env['CI'] === 'true') {
     const err = new Error(`missing prerequisite under CI: ${reason}`) as Error & { code: string };
     err.code = 'ERR_TEST_PREREQ';

@@ -1,5 +1,6 @@
 import type { TestContext } from 'node:test';
 import { runCommand, type RunResult } from './netns.js';
+import { missingPrereq } from './prereqs.js';
 
 /**
  * Debian's Python, which has pyzmq (`python3-zmq`). The `python3` first on PATH may be another
@@ -17,14 +18,7 @@ export async function requirePyzmq(t: TestContext): Promise<boolean> {
     () => null,
   );
   if (r !== null && r.code === 0) return true;
-  const reason = `needs pyzmq (${PYZMQ_PYTHON} with python3-zmq)`;
-  if (process.env['CI'] === 'true') {
-    const err = new Error(`missing prerequisite under CI: ${reason}`) as Error & { code: string };
-    err.code = 'ERR_TEST_PREREQ';
-    throw err;
-  }
-  t.skip(reason);
-  return false;
+  return missingPrereq(t, `needs pyzmq (${PYZMQ_PYTHON} with python3-zmq)`);
 }
 
 /**
