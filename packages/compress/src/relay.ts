@@ -99,7 +99,8 @@ export async function runRelay(
 ): Promise<void> {
   const { logger, metrics } = options;
   // Every counter of the summary is exported from the start, at 0 until something happens.
-  for (const n of summaryNames) metrics.counter(n);
+  // (A labelled one, auth.rejected{socket}, is created where it is counted, with its label.)
+  for (const n of summaryNames) if (n.dynamic.length === 0) metrics.counter(n);
   validateEndpoint(options.src, 'bind');
   validateEndpoint(options.dst, 'connect');
   const warnedBad = new Set<string>();
