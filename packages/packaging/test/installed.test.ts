@@ -152,6 +152,16 @@ test('the installed tarball', async (t) => {
   const inst = await packAndInstall(t);
   const { packed } = inst;
   const tools = Object.keys(packed.plan.manifest.bin ?? {}).sort();
+  // The six tools, spelled out: a tool whose package lost its bin entry must fail here,
+  // not silently drop out of a list derived from the manifest.
+  assert.deepEqual(tools, [
+    'nflog-pcap-query',
+    'nflog-pcap-recv',
+    'nflog-zmq-compress',
+    'nflog-zmq-decompress',
+    'nflog-zmq-keygen',
+    'nflog-zmq-send',
+  ]);
 
   await t.test('holds the tools and their libraries, no tests, bench or prebuilt addon', () => {
     assert.match(packed.path, /\/nflog-pipe-\d+\.\d+\.\d+\.tgz$/);
