@@ -5,6 +5,7 @@
  *   open(groups, config, onBatch) -> handle | { errno, syscall, group }
  *   parseNflogMessages(buf, linktype) -> { records, count, ... }
  *   lockPrivileges() -> undefined | { errno, syscall, group }  (nl_privs.c)
+ * Handle methods: close, ref, unref, pause, resume, drain, unbind, stats, info.
  *
  * A handle watches the netlink fd with a uv_poll_t on the main loop. Each
  * readable event drains the socket (until EAGAIN, or a cap on datagrams and
@@ -81,6 +82,12 @@ struct nfl_handle {
   uint64_t batches;
   uint64_t datagrams;
   uint64_t enobufs;
+  /* Bound groups and the config sequence counter, for unbind(). */
+  uint16_t groups[NFL_MAX_GROUPS];
+  uint32_t ngroups;
+  uint32_t cfg_seq;
+  /* Datagrams the last nfl_drain handed over (stashed ones included). */
+  size_t drained;
 };
 
 static void nfl_throw_last(napi_env env) {
@@ -312,6 +319,7 @@ static void nfl_drain(struct nfl_handle *h, int in_js) {
   napi_value argv[4], cb, recv, result;
   void *out = NULL;
 
+  h->drained = 0;
   if (h->closed || h->failed)
     return;
   if (h->arena == NULL && (h->arena = malloc(NFL_ARENA_BYTES)) == NULL)
@@ -357,6 +365,7 @@ static void nfl_drain(struct nfl_handle *h, int in_js) {
     }
   }
 
+  h->drained = nseg;
   for (i = 0; i < nseg; i++)
     total += nlr_walk(all[i].data, all[i].len, h->linktype, &all[i].now, NULL,
                       0, &records, NULL, NULL, NULL);
@@ -554,12 +563,46 @@ static napi_value nfl_m_resume(napi_env env, napi_callback_info info) {
   return r;
 }
 
+/* drain(evenPaused?: boolean): returns the number of datagrams handed over
+ * (0: nothing was waiting). A paused handle is only read with evenPaused. */
 static napi_value nfl_m_drain(napi_env env, napi_callback_info info) {
-  struct nfl_handle *h = nfl_this(env, info, NULL, NULL);
+  size_t argc = 1;
+  napi_value argv[1], r;
+  bool even_paused = false;
+  struct nfl_handle *h = nfl_this(env, info, &argc, argv);
   if (h == NULL)
     return NULL;
-  if (!h->paused)
+  if (argc >= 1 && napi_get_value_bool(env, argv[0], &even_paused) != napi_ok)
+    even_paused = false;
+  h->drained = 0;
+  if (!h->paused || even_paused)
     nfl_drain(h, 1);
+  napi_create_uint32(env, (uint32_t)h->drained, &r);
+  return r;
+}
+
+/*
+ * unbind() -> undefined | { errno, syscall, group }
+ * NFULNL_CFG_CMD_UNBIND for every bound group, in bind order. The kernel
+ * sends each group's pending batch before its ack; those datagrams are
+ * stashed and delivered by the next drain(). Stops at the first failure
+ * (EPERM once CAP_NET_ADMIN is gone); the groups then stay bound until
+ * close().
+ */
+static napi_value nfl_m_unbind(napi_env env, napi_callback_info info) {
+  struct nfl_handle *h = nfl_this(env, info, NULL, NULL);
+  uint32_t i;
+  int err;
+  if (h == NULL)
+    return NULL;
+  if (h->closed)
+    return nfl_undefined(env);
+  for (i = 0; i < h->ngroups; i++) {
+    err = nl_unbind_group(h->fd, &h->cfg_seq, h->groups[i], nfl_stash, h);
+    if (err != 0)
+      return nfl_failure(env, -err, "NFULNL_CFG_CMD_UNBIND", h->groups[i]);
+  }
+  h->ngroups = 0;
   return nfl_undefined(env);
 }
 
@@ -690,7 +733,9 @@ static napi_value nfl_open(napi_env env, napi_callback_info info) {
     if ((err = nl_bind_group(h->fd, &seq, (uint16_t)groups[i], &cfg, nfl_stash,
                              h)) != 0)
       goto fail;
+    h->groups[h->ngroups++] = (uint16_t)groups[i];
   }
+  h->cfg_seq = seq;
   fail_group = -1;
   nfl_tune_malloc(); /* bound: packets will flow */
 
@@ -730,6 +775,7 @@ static napi_value nfl_open(napi_env env, napi_callback_info info) {
         {"pause", NULL, nfl_m_pause, NULL, NULL, NULL, napi_default, NULL},
         {"resume", NULL, nfl_m_resume, NULL, NULL, NULL, napi_default, NULL},
         {"drain", NULL, nfl_m_drain, NULL, NULL, NULL, napi_default, NULL},
+        {"unbind", NULL, nfl_m_unbind, NULL, NULL, NULL, napi_default, NULL},
         {"stats", NULL, nfl_m_stats, NULL, NULL, NULL, napi_default, NULL},
         {"info", NULL, nfl_m_info, NULL, NULL, NULL, napi_default, NULL},
         {"account", NULL, nfl_m_account, NULL, NULL, NULL, napi_default, NULL},

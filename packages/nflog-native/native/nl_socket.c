@@ -218,6 +218,18 @@ int nl_bind_group(int fd, uint32_t *seq, uint16_t group,
   return err != 0 ? err : nl_wait_ack(fd, *seq, on_other, ctx);
 }
 
+int nl_unbind_group(int fd, uint32_t *seq, uint16_t group, nl_other_fn on_other,
+                    void *ctx) {
+  struct nl_msg m;
+  struct nfulnl_msg_config_cmd cmd = {.command = NFULNL_CFG_CMD_UNBIND};
+  int err;
+
+  nl_msg_start(&m, ++*seq, group, AF_UNSPEC);
+  nl_msg_attr(&m, NFULA_CFG_CMD, &cmd, sizeof(cmd));
+  err = nl_send(fd, &m);
+  return err != 0 ? err : nl_wait_ack(fd, *seq, on_other, ctx);
+}
+
 ssize_t nl_recv(int fd, uint8_t *buf, size_t cap) {
   ssize_t n;
   do {

@@ -42,6 +42,14 @@ int nl_bind_group(int fd, uint32_t *seq, uint16_t group,
                   const struct nl_group_config *cfg, nl_other_fn on_other,
                   void *ctx);
 
+/* NFULNL_CFG_CMD_UNBIND for one group, acked. The kernel destroys the
+ * instance and, before acking, sends us the batch it was still holding
+ * (nfnetlink_log's __instance_destroy flushes the pending skb to the peer);
+ * that datagram, and any other that arrives while waiting, goes to on_other.
+ * Needs CAP_NET_ADMIN at the time of the call (EPERM once dropped). */
+int nl_unbind_group(int fd, uint32_t *seq, uint16_t group, nl_other_fn on_other,
+                    void *ctx);
+
 /* recv() one datagram, retrying EINTR. Returns its length, or -errno
  * (-EAGAIN when empty, -ENOBUFS after the kernel dropped messages). A
  * datagram larger than cap is reported as -EMSGSIZE (it was discarded). */

@@ -62,8 +62,17 @@ export interface NativeHandle {
   pause(): void;
   /** Returns 0 or a positive errno. */
   resume(): number;
-  /** Drain now, from JS (delivers datagrams stashed during open). */
-  drain(): void;
+  /**
+   * Drain now, from JS (delivers datagrams stashed during open or unbind, then at most one
+   * capped round of the socket); returns the datagrams handed over, 0 when nothing waited. A
+   * paused handle is only read with `evenPaused`.
+   */
+  drain(evenPaused?: boolean): number;
+  /**
+   * NFULNL_CFG_CMD_UNBIND for every group (the kernel sends each pending batch first; they are
+   * stashed for the next drain()). Undefined on success, else the first failure.
+   */
+  unbind(): NativeFailure | undefined;
   stats(): NativeStats;
   info(): { portid: number; rcvbufBytes: number; rcvbufForced: 0 | 1 };
   /** The accounting table and per-group drops (still readable after close). */

@@ -18,6 +18,12 @@ export const NFLOG_TIMEOUT_UNIT_MS = 10;
 export const NFLOG_RCVBUF_MAX_BYTES = 0x3fffffff;
 /** Most groups one socket binds. */
 export const NFLOG_MAX_GROUPS = 32;
+/**
+ * Most capped drain rounds one {@link NflogSocket.drain} runs. After unbind() nothing new
+ * arrives, so the socket empties long before; the bound only keeps a socket that is still bound
+ * and fed faster than it is read from holding the caller for ever.
+ */
+const NFLOG_DRAIN_MAX_ROUNDS = 65536;
 
 /** Defaults for NflogSocketOptions. */
 export const NFLOG_DEFAULTS = {
@@ -225,6 +231,11 @@ export class NflogSocket {
   readonly linktype: 101 | 239;
   /** Receive buffer the kernel granted (SO_RCVBUF read back, i.e. doubled), bytes. */
   readonly rcvbufBytes: number;
+  /**
+   * The flush timeout the kernel applies (NFULA_CFG_TIMEOUT after rounding up to 1/100 s), ms:
+   * a packet logged now reaches the socket at the latest this long after (plus a timer tick).
+   */
+  readonly flushTimeoutMs: number;
   #handle: NativeHandle | null;
   #failed: NflogError | null = null;
 
@@ -232,9 +243,11 @@ export class NflogSocket {
     handle: NativeHandle,
     groups: number[],
     linktype: 101 | 239,
+    flushTimeoutMs: number,
     warnings: string[],
   ) {
     this.#handle = handle;
+    this.flushTimeoutMs = flushTimeoutMs;
     this.groups = Object.freeze(groups);
     this.linktype = linktype;
     this.rcvbufBytes = handle.info().rcvbufBytes;
@@ -274,7 +287,13 @@ export class NflogSocket {
             : ' (no CAP_NET_ADMIN for SO_RCVBUFFORCE; net.core.rmem_max applies)'),
       );
     }
-    self = new NflogSocket(result, groups, config.linktype, warnings);
+    self = new NflogSocket(
+      result,
+      groups,
+      config.linktype,
+      config.timeoutCs * NFLOG_TIMEOUT_UNIT_MS,
+      warnings,
+    );
     self.#scheduleDrain();
     return self;
   }
@@ -359,6 +378,43 @@ export class NflogSocket {
     if (errno !== 0) throw NflogError.fromErrno(errno, 'uv_poll_start');
     this.#scheduleDrain();
     return this;
+  }
+
+  /**
+   * Delivers everything queued now, synchronously through onBatch (datagrams stashed while
+   * waiting for an ack first, then the socket until it is empty, in capped rounds); returns the
+   * number of datagrams handed over. Reads even while paused. @throws ERR_NFLOG_CLOSED
+   */
+  drain(): number {
+    const handle = this.#live();
+    let total = 0;
+    for (let round = 0; round < NFLOG_DRAIN_MAX_ROUNDS; round++) {
+      const n = handle.drain(true);
+      if (n === 0) break;
+      total += n;
+    }
+    return total;
+  }
+
+  /**
+   * Stop without losing what the kernel holds: NFULNL_CFG_CMD_UNBIND for every group, which
+   * makes the kernel send the batch each group was still collecting (nfnetlink_log flushes an
+   * instance as it destroys it, before the ack), then {@link drain}: every packet the kernel
+   * logged for these groups is delivered through onBatch before this returns, and nothing is
+   * logged for them afterwards. close() alone loses those batches: the kernel flushes them to
+   * a socket that is already gone. Needs CAP_NET_ADMIN now, not only at open.
+   * @throws NflogError with the kernel's errno (`EPERM` once CAP_NET_ADMIN was dropped, e.g.
+   *   after a switch to another user; the groups then stay bound and read as before), or
+   *   ERR_NFLOG_CLOSED
+   */
+  unbind(): void {
+    const handle = this.#live();
+    // Empty the socket first, so the flushed batches find room in the receive buffer.
+    this.drain();
+    const failure = handle.unbind();
+    this.drain();
+    if (failure !== undefined)
+      throw NflogError.fromErrno(failure.errno, failure.syscall, failure.group);
   }
 
   /** Stop reading, close the socket (the kernel unbinds the groups). Safe to call twice. */

@@ -255,6 +255,31 @@ test('a group bound by another socket fails with EPERM from NFULNL_CFG_CMD_BIND'
   await first.stop();
 });
 
+test('unbind(): the batch the kernel still holds is delivered before it returns, and the group is free again', async (t) => {
+  const env = await setup(t);
+  if (env === null) return;
+  // A 60 s flush timeout: on its own the kernel would hold these 50 packets past the test.
+  const cap = new Capture(env.ns, { groups: [7], timeoutMs: 60_000 }, join(env.dir, 'unbind'));
+  await cap.waitFor('ready');
+  await sendTraffic(env.ns, { proto: 'udp', port: 9101, count: 50, size: 64, seed: 21 });
+  const progress = (): unknown => Capture.last(cap.handle.stdout().toString('utf8'), 'progress');
+  assert.equal(progress(), undefined, 'the kernel holds the batch');
+  cap.handle.kill('SIGUSR1');
+  const unbound = await cap.waitFor<{ error: string; packets: number }>('unbound');
+  assert.deepEqual(unbound, { error: 'ok', packets: 50 });
+  // Nothing holds group 7 now: another socket binds it (it would get EPERM otherwise).
+  const next = new Capture(env.ns, { groups: [7] }, join(env.dir, 'unbind-next'));
+  await next.waitFor('ready');
+  await next.stop();
+  const stats = await cap.stop();
+  assert.deepEqual([stats['packets'], stats['kernelDropped']], [50, 0]);
+  const records = splitRecords(await readFile(join(env.dir, 'unbind')));
+  assert.equal(records.length, 50);
+  records.forEach((r, i) =>
+    assert.deepEqual(parseIpPacket(r.data).payload, payloadFor(21, i, 64), `packet ${i}`),
+  );
+});
+
 test('without CAP_NET_ADMIN open fails with EPERM from the first config request', async (t) => {
   const env = await setup(t);
   if (env === null) return;

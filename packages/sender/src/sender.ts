@@ -5,6 +5,7 @@
 // options here, not flags there.
 
 import { hostname } from 'node:os';
+import { setTimeout as delay } from 'node:timers/promises';
 import { RateShaper, type RateControlOptions } from '@nflog-pipe/compress';
 import { NflogSocket, type NflogSocketOptions, type NflogStats } from '@nflog-pipe/nflog-native';
 import {
@@ -25,6 +26,13 @@ import { SendPipeline, type SendPipelineStats, type WireFormat } from './send-pi
 
 /** Default {@link SenderOptions.kernelStatsPollMs}, ms. */
 export const SENDER_KERNEL_STATS_POLL_MS = 1000;
+
+/**
+ * When the groups cannot be unbound at stop, how much longer than the kernel's flush timeout
+ * the sender keeps reading, ms: the kernel's timer runs in jiffies (up to 10 ms at HZ=100) and
+ * its batch still has to be read.
+ */
+export const SENDER_STOP_FLUSH_MARGIN_MS = 50;
 
 /**
  * The kernel knobs of the sender, passed to NflogSocket.open as they are: the socket knows the
@@ -303,7 +311,31 @@ export class Sender {
   }
 
   /**
-   * Stops reading first, so nothing new arrives; then flushes the partial batch, sends the stop
+   * Takes from the kernel everything it logged for our groups before the stop, so it is sent or
+   * counted like any other packet: unbinding the groups makes the kernel send the batches it
+   * still holds, and they are read before this returns (closing the socket alone would lose
+   * them: the kernel flushes to a socket that is gone). Without CAP_NET_ADMIN (after `-u`) the
+   * kernel refuses the unbind; then every packet logged before now reaches the socket within
+   * the flush timeout, so reading goes on that long before a last drain.
+   */
+  async #drainKernel(sock: NflogSocket): Promise<void> {
+    try {
+      sock.unbind();
+      return;
+    } catch (err) {
+      const waitMs = sock.flushTimeoutMs + SENDER_STOP_FLUSH_MARGIN_MS;
+      this.#log.info('cannot unbind the NFLOG groups at stop: reading on for the flush timeout', {
+        err,
+        wait_ms: waitMs,
+      });
+      await delay(waitMs);
+      sock.drain();
+    }
+  }
+
+  /**
+   * Takes what the kernel still holds for our groups and closes the netlink socket (see
+   * #drainKernel), so nothing new arrives; then flushes the partial batch, sends the stop
    * heartbeat (retried for up to `lingerMs` while the queue is full) and closes the PUSH socket
    * (ZMQ_LINGER `lingerMs`). Warns when the stop heartbeat never found room, since the receiver
    * may then not count the last drops. Safe to call twice.
@@ -313,6 +345,7 @@ export class Sender {
       clearInterval(this.#poll);
       this.#unhook();
       if (this.#nflog !== undefined && !this.#nflog.closed) {
+        await this.#drainKernel(this.#nflog);
         this.#lastKernel = this.#kernel.sync(this.#nflog.stats());
         this.#rules?.sync(this.#nflog.account());
         this.#nflog.close();
