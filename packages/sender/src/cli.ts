@@ -46,16 +46,28 @@ export const SEND_DEFAULTS = {
   copyRangeBytes: NFLOG_DEFAULTS.copyRangeBytes,
   /** --libnflog-rcvbuf, MiB (SO_RCVBUFFORCE). */
   rcvbufMiB: 64,
-  /** --zmq-buffer, frames (ZMQ_SNDHWM). */
+  /** --zmq-buffer with --wire v1, frames (ZMQ_SNDHWM). */
   zmqBufferFrames: 64,
+  /**
+   * --zmq-buffer with --wire legacy, in kernel batches per group: the queue is then counted in
+   * packets, this many times --libnflog-qthresh (the most packets of one kernel batch) per group,
+   * so a read of several batches at once (a burst, a short stall) fits many times over.
+   */
+  legacyZmqBufferBatches: 16,
+  /** --zmq-sndbuf, MiB (ZMQ_SNDBUF): one default frame (--batch-bytes). */
+  zmqSndbufMiB: 0.25,
   /** --zmq-linger, seconds. */
   zmqLingerS: 1,
   /** --batch-bytes, bytes. */
   batchBytes: 256 * 1024,
   /** --batch-packets, packets. */
   batchPackets: 4096,
-  /** --flush-interval, ms. */
-  flushIntervalMs: 50,
+  /**
+   * --flush-interval, ms: as short as the kernel's own flush timeout, so below the size limits a
+   * frame holds ~10 ms of traffic; a receiver that dies loses about what is in flight, a frame or
+   * two (docs/operations.md, "What a receiver restart loses").
+   */
+  flushIntervalMs: 10,
   /** --stats-interval, seconds. */
   statsIntervalS: 60,
   /** --meta-interval, seconds. */
@@ -164,12 +176,19 @@ export function buildProgram(): ReturnType<typeof createProgram> {
         .default('101'),
     )
     .addOption(
+      // No value default: it depends on --wire (and, for legacy, on the groups and qthresh).
       new Option(
-        '--zmq-buffer <frames>',
-        'ZMQ_SNDHWM: messages queued before new ones are dropped (v1: frames, not packets; legacy: packets)',
+        '--zmq-buffer <messages>',
+        `ZMQ_SNDHWM: messages queued before new ones are dropped; v1: frames; legacy: packets (default: ${d.zmqBufferFrames} frames with --wire v1; ${d.legacyZmqBufferBatches} × --libnflog-qthresh × groups packets with --wire legacy)`,
+      ).argParser(positiveIntOf('messages')),
+    )
+    .addOption(
+      new Option(
+        '--zmq-sndbuf <MiB>',
+        'ZMQ_SNDBUF: kernel send buffer of the connection, MiB; what it holds when a receiver dies is lost uncounted (the ZeroMQ queue is kept); raise it for links with a large rate × round-trip time; 0 = OS default (TCP autotunes it to several MiB)',
       )
-        .argParser(positiveIntOf('messages'))
-        .default(d.zmqBufferFrames),
+        .argParser(parseMiB)
+        .default(d.zmqSndbufMiB * MIB, String(d.zmqSndbufMiB)),
     )
     .addOption(
       new Option(
@@ -255,7 +274,8 @@ interface SendOptions extends OptionValues {
   libnflogCopyRange?: number;
   libnflogRcvbuf: number;
   linktype: '101' | '239';
-  zmqBuffer: number;
+  zmqBuffer?: number;
+  zmqSndbuf: number;
   zmqLinger: number;
   wire: WireFormat;
   batchBytes: number;
@@ -282,6 +302,16 @@ function countsLine(s: SenderStats): Record<string, number> {
     bytes_sent: s.sentBytes,
     connected: s.connected === true ? 1 : 0,
   };
+}
+
+/**
+ * --zmq-buffer when not given: v1 counts frames; legacy counts packets, enough for
+ * SEND_DEFAULTS.legacyZmqBufferBatches kernel batches of every group (a kernel batch holds at
+ * most --libnflog-qthresh packets).
+ */
+function defaultZmqBuffer(wire: WireFormat, qthresh: number, groups: readonly number[]): number {
+  if (wire === 'v1') return SEND_DEFAULTS.zmqBufferFrames;
+  return SEND_DEFAULTS.legacyZmqBufferBatches * qthresh * groups.length;
 }
 
 function lookupUserOrUsage(name: string): UserIds {
@@ -319,6 +349,8 @@ export function main(argv: string[]): Promise<number> {
     const curve = curveClientFrom(opts) ?? undefined;
     const user = opts.user === undefined ? undefined : lookupUserOrUsage(opts.user);
     const log = logger.child({ component: 'sender' });
+    const sendHighWaterMark =
+      opts.zmqBuffer ?? defaultZmqBuffer(opts.wire, opts.libnflogQthresh, groups);
     const summary = await withCliRuntime(opts, logger, async ({ signals, metrics }) => {
       const sender = await Sender.start({
         groups,
@@ -334,7 +366,8 @@ export function main(argv: string[]): Promise<number> {
           timeoutMs: opts.libnflogTimeout,
           rcvbufBytes: opts.libnflogRcvbuf,
         },
-        sendHighWaterMark: opts.zmqBuffer,
+        sendHighWaterMark,
+        sendBufferBytes: opts.zmqSndbuf,
         lingerMs: opts.zmqLinger,
         batchBytes: opts.batchBytes,
         batchPackets: opts.batchPackets,
@@ -355,6 +388,7 @@ export function main(argv: string[]): Promise<number> {
         groups: groups.join(','),
         endpoint,
         wire: opts.wire,
+        zmq_buffer: sendHighWaterMark,
         sender: sender.senderId.toString(16).padStart(16, '0'),
         rate_control: rateControl !== undefined,
         curve: curve !== undefined,

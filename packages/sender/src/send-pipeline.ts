@@ -112,6 +112,8 @@ export interface SendStreamOptions extends Omit<SendPipelineOptions, 'pusher'> {
   sendHighWaterMark: number;
   /** ZMQ_LINGER at close(), ms: how long queued messages may still be delivered. */
   lingerMs: number;
+  /** ZMQ_SNDBUF, bytes (0 or undefined: the OS default); see PusherConnectOptions. */
+  sendBufferBytes?: number;
   /**
    * Where an unexpected ZeroMQ send error is warned about (once per code), and the connection's
    * handshakes are logged (connected, refused, failing; see PeerWatch in @nflog-pipe/shared).
@@ -190,10 +192,11 @@ export class SendPipeline {
    *   RangeError as the constructor
    */
   static connect(options: SendStreamOptions): SendPipeline {
-    const { endpoint, sendHighWaterMark, lingerMs, logger, curve, ...rest } = options;
+    const { endpoint, sendHighWaterMark, lingerMs, sendBufferBytes, logger, curve, ...rest } =
+      options;
     const pusher = NonBlockingPusher.connect(
       endpoint,
-      { sendHighWaterMark, lingerMs, metrics: options.metrics, curve, logger },
+      { sendHighWaterMark, lingerMs, sendBufferBytes, metrics: options.metrics, curve, logger },
       pusherMetrics(options.metrics, logger),
     );
     try {

@@ -56,8 +56,14 @@ export interface SenderOptions {
   linktype: 101 | 239;
   /** Kernel knobs (NFULA_CFG_*, SO_RCVBUFFORCE); see {@link SenderNflogOptions}. */
   nflog: SenderNflogOptions;
-  /** ZMQ_SNDHWM, messages (v1: frames). */
+  /** ZMQ_SNDHWM, messages (v1: frames; legacy: packets). */
   sendHighWaterMark: number;
+  /**
+   * ZMQ_SNDBUF, bytes (0: the OS default). What the kernel holds there when a receiver dies is
+   * lost uncounted (docs/operations.md, "What a receiver restart loses"); the ZeroMQ queue is
+   * kept for the restarted receiver.
+   */
+  sendBufferBytes: number;
   /** At stop, how long queued messages may still be delivered (ZMQ_LINGER), ms; the stop heartbeat waits as long for room. */
   lingerMs: number;
   /** Largest records section of one v1 frame, bytes. */
@@ -190,6 +196,7 @@ export class Sender {
       this.#pipeline = SendPipeline.connect({
         endpoint: o.endpoint,
         sendHighWaterMark: o.sendHighWaterMark,
+        sendBufferBytes: o.sendBufferBytes,
         lingerMs: o.lingerMs,
         logger: this.#log,
         curve,

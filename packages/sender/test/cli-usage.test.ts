@@ -62,7 +62,8 @@ test('--help lists every option with its default and exits 0', async () => {
     '--libnflog-qthresh <packets>',
     '--libnflog-timeout <seconds>',
     '--libnflog-copy-range <bytes>',
-    '--zmq-buffer <frames>',
+    '--zmq-buffer <messages>',
+    '--zmq-sndbuf <MiB>',
     '--rate-control',
     '--lwm <MiB/s>',
     '--hwm <MiB/s>',
@@ -75,7 +76,13 @@ test('--help lists every option with its default and exits 0', async () => {
   ]) {
     assert.ok(r.stdout.includes(flag), `--help lacks ${flag}`);
   }
-  assert.match(r.stdout, /--zmq-buffer <frames>[^\n]*\(default: 64\)/);
+  const help = r.stdout.replace(/\s+/g, ' ');
+  assert.match(
+    help,
+    /--zmq-buffer <messages> .*\(default: 64 frames with --wire v1; 16 × --libnflog-qthresh × groups packets with --wire legacy\)/,
+  );
+  assert.match(help, /--zmq-sndbuf <MiB> .*\(default: 0\.25\)/);
+  assert.match(help, /--flush-interval <ms> .*\(default: 10\)/);
   assert.equal(r.stderr, '');
 });
 

@@ -64,6 +64,12 @@ export interface PusherConnectOptions {
    * failing, with the endpoint); undefined = not logged.
    */
   logger?: Logger | undefined;
+  /**
+   * ZMQ_SNDBUF, bytes: the kernel send buffer of each connection (0 or undefined: the OS
+   * default, which TCP autotunes up to net.ipv4.tcp_wmem's maximum). What sits there when the
+   * peer dies is lost with the connection, unlike the ZeroMQ queue, which is kept for the next.
+   */
+  sendBufferBytes?: number | undefined;
 }
 
 /** Outcome callbacks, for metrics and warn-once log lines. All optional. */
@@ -118,10 +124,11 @@ export class NonBlockingPusher {
 
   /**
    * Creates a ZeroMQ PUSH socket (ZMQ_SNDHWM = `sendHighWaterMark` messages, ZMQ_SNDTIMEO = 0,
-   * ZMQ_LINGER = 0 until close; a CURVE client with `curve`) and connects it to `endpoint`.
-   * Connecting is asynchronous in ZeroMQ: with no peer yet (or while the handshake fails), up to
-   * SNDHWM messages are queued and the rest dropped. With `logger`, handshakes are watched
-   * (see {@link PeerWatch}: a refused one is logged and retried).
+   * ZMQ_LINGER = 0 until close, ZMQ_SNDBUF = `sendBufferBytes` when set; a CURVE client with
+   * `curve`) and connects it to `endpoint`. Connecting is asynchronous in ZeroMQ: with no peer
+   * yet (or while the handshake fails), up to SNDHWM messages are queued and the rest dropped.
+   * With `logger`, handshakes are watched (see {@link PeerWatch}: a refused one is logged and
+   * retried).
    * @throws RangeError when `sendHighWaterMark` is not an integer >= 1
    * @throws the zeromq.js error (code EINVAL, EPROTONOSUPPORT, ...) for an endpoint it rejects
    */
@@ -140,6 +147,7 @@ export class NonBlockingPusher {
       sendTimeout: 0,
       linger: 0,
       ...(options.curve !== undefined ? curveClientSocketOptions(options.curve) : {}),
+      ...(options.sendBufferBytes ? { sendBufferSize: options.sendBufferBytes } : {}),
     });
     const watch =
       options.logger === undefined && options.metrics === undefined
