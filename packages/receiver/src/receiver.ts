@@ -316,6 +316,18 @@ export class Receiver {
         first_seq: frame.firstSeq,
         ...(frame.meta !== undefined ? { meta: frame.meta.toString('utf8') } : {}),
       });
+      // Numbers below first_seq were never seen here: an earlier receiver got them, the sender
+      // dropped them, or they were in flight when a receiver died. Nobody can count that gap
+      // exactly; this line shows its size (docs/operations.md, "What a receiver restart loses").
+      if (frame.firstSeq > 0n) {
+        this.#opts.logger.warn(
+          'sender already past sequence 0: packets before first_seq were not received here',
+          {
+            sender: frame.senderId.toString(16).padStart(16, '0'),
+            first_seq: frame.firstSeq,
+          },
+        );
+      }
     }
     if (verdict.lost > 0) {
       this.#stats.lossNetwork += verdict.lost;
