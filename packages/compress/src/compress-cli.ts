@@ -4,6 +4,7 @@
 import {
   METRIC,
   MIB,
+  WIRE_DEFAULT_MAX_RAW_BYTES,
   WireError,
   addMetricsListenOption,
   addStatsdOptions,
@@ -22,7 +23,7 @@ import {
 } from './rate-control-options.js';
 import { shapeFrame } from './shape-frame.js';
 import { addRelayOptions } from './relay-options.js';
-import { runRelayProgram } from './relay.js';
+import { relayMaxMessageBytes, runRelayProgram } from './relay.js';
 
 const SUMMARY = [
   METRIC.COMPRESS_IN_PKT,
@@ -55,6 +56,8 @@ export function mainCompress(argv: string[]): Promise<number> {
       outPkt: METRIC.COMPRESS_OUT_PKT,
       outBytes: METRIC.COMPRESS_OUT_BYTES,
       summary: SUMMARY,
+      // Input frames are decoded with decodeFrame's default cap on their records.
+      maxMessageBytes: relayMaxMessageBytes(WIRE_DEFAULT_MAX_RAW_BYTES),
       makeTransform: ({ send, bad, logger: log, metrics, wire }) => {
         let shaper: RateShaper;
         try {

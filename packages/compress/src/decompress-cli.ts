@@ -16,7 +16,7 @@ import {
 import { decodeLegacyShaped, LEGACY_DEFAULT_MAX_INFLATED_BYTES } from './decode-legacy-shaped.js';
 import { inflateFrame } from './frame-deflate.js';
 import { addRelayOptions } from './relay-options.js';
-import { runRelayProgram } from './relay.js';
+import { relayMaxMessageBytes, runRelayProgram } from './relay.js';
 
 const SUMMARY = [
   METRIC.DECOMPRESS_IN_PKT,
@@ -53,6 +53,9 @@ export function mainDecompress(argv: string[]): Promise<number> {
       outPkt: METRIC.DECOMPRESS_OUT_PKT,
       outBytes: METRIC.DECOMPRESS_OUT_BYTES,
       summary: SUMMARY,
+      // A whole decompressed window fits in the queue.
+      defaultQueueBytes: maxBytes,
+      maxMessageBytes: relayMaxMessageBytes(maxBytes),
       makeTransform: ({ send, bad, metrics, wire }) => ({
         onMessage(msg) {
           metrics.increment(METRIC.DECOMPRESS_IN_BYTES, msg.length);

@@ -41,3 +41,4 @@ export {
   type CommandLike,
 } from './rate-control-options.js';
 export { COMPRESS_ERROR_CODES, ShaperRangeError, type CompressErrorCode } from './errors.js';
+export { QueuedPusher, type QueuedPusherOptions, type QueuedPusherStats } from './queued-pusher.js';

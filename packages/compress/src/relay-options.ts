@@ -1,11 +1,13 @@
 // Flags both relays take, beyond the statsd and rate-control ones.
 
 import {
+  MIB,
   UsageError,
   addCurveClientOptions,
   addCurveServerOptions,
   curveClientFrom,
   curveServerFrom,
+  parseMiB,
   parsePositiveInt,
   statsIntervalOption,
   type CurveClientConfig,
@@ -18,6 +20,12 @@ export type RelayWire = 'auto' | 'v1' | 'legacy';
 
 /** Default --zmq-buffer: ZMQ_SNDHWM of the PUSH socket, messages (50, as the Python tool). */
 export const RELAY_DEFAULT_ZMQ_BUFFER = 50;
+/**
+ * Default --queue of the compress relay, bytes: messages waiting for room in the ZeroMQ queue.
+ * The decompress relay's default is its --max-inflate, whose default is the same 64 MiB: one
+ * whole decompressed window fits.
+ */
+export const RELAY_DEFAULT_QUEUE_BYTES = 64 * MIB;
 /** Default --stats-interval: period of the info summary line, seconds. */
 export const RELAY_DEFAULT_STATS_INTERVAL_S = 60;
 
@@ -27,11 +35,18 @@ function parseWire(v: string): RelayWire {
   throw new UsageError(`--wire must be auto, v1 or legacy, not '${v}'`);
 }
 
+function parseQueueMiB(v: string): number {
+  const bytes = parseMiB(v);
+  if (bytes < 1) throw new UsageError(`--queue must be above 0 MiB, not '${v}'`);
+  return bytes;
+}
+
 /**
- * Adds SRC, DST, `--zmq-buffer`, `--wire`, `--stats-interval` (shared's statsIntervalOption:
- * ms once parsed, 0 = only the final summary; default RELAY_DEFAULT_STATS_INTERVAL_S) and CURVE
- * for both sides (`--curve-server`/`--curve-allow` for SRC, which binds;
- * `--curve-client`/`--curve-server-key` for DST, which connects) to a relay program.
+ * Adds SRC, DST, `--zmq-buffer`, `--queue`, `--wire`, `--stats-interval` (shared's
+ * statsIntervalOption: ms once parsed, 0 = only the final summary; default
+ * RELAY_DEFAULT_STATS_INTERVAL_S) and CURVE for both sides (`--curve-server`/`--curve-allow` for
+ * SRC, which binds; `--curve-client`/`--curve-server-key` for DST, which connects) to a relay
+ * program.
  */
 export function addRelayOptions(cmd: CommandLike): CommandLike {
   addCurveClientOptions(addCurveServerOptions(cmd));
@@ -43,6 +58,11 @@ export function addRelayOptions(cmd: CommandLike): CommandLike {
       `ZMQ_SNDHWM of the PUSH socket: messages queued in RAM before new ones are dropped`,
       parsePositiveInt,
       RELAY_DEFAULT_ZMQ_BUFFER,
+    )
+    .option(
+      '--queue <MiB>',
+      `messages waiting for room in the ZeroMQ queue (a decompressed window arrives all at once), MiB; beyond it they are dropped and counted (default: compress ${RELAY_DEFAULT_QUEUE_BYTES / MIB}; decompress: --max-inflate)`,
+      parseQueueMiB,
     )
     .option(
       '--wire <auto|v1|legacy>',
@@ -61,6 +81,8 @@ export interface RelaySettings {
   dst: string;
   /** --zmq-buffer: ZMQ_SNDHWM of the PUSH socket, messages. */
   sendHighWaterMark: number;
+  /** --queue, bytes; undefined = the relay's default. */
+  queueBytes: number | undefined;
   /** --stats-interval, ms; 0 = no periodic line, only the final summary. */
   statsIntervalMs: number;
   /** --wire. */
@@ -83,6 +105,7 @@ export function relaySettingsFrom(
     src: args[0]!,
     dst: args[1]!,
     sendHighWaterMark: opts['zmqBuffer'] as number,
+    queueBytes: opts['queue'] as number | undefined,
     statsIntervalMs: opts['statsInterval'] as number,
     wire: opts['wire'] as RelayWire,
     curveServer: curveServerFrom(opts) ?? undefined,

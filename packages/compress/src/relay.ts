@@ -7,9 +7,12 @@ import type { Pull } from 'zeromq';
 import {
   CurveServer,
   METRIC,
-  NonBlockingPusher,
+  MIB,
   PeerWatch,
   UsageError,
+  WIRE_MAX_META_BYTES,
+  WIRE_V1_HEADER_BYTES,
+  boundedReceiveOptions,
   WireError,
   loadCurveClient,
   startStatsLine,
@@ -25,7 +28,8 @@ import {
   type ProgramContext,
   lazyRequire,
 } from '@nflog-pipe/shared';
-import { relaySettingsFrom, type RelayWire } from './relay-options.js';
+import { QueuedPusher } from './queued-pusher.js';
+import { RELAY_DEFAULT_QUEUE_BYTES, relaySettingsFrom, type RelayWire } from './relay-options.js';
 
 // Loaded when a relay starts, not at import (shared's lazyRequire): the sender imports this
 // package for its rate control and must not pay for ZeroMQ before it has bound its groups.
@@ -36,6 +40,28 @@ export const RELAY_LINGER_MS = 1000;
 
 /** ZAP domain of a relay's PULL socket. */
 const RELAY_DOMAIN = 'relay';
+/**
+ * Budget of the PULL socket's receive queue, bytes: ZMQ_RCVHWM is as many of the largest
+ * accepted messages as fit, at least RECEIVE_QUEUE_MIN_MESSAGES (shared's boundedReceiveOptions).
+ */
+export const RELAY_RECEIVE_QUEUE_BYTES = 128 * MIB;
+
+/**
+ * The largest message a relay takes, bytes: a v1 frame (header, the largest metadata) whose
+ * `maxRawBytes` of records are deflated at deflate's worst expansion (zlib's deflateBound, with
+ * the zlib wrapper), which also covers a legacy 0x01 window inflating to `maxRawBytes`. Larger
+ * ones are refused by ZeroMQ (ZMQ_MAXMSGSIZE) before they take memory.
+ */
+export function relayMaxMessageBytes(maxRawBytes: number): number {
+  const deflated =
+    maxRawBytes +
+    Math.floor(maxRawBytes / 4096) +
+    Math.floor(maxRawBytes / 16384) +
+    Math.floor(maxRawBytes / 33554432) +
+    13 +
+    6;
+  return WIRE_V1_HEADER_BYTES + WIRE_MAX_META_BYTES + deflated;
+}
 
 /** One relay's message handling; built once the PUSH end exists. */
 export interface RelayTransform {
@@ -51,6 +77,10 @@ export interface RelayOptions {
   dst: string;
   /** ZMQ_SNDHWM of the PUSH socket, messages. */
   sendHighWaterMark: number;
+  /** Bytes of messages waiting for room in ZeroMQ's queue before new ones are dropped. */
+  queueBytes: number;
+  /** The largest input message taken (ZMQ_MAXMSGSIZE of the PULL socket), bytes. */
+  maxMessageBytes: number;
   /** Interval of the info summary line, ms; 0 = only the final `stopped` line. */
   statsIntervalMs: number;
   logger: Logger;
@@ -66,18 +96,29 @@ export interface RelayOptions {
   curveServer?: CurveServerConfig | undefined;
   /** CURVE on DST, the connecting side (`--curve-client`, `--curve-server-key`); undefined = plain. */
   curveClient?: CurveClientConfig | undefined;
-  /** Builds the transform; `send(msg, packets)` hands a message to the PUSH end (never blocks). */
+  /**
+   * Builds the transform; `send(msg, packets)` hands a message to the PUSH end (never blocks:
+   * queued, or dropped and counted).
+   */
   makeTransform(
     send: (msg: Buffer, packets: number) => void,
     bad: (err: WireError) => void,
   ): RelayTransform;
 }
 
-/** Summary fields for the log line: every counter, in METRIC order (0 when never incremented). */
-function summary(metrics: Metrics, names: readonly MetricSeries[]): Record<string, number> {
+/**
+ * Summary fields for the log line: every counter, in METRIC order (0 when never incremented),
+ * then `queued_pkt`, the packets waiting in the PUSH end's queue (0 once stopped).
+ */
+function summary(
+  metrics: Metrics,
+  names: readonly MetricSeries[],
+  push: QueuedPusher | undefined,
+): Record<string, number> {
   const snap = metrics.snapshot();
   const out: Record<string, number> = {};
   for (const n of names) out[statsdName(n)] = snap[statsdName(n)] ?? 0;
+  out['queued_pkt'] = push?.stats().queuedPackets ?? 0;
   return out;
 }
 
@@ -113,7 +154,7 @@ export async function runRelay(
   };
   // Built before any socket opens, so a setting the transform rejects leaves nothing open. Its
   // output goes to the PUSH end, which exists before the first message can arrive.
-  let pusher: NonBlockingPusher | undefined;
+  let pusher: QueuedPusher | undefined;
   const transform = options.makeTransform((msg, packets) => pusher!.push(msg, packets), bad);
   // Keys first too: an unreadable certificate is reported before anything is bound.
   const clientKeys =
@@ -131,8 +172,11 @@ export async function runRelay(
           logger,
           onRejected: rejected,
         });
+  // Bounded memory whatever is sent to SRC: no message above maxMessageBytes, and a receive
+  // queue of RELAY_RECEIVE_QUEUE_BYTES of them.
   const pull: Pull = new (zmq().Pull)({
     linger: 0,
+    ...boundedReceiveOptions(options.maxMessageBytes, RELAY_RECEIVE_QUEUE_BYTES),
     ...(server !== null ? server.socketOptions(RELAY_DOMAIN) : {}),
   });
   const watch = PeerWatch.watch(pull, {
@@ -158,10 +202,11 @@ export async function runRelay(
   const outPkt = metrics.counter(options.outPkt);
   const outBytes = metrics.counter(options.outBytes);
   try {
-    pusher = NonBlockingPusher.connect(
+    pusher = QueuedPusher.connect(
       options.dst,
       {
         sendHighWaterMark: options.sendHighWaterMark,
+        queueBytes: options.queueBytes,
         lingerMs: RELAY_LINGER_MS,
         curve: clientKeys,
         logger,
@@ -179,7 +224,7 @@ export async function runRelay(
           if (!warnedSend.has(code)) {
             warnedSend.add(code);
             logger.warn(
-              'dropping: the PUSH queue is full or failing (further drops are only counted)',
+              'dropping: the PUSH queue (--zmq-buffer and --queue) is full or failing (further drops are only counted)',
               {
                 dst: options.dst,
                 code,
@@ -198,7 +243,7 @@ export async function runRelay(
   }
   const push = pusher;
   const stopStats = startStatsLine(logger, options.statsIntervalMs, () =>
-    summary(metrics, summaryNames),
+    summary(metrics, summaryNames, push),
   );
   const stop = (): void => pull.close();
   options.stopped.addEventListener('abort', stop, { once: true });
@@ -217,10 +262,9 @@ export async function runRelay(
     if (!options.stopped.aborted) {
       for await (const parts of pull) {
         const msg = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+        // Its outputs join the PUSH end's queue (or are dropped and counted there): the next
+        // input is read at once, whatever the peer's pace.
         transform.onMessage(msg);
-        // One input's outputs settle (queued or counted as dropped) before the next input is
-        // read, so the counters are current whenever the summary line is logged.
-        await push.settled();
       }
     }
   } finally {
@@ -232,7 +276,7 @@ export async function runRelay(
     transform.close();
     await push.close();
     await server?.close();
-    logger.info('stopped', summary(metrics, summaryNames));
+    logger.info('stopped', summary(metrics, summaryNames, push));
   }
 }
 
@@ -245,6 +289,10 @@ export interface RelayProgramSpec {
   outBytes: MetricSeries;
   /** Counters of the periodic and the final summary line, in this order. */
   summary: readonly MetricSeries[];
+  /** --queue when not given, bytes (default RELAY_DEFAULT_QUEUE_BYTES). */
+  defaultQueueBytes?: number;
+  /** The largest input message taken, bytes (see relayMaxMessageBytes). */
+  maxMessageBytes: number;
   /** Builds the transform (see RelayOptions.makeTransform) once logger and metrics exist. */
   makeTransform(io: RelayIo): RelayTransform;
 }
@@ -272,12 +320,14 @@ export async function runRelayProgram(
   { opts, args, logger }: ProgramContext,
   spec: RelayProgramSpec,
 ): Promise<number> {
-  const { wire, ...settings } = relaySettingsFrom(opts, args);
+  const { wire, queueBytes, ...settings } = relaySettingsFrom(opts, args);
   const log = logger.child({ component: spec.component });
   await withCliRuntime(opts, logger, ({ signals, metrics }) =>
     runRelay(
       {
         ...settings,
+        queueBytes: queueBytes ?? spec.defaultQueueBytes ?? RELAY_DEFAULT_QUEUE_BYTES,
+        maxMessageBytes: spec.maxMessageBytes,
         logger: log,
         metrics,
         outPkt: spec.outPkt,

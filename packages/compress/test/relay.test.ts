@@ -245,6 +245,34 @@ test('decompress relay counts a zip bomb, corrupt deflate and a legacy bomb as b
   assert.match(decomp.stderr(), /WARN .*err="ERR_WIRE_INFLATE: /);
 });
 
+test('a message above the largest a relay takes is refused by ZeroMQ before it is buffered; the relay keeps forwarding', async (t) => {
+  const out = await sink(t);
+  // --max-inflate 1 MiB: the PULL socket takes messages up to about 1.07 MiB (ZMQ_MAXMSGSIZE).
+  const [decomp, src] = await relay(t, 'nflog-zmq-decompress', [
+    'tcp://127.0.0.1:*',
+    out.endpoint,
+    '--max-inflate',
+    '1',
+  ]);
+  const input = source(t, src);
+  const good1 = makeFrame([textPayload(1, 500)], 0n);
+  const good2 = makeFrame([textPayload(2, 600)], 1n);
+  await input.send(good1);
+  await out.waitCount(1);
+  // 32 MiB: libzmq reads its size, drops the connection and never allocates it. The source
+  // reconnects, and what it queued after it still arrives.
+  await input.send(Buffer.alloc(32 * 1024 * 1024, 0));
+  await input.send(good2);
+  await out.waitCount(2);
+  assert.deepEqual(out.msgs, [good1, good2]);
+  const d = await stop(decomp);
+  assert.deepEqual(
+    [d['decompress_in.pkt'], d['decompress_in.bytes'], d['decompress_out.pkt'], d['bad_frames']],
+    [2, good1.length + good2.length, 2, 0],
+    'the big message never reached the relay',
+  );
+});
+
 test('usage errors exit 2 with one stderr line', async () => {
   const cases: Array<[string, string[]]> = [
     ['nflog-zmq-compress', ['--lwm', '5', '--hwm', '1', 'tcp://127.0.0.1:*', 'tcp://127.0.0.1:9']],

@@ -26,3 +26,4 @@ export * from './peer-watch.js';
 export * from './curve-client.js';
 export * from './curve-server.js';
 export * from './curve-options.js';
+export * from './receive-bounds.js';
