@@ -284,6 +284,8 @@ test('usage errors exit 2 with one stderr line', async () => {
     ['nflog-zmq-decompress', ['--wire', 'v2', 'tcp://127.0.0.1:*', 'tcp://127.0.0.1:9']],
     ['nflog-zmq-decompress', ['tcp://127.0.0.1:*']],
     ['nflog-zmq-decompress', ['bogus://x', 'tcp://127.0.0.1:9']],
+    ['nflog-zmq-decompress', ['--queue', '0', 'tcp://127.0.0.1:*', 'tcp://127.0.0.1:9']],
+    ['nflog-zmq-compress', ['--queue', 'lots', 'tcp://127.0.0.1:*', 'tcp://127.0.0.1:9']],
   ];
   for (const [tool, args] of cases) {
     const { code, stderr } = await runTool(tool as 'nflog-zmq-compress', args);
