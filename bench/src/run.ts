@@ -23,6 +23,7 @@ import {
 } from './report.js';
 import { ALL_TOOLS, TOOLS, type ToolDef, type ToolName } from './tools.js';
 import { runMicro } from './micro.js';
+import { runSoak } from './soak.js';
 import { renderStartup, runStartup } from './startup.js';
 import { splitLoss } from './loss.js';
 import { readNflogInstance } from './nflog-ready.js';
@@ -38,6 +39,9 @@ const USAGE = `usage: npm run bench -- [options]   (as root)
   --micro          run the microbenchmarks instead (no root needed)
   --startup        measure exec -> NFLOG group bound instead (as root; --reps starts, default 15)
   --report FILE    print the table and targets again from a results file (no root needed)
+  --soak S         soak and fault run instead (as root): the whole pipe for S seconds at
+                   50000 pps of 512 B (or the first of --rates/--sizes), a fault every
+                   --fault-every seconds (default 10; the output stays full --stall s, default 3)
   -h, --help`;
 
 /** Exit codes as in every CLI of the project: 0 ok, 1 runtime failure, 2 usage. */
@@ -57,6 +61,9 @@ async function main(argv: string[]): Promise<number> {
         micro: { type: 'boolean', default: false },
         startup: { type: 'boolean', default: false },
         report: { type: 'string' },
+        soak: { type: 'string' },
+        'fault-every': { type: 'string', default: '10' },
+        stall: { type: 'string', default: '3' },
         group: { type: 'string', default: '7' },
         port: { type: 'string', default: '9999' },
         help: { type: 'boolean', short: 'h', default: false },
@@ -84,6 +91,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (values.startup) return runStartupMode(Number(values.reps ?? 15), Number(values.group));
+  if (values.soak !== undefined) return soak(values, argv);
   const sizes = values.sizes.split(',').map(Number);
   const rates = values.rates.split(',').map((r) => (r === 'max' ? 'max' : Number(r)));
   const seconds = Number(values.seconds ?? (values.quick ? 1 : 5));
@@ -224,6 +232,53 @@ async function runStartupMode(reps: number, group: number): Promise<number> {
   if (scope.interrupted) return 0;
   process.stdout.write(`\n${renderStartup(results, reps)}\n`);
   return 0;
+}
+
+/** --soak: checks its options and runs bench/src/soak.ts. */
+async function soak(
+  values: {
+    soak?: string;
+    sizes: string;
+    rates: string;
+    'fault-every': string;
+    stall: string;
+    group: string;
+    port: string;
+  },
+  argv: readonly string[],
+): Promise<number> {
+  const given = (flag: string): boolean => argv.some((a) => a === flag || a.startsWith(`${flag}=`));
+  const o = {
+    seconds: Number(values.soak),
+    sizeBytes: given('--sizes') ? Number(values.sizes.split(',')[0]) : 512,
+    ratePps: given('--rates') ? Number(values.rates.split(',')[0]) : 50_000,
+    faultEveryS: Number(values['fault-every']),
+    stallS: Number(values.stall),
+    group: Number(values.group),
+    port: Number(values.port),
+  };
+  const bad =
+    !(o.seconds > 0 && o.seconds <= 3600) ||
+    !Number.isInteger(o.sizeBytes) ||
+    o.sizeBytes < 8 ||
+    o.sizeBytes > 65507 ||
+    !Number.isInteger(o.ratePps) ||
+    o.ratePps <= 0 ||
+    !(o.faultEveryS >= 1) ||
+    !(o.stallS >= 0 && o.stallS < o.faultEveryS) ||
+    !Number.isInteger(o.group) ||
+    !(o.port > 0 && o.port < 65536);
+  if (bad) {
+    process.stderr.write(`bench: bad option value\n${USAGE}\n`);
+    return 2;
+  }
+  if (process.getuid?.() !== 0) {
+    process.stderr.write(
+      'bench: --soak must run as root (it creates a network namespace and nft rules)\n',
+    );
+    return 1;
+  }
+  return runSoak(o);
 }
 
 /** Summarizes runs into median rows, prints the table and the target checks. */
