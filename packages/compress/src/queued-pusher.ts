@@ -13,26 +13,23 @@
 
 import { setTimeout as delay } from 'node:timers/promises';
 import {
-  PeerWatch,
-  curveClientSocketOptions,
-  lazyRequire,
-  type CurveClientKeys,
-  type Logger,
-  type Metrics,
-  type PushError,
+  PushAccounting,
+  connectPush,
+  type PeerWatch,
   type PusherCallbacks,
   type PusherStats,
   type PushSocketLike,
+  type PushSocketOptions,
 } from '@nflog-pipe/shared';
 
-// Loaded at the first connect, not at import (shared's lazyRequire): the sender imports this
-// package and must not pay for ZeroMQ before it has bound its groups.
-const zmq = lazyRequire<typeof import('zeromq')>(import.meta.url, 'zeromq');
-
-/** Options of {@link QueuedPusher.connect}. */
-export interface QueuedPusherOptions {
-  /** ZMQ_SNDHWM: messages ZeroMQ itself queues, an integer >= 1. */
-  sendHighWaterMark: number;
+/**
+ * Options of {@link QueuedPusher.connect}: the socket's (shared's PushSocketOptions:
+ * `sendHighWaterMark`, `curve`, and `metrics`/`logger` for the handshake watch) and the queue's.
+ */
+export interface QueuedPusherOptions extends Pick<
+  PushSocketOptions,
+  'sendHighWaterMark' | 'curve' | 'metrics' | 'logger'
+> {
   /**
    * Bytes of messages waiting here for room in ZeroMQ's queue; a message that would go beyond
    * is dropped and counted (one message is always taken into an empty queue). >= 1.
@@ -40,18 +37,6 @@ export interface QueuedPusherOptions {
   queueBytes: number;
   /** At close(), how long queued messages may still be delivered, ms (this queue, then ZMQ_LINGER). */
   lingerMs: number;
-  /**
-   * With Prometheus export on, its peer (by completed handshake) is counted as
-   * connected_peers{socket="push"}.
-   */
-  metrics?: Metrics | undefined;
-  /** CURVE client keys (ZMQ_CURVE_*); undefined = plain (NULL mechanism). */
-  curve?: CurveClientKeys | undefined;
-  /**
-   * Where the connection's handshakes are logged (shared's PeerWatch: connected, refused or
-   * failing, with the endpoint); undefined = not logged.
-   */
-  logger?: Logger | undefined;
 }
 
 /** Counters of a {@link QueuedPusher}: the pusher's, and what waits in its queue. */
@@ -78,24 +63,14 @@ export class QueuedPusher {
   readonly #socket: PushSocketLike;
   readonly #queueBytes: number;
   readonly #lingerMs: number;
-  readonly #callbacks: PusherCallbacks;
+  readonly #acct: PushAccounting;
   readonly #queue: Entry[] = [];
   /** Index of the first live entry of #queue (entries before it are sent or dropped). */
   #head = 0;
-  #stats: QueuedPusherStats = {
-    sentMessages: 0,
-    sentPackets: 0,
-    sentBytes: 0,
-    droppedMessages: 0,
-    droppedPackets: 0,
-    unsettled: 0,
-    queuedMessages: 0,
-    queuedPackets: 0,
-    queuedBytes: 0,
-  };
+  /** What waits in #queue from #head on. */
+  #queued = { messages: 0, packets: 0, bytes: 0 };
   #pumping: Promise<void> | null = null;
   #idle: Array<() => void> = [];
-  #seenErrors = new Set<string>();
   #closing: Promise<void> | undefined;
   readonly #watch: PeerWatch | undefined;
 
@@ -115,7 +90,7 @@ export class QueuedPusher {
     this.#socket = socket;
     this.#queueBytes = options.queueBytes;
     this.#lingerMs = options.lingerMs;
-    this.#callbacks = callbacks;
+    this.#acct = new PushAccounting(callbacks);
     this.#watch = watch;
   }
 
@@ -132,31 +107,8 @@ export class QueuedPusher {
     options: QueuedPusherOptions,
     callbacks: PusherCallbacks = {},
   ): QueuedPusher {
-    if (!Number.isInteger(options.sendHighWaterMark) || options.sendHighWaterMark < 1) {
-      throw new RangeError(
-        `sendHighWaterMark must be an integer >= 1, got ${options.sendHighWaterMark}`,
-      );
-    }
-    const socket = new (zmq().Push)({
-      sendHighWaterMark: options.sendHighWaterMark,
-      sendTimeout: -1,
-      linger: 0,
-      ...(options.curve !== undefined ? curveClientSocketOptions(options.curve) : {}),
-    });
-    const watch =
-      options.logger === undefined && options.metrics === undefined
-        ? undefined
-        : PeerWatch.watch(socket, {
-            role: 'connect',
-            endpoint,
-            logger: options.logger,
-            curve: options.curve !== undefined,
-            ...(options.metrics !== undefined
-              ? { metrics: options.metrics, gaugeSocket: 'push' }
-              : {}),
-          });
+    const { socket, watch } = connectPush(endpoint, { ...options, sendTimeout: -1 });
     try {
-      socket.connect(endpoint);
       return new QueuedPusher(socket, options, callbacks, watch);
     } catch (err) {
       watch?.close();
@@ -167,8 +119,15 @@ export class QueuedPusher {
 
   /** A copy of the counters. */
   stats(): QueuedPusherStats {
+    const q = this.#queued;
     // A queued message's outcome is what is not known yet.
-    return { ...this.#stats, unsettled: this.#stats.queuedMessages };
+    return {
+      ...this.#acct.stats(),
+      unsettled: q.messages,
+      queuedMessages: q.messages,
+      queuedPackets: q.packets,
+      queuedBytes: q.bytes,
+    };
   }
 
   /**
@@ -177,24 +136,24 @@ export class QueuedPusher {
    * queue is full or close() was called. `msg` must not be modified afterwards.
    */
   push(msg: Buffer, packets: number): void {
-    const s = this.#stats;
+    const q = this.#queued;
     if (
       this.#closing !== undefined ||
-      (s.queuedMessages > 0 && s.queuedBytes + msg.length > this.#queueBytes)
+      (q.messages > 0 && q.bytes + msg.length > this.#queueBytes)
     ) {
-      this.#drop(packets, undefined);
+      this.#acct.dropped(packets, undefined);
       return;
     }
     this.#queue.push({ msg, packets });
-    s.queuedMessages++;
-    s.queuedPackets += packets;
-    s.queuedBytes += msg.length;
+    q.messages++;
+    q.packets += packets;
+    q.bytes += msg.length;
     this.#pumping ??= this.#pump();
   }
 
   /** Resolves once the queue is empty: every message so far queued by ZeroMQ or dropped. */
   settled(): Promise<void> {
-    if (this.#stats.queuedMessages === 0) return Promise.resolve();
+    if (this.#queued.messages === 0) return Promise.resolve();
     return new Promise((resolve) => this.#idle.push(resolve));
   }
 
@@ -217,7 +176,7 @@ export class QueuedPusher {
       while (this.#queue.length - this.#head > 1) {
         const e = this.#queue.pop()!;
         this.#dequeue(e);
-        this.#drop(e.packets, undefined);
+        this.#acct.dropped(e.packets, undefined);
       }
       this.#watch?.close();
       this.#socket.linger = Math.max(0, Math.round(deadline - performance.now()));
@@ -233,12 +192,10 @@ export class QueuedPusher {
       const e = this.#queue[this.#head]!;
       try {
         await this.#socket.send(e.msg);
-        this.#stats.sentMessages++;
-        this.#stats.sentPackets += e.packets;
-        this.#stats.sentBytes += e.msg.length;
-        this.#callbacks.onSent?.(e.packets, e.msg.length);
+        this.#acct.sent(e.packets, e.msg.length);
       } catch (err) {
-        this.#fail(err, e.packets);
+        // EAGAIN here: the socket closed under a waiting send (close() after lingerMs).
+        this.#acct.failed(err, e.packets);
       }
       this.#head++;
       this.#dequeue(e);
@@ -257,25 +214,8 @@ export class QueuedPusher {
   }
 
   #dequeue(e: Entry): void {
-    this.#stats.queuedMessages--;
-    this.#stats.queuedPackets -= e.packets;
-    this.#stats.queuedBytes -= e.msg.length;
-  }
-
-  #drop(packets: number, err: PushError | undefined): void {
-    this.#stats.droppedMessages++;
-    this.#stats.droppedPackets += packets;
-    this.#callbacks.onDropped?.(packets, err);
-  }
-
-  #fail(err: unknown, packets: number): void {
-    const e = err as PushError;
-    this.#drop(packets, e);
-    const code = e.code ?? 'unknown';
-    // EAGAIN: the socket closed under a waiting send (close() after lingerMs).
-    if (code !== 'EAGAIN' && !this.#seenErrors.has(code)) {
-      this.#seenErrors.add(code);
-      this.#callbacks.onError?.(e);
-    }
+    this.#queued.messages--;
+    this.#queued.packets -= e.packets;
+    this.#queued.bytes -= e.msg.length;
   }
 }

@@ -22,18 +22,12 @@ import {
   stopCleanly,
   waitForLogCounters,
   withTimeout,
+  udpLogRuleset,
 } from '@nflog-pipe/testing';
 
 const GROUP = 6;
 const PORT = 9000;
-const RULES = `
-table inet t {
-  chain out {
-    type filter hook output priority 0;
-    udp dport ${PORT} counter log group ${GROUP}
-  }
-}
-`;
+const RULES = udpLogRuleset([{ port: PORT, group: GROUP }]);
 const SIZE = 200;
 const SEED = 61;
 /** The sender's default legacy queue: 16 kernel batches of --libnflog-qthresh (1024) packets. */

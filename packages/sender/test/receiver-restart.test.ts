@@ -25,18 +25,12 @@ import {
   waitForLogCounters,
   withTimeout,
   type ChildHandle,
+  udpLogRuleset,
 } from '@nflog-pipe/testing';
 
 const GROUP = 5;
 const PORT = 9000;
-const RULES = `
-table inet t {
-  chain out {
-    type filter hook output priority 0;
-    udp dport ${PORT} counter log group ${GROUP}
-  }
-}
-`;
+const RULES = udpLogRuleset([{ port: PORT, group: GROUP }]);
 /** 30,000 datagrams of 200 bytes at 10k pps: 3 s of steady load, the kill in the middle. */
 const COUNT = 30_000;
 const SIZE = 200;

@@ -15,6 +15,7 @@ import {
   requirePrereqs,
   sendTraffic,
   stopCleanly,
+  udpLogRuleset,
 } from '@nflog-pipe/testing';
 import { nextStats, receivePackets } from './kernel-helper.js';
 
@@ -23,14 +24,7 @@ const GROUPS = [
   { group: 3, port: 9000, seed: 31 },
   { group: 4, port: 9001, seed: 41 },
 ] as const;
-const RULES = `
-table inet t {
-  chain out {
-    type filter hook output priority 0;
-${GROUPS.map((g) => `    udp dport ${g.port} counter log group ${g.group}`).join('\n')}
-  }
-}
-`;
+const RULES = udpLogRuleset(GROUPS);
 /**
  * Datagrams per group: well under the kernel's batch limits (qthresh 1024 packets, nlbufsiz 128
  * KiB at ~230 bytes per message), so with a long flush timeout the kernel holds all of them in

@@ -85,6 +85,124 @@ export interface PusherCallbacks {
   onError?: (err: PushError) => void;
 }
 
+/** Options of {@link connectPush}. */
+export interface PushSocketOptions {
+  /** ZMQ_SNDHWM, messages: an integer >= 1 (0 would mean unbounded). */
+  sendHighWaterMark: number;
+  /** ZMQ_SNDTIMEO, ms: 0 never waits (NonBlockingPusher), -1 waits for room (a queued pusher). */
+  sendTimeout: number;
+  /** ZMQ_SNDBUF, bytes; 0 or undefined: the OS default. */
+  sendBufferBytes?: number | undefined;
+  /** CURVE client keys (ZMQ_CURVE_*); undefined = plain (NULL mechanism). */
+  curve?: CurveClientKeys | undefined;
+  /** With Prometheus export on, its peer (by handshake) is counted as connected_peers{socket="push"}. */
+  metrics?: Metrics | undefined;
+  /** Where the connection's handshakes are logged ({@link PeerWatch}); undefined = not logged. */
+  logger?: Logger | undefined;
+}
+
+/** What {@link connectPush} opens: the socket, and its watch when it has one (close both). */
+export interface ConnectedPush {
+  socket: Push;
+  /** Watches the handshakes when `logger` or `metrics` was given; close it before the socket. */
+  watch: PeerWatch | undefined;
+}
+
+/**
+ * The PUSH socket of every pusher: ZMQ_SNDHWM, ZMQ_SNDTIMEO, ZMQ_SNDBUF when set, ZMQ_LINGER 0
+ * until its owner closes it, a CURVE client with `curve`, its handshakes watched with `logger`
+ * or `metrics` (a {@link PeerWatch}: peers counted, a refused one logged and retried),
+ * connected to `endpoint` (and closed again when ZeroMQ refuses it).
+ * @throws RangeError when `sendHighWaterMark` is not an integer >= 1
+ * @throws CurveError `ERR_CURVE_UNSUPPORTED` for `curve` on a libzmq without CURVE
+ * @throws the zeromq.js error (code EINVAL, EPROTONOSUPPORT, ...) for an endpoint it rejects
+ */
+export function connectPush(endpoint: string, options: PushSocketOptions): ConnectedPush {
+  if (!Number.isInteger(options.sendHighWaterMark) || options.sendHighWaterMark < 1) {
+    throw new RangeError(
+      `sendHighWaterMark must be an integer >= 1, got ${options.sendHighWaterMark}`,
+    );
+  }
+  const socket: Push = new (zmq().Push)({
+    sendHighWaterMark: options.sendHighWaterMark,
+    sendTimeout: options.sendTimeout,
+    linger: 0,
+    ...(options.curve !== undefined ? curveClientSocketOptions(options.curve) : {}),
+    ...(options.sendBufferBytes ? { sendBufferSize: options.sendBufferBytes } : {}),
+  });
+  const watch =
+    options.logger === undefined && options.metrics === undefined
+      ? undefined
+      : PeerWatch.watch(socket, {
+          role: 'connect',
+          endpoint,
+          logger: options.logger,
+          curve: options.curve !== undefined,
+          ...(options.metrics !== undefined
+            ? { metrics: options.metrics, gaugeSocket: 'push' }
+            : {}),
+        });
+  try {
+    socket.connect(endpoint);
+  } catch (err) {
+    watch?.close();
+    socket.close();
+    throw err;
+  }
+  return { socket, watch };
+}
+
+/**
+ * The outcome counters of a pusher and their callbacks: what was sent, what was dropped (and
+ * why), each unexpected error code reported once. `unsettled` is the pusher's own business.
+ */
+export class PushAccounting {
+  readonly #callbacks: PusherCallbacks;
+  readonly #seenErrors = new Set<string>();
+  readonly #stats: Omit<PusherStats, 'unsettled'> = {
+    sentMessages: 0,
+    sentPackets: 0,
+    sentBytes: 0,
+    droppedMessages: 0,
+    droppedPackets: 0,
+  };
+
+  constructor(callbacks: PusherCallbacks) {
+    this.#callbacks = callbacks;
+  }
+
+  /** A copy of the counters. */
+  stats(): Omit<PusherStats, 'unsettled'> {
+    return { ...this.#stats };
+  }
+
+  /** A message carrying `packets` packets and `bytes` bytes entered the ZeroMQ queue. */
+  sent(packets: number, bytes: number): void {
+    this.#stats.sentMessages++;
+    this.#stats.sentPackets += packets;
+    this.#stats.sentBytes += bytes;
+    this.#callbacks.onSent?.(packets, bytes);
+  }
+
+  /** A message was dropped: `err` the send error, undefined when the pusher refused it itself. */
+  dropped(packets: number, err: PushError | undefined): void {
+    this.#stats.droppedMessages++;
+    this.#stats.droppedPackets += packets;
+    this.#callbacks.onDropped?.(packets, err);
+  }
+
+  /** A send failed with `err`: dropped, and reported once per code unless it is EAGAIN (full). */
+  failed(err: unknown, packets: number): void {
+    const e = err as PushError;
+    this.dropped(packets, e);
+    const code = e.code ?? 'unknown';
+    if (code !== 'EAGAIN' && !this.#seenErrors.has(code)) {
+      this.#seenErrors.add(code);
+      this.#callbacks.onError?.(e);
+    }
+  }
+}
+
 /**
  * Pushes messages without ever waiting: each one is either queued by ZeroMQ or dropped and
  * counted. `push()` returns at once; the counters are exact once {@link settled} resolves.
@@ -92,17 +210,9 @@ export interface PusherCallbacks {
 export class NonBlockingPusher {
   #socket: PushSocketLike;
   #lingerMs: number;
-  #callbacks: PusherCallbacks;
-  #stats: PusherStats = {
-    sentMessages: 0,
-    sentPackets: 0,
-    sentBytes: 0,
-    droppedMessages: 0,
-    droppedPackets: 0,
-    unsettled: 0,
-  };
+  #acct: PushAccounting;
+  #unsettled = 0;
   #idle: Array<() => void> = [];
-  #seenErrors = new Set<string>();
   #closing: Promise<void> | undefined;
   #watch: PeerWatch | undefined;
 
@@ -118,7 +228,7 @@ export class NonBlockingPusher {
   ) {
     this.#socket = socket;
     this.#lingerMs = lingerMs;
-    this.#callbacks = callbacks;
+    this.#acct = new PushAccounting(callbacks);
     this.#watch = watch;
   }
 
@@ -137,37 +247,7 @@ export class NonBlockingPusher {
     options: PusherConnectOptions,
     callbacks: PusherCallbacks = {},
   ): NonBlockingPusher {
-    if (!Number.isInteger(options.sendHighWaterMark) || options.sendHighWaterMark < 1) {
-      throw new RangeError(
-        `sendHighWaterMark must be an integer >= 1, got ${options.sendHighWaterMark}`,
-      );
-    }
-    const socket: Push = new (zmq().Push)({
-      sendHighWaterMark: options.sendHighWaterMark,
-      sendTimeout: 0,
-      linger: 0,
-      ...(options.curve !== undefined ? curveClientSocketOptions(options.curve) : {}),
-      ...(options.sendBufferBytes ? { sendBufferSize: options.sendBufferBytes } : {}),
-    });
-    const watch =
-      options.logger === undefined && options.metrics === undefined
-        ? undefined
-        : PeerWatch.watch(socket, {
-            role: 'connect',
-            endpoint,
-            logger: options.logger,
-            curve: options.curve !== undefined,
-            ...(options.metrics !== undefined
-              ? { metrics: options.metrics, gaugeSocket: 'push' }
-              : {}),
-          });
-    try {
-      socket.connect(endpoint);
-    } catch (err) {
-      watch?.close();
-      socket.close();
-      throw err;
-    }
+    const { socket, watch } = connectPush(endpoint, { ...options, sendTimeout: 0 });
     return new NonBlockingPusher(socket, options.lingerMs, callbacks, watch);
   }
 
@@ -181,7 +261,7 @@ export class NonBlockingPusher {
 
   /** A copy of the counters. */
   stats(): PusherStats {
-    return { ...this.#stats };
+    return { ...this.#acct.stats(), unsettled: this.#unsettled };
   }
 
   /**
@@ -190,7 +270,7 @@ export class NonBlockingPusher {
    */
   push(msg: Buffer, packets: number): void {
     if (this.#closing !== undefined) {
-      this.#drop(packets, undefined);
+      this.#acct.dropped(packets, undefined);
       return;
     }
     let sending: Promise<void>;
@@ -198,20 +278,17 @@ export class NonBlockingPusher {
       sending = this.#socket.send(msg);
     } catch (err) {
       // zeromq.js throws synchronously for EBUSY and a closed socket.
-      this.#fail(err, packets);
+      this.#acct.failed(err, packets);
       return;
     }
-    this.#stats.unsettled++;
+    this.#unsettled++;
     sending.then(
       () => {
-        this.#stats.sentMessages++;
-        this.#stats.sentPackets += packets;
-        this.#stats.sentBytes += msg.length;
-        this.#callbacks.onSent?.(packets, msg.length);
+        this.#acct.sent(packets, msg.length);
         this.#settle();
       },
       (err: unknown) => {
-        this.#fail(err, packets);
+        this.#acct.failed(err, packets);
         this.#settle();
       },
     );
@@ -219,7 +296,7 @@ export class NonBlockingPusher {
 
   /** Resolves once every push so far has a known outcome (immediately when none is pending). */
   settled(): Promise<void> {
-    if (this.#stats.unsettled === 0) return Promise.resolve();
+    if (this.#unsettled === 0) return Promise.resolve();
     return new Promise((resolve) => this.#idle.push(resolve));
   }
 
@@ -238,25 +315,9 @@ export class NonBlockingPusher {
     return this.#closing;
   }
 
-  #drop(packets: number, err: PushError | undefined): void {
-    this.#stats.droppedMessages++;
-    this.#stats.droppedPackets += packets;
-    this.#callbacks.onDropped?.(packets, err);
-  }
-
-  #fail(err: unknown, packets: number): void {
-    const e = err as PushError;
-    this.#drop(packets, e);
-    const code = e.code ?? 'unknown';
-    if (code !== 'EAGAIN' && !this.#seenErrors.has(code)) {
-      this.#seenErrors.add(code);
-      this.#callbacks.onError?.(e);
-    }
-  }
-
   #settle(): void {
-    this.#stats.unsettled--;
-    if (this.#stats.unsettled === 0) {
+    this.#unsettled--;
+    if (this.#unsettled === 0) {
       const waiters = this.#idle;
       this.#idle = [];
       for (const w of waiters) w();

@@ -63,3 +63,4 @@ export {
 } from './prometheus.js';
 export { PYZMQ_PYTHON, requirePyzmq, runPython } from './pyzmq.js';
 export { collectMessages, type MessageCollector } from './collect-messages.js';
+export { udpLogRuleset, type UdpLogRule } from './nft-rules.js';
