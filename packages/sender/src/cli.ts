@@ -46,8 +46,12 @@ export const SEND_DEFAULTS = {
   copyRangeBytes: NFLOG_DEFAULTS.copyRangeBytes,
   /** --libnflog-rcvbuf, MiB (SO_RCVBUFFORCE). */
   rcvbufMiB: 64,
-  /** --zmq-buffer with --wire v1, frames (ZMQ_SNDHWM). */
-  zmqBufferFrames: 64,
+  /**
+   * --zmq-buffer with --wire v1, frames (ZMQ_SNDHWM): at most 64 MiB of 256 KiB frames; below
+   * the size limit a frame is one --flush-interval of traffic, so ~2.5 s of it, the time a
+   * receiver takes to restart.
+   */
+  zmqBufferFrames: 256,
   /**
    * --zmq-buffer with --wire legacy, in kernel batches per group: the queue is then counted in
    * packets, this many times --libnflog-qthresh (the most packets of one kernel batch) per group,

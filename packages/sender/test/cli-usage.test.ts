@@ -79,7 +79,7 @@ test('--help lists every option with its default and exits 0', async () => {
   const help = r.stdout.replace(/\s+/g, ' ');
   assert.match(
     help,
-    /--zmq-buffer <messages> .*\(default: 64 frames with --wire v1; 16 × --libnflog-qthresh × groups packets with --wire legacy\)/,
+    /--zmq-buffer <messages> .*\(default: 256 frames with --wire v1; 16 × --libnflog-qthresh × groups packets with --wire legacy\)/,
   );
   assert.match(help, /--zmq-sndbuf <MiB> .*\(default: 0\.25\)/);
   assert.match(help, /--flush-interval <ms> .*\(default: 10\)/);
