@@ -1,5 +1,6 @@
 // SIGTERM while the kernel still holds a batch it logged: the sender unbinds its groups (or, without CAP_NET_ADMIN after -u, reads on for the flush timeout), so the kernel's pending batches are read and sent before it exits: nft logged = delivered, byte for byte.
 import assert from 'node:assert/strict';
+import { chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Pull } from 'zeromq';
@@ -62,8 +63,12 @@ for (const c of CASES) {
     await ns.nft(RULES);
     const pull = new Pull();
     t.after(() => pull.close());
-    const endpoint = `ipc://${join(dir, 'pull.sock')}`;
+    const sockPath = join(dir, 'pull.sock');
+    const endpoint = `ipc://${sockPath}`;
     await pull.bind(endpoint);
+    // With -u the sender connects once it is nobody: let it reach the socket file.
+    await chmod(dir, 0o755);
+    await chmod(sockPath, 0o777);
     const kids = new Children(t);
     const sender = await kids.start(
       'nflog-zmq-send',
