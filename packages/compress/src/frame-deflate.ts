@@ -121,15 +121,19 @@ export function compressFrame(frame: Buffer, options: CompressFrameOptions = {})
 /**
  * Inflate the records of a decoded compressed frame, capped: never allocates more than
  * `frame.rawBytes` however the stream would inflate, then checks the result
- * against rawBytes and the record count (one walk, which with `options.nanosecond` also
- * converts the timestamps, as decodeFrame does for an uncompressed frame).
+ * against rawBytes and the record count (one walk, with the frame's linktype's shortest
+ * record, which with `options.nanosecond` also converts the timestamps, as decodeFrame does for
+ * an uncompressed frame).
  *
  * @returns the uncompressed records section (fresh memory): `frame.count` whole records
  * @throws WireError ERR_WIRE_INFLATE (not a valid raw deflate stream), ERR_WIRE_OVERSIZE (would
  *   inflate past rawBytes: a zip bomb or a lying header), ERR_WIRE_LENGTH_MISMATCH (inflates to
  *   fewer than rawBytes), and validateRecords' codes
  */
-export function inflateFrameRecords(frame: Frame, options: ValidateRecordsOptions = {}): Buffer {
+export function inflateFrameRecords(
+  frame: Frame,
+  options: Omit<ValidateRecordsOptions, 'linktype'> = {},
+): Buffer {
   // Capped at rawBytes (itself capped by decodeFrame's maxRawBytes): a bomb costs at most that.
   const records = inflateCapped('raw', frame.records, frame.rawBytes, 'frame records');
   if (records.length !== frame.rawBytes) {
@@ -138,7 +142,7 @@ export function inflateFrameRecords(frame: Frame, options: ValidateRecordsOption
       `records inflate to ${records.length} bytes, header says ${frame.rawBytes}`,
     );
   }
-  validateRecords(records, frame.count, options);
+  validateRecords(records, frame.count, { ...options, linktype: frame.linktype });
   return records;
 }
 

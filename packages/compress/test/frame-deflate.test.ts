@@ -53,7 +53,7 @@ test('encodeCompressedFrame builds from fields and record pieces exactly what co
   const pieces = [
     makeRecords([textPayload(0, 500), textPayload(1, 20)]),
     makeRecords([textPayload(2, 700)]),
-    makeRecords([textPayload(3, 1), textPayload(4, 900), textPayload(5, 64)]),
+    makeRecords([textPayload(3, 4), textPayload(4, 900), textPayload(5, 64)]),
   ];
   const plain = encodeFrame(fields, pieces);
   for (const records of [pieces, [Buffer.concat(pieces)], Buffer.concat(pieces)]) {

@@ -22,7 +22,11 @@ test('property: shaped frames follow the shaper regime and inflate to exactly th
           // Each inner array is one kernel read (a piece of the batch); empty reads are allowed.
           reads: fc.array(
             fc.array(
-              fc.oneof(fc.uint8Array({ maxLength: 300 }), fc.integer({ min: 0, max: 1500 })),
+              // At least 20 bytes: a raw IP record holds an IPv4 header.
+              fc.oneof(
+                fc.uint8Array({ minLength: 20, maxLength: 300 }),
+                fc.integer({ min: 20, max: 1500 }),
+              ),
               { maxLength: 4 },
             ),
             { maxLength: 3 },

@@ -46,6 +46,8 @@ export const WIRE_ERROR_CODES = [
   'ERR_WIRE_COUNT_MISMATCH',
   /** A record (or legacy opaque) runs past the end of its section. */
   'ERR_WIRE_TRUNCATED_RECORD',
+  /** A record shorter than its linktype allows (an IPv4 header for 101, the nflog_hdr for 239). */
+  'ERR_WIRE_SHORT_RECORD',
   /** v1 metadata is not a UTF-8 JSON object (only from decodeFrameMeta). */
   'ERR_WIRE_BAD_META',
   /** A deflate/zlib stream does not inflate (compress package: v1 records, legacy 0x01 batches). */

@@ -12,7 +12,7 @@ import {
   type RecordStep,
 } from '@nflog-pipe/pcap-writer';
 import { WireError, type WireErrorCode } from './errors.js';
-import { checkRecordStep, WIRE_MAX_RECORD_BYTES } from './wire-v1.js';
+import { checkRecordStep, minRecordDataBytes, WIRE_MAX_RECORD_BYTES } from './wire-v1.js';
 
 /** Fixed part of a legacy message: ts_sec, ts_usec, orig_len, opaque length (4 × u32 BE). */
 export const LEGACY_HEADER_BYTES = 16;
@@ -43,6 +43,12 @@ export interface LegacyToRecordsOptions {
    * whose ts_usec cannot be microseconds (above 4294967) is then bad (ERR_WIRE_BAD_TIMESTAMP).
    */
   nanosecond?: boolean;
+  /**
+   * The records' linktype (a receiver writes 101): a packet shorter than
+   * minRecordDataBytes(linktype) is then a bad message (ERR_WIRE_SHORT_RECORD). Default: any
+   * length.
+   */
+  linktype?: number;
 }
 
 function fail(code: WireErrorCode, message: string): never {
@@ -209,8 +215,9 @@ export function recordsToLegacyPackets(records: Buffer): Buffer[] {
  * Turn legacy messages (one packet each) into one section of pcap records (LE, microseconds,
  * or nanoseconds with `options.nanosecond`), ready for a single write into the pcap stream. An
  * orig_len of 0 becomes the data length, as the Python receiver did (`pkt.len or
- * len(pkt.dump)`). The records are built whole, so their number is the messages kept: nothing
- * needs to walk them again.
+ * len(pkt.dump)`). With `options.linktype` (101: the Python tool sent raw IP), a packet shorter
+ * than that linktype allows is a bad message (ERR_WIRE_SHORT_RECORD). The records are built
+ * whole, so their number is the messages kept: nothing needs to walk them again.
  *
  * @param msgs legacy messages, without any rate-control prefix byte
  * @param options `onBadPacket` to skip (and count) bad messages instead of throwing;
@@ -223,6 +230,7 @@ export function legacyPacketsToRecords(
 ): Buffer {
   const { onBadPacket } = options;
   const nanosecond = options.nanosecond === true;
+  const minDataBytes = options.linktype === undefined ? 0 : minRecordDataBytes(options.linktype);
   // Pass 1: check every message and size the single output allocation; -1 marks a skipped one.
   const dataLens = new Int32Array(msgs.length);
   let total = 0;
@@ -230,6 +238,12 @@ export function legacyPacketsToRecords(
     let dataBytes: number;
     try {
       dataBytes = checkLegacyPacket(msgs[i]!);
+      if (dataBytes < minDataBytes) {
+        fail(
+          'ERR_WIRE_SHORT_RECORD',
+          `packet of ${dataBytes} bytes is shorter than linktype ${options.linktype} allows (${minDataBytes})`,
+        );
+      }
       if (nanosecond) checkConvertible(msgs[i]!);
     } catch (err) {
       if (onBadPacket === undefined || !(err instanceof WireError)) throw err;

@@ -31,6 +31,21 @@ export const WIRE_MAX_RECORD_BYTES = 262144;
 export const WIRE_DEFAULT_MAX_RAW_BYTES = 64 * MIB;
 /** Largest metadata section in bytes (the header field is a u16). */
 export const WIRE_MAX_META_BYTES = 0xffff;
+/** Fewest captured bytes of a raw IP record (linktype 101): an IPv4 header without options. */
+export const WIRE_MIN_RAW_IP_BYTES = 20;
+/** Fewest captured bytes of an NFLOG record (linktype 239): the 4-byte nflog_hdr. */
+export const WIRE_MIN_NFLOG_BYTES = 4;
+
+/**
+ * Fewest captured bytes (incl_len) a record of `linktype` can have: WIRE_MIN_RAW_IP_BYTES (20)
+ * for raw IP (101), WIRE_MIN_NFLOG_BYTES (4) for NFLOG (239), 0 for any other linktype (nothing
+ * is known about it). A record shorter than that cannot hold a packet of its linktype.
+ */
+export function minRecordDataBytes(linktype: number): number {
+  if (linktype === 101) return WIRE_MIN_RAW_IP_BYTES;
+  if (linktype === 239) return WIRE_MIN_NFLOG_BYTES;
+  return 0;
+}
 
 const KNOWN_FLAGS = WIRE_FLAG_COMPRESSED | WIRE_FLAG_METADATA;
 const U64_MAX = 0xffff_ffff_ffff_ffffn;
@@ -81,7 +96,7 @@ export interface FrameFields {
 }
 
 /** Options of {@link decodeFrame}. */
-export interface DecodeFrameOptions extends ValidateRecordsOptions {
+export interface DecodeFrameOptions extends Omit<ValidateRecordsOptions, 'linktype'> {
   /** Cap on `rawBytes` (the uncompressed records section), bytes. Default WIRE_DEFAULT_MAX_RAW_BYTES. */
   maxRawBytes?: number;
   // `nanosecond` (from ValidateRecordsOptions): convert the records of an uncompressed frame to
@@ -268,6 +283,12 @@ function recordRules(step: RecordStep, index: number, inclLen: number, left: num
 /** Options of {@link validateRecords}. */
 export interface ValidateRecordsOptions {
   /**
+   * The records' linktype: each record must then hold at least minRecordDataBytes(linktype)
+   * bytes (ERR_WIRE_SHORT_RECORD), and `count` such records must fit the section. Default: no
+   * minimum. decodeFrame passes the frame's own.
+   */
+  linktype?: number;
+  /**
    * Also rewrite every ts_usec as nanoseconds (× 1000) in place, in the same walk, for a
    * nanosecond pcap stream (`nflog-pcap-recv --pcap-nsec`). The section must be the caller's
    * own: it is modified, and left partly converted when it turns out to be bad.
@@ -276,17 +297,30 @@ export interface ValidateRecordsOptions {
 }
 
 /**
+ * The fewest bytes `count` records of `linktype` take: each a 16-byte header and at least
+ * minRecordDataBytes(linktype) bytes. A section (or a compressed frame's rawBytes) shorter than
+ * this cannot hold them, whatever it contains: checked before walking or inflating anything.
+ */
+export function minRecordsBytes(count: number, linktype: number | undefined): number {
+  return (
+    count * (RECORD_HEADER_BYTES + (linktype === undefined ? 0 : minRecordDataBytes(linktype)))
+  );
+}
+
+/**
  * Walk a section of pcap records (LE headers) once and check that it holds exactly `count`
- * whole records, each with incl_len at most WIRE_MAX_RECORD_BYTES, ending exactly at the end of
- * the section. Reads only the incl_len fields (and ts_usec with `nanosecond`); allocates
- * nothing. Once it returns, the records are whole and `count` is their number: whoever writes
- * them on (`PcapWriter.write(records, count)`) need not walk them again.
+ * whole records, each with incl_len at most WIRE_MAX_RECORD_BYTES (and, with `linktype`, at
+ * least minRecordDataBytes of it), ending exactly at the end of the section. Reads only the
+ * incl_len fields (and ts_usec with `nanosecond`); allocates nothing. Once it returns, the
+ * records are whole and `count` is their number: whoever writes them on
+ * (`PcapWriter.write(records, count)`) need not walk them again.
  *
  * @param records the records section (uncompressed)
  * @param count the record count the header claims
- * @param options `nanosecond`: convert the timestamps in the same walk
- * @throws WireError ERR_WIRE_TRUNCATED_RECORD, ERR_WIRE_OVERSIZE, ERR_WIRE_COUNT_MISMATCH,
- *   ERR_WIRE_BAD_TIMESTAMP (`nanosecond` only: a ts_usec above 4294967)
+ * @param options `linktype`: the shortest record it allows; `nanosecond`: convert the
+ *   timestamps in the same walk
+ * @throws WireError ERR_WIRE_TRUNCATED_RECORD, ERR_WIRE_OVERSIZE, ERR_WIRE_SHORT_RECORD,
+ *   ERR_WIRE_COUNT_MISMATCH, ERR_WIRE_BAD_TIMESTAMP (`nanosecond` only: a ts_usec above 4294967)
  */
 export function validateRecords(
   records: Buffer,
@@ -294,13 +328,16 @@ export function validateRecords(
   options: ValidateRecordsOptions = {},
 ): void {
   const length = records.length;
-  // Cheap bound first: `count` records need at least 16 bytes each.
-  if (count * RECORD_HEADER_BYTES > length) {
+  // Cheap bound first: `count` records need at least 16 bytes (and the linktype's minimum) each.
+  if (minRecordsBytes(count, options.linktype) > length) {
     fail('ERR_WIRE_COUNT_MISMATCH', `${count} records cannot fit in ${length} bytes`);
   }
   const nanosecond = options.nanosecond === true;
-  // A local, not the imported constant, in the loop (see pcap-writer's record-walk.ts).
+  // Locals, not the imported constants, in the loop (see pcap-writer's record-walk.ts).
   const maxRecordBytes = RECORD_HEADER_BYTES + WIRE_MAX_RECORD_BYTES;
+  const minRecordBytes =
+    RECORD_HEADER_BYTES +
+    (options.linktype === undefined ? 0 : minRecordDataBytes(options.linktype));
   let seen = 0;
   for (let offset = 0, end; offset < length; offset = end) {
     end = recordEnd(records, offset);
@@ -308,6 +345,12 @@ export function validateRecords(
       // Rare: say which rule the record breaks (a cursor reads its incl_len either way).
       const c = new RecordCursor(records, offset);
       recordRules(c.next(), seen, c.inclLen, length - offset);
+    }
+    if (end - offset < minRecordBytes) {
+      fail(
+        'ERR_WIRE_SHORT_RECORD',
+        `record ${seen}: incl_len ${end - offset - RECORD_HEADER_BYTES} is shorter than linktype ${options.linktype} allows (${minRecordBytes - RECORD_HEADER_BYTES})`,
+      );
     }
     if (++seen > count) {
       fail('ERR_WIRE_COUNT_MISMATCH', `more than ${count} records (${length - offset} bytes left)`);
@@ -332,7 +375,9 @@ export function validateRecords(
  * length < 4 → ERR_WIRE_SHORT_HEADER; magic → ERR_WIRE_BAD_MAGIC; length < 40 →
  * ERR_WIRE_SHORT_HEADER; ERR_WIRE_BAD_VERSION; ERR_WIRE_BAD_FLAGS; ERR_WIRE_BAD_RESERVED;
  * ERR_WIRE_LENGTH_MISMATCH; ERR_WIRE_OVERSIZE; then the records (COUNT_MISMATCH,
- * TRUNCATED_RECORD, OVERSIZE).
+ * TRUNCATED_RECORD, OVERSIZE, SHORT_RECORD: each record must hold at least
+ * minRecordDataBytes(linktype) bytes, and a compressed frame's rawBytes room for `count` such
+ * records).
  *
  * @param buf one ZeroMQ message
  * @param options `maxRawBytes` (bytes, default WIRE_DEFAULT_MAX_RAW_BYTES), `nanosecond`
@@ -385,12 +430,13 @@ export function decodeFrame(buf: Buffer, options: DecodeFrameOptions = {}): Fram
     fail('ERR_WIRE_OVERSIZE', `rawBytes ${rawBytes} exceeds the cap ${maxRawBytes}`);
   const records = buf.subarray(recordsStart, length);
   if (compressed) {
-    // Inflate happens elsewhere; reject what no inflate could make right.
-    if (count * RECORD_HEADER_BYTES > rawBytes || (count === 0 && rawBytes !== 0)) {
+    // Inflate happens elsewhere; reject what no inflate could make right: `count` records of
+    // this linktype need more than rawBytes (a small bomb claiming millions of empty records).
+    if (minRecordsBytes(count, linktype) > rawBytes || (count === 0 && rawBytes !== 0)) {
       fail('ERR_WIRE_COUNT_MISMATCH', `${count} records cannot make ${rawBytes} raw bytes`);
     }
   } else {
-    validateRecords(records, count, options);
+    validateRecords(records, count, { ...options, linktype });
   }
   const frame: Frame = {
     flags,

@@ -177,6 +177,21 @@ void test('legacyPacketsToRecords with onBadPacket skips and reports bad message
   );
 });
 
+void test('legacyPacketsToRecords with linktype 101: a packet shorter than an IPv4 header is a bad message', () => {
+  const ip = encodeLegacyPacket(1_700_000_000, 7, 0, Buffer.alloc(20, 0x45));
+  const bad: [string, number][] = [];
+  const records = legacyPacketsToRecords([fixture(hand, 'p1'), ip, fixture(hand, 'p3')], {
+    linktype: 101,
+    onBadPacket: (err, index) => bad.push([err.code, index]),
+  });
+  assert.deepEqual(bad, [
+    ['ERR_WIRE_SHORT_RECORD', 0],
+    ['ERR_WIRE_SHORT_RECORD', 2],
+  ]);
+  assert.deepEqual(records, legacyPacketsToRecords([ip]));
+  assert.equal(records.length, 16 + 20);
+});
+
 void test('legacyPacketsToRecords with nanosecond writes ts_usec × 1000; an unconvertible one is a bad packet', () => {
   const records = legacyPacketsToRecords(
     [fixture(hand, 'p1'), fixture(hand, 'p2'), fixture(hand, 'p3')],

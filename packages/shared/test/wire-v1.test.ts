@@ -29,17 +29,17 @@ const GOLDEN_META = Buffer.from('{"host":"gw1"}');
 const GOLDEN_RECORDS = Buffer.from(
   '00f15365' +
     '40e20100' +
-    '04000000' +
+    '14000000' +
     '3c000000' +
-    '4500003c' +
+    '4500003c1c4640004006b1e6ac100a63ac100a0c' +
     '01f15365' +
     '00000000' +
-    '01000000' +
-    '01000000' +
-    'ff',
+    '14000000' +
+    '14000000' +
+    '450000141234400040fd29b77f0000017f000001',
   'hex',
 );
-const RECORD_1 = GOLDEN_RECORDS.subarray(20);
+const RECORD_1 = GOLDEN_RECORDS.subarray(36);
 
 void test('constants match the documented layout', () => {
   assert.equal(WIRE_V1_MAGIC, Buffer.from('NFPZ').readUInt32LE(0));
@@ -53,7 +53,7 @@ void test('constants match the documented layout', () => {
 
 void test('decodes the hand-made golden frame field by field, records and meta as views', () => {
   const buf = fixture(v1, 'golden');
-  assert.equal(buf.length, 91);
+  assert.equal(buf.length, 126);
   const frame = decodeFrame(buf);
   assert.equal(frame.flags, WIRE_FLAG_METADATA);
   assert.equal(frame.compressed, false);
@@ -61,8 +61,8 @@ void test('decodes the hand-made golden frame field by field, records and meta a
   assert.equal(frame.count, 2);
   assert.equal(frame.senderId, 0x0102030405060708n);
   assert.equal(frame.firstSeq, 42n);
-  assert.equal(frame.recordsBytes, 37);
-  assert.equal(frame.rawBytes, 37);
+  assert.equal(frame.recordsBytes, 72);
+  assert.equal(frame.rawBytes, 72);
   assert.deepEqual(frame.meta, GOLDEN_META);
   assert.deepEqual(frame.records, GOLDEN_RECORDS);
   // Views, not copies: same memory as the message.
@@ -132,8 +132,8 @@ void test('compressed frame: header checked, records are raw deflate that inflat
   assert.equal(frame.compressed, true);
   assert.equal(frame.flags, WIRE_FLAG_COMPRESSED);
   assert.equal(frame.count, 1);
-  assert.equal(frame.recordsBytes, 22);
-  assert.equal(frame.rawBytes, 17);
+  assert.equal(frame.recordsBytes, 41);
+  assert.equal(frame.rawBytes, 36);
   assert.equal(frame.senderId, 2n ** 64n - 1n);
   assert.equal(frame.firstSeq, 2n ** 64n - 2n);
   const raw = inflateRawSync(frame.records, { maxOutputLength: frame.rawBytes });
@@ -146,7 +146,7 @@ void test('compressed frame: header checked, records are raw deflate that inflat
       firstSeq: 2n ** 64n - 2n,
       count: 1,
       flags: WIRE_FLAG_COMPRESSED,
-      rawBytes: 17,
+      rawBytes: 36,
     },
     frame.records,
   );
@@ -246,7 +246,7 @@ const MALFORMED: { name: string; buf: () => Buffer; code: string; maxRawBytes?: 
   },
   {
     name: 'recordsBytes lies (+1)',
-    buf: () => patched('golden', (b) => b.writeUInt32LE(38, 12)),
+    buf: () => patched('golden', (b) => b.writeUInt32LE(73, 12)),
     code: 'ERR_WIRE_LENGTH_MISMATCH',
   },
   {
@@ -261,7 +261,7 @@ const MALFORMED: { name: string; buf: () => Buffer; code: string; maxRawBytes?: 
   },
   {
     name: 'last byte missing',
-    buf: () => fixture(v1, 'golden').subarray(0, 90),
+    buf: () => fixture(v1, 'golden').subarray(0, 125),
     code: 'ERR_WIRE_LENGTH_MISMATCH',
   },
   {
@@ -271,19 +271,19 @@ const MALFORMED: { name: string; buf: () => Buffer; code: string; maxRawBytes?: 
   },
   {
     name: 'uncompressed, rawBytes != recordsBytes',
-    buf: () => patched('golden', (b) => b.writeUInt32LE(36, 16)),
+    buf: () => patched('golden', (b) => b.writeUInt32LE(71, 16)),
     code: 'ERR_WIRE_LENGTH_MISMATCH',
   },
   {
     name: 'uncompressed above the cap',
     buf: () => fixture(v1, 'golden'),
-    maxRawBytes: 36,
+    maxRawBytes: 71,
     code: 'ERR_WIRE_OVERSIZE',
   },
   {
     name: 'compressed rawBytes above the cap',
     buf: () => fixture(v1, 'compressed'),
-    maxRawBytes: 16,
+    maxRawBytes: 35,
     code: 'ERR_WIRE_OVERSIZE',
   },
   {
@@ -327,7 +327,7 @@ const MALFORMED: { name: string; buf: () => Buffer; code: string; maxRawBytes?: 
     code: 'ERR_WIRE_COUNT_MISMATCH',
   },
   {
-    name: 'compressed, count 2 in 17 raw bytes',
+    name: 'compressed, count 2 in 36 raw bytes',
     buf: () => patched('compressed', (b) => b.writeUInt32LE(2, 8)),
     code: 'ERR_WIRE_COUNT_MISMATCH',
   },
@@ -338,12 +338,12 @@ const MALFORMED: { name: string; buf: () => Buffer; code: string; maxRawBytes?: 
   },
   {
     name: 'record incl_len lies (+1, past the end)',
-    buf: () => patched('golden', (b) => b.writeUInt32LE(2, 54 + 20 + 8)),
+    buf: () => patched('golden', (b) => b.writeUInt32LE(21, 54 + 36 + 8)),
     code: 'ERR_WIRE_TRUNCATED_RECORD',
   },
   {
     name: 'record incl_len lies (-1, leftover byte)',
-    buf: () => patched('golden', (b) => b.writeUInt32LE(0, 54 + 20 + 8)),
+    buf: () => frameWithRecordHeader(20, 21),
     code: 'ERR_WIRE_TRUNCATED_RECORD',
   },
   {
@@ -351,7 +351,7 @@ const MALFORMED: { name: string; buf: () => Buffer; code: string; maxRawBytes?: 
     buf: () =>
       encodeFrame(
         { linktype: 101, senderId: 7n, firstSeq: 0n, count: 1 },
-        GOLDEN_RECORDS.subarray(0, 30),
+        GOLDEN_RECORDS.subarray(0, 46),
       ),
     code: 'ERR_WIRE_TRUNCATED_RECORD',
   },
@@ -364,6 +364,53 @@ const MALFORMED: { name: string; buf: () => Buffer; code: string; maxRawBytes?: 
     name: 'record data missing',
     buf: () => frameWithRecordHeader(100, 50),
     code: 'ERR_WIRE_TRUNCATED_RECORD',
+  },
+  {
+    name: 'raw IP record shorter than an IPv4 header (19 bytes)',
+    buf: () =>
+      encodeFrame(
+        { linktype: 101, senderId: 7n, firstSeq: 0n, count: 2 },
+        buildRecords([
+          { tsSec: 0, tsUsec: 0, data: new Uint8Array(19), extra: 0 },
+          { tsSec: 0, tsUsec: 0, data: new Uint8Array(21), extra: 0 },
+        ]),
+      ),
+    code: 'ERR_WIRE_SHORT_RECORD',
+  },
+  {
+    name: 'raw IP record of 0 bytes, beside a longer one',
+    buf: () =>
+      encodeFrame(
+        { linktype: 101, senderId: 7n, firstSeq: 0n, count: 2 },
+        buildRecords([
+          { tsSec: 0, tsUsec: 0, data: new Uint8Array(40), extra: 0 },
+          { tsSec: 0, tsUsec: 0, data: new Uint8Array(0), extra: 0 },
+        ]),
+      ),
+    code: 'ERR_WIRE_SHORT_RECORD',
+  },
+  {
+    name: 'NFLOG record shorter than the 4-byte nflog_hdr',
+    buf: () => patched('nflog-short', () => {}),
+    code: 'ERR_WIRE_SHORT_RECORD',
+  },
+  {
+    name: 'uncompressed, count 2 cannot fit 36 bytes of raw IP records',
+    buf: () =>
+      encodeFrame(
+        { linktype: 101, senderId: 7n, firstSeq: 0n, count: 2 },
+        Buffer.concat([RECORD_1.subarray(0, 16), Buffer.alloc(20)]),
+      ),
+    code: 'ERR_WIRE_COUNT_MISMATCH',
+  },
+  {
+    name: 'compressed, 4194304 records claimed in 64 MiB (a small bomb of empty records)',
+    buf: () =>
+      patched('compressed', (b) => {
+        b.writeUInt32LE(4194304, 8);
+        b.writeUInt32LE(64 * 1024 * 1024, 16);
+      }),
+    code: 'ERR_WIRE_COUNT_MISMATCH',
   },
 ];
 
@@ -380,7 +427,7 @@ void test('validateRecords rejects each bad records section with its code', () =
   expectWireError(() => validateRecords(GOLDEN_RECORDS, 3), 'ERR_WIRE_COUNT_MISMATCH');
   expectWireError(() => validateRecords(GOLDEN_RECORDS, 1), 'ERR_WIRE_COUNT_MISMATCH');
   expectWireError(
-    () => validateRecords(GOLDEN_RECORDS.subarray(0, 36), 2),
+    () => validateRecords(GOLDEN_RECORDS.subarray(0, 71), 2),
     'ERR_WIRE_TRUNCATED_RECORD',
   );
   expectWireError(
@@ -396,6 +443,23 @@ void test('validateRecords rejects each bad records section with its code', () =
   validateRecords(max, 1);
 });
 
+void test('validateRecords with a linktype refuses records shorter than it allows, and counts that cannot fit', () => {
+  validateRecords(GOLDEN_RECORDS, 2, { linktype: 101 });
+  validateRecords(GOLDEN_RECORDS, 2, { linktype: 239 });
+  const short = buildRecords([
+    { tsSec: 0, tsUsec: 0, data: new Uint8Array(40), extra: 0 },
+    { tsSec: 0, tsUsec: 0, data: new Uint8Array(4), extra: 0 },
+  ]);
+  validateRecords(short, 2); // no linktype: any length
+  validateRecords(short, 2, { linktype: 239 }); // 4 bytes: an nflog_hdr
+  expectWireError(() => validateRecords(short, 2, { linktype: 101 }), 'ERR_WIRE_SHORT_RECORD');
+  // 3 records of raw IP need 3 × 36 bytes before anything is walked.
+  expectWireError(
+    () => validateRecords(Buffer.alloc(100), 3, { linktype: 101 }),
+    'ERR_WIRE_COUNT_MISMATCH',
+  );
+});
+
 void test('validateRecords with nanosecond converts ts_usec in the same walk, in place', () => {
   const records = Buffer.from(GOLDEN_RECORDS);
   validateRecords(records, 2, { nanosecond: true });
@@ -409,15 +473,15 @@ void test('validateRecords with nanosecond converts ts_usec in the same walk, in
   assert.deepEqual(msg.subarray(WIRE_V1_HEADER_BYTES), expected);
   // A ts_usec that cannot be microseconds is a bad frame, not a wrapped value.
   const bad = Buffer.from(GOLDEN_RECORDS);
-  bad.writeUInt32LE(4294968, 24);
+  bad.writeUInt32LE(4294968, 40);
   expectWireError(() => validateRecords(bad, 2, { nanosecond: true }), 'ERR_WIRE_BAD_TIMESTAMP');
   const top = Buffer.from(GOLDEN_RECORDS);
-  top.writeUInt32LE(4294967, 24);
+  top.writeUInt32LE(4294967, 40);
   validateRecords(top, 2, { nanosecond: true });
-  assert.equal(top.readUInt32LE(24), 4294967000);
+  assert.equal(top.readUInt32LE(40), 4294967000);
   // Without the option the same value is only data.
   const raw = Buffer.from(GOLDEN_RECORDS);
-  raw.writeUInt32LE(0xffffffff, 24);
+  raw.writeUInt32LE(0xffffffff, 40);
   validateRecords(raw, 2);
 });
 
@@ -468,7 +532,8 @@ interface Pkt {
 const pktArb: fc.Arbitrary<Pkt> = fc.record({
   tsSec: fc.nat({ max: 0xffffffff }),
   tsUsec: fc.nat({ max: 999999 }),
-  data: fc.uint8Array({ maxLength: 300 }),
+  // At least an IPv4 header: the shortest record linktypes 101 and 239 allow.
+  data: fc.uint8Array({ minLength: 20, maxLength: 300 }),
   extra: fc.nat({ max: 1500 }),
 });
 
