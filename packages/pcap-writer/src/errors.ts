@@ -24,7 +24,8 @@ export class PcapFormatError extends Error {
 }
 
 /** Codes carried by {@link PcapWriteError}. */
-export type PcapWriteErrorCode = 'ERR_PCAP_EPIPE' | 'ERR_PCAP_WRITE' | 'ERR_PCAP_NOT_FIFO';
+export type PcapWriteErrorCode =
+  'ERR_PCAP_EPIPE' | 'ERR_PCAP_WRITE' | 'ERR_PCAP_NOT_FIFO' | 'ERR_PCAP_APPEND_MISMATCH';
 
 /** Records a writer took in `write()` that its reader did not get whole. */
 export interface PcapLoss {
@@ -39,7 +40,8 @@ export interface PcapLoss {
  *
  * `code` is `ERR_PCAP_EPIPE` when the reading end of a pipe/FIFO went away (the expected case for
  * a FIFO whose IDS restarted), `ERR_PCAP_NOT_FIFO` when `PcapWriter.openFifo` found something
- * else at the path, `ERR_PCAP_WRITE` for any other failure. `cause` is the original system error
+ * else at the path, `ERR_PCAP_APPEND_MISMATCH` when `PcapWriter.open` with `append` found a file
+ * that starts with another header, `ERR_PCAP_WRITE` for any other failure. `cause` is the original system error
  * (with its own `code`, `errno`, `syscall`).
  *
  * `lostRecords`/`lostBytes` say which of the records given to `write()` the reader did not get

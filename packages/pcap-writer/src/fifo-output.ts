@@ -210,9 +210,11 @@ export class FifoOutput implements PcapOutput {
   #accepted = 0; // stream offset the kernel has accepted
   #pendingRecords = 0; // records of #entries[#cursor..]
   #waiting = false; // a PIPE_BUF chunk is in the libuv stream, waiting for room in the pipe
+  #waitingBytes = 0; // its size
   #active = true; // written since the last probe tick
   #open = true;
-  #flushed: (() => void) | null = null;
+  /** Called once everything given to send() is accepted, or the output shuts. */
+  #flushWaiters: (() => void)[] = [];
 
   /** Takes ownership of both fds. `probeMs`: idle check period for a departed reader. */
   constructor(path: string, fds: FifoFds, probeMs: number, hooks: OutputHooks) {
@@ -249,7 +251,7 @@ export class FifoOutput implements PcapOutput {
 
   async end(): Promise<void> {
     if (this.#open && this.#cursor < this.#entries.length) {
-      await new Promise<void>((resolve) => (this.#flushed = resolve));
+      await new Promise<void>((resolve) => this.#flushWaiters.push(resolve));
     }
     if (!this.#open) return; // failed (reported) or destroyed while flushing
     // A reader that left without the whole stream is found here rather than never: after we
@@ -308,11 +310,7 @@ export class FifoOutput implements PcapOutput {
       // A non-blocking pipe takes less than offered only when it is full.
       if (n < want) this.#waitForRoom();
     }
-    if (this.#cursor === this.#entries.length && this.#flushed !== null) {
-      const flushed = this.#flushed;
-      this.#flushed = null;
-      flushed();
-    }
+    if (this.#cursor === this.#entries.length) this.#flushDone();
     if (this.#accepted !== before) this.#hooks.onProgress();
   }
 
@@ -326,9 +324,11 @@ export class FifoOutput implements PcapOutput {
     const from = this.#accepted - e.start;
     const chunk = e.buf.subarray(from, from + Math.min(PIPE_BUF_BYTES, e.buf.length - from));
     this.#waiting = true;
+    this.#waitingBytes = chunk.length;
     this.#socket.write(chunk, (err) => {
       if (!this.#open) return;
       this.#waiting = false;
+      this.#waitingBytes = 0;
       if (err) {
         this.#readerGone(err, false);
         return;
@@ -442,8 +442,91 @@ export class FifoOutput implements PcapOutput {
     return { lostRecords, lostBytes };
   }
 
+  #flushDone(): void {
+    const waiters = this.#flushWaiters;
+    this.#flushWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  /**
+   * Stop at a record boundary (a reader must never get a partial record): drop what is queued
+   * beyond the record the pipe is taking now, give the pipe up to `timeoutMs` to take the rest
+   * of that record, then close. Records dropped, and the one record still cut at the timeout,
+   * are the returned loss; a reader that leaves meanwhile is reported through `onError` as
+   * usual.
+   */
+  finish(timeoutMs: number): Promise<PcapLoss> {
+    if (!this.#open) return Promise.resolve(NO_LOSS);
+    const dropped = this.#cutAtRecord();
+    if (this.#cursor >= this.#entries.length && !this.#waiting) {
+      this.#shut();
+      return Promise.resolve(dropped);
+    }
+    return new Promise<PcapLoss>((resolve) => {
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        // The reader did not take even that much: the cut record is lost with the rest.
+        timedOut = true;
+        const rest = this.destroy();
+        resolve({
+          lostRecords: dropped.lostRecords + rest.lostRecords,
+          lostBytes: dropped.lostBytes + rest.lostBytes,
+        });
+      }, timeoutMs);
+      this.#flushWaiters.push(() => {
+        if (timedOut) return;
+        clearTimeout(timer);
+        this.#shut();
+        resolve(dropped);
+      });
+    });
+  }
+
+  /**
+   * Cut what is queued right after the record in progress: the one the kernel (or the PIPE_BUF
+   * chunk waiting for room) has taken part of. Returns the records cut away.
+   */
+  #cutAtRecord(): PcapLoss {
+    const i = this.#cursor;
+    const e = this.#entries[i];
+    if (e === undefined) return NO_LOSS;
+    // Bytes of this buffer the pipe has (or will have, once the waiting chunk lands).
+    const taken = this.#accepted + this.#waitingBytes - e.start;
+    let keep = 0;
+    let keepCount = 0;
+    if (taken > 0) {
+      if (e.count === 0) {
+        keep = e.buf.length; // the pcap header: finish it
+      } else {
+        const c = new RecordCursor(e.buf);
+        while (c.next() === RECORD_OK && c.end < taken);
+        keep = c.end;
+        keepCount = c.count;
+      }
+    }
+    let lostRecords = e.count - keepCount;
+    let lostBytes = e.count > 0 ? e.buf.length - keep : 0;
+    for (let j = i + 1; j < this.#entries.length; j++) {
+      const later = this.#entries[j]!;
+      lostRecords += later.count;
+      if (later.count > 0) lostBytes += later.buf.length;
+    }
+    this.#entries.length = keep > 0 ? i + 1 : i;
+    if (keep > 0)
+      this.#entries[i] = { buf: e.buf.subarray(0, keep), count: keepCount, start: e.start };
+    this.#enqueued = e.start + keep;
+    this.#pendingRecords = keepCount;
+    if (keep > 0 && this.#accepted === this.#enqueued) {
+      // Cut exactly where the pipe stopped: nothing of it is in progress after all.
+      this.#cursor = i + 1;
+      this.#pendingRecords = 0;
+    }
+    return { lostRecords, lostBytes };
+  }
+
   /** Close both fds and forget everything; the reader sees EOF after what is in the pipe. */
   #shut(): void {
+    if (!this.#open) return;
     this.#open = false;
     clearInterval(this.#probeTimer);
     this.#entries = [];
@@ -453,8 +536,6 @@ export class FifoOutput implements PcapOutput {
     this.#pendingRecords = 0;
     this.#socket.destroy(); // closes fd
     closeSync(this.#keeperFd);
-    const flushed = this.#flushed;
-    this.#flushed = null;
-    flushed?.();
+    this.#flushDone();
   }
 }

@@ -21,6 +21,12 @@ export interface PcapOutput {
   end(): Promise<void>;
   /** Close now, dropping what is pending; returns the records dropped. Safe to repeat. */
   destroy(): PcapLoss;
+  /**
+   * Close at the next record boundary: drop what is pending beyond the record being written,
+   * give that record up to `timeoutMs`, then close; returns the records dropped. Outputs that
+   * never leave a partial record when destroyed simply destroy.
+   */
+  finish(timeoutMs: number): Promise<PcapLoss>;
   /** Whether the output's own timers keep the event loop alive. */
   setRef(ref: boolean): void;
 }

@@ -1,10 +1,20 @@
-import { EventEmitter, once } from 'node:events';
-import { createWriteStream, fstatSync, type WriteStream } from 'node:fs';
+import { EventEmitter } from 'node:events';
+import {
+  closeSync,
+  constants as fsConstants,
+  createWriteStream,
+  fstatSync,
+  open as openCb,
+  readSync,
+} from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Socket } from 'node:net';
 import type { Writable } from 'node:stream';
-import type { PcapLoss, PcapWriteError } from './errors.js';
+import { promisify } from 'node:util';
+import { PCAP_HEADER_BYTES } from './constants.js';
+import { PcapWriteError, type PcapLoss } from './errors.js';
 import { FifoOutput, openFifoFds, waitReaderGone } from './fifo-output.js';
+import { FileOutput } from './file-output.js';
 import { encodePcapHeader, type PcapHeaderOptions } from './header.js';
 import { NO_LOSS, type OutputHooks, type PcapOutput } from './pcap-output.js';
 import { countRecords } from './records.js';
@@ -40,6 +50,14 @@ export interface PcapWriterOptions extends PcapHeaderOptions {
   probeMs?: number;
   /** `write()` returns false once this many bytes are queued. Default 4 MiB. */
   highWaterMarkBytes?: number;
+  /**
+   * Regular files only: keep what is already in the file and append to it, when it starts with
+   * exactly the header this writer would write (the same linktype, snaplen and resolution); an
+   * absent or empty file gets a fresh header. The file must end on a record boundary, as every
+   * file this writer left does (it cuts a failed write back). Default false: the file is
+   * truncated and starts with a fresh header.
+   */
+  append?: boolean;
 }
 
 /** Options for {@link PcapWriter.waitReaderGone}. */
@@ -50,14 +68,41 @@ export interface PcapWaitReaderGoneOptions {
   signal?: AbortSignal;
 }
 
-async function fileStream(path: string | null, fd?: number): Promise<WriteStream> {
-  const stream =
-    fd === undefined
-      ? createWriteStream(path ?? '', { flags: 'w' })
-      : // fd 1 belongs to the process, not to us: never close it.
-        createWriteStream('', { fd, autoClose: false });
-  if (fd === undefined) await once(stream, 'open'); // rejects with the open(2) error (EACCES, ...)
-  return stream;
+// The callback fs.open gives a bare fd (a FileHandle would close it when garbage-collected).
+const openAsync = promisify(openCb);
+
+/**
+ * Open the regular file `path` for a writer: truncated (`append` false), or appended to when it
+ * already starts with `header`. Returns the fd (owned by the caller), where writing starts, and
+ * whether the header must still be written.
+ *
+ * @throws the open(2) error (ENOENT, EACCES, EISDIR, ...); PcapWriteError
+ *   `ERR_PCAP_APPEND_MISMATCH` when appending to a file that starts with another header
+ */
+async function openFile(
+  path: string,
+  header: Buffer,
+  append: boolean,
+): Promise<{ fd: number; baseOffset: number; writeHeader: boolean }> {
+  if (!append) return { fd: await openAsync(path, 'w'), baseOffset: 0, writeHeader: true };
+  // Not O_APPEND: Linux's pwrite(2) would ignore the offset, and FileOutput writes at offsets.
+  const fd = await openAsync(path, fsConstants.O_RDWR | fsConstants.O_CREAT);
+  try {
+    const size = fstatSync(fd).size;
+    if (size === 0) return { fd, baseOffset: 0, writeHeader: true };
+    const head = Buffer.alloc(PCAP_HEADER_BYTES);
+    const n = size >= PCAP_HEADER_BYTES ? readSync(fd, head, 0, PCAP_HEADER_BYTES, 0) : 0;
+    if (n !== PCAP_HEADER_BYTES || !head.equals(header)) {
+      throw new PcapWriteError(
+        'ERR_PCAP_APPEND_MISMATCH',
+        `${path} does not start with this stream's pcap header; not appending to it`,
+      );
+    }
+    return { fd, baseOffset: size, writeHeader: false };
+  } catch (err) {
+    closeSync(fd);
+    throw err;
+  }
 }
 
 /**
@@ -122,38 +167,46 @@ export class PcapWriter extends EventEmitter {
    *   back-pressure; closing the writer closes fd 1 so the reader sees EOF); anything else (a
    *   file, a tty) is written through an fs stream that leaves fd 1 open.
    * - a FIFO path: as {@link openFifo}.
-   * - any other path: created or truncated, written through `fs.createWriteStream`.
+   * - any other path: created or truncated (or, with `append`, appended to), written with
+   *   positional writev(2) on an fd the writer owns: a write that fails (a full disk) is cut
+   *   back to the last whole record before `'error'`, and so is what `destroy()` drops, so the
+   *   file never ends mid-record.
    *
    * @throws AbortError (code `ABORT_ERR`, `cause` the abort reason) if `signal` aborts first;
-   *   the fs system error (`ENOENT`, `EACCES`, ...) if `dest` cannot be opened.
+   *   the fs system error (`ENOENT`, `EACCES`, ...) if `dest` cannot be opened; PcapWriteError
+   *   `ERR_PCAP_APPEND_MISMATCH` (with `append`) if the file starts with another header.
    */
   static async open(dest: string, options: PcapWriterOptions = {}): Promise<PcapWriter> {
     const { header, hwmBytes, retryMs } = PcapWriter.#settings(options);
-    let stream: Writable;
-    let kind: PcapWriterKind;
     if (dest === '-') {
-      kind = 'stdout';
       const st = fstatSync(1);
-      stream =
+      const stream: Writable =
         st.isFIFO() || st.isSocket()
           ? new Socket({ fd: 1, readable: false, writable: true })
-          : await fileStream(null, 1);
-    } else {
-      const st = await stat(dest).catch((err: unknown) => {
-        if ((err as { code?: unknown }).code === 'ENOENT') return null;
-        throw err;
-      });
-      if (st?.isFIFO()) return PcapWriter.openFifo(dest, options);
-      kind = 'file';
-      stream = await fileStream(dest);
+          : // fd 1 belongs to the process, not to us: never close it.
+            createWriteStream('', { fd: 1, autoClose: false });
+      const writer = new PcapWriter(
+        'stdout',
+        null,
+        { hwmBytes, retryMs },
+        (hooks) => new StreamOutput(stream, hooks),
+      );
+      writer.#out.send(header, 0);
+      return writer;
     }
+    const st = await stat(dest).catch((err: unknown) => {
+      if ((err as { code?: unknown }).code === 'ENOENT') return null;
+      throw err;
+    });
+    if (st?.isFIFO()) return PcapWriter.openFifo(dest, options);
+    const { fd, baseOffset, writeHeader } = await openFile(dest, header, options.append === true);
     const writer = new PcapWriter(
-      kind,
-      dest === '-' ? null : dest,
+      'file',
+      dest,
       { hwmBytes, retryMs },
-      (hooks) => new StreamOutput(stream, hooks),
+      (hooks) => new FileOutput(fd, baseOffset, hooks),
     );
-    writer.#out.send(header, 0);
+    if (writeHeader) writer.#out.send(header, 0);
     return writer;
   }
 
@@ -282,6 +335,28 @@ export class PcapWriter extends EventEmitter {
   }
 
   /**
+   * Close at the next record boundary, for a stop that cannot wait for a slow reader: what is
+   * queued beyond the record being written is dropped, that record gets up to `timeoutMs` to
+   * reach the reader whole, then the output closes. On a FIFO the reader so never ends with a
+   * partial record unless it takes nothing at all for `timeoutMs`; a file is cut back to its
+   * last whole record; on stdout it is `destroy()`. May follow {@link close} (whose promise then
+   * settles too); emits nothing.
+   *
+   * @returns the records dropped (and the one cut, after a timeout): they never reached the
+   *   reader whole. A reader that left meanwhile is reported by `close()`'s rejection instead.
+   */
+  async finish(timeoutMs: number): Promise<PcapLoss> {
+    this.#closeRequested = true;
+    if (this.#dead) {
+      this.#out.destroy();
+      return NO_LOSS;
+    }
+    const loss = await this.#out.finish(timeoutMs);
+    this.#dead = true;
+    return loss;
+  }
+
+  /**
    * FIFO only (other kinds resolve true at once): after {@link close}, wait until the reader has
    * closed its end, probing every `retryMs`. Opening the FIFO again before that would append a
    * new stream to what the old reader is still reading instead of giving it EOF.
@@ -314,7 +389,9 @@ export class PcapWriter extends EventEmitter {
     const wasDead = this.#dead;
     this.#closeRequested = true;
     if (wasDead) {
+      // Releases what a failed output still holds; a file is cut back to its last whole record.
       this.#out.destroy();
+      await this.#out.end();
       return;
     }
     await this.#out.end();

@@ -70,6 +70,12 @@ export class StreamOutput implements PcapOutput {
     return loss;
   }
 
+  finish(): Promise<PcapLoss> {
+    // A pipe on stdout may be left with part of the buffer in progress (it is counted lost);
+    // only the FIFO output can tell where its reader is.
+    return Promise.resolve(this.destroy());
+  }
+
   setRef(): void {
     // no timers of our own: the stream's pending writes keep the loop alive while they last
   }
