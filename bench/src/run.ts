@@ -25,6 +25,7 @@ import { ALL_TOOLS, TOOLS, type ToolDef, type ToolName } from './tools.js';
 import { runMicro } from './micro.js';
 import { runSoak } from './soak.js';
 import { renderStartup, runStartup } from './startup.js';
+import { runRecvMemory } from './recv-memory.js';
 import { splitLoss } from './loss.js';
 import { readNflogInstance } from './nflog-ready.js';
 
@@ -38,6 +39,8 @@ const USAGE = `usage: npm run bench -- [options]   (as root)
   --quick          smoke run: --seconds 1 --reps 1
   --micro          run the microbenchmarks instead (no root needed)
   --startup        measure exec -> NFLOG group bound instead (as root; --reps starts, default 15)
+  --recv-memory    measure the receiver's RSS instead: a 256 MiB ring under load with dumps,
+                   then 20 hostile 200 MiB messages (no root needed; --seconds of load, default 30)
   --report FILE    print the table and targets again from a results file (no root needed)
   --soak S         soak and fault run instead (as root): the whole pipe for S seconds at
                    50000 pps of 512 B (or the first of --rates/--sizes), a fault every
@@ -60,6 +63,7 @@ async function main(argv: string[]): Promise<number> {
         quick: { type: 'boolean', default: false },
         micro: { type: 'boolean', default: false },
         startup: { type: 'boolean', default: false },
+        'recv-memory': { type: 'boolean', default: false },
         report: { type: 'string' },
         soak: { type: 'string' },
         'fault-every': { type: 'string', default: '10' },
@@ -92,6 +96,10 @@ async function main(argv: string[]): Promise<number> {
   }
   if (values.startup) return runStartupMode(Number(values.reps ?? 15), Number(values.group));
   if (values.soak !== undefined) return soak(values, argv);
+  if (values['recv-memory']) {
+    await runRecvMemory({ seconds: Number(values.seconds ?? 30) });
+    return 0;
+  }
   const sizes = values.sizes.split(',').map(Number);
   const rates = values.rates.split(',').map((r) => (r === 'max' ? 'max' : Number(r)));
   const seconds = Number(values.seconds ?? (values.quick ? 1 : 5));

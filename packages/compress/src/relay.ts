@@ -10,8 +10,7 @@ import {
   MIB,
   PeerWatch,
   UsageError,
-  WIRE_MAX_META_BYTES,
-  WIRE_V1_HEADER_BYTES,
+  maxMessageBytes,
   boundedReceiveOptions,
   WireError,
   loadCurveClient,
@@ -53,14 +52,8 @@ export const RELAY_RECEIVE_QUEUE_BYTES = 128 * MIB;
  * ones are refused by ZeroMQ (ZMQ_MAXMSGSIZE) before they take memory.
  */
 export function relayMaxMessageBytes(maxRawBytes: number): number {
-  const deflated =
-    maxRawBytes +
-    Math.floor(maxRawBytes / 4096) +
-    Math.floor(maxRawBytes / 16384) +
-    Math.floor(maxRawBytes / 33554432) +
-    13 +
-    6;
-  return WIRE_V1_HEADER_BYTES + WIRE_MAX_META_BYTES + deflated;
+  // A relay takes v1 frames and legacy messages, with or without the rate-control prefix.
+  return maxMessageBytes({ v1: true, legacy: true, rateControl: true, maxRawBytes });
 }
 
 /** One relay's message handling; built once the PUSH end exists. */

@@ -35,6 +35,12 @@ export interface PcapLoss {
   lostBytes: number;
 }
 
+/** A buffer of whole records given to `PcapWriter.write()`, with its record count. */
+export interface PcapBatch {
+  readonly records: Buffer;
+  readonly count: number;
+}
+
 /**
  * Writing the pcap stream failed; the writer that emitted it is dead and must be reopened.
  *
@@ -46,8 +52,10 @@ export interface PcapLoss {
  *
  * `lostRecords`/`lostBytes` say which of the records given to `write()` the reader did not get
  * whole. For a FIFO this is exact: the records still queued, the record cut off, and the records
- * the reader left unread in the pipe (read back out, so no later reader sees them). For a file
- * or stdout it counts the records the OS had not yet accepted. Every other record was delivered.
+ * the reader left unread in the pipe (read back out, so no later reader sees them). For stdout
+ * it counts the records the OS had not yet accepted. A file is cut back to its last whole
+ * buffer, so nothing is lost there: what it had not written is handed back in `unwritten`.
+ * Every other record was delivered.
  */
 export class PcapWriteError extends Error implements PcapLoss {
   /** Stable identity of the failure; branch on this, never on `message`. */
@@ -56,16 +64,28 @@ export class PcapWriteError extends Error implements PcapLoss {
   readonly lostRecords: number;
   /** Bytes of `lostRecords` (record headers included). */
   readonly lostBytes: number;
+  /**
+   * The buffers given to `write()` that the output never wrote (not counted in `lostRecords`),
+   * oldest first: a file cut back after a failed write holds none of them, so whoever wrote them
+   * may write them again (to a writer opened anew with `append`). Empty for FIFOs and stdout.
+   */
+  readonly unwritten: readonly PcapBatch[];
 
   constructor(
     code: PcapWriteErrorCode,
     message: string,
-    options?: { cause?: unknown; lostRecords?: number; lostBytes?: number },
+    options?: {
+      cause?: unknown;
+      lostRecords?: number;
+      lostBytes?: number;
+      unwritten?: readonly PcapBatch[];
+    },
   ) {
     super(message, options);
     this.name = 'PcapWriteError';
     this.code = code;
     this.lostRecords = options?.lostRecords ?? 0;
     this.lostBytes = options?.lostBytes ?? 0;
+    this.unwritten = options?.unwritten ?? [];
   }
 }

@@ -7,7 +7,7 @@
 // its write in progress. So this output keeps the queue itself, one writev in flight at a time.
 
 import { closeSync, ftruncateSync, writev } from 'node:fs';
-import type { PcapLoss } from './errors.js';
+import type { PcapBatch, PcapLoss } from './errors.js';
 import { NO_LOSS, toWriteError, type OutputHooks, type PcapOutput } from './pcap-output.js';
 
 /** Buffers gathered into one writev(2); far below IOV_MAX (1024). */
@@ -168,9 +168,16 @@ export class FileOutput implements PcapOutput {
   }
 
   #fail(err: unknown): void {
-    const loss = this.#drop();
+    // Every buffer not written whole is cut off the file again: none of it is lost yet, so it
+    // goes back to whoever wrote it (`unwritten`) instead of into the loss.
+    const unwritten: PcapBatch[] = [];
+    for (let i = this.#head; i < this.#queue.length; i++) {
+      const e = this.#queue[i]!;
+      if (e.count > 0) unwritten.push({ records: e.buf, count: e.count });
+    }
+    this.#drop();
     this.#closeFd(true);
-    this.#hooks.onError(toWriteError(err, loss));
+    this.#hooks.onError(toWriteError(err, NO_LOSS, unwritten));
   }
 
   /** Close the fd, first cutting the file back to the last whole buffer when `cut`. */

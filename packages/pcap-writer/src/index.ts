@@ -11,6 +11,7 @@ export {
 export {
   PcapFormatError,
   PcapWriteError,
+  type PcapBatch,
   type PcapFormatErrorCode,
   type PcapLoss,
   type PcapWriteErrorCode,

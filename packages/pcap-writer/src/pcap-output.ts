@@ -1,5 +1,5 @@
 // The seam between PcapWriter and what it writes to (internal; not exported from index.ts).
-import { PcapWriteError, type PcapLoss } from './errors.js';
+import { PcapWriteError, type PcapBatch, type PcapLoss } from './errors.js';
 
 /** What an output reports back to its PcapWriter. */
 export interface OutputHooks {
@@ -41,7 +41,11 @@ export function errnoCode(err: unknown): string | undefined {
 }
 
 /** Wrap a system error from writing: `ERR_PCAP_EPIPE` for a reader that left, else `ERR_PCAP_WRITE`. */
-export function toWriteError(err: unknown, loss: PcapLoss): PcapWriteError {
+export function toWriteError(
+  err: unknown,
+  loss: PcapLoss,
+  unwritten: readonly PcapBatch[] = [],
+): PcapWriteError {
   const code = errnoCode(err);
   // ENXIO: the idle probe's open(2) found no reader left (fifo(7)); a write would get EPIPE.
   if (code === 'EPIPE' || code === 'ENXIO') {
@@ -51,5 +55,9 @@ export function toWriteError(err: unknown, loss: PcapLoss): PcapWriteError {
     });
   }
   const why = err instanceof Error ? err.message : String(err);
-  return new PcapWriteError('ERR_PCAP_WRITE', `pcap write failed: ${why}`, { cause: err, ...loss });
+  return new PcapWriteError('ERR_PCAP_WRITE', `pcap write failed: ${why}`, {
+    cause: err,
+    ...loss,
+    unwritten,
+  });
 }

@@ -23,6 +23,7 @@ import {
   type Logger,
   validateEndpoint,
 } from '@nflog-pipe/shared';
+import { LINKTYPE_RAW } from '@nflog-pipe/pcap-writer';
 import { Receiver, type ReceiverStats, type WireMode } from './receiver.js';
 
 /** Defaults of the CLI options, in the units the options take. */
@@ -33,15 +34,33 @@ export const RECV_DEFAULTS = {
   bufferWindowMiB: 64,
   /** --buffer-timeout, seconds. */
   bufferTimeoutS: 1,
-  /** --max-frame, MiB of uncompressed records per frame. */
-  maxFrameMiB: 64,
-  /** --zmq-buffer, messages (ZMQ_RCVHWM). */
+  /**
+   * --max-frame, MiB of uncompressed records per frame (or inflated legacy window): 8 times the
+   * sender's default frame (--batch-bytes 256 KiB), twice the legacy shaper's window (1 MiB),
+   * and small enough that the receive queue's budget holds a sender's whole default backlog.
+   */
+  maxFrameMiB: 2,
+  /**
+   * --receive-queue, MiB per connected peer (ZMQ_RCVHWM = this / ZMQ_MAXMSGSIZE): with the
+   * default --max-frame, 124 messages, more than a sender queues by default (--zmq-buffer 64).
+   */
+  receiveQueueMiB: 256,
+  /** --zmq-buffer, messages: the upper limit of ZMQ_RCVHWM. */
   zmqBufferMessages: 1000,
   /** --stats-interval, seconds. */
   statsIntervalS: 60,
   /** --flush-timeout, seconds. */
   flushTimeoutS: 5,
 } as const;
+
+/** An argParser for a MiB option that must be above 0 (0 would accept nothing). */
+function positiveMiB(flag: string): (v: string) => number {
+  return (v: string): number => {
+    const bytes = parseMiB(v);
+    if (bytes < 1) throw new InvalidArgumentError(`${flag} must be above 0: '${v}'`);
+    return bytes;
+  };
+}
 
 function linktypeArg(v: string): number {
   const n = Number(v);
@@ -77,8 +96,10 @@ export function buildProgram(): ReturnType<typeof createProgram> {
     .addOption(
       new Option(
         '--linktype <n>',
-        'pcap linktype of the output; frames of another linktype are dropped and counted as bad (default: the first one received)',
-      ).argParser(linktypeArg),
+        'pcap linktype of the output (101 raw IP, 239 NFLOG); frames of another linktype are dropped and counted as bad',
+      )
+        .argParser(linktypeArg)
+        .default(LINKTYPE_RAW),
     )
     .option('--pcap-nsec', 'write nanosecond-resolution pcap (magic a1b23c4d)', false)
     .addOption(
@@ -110,15 +131,23 @@ export function buildProgram(): ReturnType<typeof createProgram> {
     .addOption(
       new Option(
         '--max-frame <MiB>',
-        'largest uncompressed records section accepted in one frame, MiB (larger ones are bad frames)',
+        'largest uncompressed records section (or inflated legacy window) accepted in one frame, MiB; larger ones are bad frames, and a message too large to hold one is refused unread (ZMQ_MAXMSGSIZE)',
       )
-        .argParser(parseMiB)
+        .argParser(positiveMiB('--max-frame'))
         .default(d.maxFrameMiB * MIB, String(d.maxFrameMiB)),
     )
     .addOption(
       new Option(
+        '--receive-queue <MiB>',
+        'bytes ZeroMQ may queue for us per connected sender, MiB: ZMQ_RCVHWM = this / the largest message accepted (at least 4, at most --zmq-buffer)',
+      )
+        .argParser(positiveMiB('--receive-queue'))
+        .default(d.receiveQueueMiB * MIB, String(d.receiveQueueMiB)),
+    )
+    .addOption(
+      new Option(
         '--zmq-buffer <messages>',
-        'ZMQ_RCVHWM: messages ZeroMQ queues for us before senders see back-pressure',
+        'upper limit of ZMQ_RCVHWM, messages (the queue per connected sender; --receive-queue usually sets a lower one)',
       )
         .argParser((v: string) => parsePositiveInt(v))
         .default(d.zmqBufferMessages),
@@ -141,13 +170,14 @@ export function buildProgram(): ReturnType<typeof createProgram> {
 interface RecvOptions extends OptionValues {
   wire: WireMode;
   rateControl: boolean;
-  linktype?: number;
+  linktype: number;
   pcapNsec: boolean;
   fifoBuffer: number;
   bufferInterface?: string;
   bufferWindow?: number;
   bufferTimeout: number;
   maxFrame: number;
+  receiveQueue: number;
   zmqBuffer: number;
   statsInterval: number;
   flushTimeout: number;
@@ -165,6 +195,7 @@ export function countsLine(s: ReceiverStats): Record<string, number | string> {
     queued_pkt: s.sink.queuedPackets,
     bad_frames: s.badFrames,
     behind_frames: s.behindFrames,
+    disconnects: s.disconnects,
     readers: s.sink.opens,
     queries: s.queries,
     ring_pkt: s.ringPackets,
@@ -194,6 +225,9 @@ export function main(argv: string[]): Promise<number> {
     if (opts.bufferInterface !== undefined) validateEndpoint(opts.bufferInterface, 'bind');
     if (opts.bufferWindow !== undefined && opts.bufferInterface === undefined) {
       throw new UsageError('--buffer-window needs --buffer-interface');
+    }
+    if (opts.bufferWindow === 0) {
+      throw new UsageError('--buffer-window must be above 0 (the ring the query interface serves)');
     }
     if (opts.wire === 'v1' && opts.rateControl)
       throw new UsageError('--rate-control applies to legacy input (--wire legacy or auto)');
@@ -225,7 +259,7 @@ async function run(
     dest,
     wire: opts.wire,
     rateControl: opts.rateControl,
-    ...(opts.linktype !== undefined ? { linktype: opts.linktype } : {}),
+    linktype: opts.linktype,
     nanosecond: opts.pcapNsec,
     fifoBufferBytes: opts.fifoBuffer,
     bufferWindowBytes:
@@ -235,6 +269,7 @@ async function run(
     ...(opts.bufferInterface !== undefined ? { bufferInterface: opts.bufferInterface } : {}),
     bufferTimeoutMs: opts.bufferTimeout,
     maxRawBytes: opts.maxFrame,
+    receiveQueueBytes: opts.receiveQueue,
     receiveHwm: opts.zmqBuffer,
     curve: curve ?? undefined,
     metrics,
@@ -254,6 +289,9 @@ async function run(
     dst: dest,
     wire: opts.wire,
     curve: curve !== null,
+    linktype: opts.linktype,
+    max_msg_bytes: receiver.receiveBounds.maxMessageSize,
+    rcvhwm: receiver.receiveBounds.receiveHighWaterMark,
     ...(receiver.queryEndpoint !== null ? { buffer_interface: receiver.queryEndpoint } : {}),
   });
   const stopStats = startStatsLine(log, opts.statsInterval, () => countsLine(receiver.stats()));

@@ -10,6 +10,12 @@ import { SinkLedger } from './sink-ledger.js';
 const REOPEN_WAIT_MS = 5000;
 
 /**
+ * At a stop, after the flush timeout: how long a slow reader may take to read the rest of the
+ * record the pipe was in the middle of, so its stream still ends on a record boundary, ms.
+ */
+export const FIFO_FINISH_RECORD_MS = 1000;
+
+/**
  * A {@link PcapSink} writing into a FIFO. Opens without blocking (retrying while there is no
  * reader), reopens whenever the reader goes away, gives every reader a fresh pcap header and
  * then whole records only, and keeps ingesting meanwhile: batches wait (no reader yet) or sit in
@@ -91,8 +97,19 @@ export class FifoSink implements PcapSink {
       const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, flushMs)));
       await Promise.race([Promise.all(closing.map((c) => c.closed)), timeout]);
       clearTimeout(timer);
-      // What a writer still holds now is lost; after a complete flush this is nothing.
-      for (const c of closing) this.#ledger.settle(c.writer.destroy(), 'shutdown');
+      const held = closing.reduce((n, c) => n + c.writer.pendingRecords, 0);
+      if (held > 0) {
+        this.#opts.logger.info(
+          'flush timeout: the FIFO reader is slow; finishing the record in progress, dropping the rest',
+          { path: this.#path, dropped_pkt_max: held, finish_ms: FIFO_FINISH_RECORD_MS },
+        );
+      }
+      // What a writer still holds now is lost, but never the rest of a record its reader has
+      // begun: that one is finished first (bounded). After a complete flush this is nothing.
+      for (const c of closing) {
+        this.#ledger.settle(await c.writer.finish(FIFO_FINISH_RECORD_MS), 'shutdown');
+        await c.closed;
+      }
     }
     this.#abort.abort();
     // Whatever is still queued (no reader came) is lost.

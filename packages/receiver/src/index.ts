@@ -1,6 +1,6 @@
 export { parseAddress, parsePrefix, prefixContains, type AddressPrefix } from './address.js';
-export { FifoSink } from './fifo-sink.js';
-export { FileSink } from './file-sink.js';
+export { FIFO_FINISH_RECORD_MS, FifoSink } from './fifo-sink.js';
+export { FILE_SINK_RETRY_MS, FileSink } from './file-sink.js';
 export type { PcapSink, PcapSinkEvents, PcapSinkOptions, PcapSinkStats } from './pcap-sink.js';
 export { nflogPayload, packetFields, parseIpPacket, type PacketFields } from './packet-fields.js';
 export {
@@ -11,12 +11,22 @@ export {
   type RecordFormat,
   type Selection,
 } from './query-filter.js';
-export { RingBuffer, type RingBatch, type RingBufferStats } from './ring-buffer.js';
 export {
+  RING_SEGMENT_BYTES,
+  RingBuffer,
+  type RingBatch,
+  type RingBufferOptions,
+  type RingBufferStats,
+} from './ring-buffer.js';
+export {
+  SEQUENCE_JUMP_SLACK,
+  SEQUENCE_MAX_PPS,
   SEQUENCE_TRACKER_DEFAULT_MAX_SENDERS,
   SequenceTracker,
   type SenderStats,
   type SequenceVerdict,
 } from './sequence-tracker.js';
-export { QueryServer, type QueryServerOptions } from './query-server.js';
+export { QUERY_MAX_REQUEST_BYTES, QueryServer, type QueryServerOptions } from './query-server.js';
 export { Receiver, type ReceiverOptions, type ReceiverStats, type WireMode } from './receiver.js';
+export { RECEIVER_ERROR_CODES, ReceiverError, type ReceiverErrorCode } from './errors.js';
+export { checkOutput, type OutputKind } from './output-check.js';

@@ -10,7 +10,10 @@ export interface PcapSinkStats {
   outPackets: number;
   /** Bytes of `outPackets`. */
   outBytes: number;
-  /** Records lost at the sink: queue full, not taken whole by a reader that left, shutdown. */
+  /**
+   * Records lost at the sink: queue full, not taken whole by a reader that left, not written by
+   * a failing output (a full disk), shutdown.
+   */
   lostPackets: number;
   /** Records waiting in the sink's queue for an output (not yet handed to a writer). */
   queuedPackets: number;
@@ -24,9 +27,9 @@ export interface PcapSinkStats {
 export interface PcapSinkEvents {
   /** Records handed to the output (negative values move records the writer reported lost). */
   onOut?(packets: number, bytes: number): void;
-  /** Records lost at the sink (`why`: `queue-full`, `reader-gone` or `shutdown`). */
-  onLost?(packets: number, why: 'queue-full' | 'reader-gone' | 'shutdown'): void;
-  /** The output cannot continue (stdout reader gone, file write error); the caller stops. */
+  /** Records lost at the sink (`why`: `queue-full`, `reader-gone`, `shutdown`, `output-error`). */
+  onLost?(packets: number, why: 'queue-full' | 'reader-gone' | 'shutdown' | 'output-error'): void;
+  /** The output cannot continue (a stdout reader gone or failing, a FIFO that cannot be opened); the caller stops. */
   onEnd?(err: Error | null): void;
 }
 
@@ -41,7 +44,10 @@ export interface PcapSinkOptions extends PcapSinkEvents {
    * for a FIFO what its writer holds (a file or stdout writer holds up to 4 MiB more).
    */
   queueBytes: number;
-  /** ms between attempts to open a FIFO without a reader, and between idle reader checks. Default 200. */
+  /**
+   * ms between attempts to open a FIFO without a reader and between idle reader checks (default
+   * 200), and between attempts to write a failed file output again (default 1000).
+   */
   retryMs?: number;
   /** Where lifecycle lines go. */
   logger: Logger;

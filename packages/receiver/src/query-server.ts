@@ -17,6 +17,15 @@ import {
 import { queryFilterFrom, selectRecords, type RecordFormat } from './query-filter.js';
 import type { RingBuffer } from './ring-buffer.js';
 
+/**
+ * Largest query request accepted, bytes (ZMQ_MAXMSGSIZE of the REP socket): a JSON request is
+ * a few hundred bytes; a larger message is refused unread and its client disconnected.
+ */
+export const QUERY_MAX_REQUEST_BYTES = 64 * 1024;
+
+/** ZMQ_RCVHWM of the REP socket, requests per client (REQ clients send one at a time). */
+const QUERY_RECEIVE_HWM = 16;
+
 /** Options of {@link QueryServer}. */
 export interface QueryServerOptions {
   /** ZeroMQ endpoint the REP socket binds (`--buffer-interface`). */
@@ -90,7 +99,13 @@ export class QueryServer {
 
   async #bind(): Promise<Reply> {
     const o = this.#opts;
-    const socket = new Reply({ sendTimeout: o.timeoutMs, linger: 0, ...o.socketOptions });
+    const socket = new Reply({
+      sendTimeout: o.timeoutMs,
+      linger: 0,
+      maxMessageSize: QUERY_MAX_REQUEST_BYTES,
+      receiveHighWaterMark: QUERY_RECEIVE_HWM,
+      ...o.socketOptions,
+    });
     this.#watch?.close();
     this.#watch = PeerWatch.watch(socket, {
       role: 'bind',
@@ -126,11 +141,8 @@ export class QueryServer {
         await this.#rebind();
         continue;
       }
-      const startMs = performance.now();
-      const reply = this.#answer(request[0] ?? Buffer.alloc(0));
       try {
-        await socket.send(reply);
-        this.#duration.observe((performance.now() - startMs) / 1000);
+        await this.#reply(socket, request[0] ?? Buffer.alloc(0));
       } catch (err) {
         if (this.#closed) return;
         // Like the Python tool: a client that does not take its reply within the timeout
@@ -139,6 +151,18 @@ export class QueryServer {
         await this.#rebind();
       }
     }
+  }
+
+  /**
+   * Answer one request. Its own frame, so nothing of the reply outlives it: a dump holds views of
+   * the whole ring, and a `reply` left in the serving loop's frame while it awaits the next
+   * request would keep every segment of that dump alive until then (measured: a second ring's
+   * worth of memory). zeromq.js holds the views only until libzmq has sent them.
+   */
+  async #reply(socket: Reply, requestBytes: Buffer): Promise<void> {
+    const startMs = performance.now();
+    await socket.send(this.#answer(requestBytes));
+    this.#duration.observe((performance.now() - startMs) / 1000);
   }
 
   #answer(requestBytes: Buffer): Buffer[] {

@@ -42,7 +42,8 @@ interface SenderSeries {
 
 /**
  * Binds the receiver's series (METRIC.RECEIVED_*, WRITTEN_*{output}, LOSS_NETWORK_PKT,
- * LOSS_FIFO_PKT{output}, BAD_FRAMES, DELIVERY_DELAY) and, at each export, sets the ring gauges
+ * LOSS_FIFO_PKT{output}, BAD_FRAMES, LOSS_BAD_FRAME_PKT, DISCONNECTS{socket=pull},
+ * DELIVERY_DELAY) and, at each export, sets the ring gauges
  * and the per-sender counters (SENDER_PKT, SENDER_LOST_PKT by sender_id and sender_host; the
  * host comes from the sender's v1 metadata, "" until it has been seen).
  *
@@ -61,6 +62,8 @@ export class ReceiverMetrics {
   readonly #receivedBytes: CounterHandle;
   readonly #lossNetwork: CounterHandle;
   readonly #badFrames: CounterHandle;
+  readonly #refused: CounterHandle;
+  readonly #disconnects: CounterHandle;
   readonly #delay: HistogramHandle | null;
   readonly #hosts = new Map<string, string>();
   readonly #senderSeries = new Map<string, SenderSeries>();
@@ -75,6 +78,8 @@ export class ReceiverMetrics {
     this.#receivedBytes = metrics.counter(METRIC.RECEIVED_BYTES);
     this.#lossNetwork = metrics.counter(METRIC.LOSS_NETWORK_PKT);
     this.#badFrames = metrics.counter(METRIC.BAD_FRAMES);
+    this.#refused = metrics.counter(METRIC.LOSS_BAD_FRAME_PKT);
+    this.#disconnects = metrics.counter(METRIC.DISCONNECTS, { socket: 'pull' });
     const prom = metrics.prometheus !== null;
     this.#delay = prom ? metrics.histogram(METRIC.DELIVERY_DELAY) : null;
     this.#senders = prom ? metrics.gauge(METRIC.SENDERS) : null;
@@ -122,6 +127,16 @@ export class ReceiverMetrics {
   /** A message skipped as bad. */
   badFrame(): void {
     this.#badFrames.inc();
+  }
+
+  /** The packets of a frame refused after it decoded (another linktype, a sequence jump). */
+  refusedPackets(packets: number): void {
+    if (packets > 0) this.#refused.inc(packets);
+  }
+
+  /** ZeroMQ dropped a peer's connection to the PULL socket. */
+  disconnected(): void {
+    this.#disconnects.inc();
   }
 
   /** A v1 frame's metadata: its `host` becomes the sender's `sender_host` label. */

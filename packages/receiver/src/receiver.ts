@@ -1,22 +1,26 @@
-import { stat } from 'node:fs/promises';
 import { Pull } from 'zeromq';
 import { decodeLegacyShaped, inflateFrameRecords } from '@nflog-pipe/compress';
 import { LINKTYPE_RAW } from '@nflog-pipe/pcap-writer';
 import {
   CurveServer,
   PeerWatch,
+  boundedReceiveOptions,
   decodeFrame,
   isV1Frame,
   legacyPacketsToRecords,
+  maxMessageBytes,
   METRIC,
   WireError,
   warnIfPlainExposed,
+  type BoundedReceiveOptions,
   type CurveServerConfig,
   type Logger,
   type Metrics,
 } from '@nflog-pipe/shared';
+import { ReceiverError } from './errors.js';
 import { FifoSink } from './fifo-sink.js';
 import { FileSink } from './file-sink.js';
+import { checkOutput, type OutputKind } from './output-check.js';
 import type { PcapSink, PcapSinkStats } from './pcap-sink.js';
 import { QueryServer } from './query-server.js';
 import { ReceiverMetrics } from './receiver-metrics.js';
@@ -37,7 +41,10 @@ export interface ReceiverOptions {
   wire: WireMode;
   /** Legacy messages carry the 0x00/0x01 rate-control prefix (`--rate-control`). */
   rateControl: boolean;
-  /** Output linktype; undefined = the first one seen (the output opens when it is known). */
+  /**
+   * Linktype of the output (`--linktype`), default 101 (raw IP). Frames of another linktype are
+   * bad frames; legacy messages are raw IP.
+   */
   linktype?: number;
   /** Write nanosecond timestamps (records converted from microseconds). */
   nanosecond: boolean;
@@ -49,9 +56,14 @@ export interface ReceiverOptions {
   bufferInterface?: string;
   /** Send timeout of a dump reply, ms (`--buffer-timeout`). */
   bufferTimeoutMs: number;
-  /** Cap on one frame's uncompressed records, bytes (inflate bomb guard). */
+  /** Cap on one frame's uncompressed records, bytes (inflate bomb guard, `--max-frame`). */
   maxRawBytes: number;
-  /** ZMQ_RCVHWM of the PULL socket, messages. */
+  /**
+   * Bytes ZeroMQ may queue for us per connected peer (`--receive-queue`): ZMQ_RCVHWM is this
+   * divided by the largest message accepted (ZMQ_MAXMSGSIZE, from `maxRawBytes` and `wire`).
+   */
+  receiveQueueBytes: number;
+  /** Upper limit of ZMQ_RCVHWM, messages (`--zmq-buffer`). */
   receiveHwm: number;
   /**
    * CURVE (`--curve-server`, `--curve-allow`, `--buffer-curve-allow`): the PULL socket admits
@@ -59,7 +71,7 @@ export interface ReceiverOptions {
    * = plain ZeroMQ on both.
    */
   curve?: CurveServerConfig | undefined;
-  /** ms between FIFO open attempts / idle reader checks. Default 200. */
+  /** ms between FIFO open attempts / idle reader checks / output retries. Default 200. */
   retryMs?: number;
   metrics: Metrics;
   logger: Logger;
@@ -71,12 +83,20 @@ export interface ReceiverStats {
   inPackets: number;
   /** Bytes of those packets as pcap records (16-byte headers included). */
   inBytes: number;
-  /** Frames (messages) that failed to decode or had the wrong linktype. */
+  /**
+   * Frames (messages) that failed to decode, had the wrong linktype, or jumped further ahead
+   * than their sender could have (see SequenceTracker).
+   */
   badFrames: number;
   /** Packets missing from sender sequences. */
   lossNetwork: number;
   /** Frames from a known sender that arrived behind its expected number. */
   behindFrames: number;
+  /**
+   * Peer connections ZeroMQ dropped: a sender that stopped or restarted, or a message larger
+   * than ZMQ_MAXMSGSIZE (libzmq refuses it unread and disconnects that peer).
+   */
+  disconnects: number;
   /** The sink's counters. */
   sink: PcapSinkStats;
   /** Queries served. */
@@ -84,8 +104,8 @@ export interface ReceiverStats {
   /** Packets and bytes in the ring. */
   ringPackets: number;
   ringBytes: number;
-  /** Linktype of the output (undefined until the first frame when not forced). */
-  linktype: number | undefined;
+  /** Linktype of the output. */
+  linktype: number;
   /** Per-sender counters (v1 frames only). */
   senders: SenderStats[];
   /** Connections to the PULL socket whose handshake succeeded and that are still open. */
@@ -101,32 +121,38 @@ const QUERY_DOMAIN = 'query';
 
 /**
  * nflog-pcap-recv's engine: a ZeroMQ PULL socket bound on every endpoint, frames decoded (v1 or
- * legacy) into batches of pcap records, each batch written whole to the pcap sink and kept in
- * the ring; loss counted per sender from sequence numbers; bad frames counted and skipped.
+ * legacy) into batches of pcap records, each batch written whole to the pcap sink and copied
+ * into the ring; loss counted per sender from sequence numbers; bad frames counted and skipped.
  *
  * Each batch's records are walked once: by the decoder's check of a v1 frame (`decodeFrame`, or
  * `inflateFrameRecords` for a compressed one), which also converts them to nanoseconds with
  * `--pcap-nsec`; legacy records are built whole (and in the output's resolution) from the
  * messages, with no walk at all. The count is then known, so the ring and the sink take it as
  * it is and the pcap writer does not walk them again.
+ *
+ * Memory is bounded whatever peers send: every message above ZMQ_MAXMSGSIZE is refused by
+ * libzmq before it is read, each peer's queue holds at most ZMQ_RCVHWM messages (derived from a
+ * bytes budget), the sink's queue is bounded in bytes and the ring owns its bytes.
  */
 export class Receiver {
   readonly #opts: ReceiverOptions;
+  readonly #bounds: BoundedReceiveOptions;
   readonly #pull: Pull;
   readonly #curve: CurveServer | null;
   readonly #peerWatch: PeerWatch;
   readonly #ring: RingBuffer | null;
   readonly #tracker = new SequenceTracker();
   readonly #metrics: ReceiverMetrics;
+  readonly #linktype: number;
+  readonly #kind: OutputKind;
   #query: QueryServer | null = null;
   #sink: PcapSink | null = null;
-  #linktype: number | undefined;
-  #destIsFifo = false;
   #stopped = false;
   #loop: Promise<void> | null = null;
   #ended: Promise<Error | null>;
   #endResolve!: (err: Error | null) => void;
   #warnedLinktype = false;
+  #warnedDisconnect = false;
   #bound: string[] = [];
   #warnedBad = new Set<string>();
   #stats = {
@@ -135,15 +161,30 @@ export class Receiver {
     badFrames: 0,
     lossNetwork: 0,
     behindFrames: 0,
+    disconnects: 0,
     authRejected: 0,
   };
 
-  private constructor(options: ReceiverOptions, curve: CurveServer | null) {
+  private constructor(options: ReceiverOptions, kind: OutputKind, curve: CurveServer | null) {
     this.#opts = options;
-    this.#linktype = options.linktype;
+    this.#kind = kind;
+    this.#linktype = options.linktype ?? LINKTYPE_RAW;
+    const bounds = boundedReceiveOptions(
+      maxMessageBytes({
+        v1: options.wire !== 'legacy',
+        legacy: options.wire !== 'v1',
+        rateControl: options.rateControl,
+        maxRawBytes: options.maxRawBytes,
+      }),
+      options.receiveQueueBytes,
+    );
+    this.#bounds = {
+      maxMessageSize: bounds.maxMessageSize,
+      receiveHighWaterMark: Math.min(bounds.receiveHighWaterMark, options.receiveHwm),
+    };
     this.#curve = curve;
     this.#pull = new Pull({
-      receiveHighWaterMark: options.receiveHwm,
+      ...this.#bounds,
       linger: 0,
       ...(curve !== null ? curve.socketOptions(DATA_DOMAIN) : {}),
     });
@@ -155,6 +196,7 @@ export class Receiver {
       curve: curve !== null,
       metrics: options.metrics,
       gaugeSocket: 'pull',
+      onDisconnect: () => this.#disconnected(),
       ...(curve !== null ? { onRefused: () => this.#rejected('pull') } : {}),
     });
     this.#ring = options.bufferWindowBytes > 0 ? new RingBuffer(options.bufferWindowBytes) : null;
@@ -167,13 +209,16 @@ export class Receiver {
   }
 
   /**
-   * Bind the sockets and start receiving.
+   * Check the output, bind the sockets, open the output, start receiving. The output opens now
+   * (a FIFO as soon as a reader comes), with the configured linktype.
    *
-   * @throws the zeromq.js bind error of an endpoint (`EADDRINUSE`, `EINVAL`, ...), a stat
-   *   error of `dest`'s directory, or a CurveError (a certificate or allowlist that cannot be
-   *   read); nothing is left open then.
+   * @throws ReceiverError `ERR_RECV_OUTPUT` (DST is a directory, in a missing directory, not
+   *   writable) before anything is bound; `ERR_RECV_BIND` naming the endpoint that could not be
+   *   bound (the zeromq.js error as `cause`); a CurveError (a certificate or allowlist that
+   *   cannot be read). Nothing is left open then.
    */
   static async start(options: ReceiverOptions): Promise<Receiver> {
+    const kind = await checkOutput(options.dest);
     const curve = options.curve;
     let r: Receiver | undefined;
     const server =
@@ -190,22 +235,19 @@ export class Receiver {
               if (r !== undefined) r.#rejected(domain === QUERY_DOMAIN ? 'query' : 'pull');
             },
           });
-    r = new Receiver(options, server);
+    r = new Receiver(options, kind, server);
     try {
-      if (options.dest !== '-') {
-        const st = await stat(options.dest).catch(() => null);
-        r.#destIsFifo = st?.isFIFO() === true;
-      }
       for (const ep of options.endpoints) {
-        await r.#pull.bind(ep);
+        await bindNamed(ep, () => r.#pull.bind(ep));
         const bound = r.#pull.lastEndpoint ?? ep;
         r.#bound.push(bound);
         if (server === null) warnIfPlainExposed(bound, 'inject', options.logger);
       }
       if (options.bufferInterface !== undefined && r.#ring !== null) {
+        const ep = options.bufferInterface;
         const queryCurve = server?.has(QUERY_DOMAIN) === true ? server : null;
-        r.#query = new QueryServer({
-          endpoint: options.bufferInterface,
+        const query = new QueryServer({
+          endpoint: ep,
           ...(queryCurve !== null
             ? {
                 socketOptions: queryCurve.socketOptions(QUERY_DOMAIN),
@@ -214,14 +256,15 @@ export class Receiver {
             : {}),
           timeoutMs: options.bufferTimeoutMs,
           ring: r.#ring,
-          format: () => ({ linktype: r.#linktype ?? LINKTYPE_RAW, nanosecond: options.nanosecond }),
+          format: () => ({ linktype: r.#linktype, nanosecond: options.nanosecond }),
           metrics: options.metrics,
           logger: options.logger.child({ component: 'query' }),
         });
-        await r.#query.start();
-        if (queryCurve === null)
-          warnIfPlainExposed(r.#query.boundEndpoint!, 'read', options.logger);
+        r.#query = query;
+        await bindNamed(ep, () => query.start());
+        if (queryCurve === null) warnIfPlainExposed(query.boundEndpoint!, 'read', options.logger);
       }
+      await r.#openSink();
     } catch (err) {
       r.#peerWatch.close();
       r.#pull.close();
@@ -229,7 +272,6 @@ export class Receiver {
       await server?.close();
       throw err;
     }
-    if (r.#linktype !== undefined) r.#openSink(r.#linktype);
     r.#loop = r.#receiveLoop().catch((err: unknown) => r.#endResolve(err as Error));
     return r;
   }
@@ -244,18 +286,21 @@ export class Receiver {
     return this.#query?.boundEndpoint ?? null;
   }
 
+  /** ZMQ_MAXMSGSIZE (bytes) and ZMQ_RCVHWM (messages) of the PULL socket. */
+  get receiveBounds(): BoundedReceiveOptions {
+    return this.#bounds;
+  }
+
   /** Resolves when the output ends by itself: null for a stdout reader gone, else the error. */
   get ended(): Promise<Error | null> {
     return this.#ended;
   }
 
-  #openSink(linktype: number): void {
+  async #openSink(): Promise<void> {
     const o = this.#opts;
-    const output = this.#metrics.output(
-      this.#destIsFifo ? 'fifo' : o.dest === '-' ? 'stdout' : 'file',
-    );
+    const output = this.#metrics.output(this.#kind);
     const sinkOptions = {
-      linktype,
+      linktype: this.#linktype,
       nanosecond: o.nanosecond,
       queueBytes: o.fifoBufferBytes,
       logger: o.logger.child({ component: 'output' }),
@@ -264,9 +309,27 @@ export class Receiver {
       onLost: output.onLost,
       onEnd: (err: Error | null): void => this.#endResolve(err),
     };
-    this.#sink = this.#destIsFifo
-      ? new FifoSink(o.dest, sinkOptions)
-      : new FileSink(o.dest, sinkOptions);
+    if (this.#kind === 'fifo') {
+      this.#sink = new FifoSink(o.dest, sinkOptions);
+      return;
+    }
+    try {
+      this.#sink = await FileSink.open(o.dest, sinkOptions);
+    } catch (err) {
+      const why = err instanceof Error ? err.message : String(err);
+      throw new ReceiverError('ERR_RECV_OUTPUT', `output ${o.dest}: ${why}`, { cause: err });
+    }
+  }
+
+  #disconnected(): void {
+    this.#stats.disconnects++;
+    this.#metrics.disconnected();
+    if (this.#warnedDisconnect) return;
+    this.#warnedDisconnect = true;
+    this.#opts.logger.info(
+      'a peer connection was dropped: a sender stopped, or sent a message over ZMQ_MAXMSGSIZE (counted in disconnects; logged once)',
+      { endpoints: this.#bound.join(','), max_msg_bytes: this.#bounds.maxMessageSize },
+    );
   }
 
   async #receiveLoop(): Promise<void> {
@@ -303,11 +366,25 @@ export class Receiver {
     // place: the message is ours alone). Everything after takes frame.count as it is.
     const { maxRawBytes, nanosecond } = this.#opts;
     const frame = decodeFrame(msg, { maxRawBytes, nanosecond });
-    const records = frame.compressed ? inflateFrameRecords(frame, { nanosecond }) : frame.records;
     // A heartbeat (count 0) is only a sequence observation: it carries no records, so its
-    // linktype neither picks the output's nor makes it a bad frame, and it logs nothing.
-    if (frame.count > 0 && !this.#acceptLinktype(frame.linktype)) return;
-    const verdict = this.#tracker.observe(frame.senderId, frame.firstSeq, frame.count);
+    // linktype is no reason to refuse it.
+    if (frame.count > 0 && !this.#acceptLinktype(frame.linktype, frame.count)) return;
+    const records = frame.compressed ? inflateFrameRecords(frame, { nanosecond }) : frame.records;
+    const verdict = this.#tracker.observe(
+      frame.senderId,
+      frame.firstSeq,
+      frame.count,
+      frame.count > 0 ? firstRecordMs(records, nanosecond) : undefined,
+    );
+    if (verdict.implausible) {
+      this.#metrics.refusedPackets(frame.count);
+      const err = new ReceiverError(
+        'ERR_RECV_SEQUENCE_JUMP',
+        `sender ${frame.senderId.toString(16).padStart(16, '0')}: sequence ${frame.firstSeq} is further ahead than it could have numbered packets since its previous frame`,
+      );
+      this.#bad(err.code, err);
+      return;
+    }
     if (frame.meta !== undefined)
       this.#metrics.senderMeta(frame.senderId.toString(16).padStart(16, '0'), frame.meta);
     if (verdict.newSender) {
@@ -338,6 +415,7 @@ export class Receiver {
   }
 
   #handleLegacy(msg: Buffer): void {
+    if (!this.#acceptLinktype(LINKTYPE_RAW, 0)) return;
     const msgs = this.#opts.rateControl
       ? decodeLegacyShaped(msg, { maxInflatedBytes: this.#opts.maxRawBytes })
       : [msg];
@@ -345,35 +423,29 @@ export class Receiver {
     // Built whole from the messages, already in the output's resolution: nothing walks them.
     const records = legacyPacketsToRecords(msgs, {
       nanosecond: this.#opts.nanosecond,
+      linktype: LINKTYPE_RAW,
       onBadPacket: (err) => {
         bad++;
         this.#bad(err.code, err);
       },
     });
-    if (!this.#acceptLinktype(LINKTYPE_RAW)) return;
     this.#deliver(records, msgs.length - bad);
   }
 
-  #acceptLinktype(linktype: number): boolean {
-    if (this.#linktype === undefined) {
-      this.#linktype = linktype;
-      this.#opts.logger.info('output linktype chosen from the first frame', { linktype });
-      this.#openSink(linktype);
-    }
+  /** `packets`: how many the refused frame carries (counted in loss.bad_frame.pkt). */
+  #acceptLinktype(linktype: number, packets: number): boolean {
     if (linktype === this.#linktype) return true;
     // One pcap stream has one linktype; frames of another cannot be written into it.
     if (!this.#warnedLinktype) {
       this.#warnedLinktype = true;
       this.#opts.logger.warn(
         'dropping frames of another linktype (counted in bad_frames; warned once)',
-        {
-          linktype,
-          output_linktype: this.#linktype,
-        },
+        { linktype, output_linktype: this.#linktype },
       );
     }
     this.#stats.badFrames++;
     this.#metrics.badFrame();
+    this.#metrics.refusedPackets(packets);
     return false;
   }
 
@@ -383,6 +455,7 @@ export class Receiver {
     if (!this.#warnedBad.has(code)) {
       this.#warnedBad.add(code);
       this.#opts.logger.warn('bad frame skipped (counted in bad_frames; warned once per code)', {
+        code,
         err,
       });
     }
@@ -447,4 +520,24 @@ export class Receiver {
     await this.#curve?.close();
     await this.#sink?.close(flushMs);
   }
+}
+
+/** Run `bind`; a failure becomes ERR_RECV_BIND naming `endpoint` (zeromq.js errors do not). */
+async function bindNamed(endpoint: string, bind: () => Promise<void>): Promise<void> {
+  try {
+    await bind();
+  } catch (err) {
+    const e = err as { message?: unknown; code?: unknown };
+    const why = typeof e.message === 'string' ? e.message : String(err);
+    const code = typeof e.code === 'string' && !why.includes(e.code) ? ` (${e.code})` : '';
+    throw new ReceiverError('ERR_RECV_BIND', `cannot bind ${endpoint}: ${why}${code}`, {
+      cause: err,
+    });
+  }
+}
+
+/** Capture time of the first record of a checked records section, ms since the epoch. */
+function firstRecordMs(records: Buffer, nanosecond: boolean): number {
+  const frac = records.readUInt32LE(4);
+  return records.readUInt32LE(0) * 1000 + (nanosecond ? frac / 1e6 : frac / 1000);
 }

@@ -7,16 +7,27 @@ import type { PcapSinkEvents, PcapSinkStats } from './pcap-sink.js';
 
 /** One whole batch of pcap records waiting for an output. */
 export interface QueuedBatch {
-  records: Buffer;
-  count: number;
+  readonly records: Buffer;
+  readonly count: number;
 }
 
-/** Why records were lost at a sink (the `why` of `onLost`). */
-export type SinkLossReason = 'queue-full' | 'reader-gone' | 'shutdown';
+/**
+ * Why records were lost at a sink (the `why` of `onLost`): the queue was full, a FIFO reader
+ * left without them, the receiver stopped before they were written, or the output could not
+ * write them (a full disk; the sink retries).
+ */
+export type SinkLossReason = 'queue-full' | 'reader-gone' | 'shutdown' | 'output-error';
 
 /** Counters of a sink that has not started (all zero). */
 export function emptySinkStats(): PcapSinkStats {
-  return { outPackets: 0, outBytes: 0, lostPackets: 0, queuedPackets: 0, queuedBytes: 0, opens: 0 };
+  return {
+    outPackets: 0,
+    outBytes: 0,
+    lostPackets: 0,
+    queuedPackets: 0,
+    queuedBytes: 0,
+    opens: 0,
+  };
 }
 
 /**
@@ -49,6 +60,11 @@ export class SinkLedger {
     this.#queue.push({ records, count });
     this.#queuedBytes += records.length;
     this.#queuedPackets += count;
+  }
+
+  /** The oldest waiting batch, left in the queue. */
+  peek(): QueuedBatch | undefined {
+    return this.#queue[0];
   }
 
   /** Take the oldest waiting batch out of the queue. */
@@ -88,6 +104,26 @@ export class SinkLedger {
   lose(packets: number, why: SinkLossReason): void {
     this.#stats.lostPackets += packets;
     this.#events.onLost?.(packets, why);
+  }
+
+  /**
+   * Batches a failed writer handed back unwritten (`PcapWriteError.unwritten`) move from out
+   * back to the front of the queue, oldest first, to be written again.
+   */
+  requeue(batches: readonly QueuedBatch[]): void {
+    if (batches.length === 0) return;
+    let packets = 0;
+    let bytes = 0;
+    for (const b of batches) {
+      packets += b.count;
+      bytes += b.records.length;
+    }
+    this.#queue = [...batches, ...this.#queue];
+    this.#queuedBytes += bytes;
+    this.#queuedPackets += packets;
+    this.#stats.outPackets -= packets;
+    this.#stats.outBytes -= bytes;
+    this.#events.onOut?.(-packets, -bytes);
   }
 
   /** Move records the writer reports lost from out to lost. */

@@ -36,7 +36,7 @@ async function waitRecords(path: string, n: number): Promise<void> {
 test('SIGHUP: same file kept whole, renamed file closed and a fresh pcap started', async (t) => {
   const dir = await makeTempDir(t);
   const path = join(dir, 'out.pcap');
-  const sink = new FileSink(path, {
+  const sink = await FileSink.open(path, {
     linktype: 101,
     nanosecond: false,
     queueBytes: 1 << 20,

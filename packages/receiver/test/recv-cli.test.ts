@@ -121,7 +121,7 @@ test('malformed flood is counted and skipped; two senders, a restart and gaps ar
   );
 });
 
-test('heartbeats (count-0 frames) are sequence observations only: a gap before one is counted exactly; their linktype neither picks the output nor makes a bad frame', async (t) => {
+test('heartbeats (count-0 frames) are sequence observations only: a gap before one is counted exactly; their linktype makes no bad frame', async (t) => {
   const dir = await makeTempDir(t);
   const outFile = join(dir, 'out.pcap');
   const ep = `ipc://${join(dir, 'in.sock')}`;
@@ -148,8 +148,9 @@ test('heartbeats (count-0 frames) are sequence observations only: a gap before o
   );
   assert.equal(f['per_sender'], '0000000000000002:0/6,0000000000000001:5/4');
   assert.doesNotMatch(recv.stderr(), / WARN /);
-  // The output took the linktype of the first frame with packets, not of the first heartbeat.
-  assert.match(recv.stderr(), /output linktype chosen from the first frame .*linktype=101/);
+  // The output has the configured linktype (101 by default) from the start; the NFLOG
+  // heartbeats that spoke first did not change it.
+  assert.match(recv.stderr(), / started .*linktype=101/);
   const pcap = await readPcapFile(outFile);
   assert.equal(pcap.header.linktype, 101);
   assert.deepEqual(
@@ -249,4 +250,54 @@ test('usage errors exit 2; an unusable endpoint exits 1 with one line', async ()
   const badEp = await runTool('nflog-pcap-recv', ['tcp://256.0.0.1:1', '-']);
   assert.equal(badEp.code, 1);
   assert.match(badEp.stderr, /^nflog-pcap-recv: .+\n$/);
+});
+
+test('the ring after wrapping around many times: a dump is exactly the newest records that fit --buffer-window, byte for byte', async (t) => {
+  const { Request } = await import('zeromq');
+  const dir = await makeTempDir(t);
+  const ep = `ipc://${join(dir, 'in.sock')}`;
+  const q = `ipc://${join(dir, 'q.sock')}`;
+  const windowBytes = Math.round(0.01 * 1024 * 1024); // --buffer-window 0.01 (MiB)
+  const recv = await startReceiver(t, [
+    ep,
+    join(dir, 'out.pcap'),
+    '--buffer-interface',
+    q,
+    '--buffer-window',
+    '0.01',
+    '--stats-interval',
+    '0.05',
+  ]);
+  const push = await pushSocket(t, ep);
+  const total = 2000; // 152 KB of records through a 10 KiB window
+  for (let f = 0; f < total / 10; f++) {
+    await push.send(
+      frame(
+        1n,
+        BigInt(f * 10),
+        Array.from({ length: 10 }, (_, i) => f * 10 + i),
+      ),
+    );
+  }
+  await recv.waitForStderr(new RegExp(`stats .*in_pkt=${total} `));
+  const req = new Request({ linger: 0, receiveTimeout: TEST_TIMEOUT_MS });
+  t.after(() => req.close());
+  req.connect(q);
+  await req.send('q');
+  const dump = readPcap(Buffer.concat(await req.receive()));
+  const kept = Math.floor(windowBytes / 76); // 76-byte records
+  const newest = Array.from({ length: kept }, (_, i) => total - kept + i);
+  assert.deepEqual(
+    dump.records.map((r) => r.data),
+    newest.map((i) => numbered(i)),
+  );
+  // Timestamps too: records() stamps each frame's records 1700000000.000000 + its index.
+  assert.deepEqual(
+    dump.records.map((r) => [r.tsSec, r.tsFrac]),
+    newest.map((i) => [1_700_000_000, i % 10]),
+  );
+  const f = logFields(recv.stderr(), 'stats');
+  assert.equal(f['ring_pkt'], String(kept));
+  recv.kill('SIGTERM');
+  assert.equal((await withTimeout(recv.exited, TEST_TIMEOUT_MS, 'exit')).code, 0);
 });

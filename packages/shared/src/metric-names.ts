@@ -44,7 +44,7 @@ export const FAMILY = {
   BAD_FRAMES: family({
     name: 'nflog_pipe_bad_frames_total',
     type: 'counter',
-    help: 'Messages that did not decode or had another linktype, skipped.',
+    help: 'Messages that did not decode, had another linktype or a sequence jump no sender could make; skipped.',
     labelNames: [],
   }),
   QUERIES: family({
@@ -84,6 +84,12 @@ export const FAMILY = {
     type: 'gauge',
     help: 'Packets held in the ring buffer.',
     labelNames: [],
+  }),
+  PEER_DISCONNECTS: family({
+    name: 'nflog_pipe_peer_disconnects_total',
+    type: 'counter',
+    help: 'ZeroMQ peer connections that ended after their handshake, at a receiving socket: a peer that went away, or one that sent a message over ZMQ_MAXMSGSIZE (refused unread).',
+    labelNames: ['socket'],
   }),
   CONNECTED_PEERS: family({
     name: 'nflog_pipe_connected_peers',
@@ -191,9 +197,15 @@ export const METRIC = {
   LOSS_FIFO_PKT: series(F.LOST_PACKETS, { stage: 'fifo' }, 'loss.fifo.pkt', ['output']),
   /** Declared for issue 12's reorder window: packets that arrived after their window closed. Not counted yet. */
   LOSS_REORDER_LATE_PKT: series(F.LOST_PACKETS, { stage: 'reorder_late' }, 'loss.reorder_late.pkt'),
-  /** Declared for issue 10's strict frames: packets of a frame refused after its header decoded. Not counted yet. */
+  /**
+   * Receiver: packets of frames refused after their header and records checked out (another
+   * linktype than the output's, a sequence jump no sender could make).
+   */
   LOSS_BAD_FRAME_PKT: series(F.LOST_PACKETS, { stage: 'bad_frame' }, 'loss.bad_frame.pkt'),
-  /** Frames that failed to decode (bad magic, lying lengths, corrupt or oversize deflate). */
+  /**
+   * Frames that failed to decode (bad magic, lying lengths, corrupt or oversize deflate); at the
+   * receiver also frames of another linktype or with a sequence jump no sender could make.
+   */
   BAD_FRAMES: series(F.BAD_FRAMES, {}, 'bad_frames'),
   /** Query dumps served from the ring buffer. */
   QUERIES: series(F.QUERIES, {}, 'queries'),
@@ -204,6 +216,8 @@ export const METRIC = {
   RING_PACKETS: series(F.RING_PACKETS, {}, undefined),
   /** `socket`: pull, push or query. Counted from completed handshakes (PeerWatch). */
   CONNECTED_PEERS: series(F.CONNECTED_PEERS, {}, undefined, ['socket']),
+  /** Receiver: peer connections that ended (`socket`: pull); a message over ZMQ_MAXMSGSIZE ends one. */
+  DISCONNECTS: series(F.PEER_DISCONNECTS, {}, 'disconnects', ['socket']),
   /** Handshakes refused by a CURVE server socket (`socket`: pull or query); nothing of such a client is received. */
   AUTH_REJECTED: series(F.AUTH_REJECTED, {}, 'auth.rejected', ['socket']),
   BUILD_INFO: series(F.BUILD_INFO, {}, undefined, ['tool', 'version', 'nodejs_version']),

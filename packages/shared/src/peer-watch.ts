@@ -45,6 +45,11 @@ export interface PeerWatchOptions {
    */
   onRefused?: () => void;
   /**
+   * Called each time a peer whose handshake had succeeded disconnects: it went away, or (bind
+   * side) libzmq dropped it for a message over ZMQ_MAXMSGSIZE. The receiver counts these.
+   */
+  onDisconnect?: () => void;
+  /**
    * Connect side: called on each failed handshake. For one libzmq does not retry by itself
    * (`final`: refused by the server, mechanism mismatch), return false to keep the watch from
    * reconnecting.
@@ -201,6 +206,7 @@ export class PeerWatch {
         this.#gauge?.add(-1);
         if (role === 'connect') logger.info('disconnected', { endpoint });
         else logger.debug('peer disconnected', { endpoint, peers: this.#peers });
+        this.#o.onDisconnect?.();
       }
       return;
     }
