@@ -5,14 +5,35 @@
 
 import assert from 'node:assert/strict';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import type { TestContext } from 'node:test';
+import { Push } from 'zeromq';
 import { PCAP_HEADER_BYTES, RECORD_OK, RecordCursor, readPcapFile } from '@nflog-pipe/pcap-writer';
 import {
   TEST_TIMEOUT_MS,
+  binPath,
   logField,
   payloadFor,
+  spawnChild,
   startFifoReader,
   withTimeout,
+  type ChildHandle,
 } from '@nflog-pipe/testing';
+
+/** Starts nflog-pcap-recv with `args` (killed in `t.after`); resolves once it logged `started`. */
+export async function startReceiver(t: TestContext, args: string[]): Promise<ChildHandle> {
+  const recv = spawnChild(process.execPath, [binPath('nflog-pcap-recv'), ...args]);
+  t.after(() => recv.kill('SIGKILL'));
+  await recv.waitForStderr(/ started /);
+  return recv;
+}
+
+/** A zeromq.js PUSH socket connected to `endpoint` (closed in `t.after`): a sender, or a forger. */
+export function pushSocket(t: TestContext, endpoint: string): Push {
+  const push = new Push({ linger: 0 });
+  push.connect(endpoint);
+  t.after(() => push.close());
+  return push;
+}
 
 /**
  * Runs {@link startFifoReader} to its end (exit code 0), then keeps the pcap header and the whole

@@ -1,37 +1,13 @@
 // Proves nflog-pcap-recv as a process: malformed floods counted, per-sender gaps exact (heartbeats included), FIFO output complete, --pcap-nsec converted once everywhere, SIGTERM exits 0.
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { Push } from 'zeromq';
 import { readPcap, readPcapFile } from '@nflog-pipe/pcap-writer';
 import { encodeFrame } from '@nflog-pipe/shared';
-import {
-  binPath,
-  makeTempDir,
-  mkfifo,
-  spawnChild,
-  withTimeout,
-  TEST_TIMEOUT_MS,
-  type ChildHandle,
-  runTool,
-} from '@nflog-pipe/testing';
-import { readFifo } from './e2e-util.js';
+import { makeTempDir, mkfifo, withTimeout, TEST_TIMEOUT_MS, runTool } from '@nflog-pipe/testing';
+import { pushSocket, readFifo, startReceiver } from './e2e-util.js';
 import { logFields, numbered, records } from './helpers.js';
-
-async function startReceiver(t: TestContext, args: string[]): Promise<ChildHandle> {
-  const recv = spawnChild(process.execPath, [binPath('nflog-pcap-recv'), ...args]);
-  t.after(() => recv.kill('SIGKILL'));
-  await recv.waitForStderr(/ started /);
-  return recv;
-}
-
-async function pushSocket(t: TestContext, endpoint: string): Promise<Push> {
-  const push = new Push({ linger: 0 });
-  push.connect(endpoint);
-  t.after(() => push.close());
-  return push;
-}
 
 function frame(senderId: bigint, firstSeq: bigint, ids: number[]): Buffer {
   return encodeFrame(
@@ -48,8 +24,8 @@ test('malformed flood is counted and skipped; two senders, a restart and gaps ar
   const recv = await startReceiver(t, [ep, fifo, '--stats-interval', '0.05', '--wire', 'v1']);
   const out = join(dir, 'r.pcap');
   const reader = readFifo(fifo, out);
-  const a = await pushSocket(t, ep);
-  const b = await pushSocket(t, ep);
+  const a = pushSocket(t, ep);
+  const b = pushSocket(t, ep);
 
   const good = frame(1n, 0n, [0]);
   const malformed: Buffer[] = [
@@ -126,7 +102,7 @@ test('heartbeats (count-0 frames) are sequence observations only: a gap before o
   const outFile = join(dir, 'out.pcap');
   const ep = `ipc://${join(dir, 'in.sock')}`;
   const recv = await startReceiver(t, [ep, outFile, '--stats-interval', '0.05']);
-  const push = await pushSocket(t, ep); // one connection: the receiver sees this order
+  const push = pushSocket(t, ep); // one connection: the receiver sees this order
   const heartbeat = (senderId: bigint, firstSeq: bigint, linktype = 101): Buffer =>
     encodeFrame({ linktype, senderId, firstSeq, count: 0 }, Buffer.alloc(0));
   // Sender 2 (an NFLOG-linktype sender) speaks first, with heartbeats only: 6 packets lost.
@@ -165,7 +141,7 @@ test('legacy frames (plain and rate-controlled) are accepted with --wire auto', 
   const outFile = join(dir, 'out.pcap');
   const ep = `ipc://${join(dir, 'in.sock')}`;
   const recv = await startReceiver(t, [ep, outFile, '--stats-interval', '0.05', '--rate-control']);
-  const push = await pushSocket(t, ep);
+  const push = pushSocket(t, ep);
   const pkts = [0, 1, 2].map((i) => numbered(i));
   for (const [i, p] of pkts.entries()) {
     await push.send(
@@ -201,7 +177,7 @@ test('--pcap-nsec: v1, compressed v1 and legacy records reach the file and the r
     '--stats-interval',
     '0.05',
   ]);
-  const push = await pushSocket(t, ep);
+  const push = pushSocket(t, ep);
   const TS = 1_700_000_000;
   const enc = (ids: number[], firstUsec: number): Buffer =>
     encodeFrame(
@@ -268,7 +244,7 @@ test('the ring after wrapping around many times: a dump is exactly the newest re
     '--stats-interval',
     '0.05',
   ]);
-  const push = await pushSocket(t, ep);
+  const push = pushSocket(t, ep);
   const total = 2000; // 152 KB of records through a 10 KiB window
   for (let f = 0; f < total / 10; f++) {
     await push.send(

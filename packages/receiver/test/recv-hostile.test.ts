@@ -1,10 +1,10 @@
 // Proves nflog-pcap-recv against hostile peers: the output linktype is not chosen by whoever speaks first, a forged far sequence jump is a bad frame (not loss), a small deflate claiming millions of records or records shorter than an IP header are bad frames, and messages over ZMQ_MAXMSGSIZE are refused unread while real traffic flows.
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { deflateRawSync } from 'node:zlib';
-import { Push, Request } from 'zeromq';
+import { Request } from 'zeromq';
 import { PCAP_HEADER_BYTES, readPcap, readPcapFile } from '@nflog-pipe/pcap-writer';
 import {
   MIB,
@@ -13,29 +13,9 @@ import {
   encodeFrame,
   maxMessageBytes,
 } from '@nflog-pipe/shared';
-import {
-  binPath,
-  makeTempDir,
-  spawnChild,
-  withTimeout,
-  TEST_TIMEOUT_MS,
-  type ChildHandle,
-} from '@nflog-pipe/testing';
+import { makeTempDir, withTimeout, TEST_TIMEOUT_MS, type ChildHandle } from '@nflog-pipe/testing';
+import { pushSocket, startReceiver } from './e2e-util.js';
 import { logFields, numbered, records } from './helpers.js';
-
-async function startReceiver(t: TestContext, args: string[]): Promise<ChildHandle> {
-  const recv = spawnChild(process.execPath, [binPath('nflog-pcap-recv'), ...args]);
-  t.after(() => recv.kill('SIGKILL'));
-  await recv.waitForStderr(/ started /);
-  return recv;
-}
-
-async function pushSocket(t: TestContext, endpoint: string): Promise<Push> {
-  const push = new Push({ linger: 0 });
-  push.connect(endpoint);
-  t.after(() => push.close());
-  return push;
-}
 
 /** A frame of `ids` (numbered packets) stamped now, as a live sender's are. */
 function liveFrame(senderId: bigint, firstSeq: bigint, ids: number[], linktype = 101): Buffer {
@@ -70,7 +50,7 @@ test('a linktype-1 frame arriving first: the output is linktype 101 from the sta
   const header = await readFile(out);
   assert.equal(header.length, PCAP_HEADER_BYTES);
   assert.equal(header.readUInt32LE(20), 101);
-  const push = await pushSocket(t, ep);
+  const push = pushSocket(t, ep);
   await push.send(liveFrame(9n, 0n, [100, 101], 1)); // forged: Ethernet
   await push.send(liveFrame(1n, 0n, [0, 1, 2]));
   await push.send(liveFrame(1n, 3n, [3, 4]));
@@ -91,8 +71,8 @@ test("a forged frame with a real sender's id and a sequence number 999,550,000 a
   const out = join(dir, 'out.pcap');
   const ep = `ipc://${join(dir, 'in.sock')}`;
   const recv = await startReceiver(t, [ep, out, '--stats-interval', '0.05']);
-  const real = await pushSocket(t, ep);
-  const forger = await pushSocket(t, ep);
+  const real = pushSocket(t, ep);
+  const forger = pushSocket(t, ep);
   const id = 0x5eed5eed5eed5eedn;
   await real.send(liveFrame(id, 1000n, [0, 1, 2, 3]));
   await recv.waitForStderr(/stats .*in_pkt=4 /);
@@ -117,7 +97,7 @@ test('a 65 KB deflate claiming 4,194,304 records, and records shorter than an IP
   const ep = `ipc://${join(dir, 'in.sock')}`;
   // --max-frame 64 (the size the bomb claims) so the count check, not the size cap, refuses it.
   const recv = await startReceiver(t, [ep, out, '--max-frame', '64', '--stats-interval', '0.05']);
-  const push = await pushSocket(t, ep);
+  const push = pushSocket(t, ep);
   const zeros = deflateRawSync(Buffer.alloc(64 * MIB));
   assert.ok(zeros.length < 70_000, `the bomb is ${zeros.length} bytes`);
   const bomb = encodeFrame(
@@ -173,8 +153,8 @@ test('20 messages of 200 MiB are refused unread (ZMQ_MAXMSGSIZE, one disconnect 
   assert.ok(bounds.receiveHighWaterMark * bounds.maxMessageSize <= 256 * MIB);
   assert.equal(bounds.receiveHighWaterMark, 124);
 
-  const real = await pushSocket(t, ep);
-  const hostile = await pushSocket(t, ep);
+  const real = pushSocket(t, ep);
+  const hostile = pushSocket(t, ep);
   const huge = Buffer.alloc(200 * MIB); // one buffer, sent 20 times without copies
   const sending = (async () => {
     for (let i = 0; i < 20; i++) await hostile.send(huge);

@@ -1,5 +1,5 @@
 // Proves nflog-pcap-recv when its output fails: a full disk (a small tmpfs in a private mount namespace) is warned once, ingestion, the ring and queries go on, the file is cut back to its last whole record and what was not written waits and is written once there is room, out_pkt = the records in the file; and a SIGTERM with a slow FIFO reader ends the reader's stream on a record boundary.
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { mkdir, unlink } from 'node:fs/promises';
@@ -30,15 +30,8 @@ import {
   TEST_TIMEOUT_MS,
   type ChildHandle,
 } from '@nflog-pipe/testing';
-import { keepWholeRecords } from './e2e-util.js';
+import { keepWholeRecords, pushSocket } from './e2e-util.js';
 import { numbered, records } from './helpers.js';
-
-async function pushSocket(t: TestContext, endpoint: string): Promise<Push> {
-  const push = new Push({ linger: 0 });
-  push.connect(endpoint);
-  t.after(() => push.close());
-  return push;
-}
 
 /** One frame per packet id, numbered(id, size) each, sequence = id. */
 async function sendEach(push: Push, from: number, n: number, size = 32): Promise<void> {
@@ -123,7 +116,7 @@ test('file output on a full disk: warned once, ingestion, ring and queries go on
   // Everything but the capture file's first page (its header is in it) is taken.
   const filler = fillUp(inNs(disk), 'filler');
 
-  const push = await pushSocket(t, ep);
+  const push = pushSocket(t, ep);
   await sendEach(push, 0, 100);
   await recv.waitForStderr(/ WARN .*cannot write the pcap output.*ENOSPC/);
   const full = await waitForLogCounters(recv, 'stats', (c) => c['in_pkt'] === 100, '100 in');
@@ -210,7 +203,7 @@ test('SIGTERM with a slow FIFO reader: its stream ends on a record boundary, out
   t.after(() => reader.kill('SIGKILL'));
   await recv.waitForStderr(/FIFO reader attached/);
   await pause(reader); // reads nothing more until resumed
-  const push = await pushSocket(t, ep);
+  const push = pushSocket(t, ep);
   // 77-byte records: a full 64 KiB pipe ends inside one.
   const N = 1000;
   for (let f = 0; f < N / 25; f++) {

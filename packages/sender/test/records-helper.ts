@@ -10,7 +10,11 @@ export function record(tsSec: number, tsUsec: number, data: Buffer, origLen = da
   return Buffer.concat([h, data]);
 }
 
-/** `n` records whose payload sizes are `sizes[i]`, bytes filled with the record index. */
+/**
+ * `n` records whose payload sizes are `sizes[i]`, bytes filled with the record index. Frames
+ * that a test decodes need sizes of at least 20: decodeFrame refuses a linktype-101 record
+ * shorter than an IPv4 header (ERR_WIRE_SHORT_RECORD).
+ */
 export function records(sizes: readonly number[]): Buffer {
   return Buffer.concat(
     sizes.map((size, i) => record(1_700_000_000 + i, i, Buffer.alloc(size, i & 0xff))),

@@ -133,7 +133,7 @@ test('v1: a full queue drops whole frames, their numbers are still consumed, rea
     flushIntervalMs: 0,
     stopHeartbeatMs: 0,
   });
-  for (let i = 0; i < 10; i++) p.pushRecords(records([10, 10, 10]), 3);
+  for (let i = 0; i < 10; i++) p.pushRecords(records([20, 20, 20]), 3);
   await p.close();
   const st = p.stats();
   assert.deepEqual(
@@ -152,7 +152,7 @@ test('v1: a full queue drops whole frames, their numbers are still consumed, rea
     ],
     [24, 6, st.sentBytes],
   );
-  assert.equal(st.sentBytes, 2 * (40 + 3 * (16 + 10)));
+  assert.equal(st.sentBytes, 2 * (40 + 3 * (16 + 20)));
 });
 
 /**
@@ -176,7 +176,7 @@ async function droppingPipeline(
     ...over,
   });
   t.after(() => p.close());
-  for (let i = 0; i < 10; i++) p.pushRecords(records([10, 10, 10]), 3);
+  for (let i = 0; i < 10; i++) p.pushRecords(records([20, 20, 20]), 3);
   await p.settled();
   const st = p.stats();
   assert.deepEqual([st.read, st.sent, st.droppedQueue, st.nextSeq], [30, 6, 24, 30n]);
@@ -228,7 +228,7 @@ test('v1 running: after queue drops, a heartbeat follows within heartbeatInterva
   );
   // One accepted heartbeat settles the debt: no further drops, no further heartbeats.
   assert.equal(p.stats().heartbeats, 1);
-  p.pushRecords(records([10]), 1); // delivered: nothing new to reveal
+  p.pushRecords(records([20]), 1); // delivered: nothing new to reveal
   await p.close();
   assert.deepEqual(
     [p.stats().heartbeats, p.stats().sentMessages, p.finalHeartbeatQueued],
@@ -311,11 +311,11 @@ test('v1 with rate control: a frame the shaper drops takes no metadata, the next
   });
   p.pushRecords(records([200]), 1); // pass, with metadata (due again from 60 s)
   nowMs = 70_000;
-  p.pushRecords(records([10]), 1); // dropped while metadata is due: it must not take it
+  p.pushRecords(records([20]), 1); // dropped while metadata is due: it must not take it
   nowMs = 300_000;
-  p.pushRecords(records([10]), 1); // dropped; closes the window at 0.44 B/s → pass
+  p.pushRecords(records([20]), 1); // dropped; closes the window at 0.44 B/s → pass
   nowMs = 300_001;
-  p.pushRecords(records([10]), 1); // passes, with the metadata that was due since 60 s
+  p.pushRecords(records([20]), 1); // passes, with the metadata that was due since 60 s
   await p.close();
   const msgs = (await receive(pull, 3)).map((m) => decodeFrame(m));
   assert.deepEqual(
