@@ -8,6 +8,8 @@ import { encodeRecords, PcapWriter } from '@nflog-pipe/pcap-writer';
 import { MIB, decodeFrame, encodeFrame } from '@nflog-pipe/shared';
 import { RateShaper, shapeFrame } from '@nflog-pipe/compress';
 import { RingBuffer, selectRecords } from '@nflog-pipe/receiver';
+import { parseNflogMessages } from '@nflog-pipe/nflog-native';
+import { NF_INET, nflogDatagram } from '@nflog-pipe/testing';
 
 /** One microbenchmark result. */
 export interface MicroResult {
@@ -39,6 +41,29 @@ function ipv4Udp(i: number, size: number): Buffer {
   b.writeUInt16BE(8 + size, 24);
   for (let j = 28; j < b.length; j++) b[j] = (i + j) & 0xff;
   return b;
+}
+
+/**
+ * One kernel batch of BATCH_PACKETS NFLOG messages carrying ipv4Udp packets, as the netlink socket
+ * delivers it: the input hook (kernel timestamp, input interface) or the output hook (no
+ * timestamp, output interface only, and the UDP checksum left partial as with checksum offload).
+ */
+function nflogBatchOf(size: number, base: number, hook: 'input' | 'output'): Buffer {
+  const packets = [];
+  for (let i = 0; i < BATCH_PACKETS; i++) {
+    const payload = ipv4Udp(base + i, size);
+    if (hook === 'output') payload.writeUInt16BE(0x1234, 26);
+    packets.push({
+      group: 7,
+      seq: base + i,
+      seqGlobal: base + i + 1,
+      payload,
+      ...(hook === 'input'
+        ? { hook: NF_INET.LOCAL_IN, indev: 1, ts: [1_700_000_000, i] as [number, number] }
+        : { hook: NF_INET.LOCAL_OUT, outdev: 1 }),
+    });
+  }
+  return nflogDatagram(packets);
 }
 
 function batchOf(size: number, base: number): Buffer {
@@ -160,6 +185,21 @@ export async function runMicro(
       pick(i).copy(target);
     });
     row('baseline: Buffer.copy', copy, copy.mbps);
+
+    // The sender's C walker (nflog-native), one kernel batch per call, as parseNflogMessages
+    // replays it: netlink messages to pcap records, and on the output hook the checksums.
+    for (const hook of ['input', 'output'] as const) {
+      const dgrams = Array.from({ length: 16 }, (_, i) =>
+        nflogBatchOf(size, i * BATCH_PACKETS, hook),
+      );
+      row(
+        `nflog walker: ${hook} hook`,
+        await measure(ms, bytes, (i) => {
+          parseNflogMessages(dgrams[i & 15] as Buffer, 101);
+        }),
+        copy.mbps,
+      );
+    }
 
     const fields = { linktype: 101, senderId: 0x1234n, firstSeq: 0n, count: BATCH_PACKETS };
     row(

@@ -64,3 +64,16 @@ export {
 export { PYZMQ_PYTHON, requirePyzmq, runPython } from './pyzmq.js';
 export { collectMessages, type MessageCollector } from './collect-messages.js';
 export { udpLogRuleset, type UdpLogRule } from './nft-rules.js';
+export {
+  NFULA,
+  NFULNL_MSG_PACKET,
+  NF_INET,
+  NLMSG_DONE,
+  NLMSG_ERROR,
+  NLMSG_NOOP,
+  nflogAttributes,
+  nflogDatagram,
+  nflogMessage,
+  nlmsg,
+  type NflogMessageSpec,
+} from './nflog-messages.js';
