@@ -6,6 +6,8 @@
         "native/addon.c",
         "native/nl_socket.c",
         "native/nl_records.c",
+        "native/nl_ip.c",
+        "native/nl_merge.c",
         "native/nl_account.c",
         "native/nl_privs.c"
       ],

@@ -3,15 +3,22 @@
  *
  * Exports (typed in src/native.ts):
  *   open(groups, config, onBatch) -> handle | { errno, syscall, group }
- *   parseNflogMessages(buf, linktype) -> { records, count, ... }
+ *   parseNflogMessages(buf, config) -> { buffer, recordsBytes, count, ... }
+ *   replayNflog(events, config) -> { batches, ... } (tests: the drain logic,
+ *     merge included, on recorded datagrams with given times)
  *   lockPrivileges() -> undefined | { errno, syscall, group }  (nl_privs.c)
- * Handle methods: close, ref, unref, pause, resume, drain, unbind, stats, info.
+ * Handle methods: close, ref, unref, pause, resume, drain, flush, unbind,
+ * stats, info, account.
  *
  * A handle watches the netlink fd with a uv_poll_t on the main loop. Each
  * readable event drains the socket (until EAGAIN, or a cap on datagrams and
  * bytes so other I/O gets its turn), converts every NFLOG message to a pcap
- * record in one fresh Buffer, and calls onBatch once. Defaults, validation and
- * error classes live in TS.
+ * record and an index entry, and calls onBatch once with one fresh Buffer:
+ * the records, then their index entries (nl_records.h). With several groups
+ * the records go through the kernel-order merge (nl_merge.h) first; a
+ * uv_timer_t wakes the handle when a held record's hold ends, so nothing
+ * waits for traffic to be released. Defaults, validation and error classes
+ * live in TS.
  */
 #include <errno.h>
 #ifdef __GLIBC__
@@ -25,6 +32,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "nl_merge.h"
 #include "nl_privs.h"
 #include "nl_records.h"
 #include "nl_socket.h"
@@ -37,6 +45,8 @@
 /* ... and about this many bytes (8 MiB + one datagram of slack). */
 #define NFL_ARENA_BYTES (8 * 1024 * 1024 + NFL_DGRAM_MAX)
 #define NFL_MAX_GROUPS 32
+/* flush(): at most this many drains before everything held is released. */
+#define NFL_FLUSH_MAX_DRAINS 16
 /* glibc malloc tuning applied when a socket opens (see nfl_tune_malloc). */
 #define NFL_MALLOC_MMAP_THRESHOLD (16 * 1024 * 1024)
 #define NFL_MALLOC_TRIM_THRESHOLD (64 * 1024 * 1024)
@@ -52,7 +62,30 @@
 struct nfl_seg {
   uint8_t *data;
   size_t len;
-  struct nlr_time now;
+  struct nlr_time now; /* wall clock, for records without NFULA_TIMESTAMP */
+  uint64_t recv_ms;    /* monotonic, for the merge's hold */
+};
+
+/* What turns datagrams into records: shared by handles and replayNflog. */
+struct nfl_core {
+  struct nlr_config cfg;
+  int merging; /* several groups: records go through `merge` */
+  struct nlm_store merge;
+  struct nlr_seq_tracker seq;
+  struct nlr_counts counts;
+  struct nla_table acct; /* accounting by rule; entries NULL when off */
+};
+
+/* The walker's accounting table, or NULL when accounting is off. */
+static struct nla_table *nfl_acct(struct nfl_core *c) {
+  return c->acct.entries != NULL ? &c->acct : NULL;
+}
+
+/* One batch for JS: [records][index entries], or none. */
+struct nfl_out {
+  napi_value buffer; /* NULL when nothing was made */
+  size_t count;
+  size_t records_bytes;
 };
 
 struct nfl_handle {
@@ -64,10 +97,12 @@ struct nfl_handle {
   int paused;
   int failed;
   int in_drain;
+  int drained_empty; /* the last drain read until EAGAIN */
   int debug_raw;
   int rcvbuf_bytes;
   int rcvbuf_forced;
   uv_poll_t *poll;
+  uv_timer_t *timer; /* the merge's next hold deadline */
   napi_ref self_ref; /* strong while open: an open socket is never GC'd */
   napi_ref cb_ref;
   napi_async_context async_ctx;
@@ -76,9 +111,7 @@ struct nfl_handle {
   struct nfl_seg *pending;
   size_t pending_count;
   size_t pending_cap;
-  struct nlr_seq_tracker seq;
-  struct nlr_counts counts;
-  struct nla_table acct; /* accounting by rule; entries NULL when off */
+  struct nfl_core core;
   uint64_t batches;
   uint64_t datagrams;
   uint64_t enobufs;
@@ -110,6 +143,12 @@ static struct nlr_time nfl_now(void) {
   t.sec = (uint32_t)ts.tv_sec;
   t.usec = (uint32_t)(ts.tv_nsec / 1000);
   return t;
+}
+
+static uint64_t nfl_mono_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 /*
@@ -175,7 +214,8 @@ static napi_value nfl_failure(napi_env env, int err, const char *syscall,
   return obj;
 }
 
-static napi_value nfl_counts_object(napi_env env, const struct nlr_counts *c) {
+static napi_value nfl_counts_object(napi_env env, const struct nfl_core *core) {
+  const struct nlr_counts *c = &core->counts;
   napi_value obj;
   if (napi_create_object(env, &obj) != napi_ok ||
       nfl_set_number(env, obj, "packets", (double)c->packets) != 0 ||
@@ -183,7 +223,14 @@ static napi_value nfl_counts_object(napi_env env, const struct nlr_counts *c) {
       nfl_set_number(env, obj, "truncated", (double)c->truncated) != 0 ||
       nfl_set_number(env, obj, "malformed", (double)c->malformed) != 0 ||
       nfl_set_number(env, obj, "kernelDropped", (double)c->kernel_dropped) !=
-          0) {
+          0 ||
+      nfl_set_number(env, obj, "checksumsFixed", (double)c->csum_fixed) != 0 ||
+      nfl_set_number(env, obj, "checksumsIncomplete",
+                     (double)c->csum_incomplete) != 0 ||
+      nfl_set_number(env, obj, "orderLate", (double)core->merge.late) != 0 ||
+      nfl_set_number(env, obj, "orderForced", (double)core->merge.forced) !=
+          0 ||
+      nfl_set_number(env, obj, "held", (double)core->merge.count) != 0) {
     nfl_throw_last(env);
     return NULL;
   }
@@ -236,11 +283,105 @@ fail:
   return NULL;
 }
 
+/* ---- records: datagrams -> one Buffer --------------------------------- */
+
+static void nfl_core_init(struct nfl_core *c, int linktype,
+                          int wire_checksums) {
+  memset(c, 0, sizeof(*c));
+  c->cfg.linktype = linktype;
+  c->cfg.wire_checksums = wire_checksums;
+}
+
+/* Records straight from the datagrams, in arrival order (one group: that is
+ * kernel order already). */
+static napi_status nfl_make_direct(napi_env env, struct nfl_core *c,
+                                   const struct nfl_seg *segs, size_t nseg,
+                                   int want_empty, struct nfl_out *out) {
+  size_t i, total = 0, records = 0, off = 0, n = 0;
+  void *data = NULL;
+  napi_status st;
+
+  for (i = 0; i < nseg; i++)
+    nlr_walk(segs[i].data, segs[i].len, &c->cfg, &segs[i].now, NULL, 0, &total,
+             NULL, 0, &records, NULL, NULL, NULL);
+  if (records == 0 && !want_empty)
+    return napi_ok;
+  st = napi_create_buffer(env, total + records * NLR_INDEX_ENTRY_BYTES, &data,
+                          &out->buffer);
+  if (st != napi_ok)
+    return st;
+  for (i = 0; i < nseg; i++)
+    nlr_walk(segs[i].data, segs[i].len, &c->cfg, &segs[i].now, data, total,
+             &off, (uint8_t *)data + total, records, &n, &c->counts, &c->seq,
+             nfl_acct(c));
+  out->count = n;
+  out->records_bytes = total;
+  return napi_ok;
+}
+
+/* Records through the merge: walked into its store, released in kernel
+ * order when nothing older can still come (or everything, with force). */
+static napi_status nfl_make_merged(napi_env env, struct nfl_core *c,
+                                   const struct nfl_seg *segs, size_t nseg,
+                                   uint64_t now_ms, int drained_empty,
+                                   int force, int want_empty,
+                                   struct nfl_out *out) {
+  struct nlm_store *m = &c->merge;
+  size_t i, total = 0, records = 0, k, bytes = 0;
+  void *data = NULL;
+  napi_status st;
+
+  for (i = 0; i < nseg; i++)
+    nlr_walk(segs[i].data, segs[i].len, &c->cfg, &segs[i].now, NULL, 0, &total,
+             NULL, 0, &records, NULL, NULL, NULL);
+  if (records > 0 && nlm_reserve(m, total, records) != 0)
+    /* No memory to hold them: pass them on unmerged rather than lose them. */
+    return nfl_make_direct(env, c, segs, nseg, want_empty, out);
+  for (i = 0; i < nseg && records > 0; i++) {
+    size_t n = 0;
+    nlr_walk(segs[i].data, segs[i].len, &c->cfg, &segs[i].now, m->data,
+             m->data_cap, &m->data_len, m->scratch_ix, m->scratch_cap, &n,
+             &c->counts, &c->seq, nfl_acct(c));
+    nlm_ingest(m, n, segs[i].recv_ms);
+  }
+  nlm_sort(m);
+  k = nlm_releasable(m, now_ms, drained_empty, force, &bytes);
+  if (k == 0 && !want_empty)
+    return napi_ok;
+  st = napi_create_buffer(env, bytes + k * NLR_INDEX_ENTRY_BYTES, &data,
+                          &out->buffer);
+  if (st != napi_ok)
+    return st;
+  nlm_release(m, k, data, (uint8_t *)data + bytes);
+  out->count = k;
+  out->records_bytes = bytes;
+  return napi_ok;
+}
+
+static napi_status nfl_make(napi_env env, struct nfl_core *c,
+                            const struct nfl_seg *segs, size_t nseg,
+                            uint64_t now_ms, int drained_empty, int force,
+                            int want_empty, struct nfl_out *out) {
+  memset(out, 0, sizeof(*out));
+  if (c->merging)
+    return nfl_make_merged(env, c, segs, nseg, now_ms, drained_empty, force,
+                           want_empty, out);
+  return nfl_make_direct(env, c, segs, nseg, want_empty, out);
+}
+
 /* ---- lifecycle ------------------------------------------------------------
  */
 
-static void nfl_free_poll(uv_handle_t *poll) {
-  free(poll);
+static void nfl_free_uv(uv_handle_t *handle) {
+  free(handle);
+}
+
+/* Memory only the drain uses: freed at once, or by the drain that is running
+ * when close() is called from its callback. */
+static void nfl_free_drain_memory(struct nfl_handle *h) {
+  free(h->arena);
+  h->arena = NULL;
+  nlm_free(&h->core.merge);
 }
 
 static void nfl_free_pending(struct nfl_handle *h) {
@@ -261,8 +402,14 @@ static void nfl_release(struct nfl_handle *h, int napi_allowed) {
   if (h->poll != NULL) {
     uv_poll_stop(h->poll);
     h->poll->data = NULL;
-    uv_close((uv_handle_t *)h->poll, nfl_free_poll);
+    uv_close((uv_handle_t *)h->poll, nfl_free_uv);
     h->poll = NULL;
+  }
+  if (h->timer != NULL) {
+    uv_timer_stop(h->timer);
+    h->timer->data = NULL;
+    uv_close((uv_handle_t *)h->timer, nfl_free_uv);
+    h->timer = NULL;
   }
   if (h->fd >= 0) {
     close(h->fd);
@@ -279,10 +426,8 @@ static void nfl_release(struct nfl_handle *h, int napi_allowed) {
     h->cb_ref = NULL;
   }
   nfl_free_pending(h);
-  if (!h->in_drain) {
-    free(h->arena);
-    h->arena = NULL;
-  }
+  if (!h->in_drain)
+    nfl_free_drain_memory(h);
 }
 
 static void nfl_finalize(napi_env env, void *data, void *hint) {
@@ -293,8 +438,8 @@ static void nfl_finalize(napi_env env, void *data, void *hint) {
   nfl_release(h, 0);
   if (h->self_ref != NULL)
     napi_delete_reference(env, h->self_ref);
-  free(h->arena);
-  nla_free(&h->acct);
+  nfl_free_drain_memory(h);
+  nla_free(&h->core.acct);
   free(h);
 }
 
@@ -302,22 +447,43 @@ static void nfl_finalize(napi_env env, void *data, void *hint) {
  */
 
 static void nfl_poll_cb(uv_poll_t *poll, int status, int events);
+static void nfl_drain(struct nfl_handle *h, int in_js, int force);
+
+/* The merge's wake-up: a held record's hold has ended. */
+static void nfl_timer_cb(uv_timer_t *timer) {
+  struct nfl_handle *h = timer->data;
+  if (h != NULL && !h->closed && !h->paused)
+    nfl_drain(h, 0, 0);
+}
+
+/* Wake when the first held record may go; nothing held, no timer. */
+static void nfl_arm_timer(struct nfl_handle *h, uint64_t now_ms) {
+  uint64_t due;
+  if (h->timer == NULL || h->closed)
+    return;
+  due = h->core.merging ? nlm_next_deadline(&h->core.merge) : 0;
+  if (due == 0 || h->paused || h->failed)
+    uv_timer_stop(h->timer);
+  else
+    uv_timer_start(h->timer, nfl_timer_cb, due > now_ms ? due - now_ms : 1, 0);
+}
 
 /*
  * Read up to the work cap, convert, and call onBatch once.
  * in_js: called from a JS method (use napi_call_function and let exceptions
  * propagate) rather than from the event loop (use napi_make_callback).
+ * force: release every record the merge holds (flush()).
  */
-static void nfl_drain(struct nfl_handle *h, int in_js) {
+static void nfl_drain(struct nfl_handle *h, int in_js, int force) {
   napi_env env = h->env;
   struct nfl_seg segs[NFL_DRAIN_MAX_DGRAMS];
   struct nfl_seg *all = segs;
-  size_t nseg = 0, total = 0, records = 0, i, used = 0, written = 0;
-  uint64_t enobufs_before = h->enobufs;
-  int fatal = 0;
+  size_t nseg = 0, i, used = 0;
+  uint64_t enobufs_before = h->enobufs, now_ms;
+  int fatal = 0, empty = 0;
   napi_handle_scope scope;
-  napi_value argv[4], cb, recv, result;
-  void *out = NULL;
+  napi_value argv[5], cb, recv, result;
+  struct nfl_out out;
 
   h->drained = 0;
   if (h->closed || h->failed)
@@ -329,8 +495,10 @@ static void nfl_drain(struct nfl_handle *h, int in_js) {
   while (fatal == 0 && nseg < NFL_DRAIN_MAX_DGRAMS &&
          used + NFL_DGRAM_MAX <= NFL_ARENA_BYTES) {
     ssize_t n = nl_recv(h->fd, h->arena + used, NFL_DGRAM_MAX);
-    if (n == -EAGAIN || n == -EWOULDBLOCK)
+    if (n == -EAGAIN || n == -EWOULDBLOCK) {
+      empty = 1;
       break;
+    }
     if (n == -ENOBUFS) {
       /* The kernel dropped whole batches; NFULA_SEQ gaps count the packets.
        * Reported once per overrun episode, so this loop stays bounded. */
@@ -338,7 +506,7 @@ static void nfl_drain(struct nfl_handle *h, int in_js) {
       continue;
     }
     if (n == -EMSGSIZE) {
-      h->counts.malformed++;
+      h->core.counts.malformed++;
       continue;
     }
     if (n < 0) {
@@ -349,9 +517,12 @@ static void nfl_drain(struct nfl_handle *h, int in_js) {
     segs[nseg].data = h->arena + used;
     segs[nseg].len = (size_t)n;
     segs[nseg].now = nfl_now();
+    segs[nseg].recv_ms = nfl_mono_ms();
     nseg++;
     used += ((size_t)n + 7u) & ~(size_t)7u;
   }
+  h->drained_empty = empty;
+  now_ms = nfl_mono_ms();
 
   /* Datagrams stashed during open go first, in arrival order. */
   if (h->pending_count > 0) {
@@ -364,30 +535,25 @@ static void nfl_drain(struct nfl_handle *h, int in_js) {
       nseg += h->pending_count;
     }
   }
-
   h->drained = nseg;
-  for (i = 0; i < nseg; i++)
-    total += nlr_walk(all[i].data, all[i].len, h->linktype, &all[i].now, NULL,
-                      0, &records, NULL, NULL, NULL);
 
   if (napi_open_handle_scope(env, &scope) != napi_ok)
     goto done;
-  if (records == 0 && fatal == 0 && h->enobufs == enobufs_before &&
-      !(h->debug_raw && nseg > 0))
+  /* A merge deadline only holds once the socket was read empty: a datagram
+   * still queued may carry older records. */
+  if (nfl_make(env, &h->core, all, nseg, now_ms, empty, force,
+               fatal != 0 || h->enobufs != enobufs_before ||
+                   (h->debug_raw && nseg > 0),
+               &out) != napi_ok ||
+      out.buffer == NULL)
     goto close_scope;
-  if (napi_create_buffer(env, total, &out, &argv[0]) != napi_ok)
-    goto close_scope;
-  records = 0;
-  for (i = 0; i < nseg; i++)
-    written += nlr_walk(all[i].data, all[i].len, h->linktype, &all[i].now,
-                        (uint8_t *)out + written, total - written, &records,
-                        &h->counts, &h->seq,
-                        h->acct.entries != NULL ? &h->acct : NULL);
-  if (records > 0)
+  argv[0] = out.buffer;
+  if (out.count > 0)
     h->batches++;
-  napi_create_uint32(env, (uint32_t)records, &argv[1]);
-  napi_create_int32(env, fatal, &argv[2]);
-  napi_get_undefined(env, &argv[3]);
+  napi_create_uint32(env, (uint32_t)out.count, &argv[1]);
+  napi_create_uint32(env, (uint32_t)out.records_bytes, &argv[2]);
+  napi_create_int32(env, fatal, &argv[3]);
+  napi_get_undefined(env, &argv[4]);
   if (h->debug_raw) {
     /* Test-only: the raw datagrams, each prefixed by its u32 LE length,
      * so fixtures can be recorded from a live kernel. */
@@ -395,15 +561,10 @@ static void nfl_drain(struct nfl_handle *h, int in_js) {
     void *raw = NULL;
     for (i = 0; i < nseg; i++)
       raw_len += 4 + all[i].len;
-    if (napi_create_buffer(env, raw_len, &raw, &argv[3]) == napi_ok)
+    if (napi_create_buffer(env, raw_len, &raw, &argv[4]) == napi_ok)
       for (i = 0; i < nseg; i++) {
-        uint32_t l = (uint32_t)all[i].len;
-        uint8_t *p = (uint8_t *)raw + off;
-        p[0] = (uint8_t)l;
-        p[1] = (uint8_t)(l >> 8);
-        p[2] = (uint8_t)(l >> 16);
-        p[3] = (uint8_t)(l >> 24);
-        memcpy(p + 4, all[i].data, all[i].len);
+        nlr_put_le32((uint8_t *)raw + off, (uint32_t)all[i].len);
+        memcpy((uint8_t *)raw + off + 4, all[i].data, all[i].len);
         off += 4 + all[i].len;
       }
   }
@@ -424,8 +585,8 @@ static void nfl_drain(struct nfl_handle *h, int in_js) {
     all = segs;
   }
   if (in_js) {
-    napi_call_function(env, recv, cb, 4, argv, &result);
-  } else if (napi_make_callback(env, h->async_ctx, recv, cb, 4, argv,
+    napi_call_function(env, recv, cb, 5, argv, &result);
+  } else if (napi_make_callback(env, h->async_ctx, recv, cb, 5, argv,
                                 &result) != napi_ok) {
     napi_value err;
     bool pending = false;
@@ -442,11 +603,11 @@ done:
     nfl_free_pending(h);
     free(all);
   }
+  if (!h->closed)
+    nfl_arm_timer(h, now_ms);
   h->in_drain = 0;
-  if (h->closed) {
-    free(h->arena);
-    h->arena = NULL;
-  }
+  if (h->closed)
+    nfl_free_drain_memory(h);
 }
 
 static void nfl_poll_cb(uv_poll_t *poll, int status, int events) {
@@ -460,13 +621,13 @@ static void nfl_poll_cb(uv_poll_t *poll, int status, int events) {
      * the next recv() returns ENOBUFS and clears it. So read anyway (a real
      * socket failure still surfaces from recv() and is fatal there) and, if
      * the handle survived, start watching again. */
-    nfl_drain(h, 0);
+    nfl_drain(h, 0, 0);
     if (!h->closed && !h->failed && h->poll != NULL &&
         uv_poll_start(h->poll, UV_READABLE, nfl_poll_cb) != 0)
       h->failed = 1;
     return;
   }
-  nfl_drain(h, 0);
+  nfl_drain(h, 0, 0);
 }
 
 /* Stash a datagram read while waiting for an ack (see nl_bind_group). */
@@ -487,6 +648,7 @@ static void nfl_stash(void *ctx, const uint8_t *buf, size_t len) {
   memcpy(seg->data, buf, len);
   seg->len = len;
   seg->now = nfl_now();
+  seg->recv_ms = nfl_mono_ms();
   h->pending_count++;
 }
 
@@ -542,6 +704,8 @@ static napi_value nfl_m_pause(napi_env env, napi_callback_info info) {
     return NULL;
   if (h->poll != NULL && !h->paused) {
     uv_poll_stop(h->poll);
+    if (h->timer != NULL)
+      uv_timer_stop(h->timer);
     h->paused = 1;
   }
   return nfl_undefined(env);
@@ -576,7 +740,7 @@ static napi_value nfl_m_drain(napi_env env, napi_callback_info info) {
     even_paused = false;
   h->drained = 0;
   if (!h->paused || even_paused)
-    nfl_drain(h, 1);
+    nfl_drain(h, 1, 0);
   napi_create_uint32(env, (uint32_t)h->drained, &r);
   return r;
 }
@@ -606,10 +770,27 @@ static napi_value nfl_m_unbind(napi_env env, napi_callback_info info) {
   return nfl_undefined(env);
 }
 
+/* Read what the socket holds now (bounded) and release every record the
+ * merge holds, through onBatch, before returning. */
+static napi_value nfl_m_flush(napi_env env, napi_callback_info info) {
+  struct nfl_handle *h = nfl_this(env, info, NULL, NULL);
+  int i;
+  if (h == NULL)
+    return NULL;
+  for (i = 0; i < NFL_FLUSH_MAX_DRAINS && !h->closed && !h->failed; i++) {
+    nfl_drain(h, 1, 0);
+    if (h->drained_empty)
+      break;
+  }
+  if (!h->closed && !h->failed && h->core.merging && h->core.merge.count > 0)
+    nfl_drain(h, 1, 1);
+  return nfl_undefined(env);
+}
+
 static napi_value nfl_m_stats(napi_env env, napi_callback_info info) {
   struct nfl_handle *h = nfl_this(env, info, NULL, NULL);
   napi_value obj;
-  if (h == NULL || (obj = nfl_counts_object(env, &h->counts)) == NULL)
+  if (h == NULL || (obj = nfl_counts_object(env, &h->core)) == NULL)
     return NULL;
   if (nfl_set_number(env, obj, "batches", (double)h->batches) != 0 ||
       nfl_set_number(env, obj, "enobufs", (double)h->enobufs) != 0 ||
@@ -624,7 +805,7 @@ static napi_value nfl_m_account(napi_env env, napi_callback_info info) {
   struct nfl_handle *h = nfl_this(env, info, NULL, NULL);
   if (h == NULL)
     return NULL;
-  return nfl_account_object(env, &h->acct, &h->seq);
+  return nfl_account_object(env, &h->core.acct, &h->core.seq);
 }
 
 static napi_value nfl_m_info(napi_env env, napi_callback_info info) {
@@ -647,7 +828,7 @@ static napi_value nfl_m_info(napi_env env, napi_callback_info info) {
 /*
  * open(groups: number[], config, onBatch)
  * config: { copyRange, nlbufsiz, qthresh, timeoutCs, rcvbufBytes, linktype,
- *           debugRaw } (validated in TS).
+ *           wireChecksums, merge, holdMs, debugRaw } (validated in TS).
  * Returns the handle, or a failure object { errno, syscall, group } after
  * undoing everything (one cleanup path).
  */
@@ -656,8 +837,9 @@ static napi_value nfl_open(napi_env env, napi_callback_info info) {
   napi_value argv[3], obj, name;
   napi_valuetype cbtype;
   uint32_t ngroups = 0, i, rcvbuf = 0, linktype = 0, debug_raw = 0;
-  uint32_t account_max = 0;
+  uint32_t wire_checksums = 0, merge = 0, hold_ms = 0, account_max = 0;
   uint32_t groups[NFL_MAX_GROUPS];
+  uint16_t groups16[NFL_MAX_GROUPS];
   struct nl_group_config cfg;
   struct nfl_handle *h;
   uint32_t seq = 0;
@@ -692,12 +874,18 @@ static napi_value nfl_open(napi_env env, napi_callback_info info) {
       nfl_get_u32(env, argv[1], "timeoutCs", &cfg.timeout_cs) != 0 ||
       nfl_get_u32(env, argv[1], "rcvbufBytes", &rcvbuf) != 0 ||
       nfl_get_u32(env, argv[1], "linktype", &linktype) != 0 ||
+      nfl_get_u32(env, argv[1], "wireChecksums", &wire_checksums) != 0 ||
+      nfl_get_u32(env, argv[1], "merge", &merge) != 0 ||
+      nfl_get_u32(env, argv[1], "holdMs", &hold_ms) != 0 ||
       nfl_get_u32(env, argv[1], "debugRaw", &debug_raw) != 0 ||
       nfl_get_u32(env, argv[1], "accountMaxSeries", &account_max) != 0) {
     napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "bad config object");
     return NULL;
   }
-  cfg.flags = NFULNL_CFG_F_SEQ;
+  /* SEQ: per-group numbers, whose gaps count kernel drops. SEQ_GLOBAL: one
+   * counter for the whole network namespace, the kernel's own order across
+   * groups (and across other sockets that ask for it). */
+  cfg.flags = NFULNL_CFG_F_SEQ | NFULNL_CFG_F_SEQ_GLOBAL;
   NFL_CALL(env, napi_get_uv_event_loop(env, &loop), NULL);
 
   h = calloc(1, sizeof(*h));
@@ -707,11 +895,16 @@ static napi_value nfl_open(napi_env env, napi_callback_info info) {
   }
   h->env = env;
   h->fd = -1;
-  h->linktype = (int)linktype;
   h->debug_raw = debug_raw != 0;
+  nfl_core_init(&h->core, (int)linktype, wire_checksums != 0);
+  for (i = 0; i < ngroups; i++)
+    groups16[i] = (uint16_t)groups[i];
+  h->core.merging = merge != 0;
+  if (h->core.merging)
+    nlm_init(&h->core.merge, groups16, ngroups, hold_ms);
 
   syscall = "malloc";
-  if (account_max > 0 && (err = nla_init(&h->acct, account_max)) != 0)
+  if (account_max > 0 && (err = nla_init(&h->core.acct, account_max)) != 0)
     goto fail;
   syscall = "socket";
   if ((err = nl_open(&h->fd, &h->portid)) != 0)
@@ -729,7 +922,7 @@ static napi_value nfl_open(napi_env env, napi_callback_info info) {
     fail_group = (int)groups[i];
     /* A fresh instance numbers its packets from 0, so a loss in the very
      * first batch is counted too. */
-    nlr_seq_expect(&h->seq, (uint16_t)groups[i], 0);
+    nlr_seq_expect(&h->core.seq, (uint16_t)groups[i], 0);
     if ((err = nl_bind_group(h->fd, &seq, (uint16_t)groups[i], &cfg, nfl_stash,
                              h)) != 0)
       goto fail;
@@ -753,6 +946,22 @@ static napi_value nfl_open(napi_env env, napi_callback_info info) {
   h->poll->data = h;
   if ((err = uv_poll_start(h->poll, UV_READABLE, nfl_poll_cb)) != 0)
     goto fail;
+  if (h->core.merging) {
+    syscall = "uv_timer_init";
+    if ((h->timer = calloc(1, sizeof(*h->timer))) == NULL) {
+      err = -ENOMEM;
+      goto fail;
+    }
+    if ((err = uv_timer_init(loop, h->timer)) != 0) {
+      free(h->timer);
+      h->timer = NULL;
+      goto fail;
+    }
+    h->timer->data = h;
+    /* The poll keeps the loop alive (or not, after unref()); the hold timer
+     * only ever runs while the socket is open. */
+    uv_unref((uv_handle_t *)h->timer);
+  }
 
   if (napi_create_object(env, &obj) != napi_ok ||
       napi_create_string_utf8(env, "NflogSocket", NAPI_AUTO_LENGTH, &name) !=
@@ -775,6 +984,7 @@ static napi_value nfl_open(napi_env env, napi_callback_info info) {
         {"pause", NULL, nfl_m_pause, NULL, NULL, NULL, napi_default, NULL},
         {"resume", NULL, nfl_m_resume, NULL, NULL, NULL, napi_default, NULL},
         {"drain", NULL, nfl_m_drain, NULL, NULL, NULL, napi_default, NULL},
+        {"flush", NULL, nfl_m_flush, NULL, NULL, NULL, napi_default, NULL},
         {"unbind", NULL, nfl_m_unbind, NULL, NULL, NULL, napi_default, NULL},
         {"stats", NULL, nfl_m_stats, NULL, NULL, NULL, napi_default, NULL},
         {"info", NULL, nfl_m_info, NULL, NULL, NULL, napi_default, NULL},
@@ -791,62 +1001,184 @@ fail:
   /* One cleanup path for every partial open. */
   h->async_ctx = NULL;
   nfl_release(h, 0);
-  free(h->arena);
-  nla_free(&h->acct);
+  nfl_free_drain_memory(h);
+  nla_free(&h->core.acct);
   free(h);
   return nfl_failure(env, -err, syscall, fail_group);
 }
 
-/* ---- parseNflogMessages
- * ------------------------------------------------------ */
+/* ---- parseNflogMessages, replayNflog (tests, tools) ------------------- */
 
-static napi_value nfl_parse(napi_env env, napi_callback_info info) {
-  size_t argc = 3, len = 0, total, records = 0;
-  napi_value argv[3], obj, out_buf, n, acct_obj;
-  void *data = NULL, *out = NULL;
-  uint32_t linktype = 0, account_max = 0;
-  struct nla_table acct;
-  bool is_buf = false;
-  struct nlr_counts counts;
-  struct nlr_seq_tracker seq;
-  struct nlr_time now = nfl_now();
+/* An optional u32 property; `def` when absent. */
+static int nfl_opt_u32(napi_env env, napi_value obj, const char *key,
+                       uint32_t def, uint32_t *out) {
+  bool has = false;
+  *out = def;
+  if (napi_has_named_property(env, obj, key, &has) != napi_ok)
+    return -1;
+  return has ? nfl_get_u32(env, obj, key, out) : 0;
+}
 
-  NFL_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL), NULL);
-  if (argc < 2 || napi_is_buffer(env, argv[0], &is_buf) != napi_ok || !is_buf ||
-      napi_get_value_uint32(env, argv[1], &linktype) != napi_ok) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE",
-                          "parseNflogMessages(buf, linktype[, maxSeries])");
-    return NULL;
-  }
-  if (argc >= 3 && napi_get_value_uint32(env, argv[2], &account_max) != napi_ok)
-    account_max = 0;
-  NFL_CALL(env, napi_get_buffer_info(env, argv[0], &data, &len), NULL);
-  memset(&counts, 0, sizeof(counts));
-  memset(&seq, 0, sizeof(seq));
-  memset(&acct, 0, sizeof(acct));
-  if (account_max > 0 && nla_init(&acct, account_max) != 0) {
-    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "maxSeries");
-    return NULL;
-  }
-  total = nlr_walk(data, len, (int)linktype, &now, NULL, 0, &records, NULL,
-                   NULL, NULL);
-  if (napi_create_buffer(env, total, &out, &out_buf) != napi_ok) {
-    nla_free(&acct);
+/* The result object: counters, then the batch's buffer and its layout. */
+static napi_value nfl_result(napi_env env, const struct nfl_core *c,
+                             const struct nfl_out *out) {
+  napi_value obj = nfl_counts_object(env, c);
+  if (obj == NULL ||
+      napi_set_named_property(env, obj, "buffer", out->buffer) != napi_ok ||
+      nfl_set_number(env, obj, "count", (double)out->count) != 0 ||
+      nfl_set_number(env, obj, "recordsBytes", (double)out->records_bytes) !=
+          0) {
     nfl_throw_last(env);
     return NULL;
   }
-  records = 0;
-  nlr_walk(data, len, (int)linktype, &now, out, total, &records, &counts, &seq,
-           acct.entries != NULL ? &acct : NULL);
-  acct_obj = nfl_account_object(env, &acct, &seq);
-  nla_free(&acct);
-  if (acct_obj == NULL || (obj = nfl_counts_object(env, &counts)) == NULL)
-    return NULL;
-  NFL_CALL(env, napi_set_named_property(env, obj, "account", acct_obj), NULL);
-  NFL_CALL(env, napi_set_named_property(env, obj, "records", out_buf), NULL);
-  NFL_CALL(env, napi_create_uint32(env, (uint32_t)records, &n), NULL);
-  NFL_CALL(env, napi_set_named_property(env, obj, "count", n), NULL);
   return obj;
+}
+
+/* parseNflogMessages(buf, { linktype, wireChecksums, accountMaxSeries? }):
+ * one datagram through the walker, stamped now when it has no
+ * NFULA_TIMESTAMP, counted by rule with accountMaxSeries > 0. */
+static napi_value nfl_parse(napi_env env, napi_callback_info info) {
+  size_t argc = 2, len = 0;
+  napi_value argv[2], result, acct;
+  void *data = NULL;
+  uint32_t linktype = 0, wire_checksums = 0, account_max = 0;
+  bool is_buf = false;
+  struct nfl_core core;
+  struct nfl_seg seg;
+  struct nfl_out out;
+
+  NFL_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL), NULL);
+  if (argc < 2 || napi_is_buffer(env, argv[0], &is_buf) != napi_ok || !is_buf ||
+      nfl_get_u32(env, argv[1], "linktype", &linktype) != 0 ||
+      nfl_get_u32(env, argv[1], "wireChecksums", &wire_checksums) != 0) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE",
+                          "parseNflogMessages(buf, config)");
+    return NULL;
+  }
+  NFL_CALL(env, napi_get_buffer_info(env, argv[0], &data, &len), NULL);
+  if (nfl_opt_u32(env, argv[1], "accountMaxSeries", 0, &account_max) != 0) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "accountMaxSeries");
+    return NULL;
+  }
+  nfl_core_init(&core, (int)linktype, wire_checksums != 0);
+  if (account_max > 0 && nla_init(&core.acct, account_max) != 0) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "accountMaxSeries");
+    return NULL;
+  }
+  seg.data = data;
+  seg.len = len;
+  seg.now = nfl_now();
+  seg.recv_ms = nfl_mono_ms();
+  if (nfl_make(env, &core, &seg, 1, seg.recv_ms, 1, 0, 1, &out) != napi_ok ||
+      (result = nfl_result(env, &core, &out)) == NULL ||
+      (acct = nfl_account_object(env, &core.acct, &core.seq)) == NULL ||
+      napi_set_named_property(env, result, "account", acct) != napi_ok) {
+    nla_free(&core.acct);
+    nfl_throw_last(env);
+    return NULL;
+  }
+  nla_free(&core.acct);
+  return result;
+}
+
+/*
+ * replayNflog(events, config): the drain's conversion (merge included) on
+ * recorded datagrams, with the clocks given. config: { linktype,
+ * wireChecksums, merge, holdMs, groups }. Each event is one drain: {
+ * datagram? (Buffer), nowMs, recvMs? (= nowMs), wallSec?, wallUsec? (receipt
+ * time of records without NFULA_TIMESTAMP), empty? (1: the socket was read
+ * empty, so holds may end), flush? (1: release everything) }.
+ * Returns { batches: [{ buffer, count, recordsBytes }], ...counters }.
+ */
+static napi_value nfl_replay(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], groups_v, batches, result;
+  uint32_t nevents = 0, ngroups = 0, i, linktype = 0, wire_checksums = 0;
+  uint32_t merge = 0, hold_ms = 0;
+  uint16_t groups[NLM_MAX_GROUPS];
+  bool is_array = false;
+  struct nfl_core core;
+  struct nfl_out out;
+
+  NFL_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL), NULL);
+  if (argc < 2 || napi_is_array(env, argv[0], &is_array) != napi_ok ||
+      !is_array || nfl_get_u32(env, argv[1], "linktype", &linktype) != 0 ||
+      nfl_get_u32(env, argv[1], "wireChecksums", &wire_checksums) != 0 ||
+      nfl_get_u32(env, argv[1], "merge", &merge) != 0 ||
+      nfl_get_u32(env, argv[1], "holdMs", &hold_ms) != 0 ||
+      napi_get_named_property(env, argv[1], "groups", &groups_v) != napi_ok ||
+      napi_get_array_length(env, groups_v, &ngroups) != napi_ok ||
+      ngroups > NLM_MAX_GROUPS) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE",
+                          "replayNflog(events[], config)");
+    return NULL;
+  }
+  for (i = 0; i < ngroups; i++) {
+    napi_value v;
+    uint32_t g = 0;
+    NFL_CALL(env, napi_get_element(env, groups_v, i, &v), NULL);
+    NFL_CALL(env, napi_get_value_uint32(env, v, &g), NULL);
+    groups[i] = (uint16_t)g;
+  }
+  NFL_CALL(env, napi_get_array_length(env, argv[0], &nevents), NULL);
+  NFL_CALL(env, napi_create_array_with_length(env, nevents, &batches), NULL);
+  nfl_core_init(&core, (int)linktype, wire_checksums != 0);
+  core.merging = merge != 0;
+  nlm_init(&core.merge, groups, ngroups, hold_ms);
+  for (i = 0; i < nevents; i++) {
+    napi_value ev, dg, batch;
+    bool has_dg = false;
+    uint32_t now_ms = 0, recv_ms = 0, sec = 0, usec = 0, empty = 1, flush = 0;
+    struct nfl_seg seg;
+    size_t nseg = 0;
+    napi_status st;
+    if (napi_get_element(env, argv[0], i, &ev) != napi_ok ||
+        nfl_get_u32(env, ev, "nowMs", &now_ms) != 0 ||
+        nfl_opt_u32(env, ev, "recvMs", now_ms, &recv_ms) != 0 ||
+        nfl_opt_u32(env, ev, "wallSec", 0, &sec) != 0 ||
+        nfl_opt_u32(env, ev, "wallUsec", 0, &usec) != 0 ||
+        nfl_opt_u32(env, ev, "empty", 1, &empty) != 0 ||
+        nfl_opt_u32(env, ev, "flush", 0, &flush) != 0 ||
+        napi_has_named_property(env, ev, "datagram", &has_dg) != napi_ok) {
+      nlm_free(&core.merge);
+      napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "bad replay event");
+      return NULL;
+    }
+    if (has_dg) {
+      void *data = NULL;
+      size_t len = 0;
+      if (napi_get_named_property(env, ev, "datagram", &dg) != napi_ok ||
+          napi_get_buffer_info(env, dg, &data, &len) != napi_ok) {
+        nlm_free(&core.merge);
+        napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "datagram: Buffer");
+        return NULL;
+      }
+      seg.data = data;
+      seg.len = len;
+      seg.now.sec = sec;
+      seg.now.usec = usec;
+      seg.recv_ms = recv_ms;
+      nseg = 1;
+    }
+    st = nfl_make(env, &core, &seg, nseg, now_ms, empty != 0, flush != 0, 1,
+                  &out);
+    if (st != napi_ok || napi_create_object(env, &batch) != napi_ok ||
+        napi_set_named_property(env, batch, "buffer", out.buffer) != napi_ok ||
+        nfl_set_number(env, batch, "count", (double)out.count) != 0 ||
+        nfl_set_number(env, batch, "recordsBytes", (double)out.records_bytes) !=
+            0 ||
+        napi_set_element(env, batches, i, batch) != napi_ok) {
+      nlm_free(&core.merge);
+      nfl_throw_last(env);
+      return NULL;
+    }
+  }
+  result = nfl_counts_object(env, &core);
+  nlm_free(&core.merge);
+  if (result == NULL)
+    return NULL;
+  NFL_CALL(env, napi_set_named_property(env, result, "batches", batches), NULL);
+  return result;
 }
 
 /* ---- lockPrivileges: no_new_privs and an empty bounding set (nl_privs.c) */
@@ -863,6 +1195,7 @@ static napi_value nfl_init(napi_env env, napi_value exports) {
       {"open", NULL, nfl_open, NULL, NULL, NULL, napi_default, NULL},
       {"parseNflogMessages", NULL, nfl_parse, NULL, NULL, NULL, napi_default,
        NULL},
+      {"replayNflog", NULL, nfl_replay, NULL, NULL, NULL, napi_default, NULL},
       {"lockPrivileges", NULL, nfl_lock_privileges, NULL, NULL, NULL,
        napi_default, NULL},
   };

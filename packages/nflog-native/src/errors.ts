@@ -17,6 +17,8 @@ export const NFLOG_ERROR_CODES = [
   'ERR_NFLOG_NATIVE_LOAD',
   /** The kernel reported an errno Node has no name for (the number is in `errno`). */
   'ERR_NFLOG_UNKNOWN_ERRNO',
+  /** /proc could not tell the boot id or the network namespace (readNamespaceId). */
+  'ERR_NFLOG_NAMESPACE_ID',
 ] as const;
 
 /** One of {@link NFLOG_ERROR_CODES}. */

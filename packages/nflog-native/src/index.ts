@@ -1,6 +1,6 @@
 /**
  * @nflog-pipe/nflog-native: NFLOG capture through a raw netlink socket,
- * delivered as Buffers of pcap records.
+ * delivered as Buffers of pcap records, in kernel order, with a per-record index.
  */
 export {
   NFLOG_ERROR_CODES,
@@ -16,6 +16,7 @@ export {
   NFLOG_MAX_GROUPS,
   NFLOG_NLBUFSIZ_MAX_BYTES,
   NFLOG_NLBUFSIZ_MIN_BYTES,
+  NFLOG_ORDER_HOLD_SLACK_MS,
   NFLOG_RCVBUF_MAX_BYTES,
   NFLOG_TIMEOUT_UNIT_MS,
   type NflogBatchHandler,
@@ -27,5 +28,26 @@ export {
   type NflogAccount,
   type NflogAccountEntry,
 } from './nflog-account.js';
-export { parseNflogMessages, type NflogParseResult } from './parse-nflog-messages.js';
+export {
+  parseNflogMessages,
+  replayNflog,
+  type NflogBatch,
+  type NflogParseOptions,
+  type NflogParseResult,
+  type NflogReplayEvent,
+  type NflogReplayOptions,
+  type NflogWalkCounts,
+  type NflogWalkOptions,
+} from './parse-nflog-messages.js';
 export { lockPrivileges } from './privileges.js';
+export {
+  NFLOG_INDEX,
+  NFLOG_INDEX_ENTRY_BYTES,
+  NFLOG_NO_HOOK,
+  NFLOG_RECORD_FLAG,
+  NF_HOOK,
+  indexFlags,
+  indexOffset,
+  indexSeqGlobal,
+} from './record-index.js';
+export { NAMESPACE_ID_BYTES, readNamespaceId } from './namespace-id.js';

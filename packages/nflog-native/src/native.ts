@@ -14,6 +14,11 @@ export interface NativeStats {
   truncated: number;
   malformed: number;
   kernelDropped: number;
+  checksumsFixed: number;
+  checksumsIncomplete: number;
+  orderLate: number;
+  orderForced: number;
+  held: number;
   batches: number;
   enobufs: number;
   datagrams: number;
@@ -29,7 +34,13 @@ export interface NativeConfig {
   /** 0 leaves the system default. */
   rcvbufBytes: number;
   linktype: 101 | 239;
-  /** 1: pass raw datagrams as the 4th callback argument (tests only). */
+  /** 1: complete the checksums of locally generated packets. */
+  wireChecksums: 0 | 1;
+  /** 1: hold and release records in NFULA_SEQ_GLOBAL order (several groups). */
+  merge: 0 | 1;
+  /** The merge's hold, ms (see nl_merge.h). */
+  holdMs: number;
+  /** 1: pass raw datagrams as the 5th callback argument (tests only). */
   debugRaw: 0 | 1;
   /** Capacity of the accounting table (keys); 0 = no accounting. */
   accountMaxSeries: number;
@@ -44,12 +55,15 @@ export interface NativeFailure {
 }
 
 /**
- * Called once per readable event. `errno` is non-zero when reading failed
- * for good (the handle stopped polling); `raw` only with debugRaw.
+ * Called once per readable event (or hold deadline) that has something to
+ * say. `buffer` holds `count` records in its first `recordsBytes` bytes, then
+ * their index entries. `errno` is non-zero when reading failed for good (the
+ * handle stopped polling); `raw` only with debugRaw.
  */
 export type NativeBatchCallback = (
-  records: Buffer,
+  buffer: Buffer,
   count: number,
+  recordsBytes: number,
   errno: number,
   raw: Buffer | undefined,
 ) => void;
@@ -73,22 +87,44 @@ export interface NativeHandle {
    * stashed for the next drain()). Undefined on success, else the first failure.
    */
   unbind(): NativeFailure | undefined;
+  /** Drain until empty (bounded), then release everything the merge holds. */
+  flush(): void;
   stats(): NativeStats;
   info(): { portid: number; rcvbufBytes: number; rcvbufForced: 0 | 1 };
   /** The accounting table and per-group drops (still readable after close). */
   account(): NflogAccount;
 }
 
-/** Result of running the C walker over a recorded buffer. */
-export interface NativeParseResult {
-  records: Buffer;
+/** The walker's counters (and the merge's) as the addon reports them. */
+export type NativeCounts = Omit<NativeStats, 'batches' | 'enobufs' | 'datagrams'>;
+
+/** One batch as the addon makes it: records, then index entries. */
+export interface NativeBatch {
+  buffer: Buffer;
   count: number;
-  packets: number;
-  bytes: number;
-  truncated: number;
-  malformed: number;
-  kernelDropped: number;
-  account: NflogAccount;
+  recordsBytes: number;
+}
+
+/** Result of running the C walker over a recorded buffer. */
+export type NativeParseResult = NativeCounts & NativeBatch & { account: NflogAccount };
+
+/** One drain of replayNflog. */
+export interface NativeReplayEvent {
+  datagram?: Buffer;
+  nowMs: number;
+  recvMs?: number;
+  wallSec?: number;
+  wallUsec?: number;
+  empty?: 0 | 1;
+  flush?: 0 | 1;
+}
+
+/** Configuration of parseNflogMessages / replayNflog. */
+export interface NativeWalkConfig {
+  linktype: number;
+  wireChecksums: 0 | 1;
+  /** parseNflogMessages: capacity of an accounting table (0 or absent: none). */
+  accountMaxSeries?: number;
 }
 
 /** The addon's exports. */
@@ -98,7 +134,11 @@ export interface NativeBinding {
     config: NativeConfig,
     onBatch: NativeBatchCallback,
   ): NativeHandle | NativeFailure;
-  parseNflogMessages(buf: Buffer, linktype: number, maxSeries?: number): NativeParseResult;
+  parseNflogMessages(buf: Buffer, config: NativeWalkConfig): NativeParseResult;
+  replayNflog(
+    events: NativeReplayEvent[],
+    config: NativeWalkConfig & { merge: 0 | 1; holdMs: number; groups: number[] },
+  ): NativeCounts & { batches: NativeBatch[] };
   /** prctl: no_new_privs, then every capability out of the bounding set (nl_privs.c). */
   lockPrivileges(): NativeFailure | undefined;
 }

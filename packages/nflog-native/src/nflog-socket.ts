@@ -3,6 +3,7 @@
  * validation and warnings for values the kernel would clamp or ignore.
  */
 import { NflogError } from './errors.js';
+import { readNamespaceId } from './namespace-id.js';
 import { isNativeFailure, native, type NativeConfig, type NativeHandle } from './native.js';
 import { NFLOG_ACCOUNT_MAX_SERIES, type NflogAccount } from './nflog-account.js';
 
@@ -24,6 +25,11 @@ export const NFLOG_MAX_GROUPS = 32;
  * and fed faster than it is read from holding the caller for ever.
  */
 const NFLOG_DRAIN_MAX_ROUNDS = 65536;
+/**
+ * What the kernel-order hold adds to the flush timeout, ms: a kernel batch timer fires up to one
+ * jiffy late (10 ms at HZ=100, the coarsest), plus softirq and scheduling delay.
+ */
+export const NFLOG_ORDER_HOLD_SLACK_MS = 20;
 
 /** Defaults for NflogSocketOptions. */
 export const NFLOG_DEFAULTS = {
@@ -69,6 +75,19 @@ export interface NflogSocketOptions {
   /** 101 (raw IP, default) or 239 (LINKTYPE_NFLOG: pseudo-header + all NFLOG TLVs). */
   linktype?: 101 | 239;
   /**
+   * `'wire'` (default): complete the IPv4 header, TCP, UDP and ICMPv6 checksums of locally
+   * generated packets (no input interface, output or postrouting hook), which checksum offload
+   * leaves partial, as the NIC will put them on the wire. Received and forwarded packets are never
+   * touched. `'as-logged'`: every packet as the kernel logged it.
+   */
+  checksums?: 'wire' | 'as-logged';
+  /**
+   * With several groups, records are delivered in NFULA_SEQ_GLOBAL order: a record is held until
+   * every group has delivered one at least as new, or for this long (ms) once the socket was read
+   * empty. Default: the flush timeout + {@link NFLOG_ORDER_HOLD_SLACK_MS}. One group: no hold.
+   */
+  orderHoldMs?: number;
+  /**
    * Accounting by rule: the walker counts packets and IP bytes per (group, NFULA_PREFIX) in a
    * table of this many keys (allocated once; packets of further keys go to its `other` bucket),
    * read with account(). 0 (default) = off. At most NFLOG_ACCOUNT_MAX_SERIES.
@@ -80,8 +99,12 @@ export interface NflogSocketOptions {
   onRawDatagrams?: (raw: Buffer) => void;
 }
 
-/** Called once per readable event with a fresh Buffer of `count` pcap records (LE headers, microseconds). */
-export type NflogBatchHandler = (records: Buffer, count: number) => void;
+/**
+ * Called with each batch: a fresh Buffer of `count` pcap records (LE headers, microseconds), in
+ * kernel order, and `index`, their `count` index entries (16 bytes each, README "Record index";
+ * {@link NFLOG_INDEX}). Both are views of one Buffer per read.
+ */
+export type NflogBatchHandler = (records: Buffer, count: number, index: Buffer) => void;
 
 /** Counters of an NflogSocket, since open. */
 export interface NflogStats {
@@ -95,8 +118,18 @@ export interface NflogStats {
   enobufs: number;
   /** Packets the kernel logged but dropped before we read them, exact, from NFULA_SEQ gaps per group. */
   kernelDropped: number;
-  /** Records with incl_len < orig_len (copy range or snaplen cut them). */
+  /** Records with incl_len < orig_len (copy range, snaplen or NFLOG's 65531-byte limit cut them). */
   truncated: number;
+  /** Locally generated records whose checksums were completed (`checksums: 'wire'`). */
+  checksumsFixed: number;
+  /** Locally generated records whose checksums could not be completed (cut, fragments): as logged. */
+  checksumsIncomplete: number;
+  /** Records delivered after a newer one (kernel order broken: a hold too short, or forced). */
+  orderLate: number;
+  /** Records released before their hold ended because the hold store was full. */
+  orderForced: number;
+  /** Records read and held for kernel order, not delivered yet. */
+  held: number;
   /** Netlink messages skipped for impossible lengths. */
   malformed: number;
   /** Netlink datagrams read. */
@@ -196,6 +229,15 @@ function resolveConfig(options: NflogSocketOptions): {
   const linktype = options.linktype ?? NFLOG_DEFAULTS.linktype;
   if (linktype !== 101 && linktype !== 239)
     fail(`linktype must be 101 or 239, got ${String(linktype)}`);
+  const checksums = options.checksums ?? 'wire';
+  if (checksums !== 'wire' && checksums !== 'as-logged')
+    fail(`checksums must be 'wire' or 'as-logged', got ${String(checksums)}`);
+  const holdMs = intOption(
+    'orderHoldMs',
+    options.orderHoldMs ?? timeoutCs * NFLOG_TIMEOUT_UNIT_MS + NFLOG_ORDER_HOLD_SLACK_MS,
+    0,
+    0xffffffff,
+  );
 
   return {
     groups,
@@ -206,6 +248,9 @@ function resolveConfig(options: NflogSocketOptions): {
       timeoutCs,
       rcvbufBytes,
       linktype,
+      wireChecksums: checksums === 'wire' ? 1 : 0,
+      merge: groups.length > 1 ? 1 : 0,
+      holdMs,
       debugRaw: options.onRawDatagrams ? 1 : 0,
       accountMaxSeries,
     },
@@ -216,7 +261,8 @@ function resolveConfig(options: NflogSocketOptions): {
 /**
  * NFLOG groups read from one raw NETLINK_NETFILTER socket. The socket is
  * watched on the event loop; each readable event drains it (bounded work)
- * and calls `onBatch` once with one Buffer of pcap records.
+ * and calls `onBatch` once with one Buffer of pcap records and their index.
+ * Records come in kernel order (NFULA_SEQ_GLOBAL) across the groups.
  */
 export class NflogSocket {
   /**
@@ -236,22 +282,31 @@ export class NflogSocket {
    * a packet logged now reaches the socket at the latest this long after (plus a timer tick).
    */
   readonly flushTimeoutMs: number;
+  /**
+   * The network namespace the socket reads ({@link readNamespaceId}: boot id + netns inode, 24
+   * bytes): NFULA_SEQ_GLOBAL orders records of sockets with the same identity.
+   */
+  readonly namespaceId: Buffer;
+  /** The kernel-order hold in ms, or 0 with one group (no merge). */
+  readonly orderHoldMs: number;
   #handle: NativeHandle | null;
   #failed: NflogError | null = null;
 
   private constructor(
     handle: NativeHandle,
     groups: number[],
-    linktype: 101 | 239,
-    flushTimeoutMs: number,
+    config: NativeConfig,
     warnings: string[],
+    namespaceId: Buffer,
   ) {
     this.#handle = handle;
-    this.flushTimeoutMs = flushTimeoutMs;
+    this.flushTimeoutMs = config.timeoutCs * NFLOG_TIMEOUT_UNIT_MS;
     this.groups = Object.freeze(groups);
-    this.linktype = linktype;
+    this.linktype = config.linktype;
+    this.orderHoldMs = config.merge ? config.holdMs : 0;
     this.rcvbufBytes = handle.info().rcvbufBytes;
     this.warnings = Object.freeze(warnings);
+    this.namespaceId = namespaceId;
   }
 
   /**
@@ -266,12 +321,16 @@ export class NflogSocket {
     if (typeof onBatch !== 'function') fail('onBatch must be a function');
     const { groups, config, warnings } = resolveConfig(options);
     const { onError, onRawDatagrams } = options;
+    // Read before the socket exists: it is this process's namespace, where the socket is made.
+    const namespaceId = readNamespaceId();
     // Filled in right after open; the callback never runs before that (it is
     // only called from the event loop or from drain()).
     let self: NflogSocket | undefined;
-    const result = native().open(groups, config, (records, count, errno, raw) => {
+    const result = native().open(groups, config, (buffer, count, recordsBytes, errno, raw) => {
       if (raw !== undefined && onRawDatagrams) onRawDatagrams(raw);
-      if (count > 0) onBatch(records, count);
+      // Two views of the one Buffer of this read: the records, then their index entries.
+      if (count > 0)
+        onBatch(buffer.subarray(0, recordsBytes), count, buffer.subarray(recordsBytes));
       if (errno !== 0 && self !== undefined)
         self.#fail(NflogError.fromErrno(errno, 'recv'), onError);
     });
@@ -287,13 +346,7 @@ export class NflogSocket {
             : ' (no CAP_NET_ADMIN for SO_RCVBUFFORCE; net.core.rmem_max applies)'),
       );
     }
-    self = new NflogSocket(
-      result,
-      groups,
-      config.linktype,
-      config.timeoutCs * NFLOG_TIMEOUT_UNIT_MS,
-      warnings,
-    );
+    self = new NflogSocket(result, groups, config, warnings, namespaceId);
     self.#scheduleDrain();
     return self;
   }
@@ -337,6 +390,11 @@ export class NflogSocket {
       truncated: s.truncated,
       malformed: s.malformed,
       datagrams: s.datagrams,
+      checksumsFixed: s.checksumsFixed,
+      checksumsIncomplete: s.checksumsIncomplete,
+      orderLate: s.orderLate,
+      orderForced: s.orderForced,
+      held: s.held,
     };
   }
 
@@ -347,6 +405,16 @@ export class NflogSocket {
    */
   account(): NflogAccount {
     return this.#live().account();
+  }
+
+  /**
+   * Reads what the socket holds now (bounded: at most 16 drains) and hands every record the
+   * kernel-order merge still holds to `onBatch`, synchronously, before returning. For a stop:
+   * the last records then need not wait for their hold. @throws ERR_NFLOG_CLOSED
+   */
+  flush(): this {
+    this.#live().flush();
+    return this;
   }
 
   /** Keep the event loop alive while open (the default). @throws ERR_NFLOG_CLOSED */
@@ -400,8 +468,8 @@ export class NflogSocket {
    * Stop without losing what the kernel holds: NFULNL_CFG_CMD_UNBIND for every group, which
    * makes the kernel send the batch each group was still collecting (nfnetlink_log flushes an
    * instance as it destroys it, before the ack), then {@link drain}: every packet the kernel
-   * logged for these groups is delivered through onBatch before this returns, and nothing is
-   * logged for them afterwards. close() alone loses those batches: the kernel flushes them to
+   * logged for these groups is delivered through onBatch before this returns (with several
+   * groups, what the kernel-order merge held too), and nothing is logged for them afterwards. close() alone loses those batches: the kernel flushes them to
    * a socket that is already gone. Needs CAP_NET_ADMIN now, not only at open.
    * @throws NflogError with the kernel's errno (`EPERM` once CAP_NET_ADMIN was dropped, e.g.
    *   after a switch to another user; the groups then stay bound and read as before), or
@@ -415,6 +483,8 @@ export class NflogSocket {
     this.drain();
     if (failure !== undefined)
       throw NflogError.fromErrno(failure.errno, failure.syscall, failure.group);
+    // Nothing of these groups can come any more: what the kernel-order merge holds goes too.
+    handle.flush();
   }
 
   /** Stop reading, close the socket (the kernel unbinds the groups). Safe to call twice. */

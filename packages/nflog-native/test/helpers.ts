@@ -1,5 +1,6 @@
 // nflog-native's own test helpers: the capture fixture driven in a namespace, and readers of the
 // records it writes. Namespaces, traffic, timeouts and prerequisites: @nflog-pipe/testing.
+import { readFileSync } from 'node:fs';
 import { TEST_TIMEOUT_MS, withTimeout, type ChildHandle, type Netns } from '@nflog-pipe/testing';
 
 export const CAPTURE_SCRIPT = new URL('../../test/fixtures/capture.mjs', import.meta.url).pathname;
@@ -13,6 +14,8 @@ export interface CaptureSpec {
   timeoutMs?: number;
   rcvbufBytes?: number;
   linktype?: 101 | 239;
+  checksums?: 'wire' | 'as-logged';
+  orderHoldMs?: number;
   /** Fixture: pause right after open (SIGUSR2 resumes). */
   startPaused?: boolean;
   /** Fixture: write the raw netlink datagrams (u32 LE length + bytes) here. */
@@ -130,4 +133,16 @@ export function parseNflogRecord(data: Buffer): NflogRecord {
     group: data.readUInt16BE(2),
     tlvs,
   };
+}
+
+/** A recorded fixture in test/fixtures (u32 LE length + netlink datagram, repeated), split. */
+export function readDatagrams(name: string): Buffer[] {
+  const buf = readFileSync(new URL(`../../test/fixtures/${name}`, import.meta.url));
+  const out: Buffer[] = [];
+  for (let off = 0; off < buf.length;) {
+    const len = buf.readUInt32LE(off);
+    out.push(buf.subarray(off + 4, off + 4 + len));
+    off += 4 + len;
+  }
+  return out;
 }

@@ -13,7 +13,16 @@ import {
   type TrafficSpec,
 } from '@nflog-pipe/testing';
 import { NflogError, NflogSocket } from '../src/index.js';
+import {
+  NFLOG_INDEX_ENTRY_BYTES,
+  NFLOG_RECORD_FLAG as F,
+  NF_HOOK,
+  indexFlags,
+  indexSeqGlobal,
+} from '../src/index.js';
+import { checkChecksums } from './checksum-reference.js';
 import { Capture, parseNflogRecord, splitRecords, type CaptureProgress } from './helpers.js';
+import { ORDER_FIXTURE_RULESET } from './record-fixture.js';
 
 const NFULA_TIMESTAMP = 3;
 const NFULA_PAYLOAD = 9;
@@ -58,6 +67,8 @@ test('option validation fails before touching the kernel', () => {
     { groups: [1], timeoutMs: -1 },
     { groups: [1], qthresh: 0 },
     { groups: [1], copyRangeBytes: 1.5 },
+    { groups: [1], checksums: 'fixed' },
+    { groups: [1, 2], orderHoldMs: -1 },
   ];
   for (const options of bad) {
     assert.throws(
@@ -390,4 +401,57 @@ test('an overrun while reading live does not stop the reader (POLLERR is ENOBUFS
     parseIpPacket(records[records.length - 1]!.data).payload,
     payloadFor(39, 0, 100),
   );
+});
+
+test('two groups flushing at different times: delivered in kernel order (NFULA_SEQ_GLOBAL), with an index entry per record', async (t) => {
+  if (!requirePrereqs(t, { root: true, tools: ['ip', 'nft', 'ping'] })) return;
+  const ns = await Netns.create('native-order');
+  t.after(() => ns.remove());
+  const dir = await makeTempDir(t);
+  // Group 7 on the output hook batches (flush timeout), group 8 on the input hook flushes every
+  // packet at once (queue-threshold 1): its records reach the socket before older ones of 7.
+  await ns.nft(ORDER_FIXTURE_RULESET);
+  const file = join(dir, 'records');
+  const cap = new Capture(ns, { groups: [7, 8], timeoutMs: 50 }, file);
+  await cap.waitFor('ready');
+  await sendTraffic(ns, { proto: 'udp', family: 4, port: 9301, count: 20, size: 20, seed: 1 });
+  await sendTraffic(ns, { proto: 'udp', family: 6, port: 9301, count: 20, size: 30, seed: 2 });
+  await sendTraffic(ns, { proto: 'tcp', family: 4, port: 9302, count: 5, size: 40, seed: 3 });
+  await sendTraffic(ns, { proto: 'icmp', family: 6, count: 2, size: 16, seed: 4 });
+  const expected = 40 * 2 + 2;
+  await cap.waitFor<CaptureProgress>('progress', (p) => p.packets >= expected + 10);
+  const stats = await cap.stop();
+  const records = splitRecords(await readFile(file));
+  const index = await readFile(`${file}.index`);
+  assert.equal(index.length, records.length * NFLOG_INDEX_ENTRY_BYTES);
+  assert.equal(records.length, stats['packets']);
+  assert.deepEqual([stats['orderLate'], stats['orderForced'], stats['held']], [0, 0, 0]);
+  // Only this socket asks for NFULA_SEQ_GLOBAL in the namespace: 1, 2, 3, ... with no gap.
+  const seqs = records.map((_, i) => indexSeqGlobal(index, i));
+  assert.deepEqual(
+    seqs,
+    Array.from({ length: records.length }, (_, i) => i + 1),
+  );
+  let inputs = 0;
+  for (const [i, r] of records.entries()) {
+    const flags = indexFlags(index, i);
+    const hook = index[i * NFLOG_INDEX_ENTRY_BYTES + 14];
+    const group = index.readUInt16LE(i * NFLOG_INDEX_ENTRY_BYTES + 12);
+    assert.ok(flags & F.SEQ_GLOBAL);
+    if (group === 8) {
+      inputs++;
+      assert.deepEqual(
+        [hook, flags & (F.INDEV | F.KERNEL_TS | F.CHECKSUM_FIXED)],
+        [NF_HOOK.LOCAL_IN, F.INDEV | F.KERNEL_TS],
+      );
+      // Each datagram is logged leaving (7) and then arriving (8): right after its output copy.
+      assert.equal(index.readUInt16LE((i - 1) * NFLOG_INDEX_ENTRY_BYTES + 12), 7);
+    } else {
+      assert.equal(hook, NF_HOOK.LOCAL_OUT);
+      assert.equal(flags & (F.INDEV | F.OUTDEV), F.OUTDEV);
+      assert.equal(checkChecksums(r.data).l4, true, 'completed as on the wire');
+    }
+  }
+  assert.equal(inputs, 40);
+  assert.ok(stats['checksumsFixed']! > 0);
 });

@@ -1,59 +1,45 @@
-// Proves the C record walker (parseNflogMessages) turns recorded and hand-built NFLOG datagrams into exact pcap records, and counts (never crashes on) every malformed-input class.
+// Proves the C record walker (parseNflogMessages) turns recorded and hand-built NFLOG datagrams into exact pcap records and index entries, and counts (never crashes on) every malformed-input class.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
-import { nflogTlv, parseIpPacket, payloadFor } from '@nflog-pipe/testing';
-import { NflogError, parseNflogMessages } from '../src/index.js';
-import { parseNflogRecord, splitRecords } from './helpers.js';
+import {
+  NFULA,
+  NF_INET,
+  NLMSG_DONE,
+  NLMSG_ERROR,
+  NLMSG_NOOP,
+  NFULNL_MSG_PACKET,
+  nflogMessage,
+  nflogTlv,
+  nlmsg,
+  parseIpPacket,
+  payloadFor,
+  type NflogMessageSpec,
+} from '@nflog-pipe/testing';
+import {
+  NFLOG_INDEX,
+  NFLOG_INDEX_ENTRY_BYTES,
+  NFLOG_NO_HOOK,
+  NFLOG_RECORD_FLAG as F,
+  NflogError,
+  indexFlags,
+  indexOffset,
+  indexSeqGlobal,
+  parseNflogMessages,
+} from '../src/index.js';
+import { parseNflogRecord, readDatagrams, splitRecords } from './helpers.js';
 
-// Kernel constants (linux/netlink.h, linux/netfilter/nfnetlink_log.h).
-const NLMSG_NOOP = 1;
-const NLMSG_ERROR = 2;
-const NLMSG_DONE = 3;
-const NFULNL_MSG_PACKET = (4 << 8) | 0;
-const NFULA_PACKET_HDR = 1;
-const NFULA_TIMESTAMP = 3;
-const NFULA_PAYLOAD = 9;
-const NFULA_PREFIX = 10;
-const NFULA_SEQ = 12;
+const NFULA_PAYLOAD = NFULA.PAYLOAD;
+const NFULA_PREFIX = NFULA.PREFIX;
+const NFULA_SEQ = NFULA.SEQ;
+const NFULA_TIMESTAMP = NFULA.TIMESTAMP;
 
 /** Recorded from a live kernel (test/fixtures/capture.mjs with rawOut): u32 LE length + datagram, twice. */
 function recordedDatagrams(): Buffer[] {
-  const buf = readFileSync(new URL('../../test/fixtures/nflog-datagrams.bin', import.meta.url));
-  const out: Buffer[] = [];
-  for (let off = 0; off < buf.length;) {
-    const len = buf.readUInt32LE(off);
-    out.push(buf.subarray(off + 4, off + 4 + len));
-    off += 4 + len;
-  }
-  return out;
+  return readDatagrams('nflog-datagrams.bin');
 }
 
-function nlmsg(type: number, body: Buffer, lenOverride?: number): Buffer {
-  const len = 16 + body.length;
-  const b = Buffer.alloc((len + 3) & ~3);
-  b.writeUInt32LE(lenOverride ?? len, 0);
-  b.writeUInt16LE(type, 4);
-  b.writeUInt16LE(0x2, 6); // NLM_F_MULTI, as the kernel sends batches
-  body.copy(b, 16);
-  return b;
-}
-
-function be32(v: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE(v);
-  return b;
-}
-
-function tsValue(sec: number, usec: number): Buffer {
-  const b = Buffer.alloc(16);
-  b.writeBigUInt64BE(BigInt(sec), 0);
-  b.writeBigUInt64BE(BigInt(usec), 8);
-  return b;
-}
-
-/** A minimal IPv4/UDP packet with a correct total length. */
+/** A minimal IPv4/UDP packet with a correct total length (header checksum 0, UDP checksum none). */
 function ipv4Udp(payload: Buffer, totLen = 28 + payload.length): Buffer {
   const b = Buffer.alloc(28 + payload.length);
   b.writeUInt8(0x45, 0);
@@ -75,18 +61,20 @@ interface PktSpec {
   extra?: Buffer[];
 }
 
+/** A received packet (input hook, input interface): the walker never touches its bytes. */
 function packetMsg(p: PktSpec): Buffer {
-  const nfgen = Buffer.alloc(4);
-  nfgen.writeUInt8(p.family ?? 2, 0);
-  nfgen.writeUInt16BE(p.group ?? 1, 2);
-  const attrs = [nflogTlv(NFULA_PACKET_HDR, Buffer.from([0x08, 0x00, 3, 0]))];
-  if (p.prefix !== undefined)
-    attrs.push(nflogTlv(NFULA_PREFIX, Buffer.from(`${p.prefix}\0`, 'latin1')));
-  if (p.ts) attrs.push(nflogTlv(NFULA_TIMESTAMP, tsValue(p.ts[0], p.ts[1])));
-  if (p.seq !== undefined) attrs.push(nflogTlv(NFULA_SEQ, be32(p.seq)));
-  attrs.push(...(p.extra ?? []));
-  if (p.ip) attrs.push(nflogTlv(NFULA_PAYLOAD, p.ip));
-  return nlmsg(NFULNL_MSG_PACKET, Buffer.concat([nfgen, ...attrs]));
+  const spec: NflogMessageSpec = {
+    group: p.group ?? 1,
+    family: p.family ?? 2,
+    hook: NF_INET.LOCAL_IN,
+    indev: 1,
+    ...(p.ts !== undefined ? { ts: p.ts } : {}),
+    ...(p.prefix !== undefined ? { prefix: p.prefix } : {}),
+    ...(p.seq !== undefined ? { seq: p.seq } : {}),
+    ...(p.extra !== undefined ? { extra: p.extra } : {}),
+    ...(p.ip !== undefined ? { payload: p.ip } : {}),
+  };
+  return nflogMessage(spec);
 }
 
 function recordHeader(tsSec: number, tsUsec: number, incl: number, orig: number): Buffer {
@@ -96,6 +84,19 @@ function recordHeader(tsSec: number, tsUsec: number, incl: number, orig: number)
   b.writeUInt32LE(incl, 8);
   b.writeUInt32LE(orig, 12);
   return b;
+}
+
+/** Index entry `i` of a walk, as named fields. */
+function entry(index: Buffer, i: number): Record<string, number> {
+  const e = index.subarray(i * NFLOG_INDEX_ENTRY_BYTES, (i + 1) * NFLOG_INDEX_ENTRY_BYTES);
+  return {
+    offset: e.readUInt32LE(NFLOG_INDEX.OFFSET),
+    seqGlobal: e.readUInt32LE(NFLOG_INDEX.SEQ_GLOBAL),
+    flowHash: e.readUInt32LE(NFLOG_INDEX.FLOW_HASH),
+    group: e.readUInt16LE(NFLOG_INDEX.GROUP),
+    hook: e[NFLOG_INDEX.HOOK]!,
+    flags: e[NFLOG_INDEX.FLAGS]!,
+  };
 }
 
 test('recorded batch (output hook, 2 packets + NLMSG_DONE): raw IP records stamped at receipt', () => {
@@ -123,8 +124,18 @@ test('recorded batch (output hook, 2 packets + NLMSG_DONE): raw IP records stamp
     });
     const us = x.tsSec * 1e6 + x.tsUsec;
     assert.ok(us >= before * 1000 && us <= (after + 1) * 1000, 'no NFULA_TIMESTAMP: receipt time');
+    // Recorded before NFULNL_CFG_F_SEQ_GLOBAL was asked for: no global sequence number.
+    assert.deepEqual(entry(r.index, i), {
+      offset: i * 64,
+      seqGlobal: 0,
+      flowHash: 0,
+      group: 7,
+      hook: NF_INET.LOCAL_OUT,
+      flags: F.OUTDEV | (r.checksumsFixed > 0 ? F.CHECKSUM_FIXED : 0),
+    });
   });
   assert.equal(r.bytes, 96);
+  assert.equal(r.index.length, 2 * NFLOG_INDEX_ENTRY_BYTES);
 });
 
 test('recorded input-hook packet (IPv6): kernel timestamp, exact bytes in 101 and 239', () => {
@@ -325,6 +336,102 @@ test('property: any bytes, or a recorded datagram with bytes flipped, give well-
   );
 });
 
+test('index entries: offset, NFULA_SEQ_GLOBAL, group, hook and flags of every record, as logged', () => {
+  const udp = ipv4Udp(payloadFor(3, 0, 10));
+  const specs: NflogMessageSpec[] = [
+    // input hook: input interface, kernel timestamp
+    { group: 5, hook: NF_INET.LOCAL_IN, indev: 2, ts: [10, 1], seqGlobal: 41, payload: udp },
+    // output hook: output interface only, receipt time
+    { group: 6, hook: NF_INET.LOCAL_OUT, outdev: 3, seqGlobal: 0xfffffffe, payload: udp },
+    // forward: both interfaces
+    { group: 5, hook: NF_INET.FORWARD, indev: 2, outdev: 3, ts: [10, 2], payload: udp },
+    // no packet header at all
+    { group: 65535, hook: null, seqGlobal: 7, payload: ipv4Udp(payloadFor(3, 1, 10), 1000) },
+  ];
+  const buf = Buffer.concat([...specs.map(nflogMessage), nlmsg(NLMSG_DONE, Buffer.alloc(4))]);
+  for (const checksums of ['wire', 'as-logged'] as const) {
+    const r = parseNflogMessages(buf, 101, { checksums });
+    assert.equal(r.count, 4);
+    assert.equal(r.index.length, 4 * NFLOG_INDEX_ENTRY_BYTES);
+    // Every record is 16 + 38 bytes (the 38-byte packet, or its first 38 bytes).
+    const at = [0, 54, 108, 162];
+    assert.deepEqual(
+      [0, 1, 2, 3].map((i) => entry(r.index, i)),
+      [
+        {
+          offset: at[0],
+          seqGlobal: 41,
+          flowHash: 0,
+          group: 5,
+          hook: NF_INET.LOCAL_IN,
+          flags: F.SEQ_GLOBAL | F.INDEV | F.KERNEL_TS,
+        },
+        {
+          offset: at[1],
+          seqGlobal: 0xfffffffe,
+          flowHash: 0,
+          group: 6,
+          hook: NF_INET.LOCAL_OUT,
+          // Locally generated: its zero IPv4 header checksum is completed on the wire.
+          flags: F.SEQ_GLOBAL | F.OUTDEV | (checksums === 'wire' ? F.CHECKSUM_FIXED : 0),
+        },
+        {
+          offset: at[2],
+          seqGlobal: 0,
+          flowHash: 0,
+          group: 5,
+          hook: NF_INET.FORWARD,
+          flags: F.INDEV | F.OUTDEV | F.KERNEL_TS,
+        },
+        {
+          offset: at[3],
+          seqGlobal: 7,
+          flowHash: 0,
+          group: 65535,
+          hook: NFLOG_NO_HOOK,
+          flags: F.SEQ_GLOBAL | F.TRUNCATED,
+        },
+      ],
+      checksums,
+    );
+    // The accessors read the same fields.
+    assert.deepEqual(
+      [0, 1, 2, 3].map((i) => [
+        indexOffset(r.index, i),
+        indexSeqGlobal(r.index, i),
+        indexFlags(r.index, i),
+      ]),
+      [0, 1, 2, 3].map((i) => [at[i], entry(r.index, i)['seqGlobal'], entry(r.index, i)['flags']]),
+    );
+    assert.equal(r.checksumsFixed, checksums === 'wire' ? 1 : 0);
+  }
+  // 239: offsets step over the whole NFLOG message of each record.
+  const r239 = parseNflogMessages(buf, 239);
+  let off = 0;
+  for (const [i, x] of splitRecords(r239.records).entries()) {
+    assert.equal(indexOffset(r239.index, i), off);
+    off += 16 + x.inclLen;
+  }
+});
+
+test('the new attributes with impossible lengths are malformed messages, skipped and counted', () => {
+  const good = nflogMessage({ seq: 0, seqGlobal: 1, payload: ipv4Udp(Buffer.from('ok')) });
+  const cases: [string, Buffer][] = [
+    ['NFULA_PACKET_HDR shorter than 4', nflogTlv(NFULA.PACKET_HDR, Buffer.alloc(3))],
+    ['NFULA_SEQ_GLOBAL shorter than 4', nflogTlv(NFULA.SEQ_GLOBAL, Buffer.alloc(2))],
+    ['NFULA_IFINDEX_INDEV shorter than 4', nflogTlv(NFULA.IFINDEX_INDEV, Buffer.alloc(1))],
+    ['NFULA_IFINDEX_OUTDEV shorter than 4', nflogTlv(NFULA.IFINDEX_OUTDEV, Buffer.alloc(0))],
+  ];
+  for (const [name, attr] of cases) {
+    const bad = nflogMessage({ hook: null, extra: [attr], payload: ipv4Udp(Buffer.from('x')) });
+    for (const linktype of [101, 239] as const) {
+      const r = parseNflogMessages(Buffer.concat([bad, good]), linktype);
+      assert.deepEqual([r.count, r.malformed], [1, 1], `${name} (${linktype})`);
+      assert.equal(indexSeqGlobal(r.index, 0), 1, name);
+    }
+  }
+});
+
 test('accounting by rule: packets and original IP bytes per (group, prefix), per-group kernel drops, the other bucket', () => {
   const udp = (n: number, totLen?: number): Buffer => ipv4Udp(Buffer.alloc(n, 7), totLen);
   const buf = Buffer.concat([
@@ -337,7 +444,7 @@ test('accounting by rule: packets and original IP bytes per (group, prefix), per
     packetMsg({ group: 8, prefix: '', seq: 2, ip: udp(60) }), // "" as the kernel sends it
     packetMsg({ group: 7, prefix: 'svc=dns;dir=out', seq: 6, ip: udp(70) }),
   ]);
-  const r = parseNflogMessages(buf, 101, 16);
+  const r = parseNflogMessages(buf, 101, { maxSeries: 16 });
   assert.equal(r.count, 7);
   assert.deepEqual(r.account.entries, [
     { group: 7, prefix: 'svc=dns;dir=out', packets: 3, bytes: 38 + 48 + 98 },
@@ -353,7 +460,7 @@ test('accounting by rule: packets and original IP bytes per (group, prefix), per
   assert.equal(r.kernelDropped, 3);
 
   // Capacity 2: the third and fourth keys go to the other bucket; the first two keep counting.
-  const small = parseNflogMessages(buf, 101, 2);
+  const small = parseNflogMessages(buf, 101, { maxSeries: 2 });
   assert.deepEqual(
     small.account.entries.map((e) => [e.group, e.prefix, e.packets]),
     [
@@ -379,7 +486,7 @@ test('accounting keys: a prefix is cut at 127 bytes, many keys stay exact, bad c
       ),
     ),
   ]);
-  const r = parseNflogMessages(buf, 239, 1000);
+  const r = parseNflogMessages(buf, 239, { maxSeries: 1000 });
   assert.equal(r.account.entries[0]?.prefix, 'p'.repeat(127));
   assert.deepEqual(
     r.account.entries.slice(1).map((e) => [e.group, e.prefix, e.packets, e.bytes]),
@@ -387,7 +494,7 @@ test('accounting keys: a prefix is cut at 127 bytes, many keys stay exact, bad c
   );
   for (const bad of [-1, 1.5, 65537])
     assert.throws(
-      () => parseNflogMessages(buf, 101, bad),
+      () => parseNflogMessages(buf, 101, { maxSeries: bad }),
       (e: unknown) => e instanceof NflogError && e.code === 'ERR_NFLOG_INVALID_OPTION',
     );
 });
