@@ -54,6 +54,7 @@ function encodeDeflated(fields: FrameFields, records: Buffer, level: number): Bu
       flags: (fields.flags ?? 0) | WIRE_FLAG_COMPRESSED,
       rawBytes: records.length,
       ...(fields.meta !== undefined ? { meta: fields.meta } : {}),
+      ...(fields.order !== undefined ? { order: fields.order } : {}),
     },
     deflated,
   );
@@ -101,7 +102,8 @@ export function encodeCompressedFrame(
 
 /**
  * Compress one encoded v1 frame: deflate its records section (raw deflate), set
- * WIRE_FLAG_COMPRESSED and rawBytes; header fields and metadata are kept. The frame is decoded
+ * WIRE_FLAG_COMPRESSED and rawBytes; header fields, metadata and the kernel-order section are
+ * kept. The frame is decoded
  * once; whoever builds frames should call {@link encodeCompressedFrame} instead, and whoever
  * shapes them `shapeFrame`.
  *
@@ -148,7 +150,7 @@ export function inflateFrameRecords(
 
 /**
  * Turn a compressed v1 frame back into the uncompressed frame (WIRE_FLAG_COMPRESSED cleared,
- * same header fields and metadata), as the decompress relay forwards it and the receiver decodes
+ * same header fields, metadata and kernel-order section), as the decompress relay forwards it and the receiver decodes
  * it with decodeFrame. An uncompressed frame is validated and returned as is (same Buffer).
  *
  * @param frame one encoded v1 frame
@@ -169,6 +171,7 @@ export function inflateFrame(frame: Buffer, options: InflateFrameOptions = {}): 
       count: f.count,
       flags: f.flags & ~WIRE_FLAG_COMPRESSED,
       ...(f.meta !== undefined ? { meta: f.meta } : {}),
+      ...(f.order !== undefined ? { order: f.order } : {}),
     },
     records,
   );

@@ -5,6 +5,7 @@
 
 import {
   WIRE_FLAG_COMPRESSED,
+  WIRE_ORDER_FIXED_BYTES,
   WIRE_V1_HEADER_BYTES,
   encodeFrame,
   type FrameFields,
@@ -37,7 +38,7 @@ function recordsLength(records: Buffer | readonly Buffer[]): number {
 
 /**
  * Runs one v1 frame through rate control. The shaper is offered the frame's size as it would
- * go out uncompressed (header, metadata and records); its verdict decides:
+ * go out uncompressed (header, metadata, kernel-order section and records); its verdict decides:
  * - `pass`: the plain frame (`encoded` itself when given);
  * - `compress`: the records deflated into a compressed frame, deflated once and encoded once;
  *   the plain frame when deflate would not make them smaller, or when they already are;
@@ -54,7 +55,11 @@ export function shapeFrame(shaper: RateShaper, frame: FrameToShape): Buffer | nu
   const { fields, records, encoded } = frame;
   if (fields.count === 0) return encoded ?? encodeFrame(fields, records);
   const offeredBytes =
-    encoded?.length ?? WIRE_V1_HEADER_BYTES + (fields.meta?.length ?? 0) + recordsLength(records);
+    encoded?.length ??
+    WIRE_V1_HEADER_BYTES +
+      (fields.meta?.length ?? 0) +
+      (fields.order === undefined ? 0 : WIRE_ORDER_FIXED_BYTES + fields.order.seqGlobal.length) +
+      recordsLength(records);
   const verdict = shaper.verdict(offeredBytes);
   if (verdict === 'drop') return null;
   if (verdict === 'pass' || ((fields.flags ?? 0) & WIRE_FLAG_COMPRESSED) !== 0)

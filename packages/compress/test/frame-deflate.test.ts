@@ -3,7 +3,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { deflateRawSync } from 'node:zlib';
-import { WIRE_FLAG_COMPRESSED, decodeFrame, encodeFrame } from '@nflog-pipe/shared';
+import {
+  WIRE_FLAG_COMPRESSED,
+  WIRE_FLAG_KERNEL_ORDER,
+  decodeFrame,
+  encodeFrame,
+} from '@nflog-pipe/shared';
 import { compressFrame, encodeCompressedFrame, inflateFrame } from '../src/index.js';
 import { makeFrame, makeRecords, textPayload } from './helpers.js';
 
@@ -26,6 +31,21 @@ test('compressFrame deflates the records, sets the flag and rawBytes, keeps ever
   assert.ok(packed.length < frame.length / 4, `${packed.length} vs ${frame.length}`);
   // Back to the very same bytes.
   assert.deepEqual(inflateFrame(packed), frame);
+});
+
+test('the kernel-order section survives compress and decompress (and the relays that use them) byte for byte', () => {
+  const payloads = Array.from({ length: 20 }, (_, i) => textPayload(i, 300));
+  const plain = decodeFrame(makeFrame(payloads, 5n));
+  const seqGlobal = Buffer.alloc(20 * 4);
+  for (let i = 0; i < 20; i++) seqGlobal.writeUInt32LE(1000 + 2 * i, i * 4);
+  const order = { namespaceId: Buffer.alloc(24, 7), delayBoundMs: 80, seqGlobal };
+  const frame = encodeFrame({ ...plain, flags: 0, order }, plain.records);
+  const packed = compressFrame(frame);
+  const f = decodeFrame(packed);
+  assert.equal(f.flags, WIRE_FLAG_COMPRESSED | WIRE_FLAG_KERNEL_ORDER);
+  assert.deepEqual(f.order, order);
+  assert.deepEqual(inflateFrame(packed), frame);
+  assert.deepEqual(encodeCompressedFrame({ ...plain, flags: 0, order }, plain.records), packed);
 });
 
 test('compressFrame returns the frame itself when already compressed or when deflate would not shrink it', () => {

@@ -1,6 +1,6 @@
 // Wire format v1: one ZeroMQ message = one frame = 40-byte little-endian header, optional JSON
-// metadata, then a section of classic pcap records. The byte tables live in
-// docs/wire-format.md ("Wire v1"); keep this file and that document in step.
+// metadata, an optional kernel-order section, then a section of classic pcap records. The byte
+// tables live in docs/wire-format.md ("Wire v1"); keep this file and that document in step.
 
 import {
   PCAP_RECORD_HEADER_BYTES as RECORD_HEADER_BYTES,
@@ -25,6 +25,15 @@ export const WIRE_V1_HEADER_BYTES = 40;
 export const WIRE_FLAG_COMPRESSED = 0x01;
 /** Flag bit 1: a metadata section (UTF-8 JSON object) follows the header. */
 export const WIRE_FLAG_METADATA = 0x02;
+/**
+ * Flag bit 2: a kernel-order section (namespace identity, then NFULA_SEQ_GLOBAL per record)
+ * follows the metadata. Decoders older than this flag reject such frames (ERR_WIRE_BAD_FLAGS).
+ */
+export const WIRE_FLAG_KERNEL_ORDER = 0x04;
+/** Bytes of the kernel-order section before its per-record numbers (4 bytes each). */
+export const WIRE_ORDER_FIXED_BYTES = 32;
+/** Bytes of a namespace identity: the boot id (16), then the netns inode (u64 LE). */
+export const WIRE_NAMESPACE_ID_BYTES = 24;
 /** Largest captured length (incl_len) of one packet in bytes; larger records are rejected. */
 export const WIRE_MAX_RECORD_BYTES = 262144;
 /** Default cap on a frame's uncompressed records section (`rawBytes`): 64 MiB. */
@@ -47,10 +56,35 @@ export function minRecordDataBytes(linktype: number): number {
   return 0;
 }
 
-const KNOWN_FLAGS = WIRE_FLAG_COMPRESSED | WIRE_FLAG_METADATA;
+const KNOWN_FLAGS = WIRE_FLAG_COMPRESSED | WIRE_FLAG_METADATA | WIRE_FLAG_KERNEL_ORDER;
 const U64_MAX = 0xffff_ffff_ffff_ffffn;
 
-/** A decoded v1 frame. `records` and `meta` are views into the decoded buffer, not copies. */
+/**
+ * The kernel-order section of a frame (WIRE_FLAG_KERNEL_ORDER): what lets a receiver merge the
+ * records of several senders of one network namespace in the kernel's own order.
+ */
+export interface FrameOrder {
+  /**
+   * The sender's network namespace, WIRE_NAMESPACE_ID_BYTES: boot id, then netns inode (u64
+   * LE). NFULA_SEQ_GLOBAL is one counter per namespace: records of frames with equal
+   * `namespaceId` are ordered by `seqGlobal`, across senders.
+   */
+  namespaceId: Buffer;
+  /**
+   * The most a record waits at this sender between being logged and leaving in a frame, ms,
+   * nominally (kernel flush timeout + kernel-order hold + flush interval): a receiver merging
+   * senders holds records at least this long (plus network skew) to put them in order.
+   */
+  delayBoundMs: number;
+  /**
+   * NFULA_SEQ_GLOBAL of each record, in record order: `count` u32 LE. Increasing in serial
+   * arithmetic (RFC 1982, mod 2^32; see {@link seqGlobalBefore}) except for records the sender
+   * counted late.
+   */
+  seqGlobal: Buffer;
+}
+
+/** A decoded v1 frame. `records`, `meta` and `order` are views into the decoded buffer, not copies. */
 export interface Frame {
   /** Header flag byte (WIRE_FLAG_*). */
   flags: number;
@@ -70,6 +104,8 @@ export interface Frame {
   rawBytes: number;
   /** Metadata section (UTF-8 JSON object), present only with WIRE_FLAG_METADATA. */
   meta?: Buffer;
+  /** Kernel-order section, present only with WIRE_FLAG_KERNEL_ORDER. */
+  order?: FrameOrder;
   /** The records section as carried. */
   records: Buffer;
 }
@@ -93,6 +129,11 @@ export interface FrameFields {
   rawBytes?: number;
   /** Metadata section (UTF-8 JSON object, at most WIRE_MAX_META_BYTES); empty or absent = none. */
   meta?: Buffer;
+  /**
+   * Kernel-order section; absent = none. WIRE_FLAG_KERNEL_ORDER is derived from it (like the
+   * metadata flag); `seqGlobal` must hold exactly `count` numbers.
+   */
+  order?: FrameOrder;
 }
 
 /** Options of {@link decodeFrame}. */
@@ -211,7 +252,15 @@ export function encodeFrame(fields: FrameFields, records: Buffer | readonly Buff
   if ((givenFlags & WIRE_FLAG_METADATA) !== 0 && meta === undefined) {
     fail('ERR_WIRE_BAD_FIELD', 'WIRE_FLAG_METADATA given without metadata');
   }
-  const flags = (givenFlags & ~WIRE_FLAG_METADATA) | (meta === undefined ? 0 : WIRE_FLAG_METADATA);
+  const order = fields.order;
+  if ((givenFlags & WIRE_FLAG_KERNEL_ORDER) !== 0 && order === undefined) {
+    fail('ERR_WIRE_BAD_FIELD', 'WIRE_FLAG_KERNEL_ORDER given without a kernel-order section');
+  }
+  const orderBytes = order === undefined ? 0 : checkOrder(order, fields.count);
+  const flags =
+    (givenFlags & ~(WIRE_FLAG_METADATA | WIRE_FLAG_KERNEL_ORDER)) |
+    (meta === undefined ? 0 : WIRE_FLAG_METADATA) |
+    (order === undefined ? 0 : WIRE_FLAG_KERNEL_ORDER);
   if (metaBytes > WIRE_MAX_META_BYTES) {
     fail('ERR_WIRE_OVERSIZE', `metadata of ${metaBytes} bytes exceeds ${WIRE_MAX_META_BYTES}`);
   }
@@ -219,13 +268,41 @@ export function encodeFrame(fields: FrameFields, records: Buffer | readonly Buff
   if (Buffer.isBuffer(records)) recordsBytes = records.length;
   else for (const piece of records) recordsBytes += piece.length;
   // allocUnsafeSlow: every byte below is written, and the frame must not share a pool slab.
-  const out = Buffer.allocUnsafeSlow(WIRE_V1_HEADER_BYTES + metaBytes + recordsBytes);
+  const out = Buffer.allocUnsafeSlow(WIRE_V1_HEADER_BYTES + metaBytes + orderBytes + recordsBytes);
   encodeFrameHeader(out, 0, { ...fields, flags }, recordsBytes, metaBytes);
   if (meta !== undefined) meta.copy(out, WIRE_V1_HEADER_BYTES);
   let offset = WIRE_V1_HEADER_BYTES + metaBytes;
+  if (order !== undefined) {
+    order.namespaceId.copy(out, offset);
+    out.writeUInt32LE(order.delayBoundMs, offset + 24);
+    out.writeUInt32LE(0, offset + 28);
+    order.seqGlobal.copy(out, offset + WIRE_ORDER_FIXED_BYTES);
+    offset += orderBytes;
+  }
   if (Buffer.isBuffer(records)) records.copy(out, offset);
   else for (const piece of records) offset += piece.copy(out, offset);
   return out;
+}
+
+/** Checks a kernel-order section against its slots; returns its length in bytes. */
+function checkOrder(order: FrameOrder, count: number): number {
+  if (!Buffer.isBuffer(order.namespaceId) || order.namespaceId.length !== WIRE_NAMESPACE_ID_BYTES) {
+    fail('ERR_WIRE_BAD_FIELD', `namespaceId must be ${WIRE_NAMESPACE_ID_BYTES} bytes`);
+  }
+  checkUint('delayBoundMs', order.delayBoundMs, 0xffffffff);
+  if (!Buffer.isBuffer(order.seqGlobal) || order.seqGlobal.length !== count * 4) {
+    fail('ERR_WIRE_BAD_FIELD', `seqGlobal must hold ${count} u32 numbers`);
+  }
+  return WIRE_ORDER_FIXED_BYTES + order.seqGlobal.length;
+}
+
+/**
+ * RFC 1982 serial-number order of two NFULA_SEQ_GLOBAL values (u32, wrapping): true when `a`
+ * comes before `b`, i.e. `b - a` mod 2^32 is in 1..2^31-1. Values 2^31 apart are unordered.
+ */
+export function seqGlobalBefore(a: number, b: number): boolean {
+  const d = (b - a) >>> 0;
+  return d !== 0 && d < 0x80000000;
 }
 
 /**
@@ -374,14 +451,15 @@ export function validateRecords(
  * Errors are checked in this order (docs/wire-format.md, "Decoder errors"):
  * length < 4 → ERR_WIRE_SHORT_HEADER; magic → ERR_WIRE_BAD_MAGIC; length < 40 →
  * ERR_WIRE_SHORT_HEADER; ERR_WIRE_BAD_VERSION; ERR_WIRE_BAD_FLAGS; ERR_WIRE_BAD_RESERVED;
- * ERR_WIRE_LENGTH_MISMATCH; ERR_WIRE_OVERSIZE; then the records (COUNT_MISMATCH,
- * TRUNCATED_RECORD, OVERSIZE, SHORT_RECORD: each record must hold at least
+ * ERR_WIRE_LENGTH_MISMATCH (the kernel-order section, `32 + 4 × count` bytes with its flag,
+ * included); ERR_WIRE_BAD_RESERVED (that section's); ERR_WIRE_OVERSIZE; then the records
+ * (COUNT_MISMATCH, TRUNCATED_RECORD, OVERSIZE, SHORT_RECORD: each record must hold at least
  * minRecordDataBytes(linktype) bytes, and a compressed frame's rawBytes room for `count` such
  * records).
  *
  * @param buf one ZeroMQ message
  * @param options `maxRawBytes` (bytes, default WIRE_DEFAULT_MAX_RAW_BYTES), `nanosecond`
- * @returns the frame; `records` and `meta` are views into `buf`
+ * @returns the frame; `records`, `meta` and `order` are views into `buf`
  * @throws WireError with one of the codes above
  */
 export function decodeFrame(buf: Buffer, options: DecodeFrameOptions = {}): Frame {
@@ -413,13 +491,18 @@ export function decodeFrame(buf: Buffer, options: DecodeFrameOptions = {}): Fram
       `metadata flag ${(flags & WIRE_FLAG_METADATA) !== 0} with metaBytes ${metaBytes}`,
     );
   }
-  const recordsStart = WIRE_V1_HEADER_BYTES + metaBytes;
+  const metaEnd = WIRE_V1_HEADER_BYTES + metaBytes;
+  const orderBytes =
+    (flags & WIRE_FLAG_KERNEL_ORDER) !== 0 ? WIRE_ORDER_FIXED_BYTES + count * 4 : 0;
+  const recordsStart = metaEnd + orderBytes;
   if (recordsStart + recordsBytes !== length) {
     fail(
       'ERR_WIRE_LENGTH_MISMATCH',
       `header says ${recordsStart + recordsBytes} bytes, message has ${length}`,
     );
   }
+  if (orderBytes > 0 && buf.readUInt32LE(metaEnd + 28) !== 0)
+    fail('ERR_WIRE_BAD_RESERVED', 'reserved field of the kernel-order section is not 0');
   if (!compressed && rawBytes !== recordsBytes) {
     fail(
       'ERR_WIRE_LENGTH_MISMATCH',
@@ -449,7 +532,14 @@ export function decodeFrame(buf: Buffer, options: DecodeFrameOptions = {}): Fram
     rawBytes,
     records,
   };
-  if (metaBytes > 0) frame.meta = buf.subarray(WIRE_V1_HEADER_BYTES, recordsStart);
+  if (metaBytes > 0) frame.meta = buf.subarray(WIRE_V1_HEADER_BYTES, metaEnd);
+  if (orderBytes > 0) {
+    frame.order = {
+      namespaceId: buf.subarray(metaEnd, metaEnd + WIRE_NAMESPACE_ID_BYTES),
+      delayBoundMs: buf.readUInt32LE(metaEnd + 24),
+      seqGlobal: buf.subarray(metaEnd + WIRE_ORDER_FIXED_BYTES, recordsStart),
+    };
+  }
   return frame;
 }
 

@@ -7,7 +7,10 @@ import { recordsToNanosecond } from '@nflog-pipe/pcap-writer';
 import {
   WIRE_DEFAULT_MAX_RAW_BYTES,
   WIRE_FLAG_COMPRESSED,
+  WIRE_FLAG_KERNEL_ORDER,
   WIRE_FLAG_METADATA,
+  WIRE_NAMESPACE_ID_BYTES,
+  WIRE_ORDER_FIXED_BYTES,
   WIRE_MAX_RECORD_BYTES,
   WIRE_V1_HEADER_BYTES,
   WIRE_V1_MAGIC,
@@ -17,8 +20,10 @@ import {
   encodeFrame,
   encodeFrameMeta,
   isV1Frame,
+  seqGlobalBefore,
   validateRecords,
   type FrameFields,
+  type FrameOrder,
 } from '../src/index.js';
 import { expectWireError, fixture, fuzzDecode, loadHex, mutatedMessages } from './helpers.js';
 
@@ -40,6 +45,12 @@ const GOLDEN_RECORDS = Buffer.from(
   'hex',
 );
 const RECORD_1 = GOLDEN_RECORDS.subarray(36);
+/** The kernel-order section of fixture "kernel-order", without its numbers. */
+const ORDER: FrameOrder = {
+  namespaceId: Buffer.from('8072cde035fd4e4b9d3d972017ac5c33f9ffffef00000000', 'hex'),
+  delayBoundMs: 30,
+  seqGlobal: Buffer.alloc(0),
+};
 
 void test('constants match the documented layout', () => {
   assert.equal(WIRE_V1_MAGIC, Buffer.from('NFPZ').readUInt32LE(0));
@@ -215,9 +226,28 @@ const MALFORMED: { name: string; buf: () => Buffer; code: string; maxRawBytes?: 
     code: 'ERR_WIRE_BAD_VERSION',
   },
   {
-    name: 'flag bit 2',
-    buf: () => patched('golden', (b) => (b[5] = 0x06)),
+    // What a decoder without WIRE_FLAG_KERNEL_ORDER did with a frame carrying it.
+    name: 'flag bit 3',
+    buf: () => patched('golden', (b) => (b[5] = 0x0a)),
     code: 'ERR_WIRE_BAD_FLAGS',
+  },
+  {
+    name: 'kernel-order flag without its section',
+    buf: () => patched('golden', (b) => (b[5] = 0x06)),
+    code: 'ERR_WIRE_LENGTH_MISMATCH',
+  },
+  {
+    name: 'kernel-order section cut short',
+    buf: () => {
+      const b = fixture(v1, 'kernel-order');
+      return Buffer.concat([b.subarray(0, 40 + 36), b.subarray(40 + 40)]);
+    },
+    code: 'ERR_WIRE_LENGTH_MISMATCH',
+  },
+  {
+    name: 'kernel-order section reserved not 0',
+    buf: () => patched('kernel-order', (b) => (b[40 + 28] = 1)),
+    code: 'ERR_WIRE_BAD_RESERVED',
   },
   {
     name: 'flag bit 7',
@@ -489,7 +519,11 @@ void test('encodeFrame rejects fields that do not fit the header', () => {
   const base: FrameFields = { linktype: 101, senderId: 1n, firstSeq: 0n, count: 0 };
   const none = Buffer.alloc(0);
   const cases: [FrameFields, string][] = [
-    [{ ...base, flags: 0x04 }, 'ERR_WIRE_BAD_FLAGS'],
+    [{ ...base, flags: 0x08 }, 'ERR_WIRE_BAD_FLAGS'],
+    [{ ...base, flags: WIRE_FLAG_KERNEL_ORDER }, 'ERR_WIRE_BAD_FIELD'],
+    [{ ...base, order: { ...ORDER, seqGlobal: Buffer.alloc(4) } }, 'ERR_WIRE_BAD_FIELD'],
+    [{ ...base, order: { ...ORDER, namespaceId: Buffer.alloc(16) } }, 'ERR_WIRE_BAD_FIELD'],
+    [{ ...base, order: { ...ORDER, delayBoundMs: 2 ** 32 } }, 'ERR_WIRE_BAD_FIELD'],
     [{ ...base, flags: -1 }, 'ERR_WIRE_BAD_FLAGS'],
     [{ ...base, flags: 0x101 }, 'ERR_WIRE_BAD_FLAGS'],
     [{ ...base, flags: WIRE_FLAG_METADATA }, 'ERR_WIRE_BAD_FIELD'],
@@ -509,6 +543,76 @@ void test('encodeFrame rejects fields that do not fit the header', () => {
   // A metadata section of exactly 65535 bytes fits.
   const frame = decodeFrame(encodeFrame({ ...base, meta: Buffer.alloc(65535, 0x20) }, none));
   assert.equal(frame.meta?.length, 65535);
+});
+
+void test('kernel-order section: the hand-made frame decodes field by field and encodes back byte for byte', () => {
+  assert.deepEqual(
+    [WIRE_FLAG_KERNEL_ORDER, WIRE_ORDER_FIXED_BYTES, WIRE_NAMESPACE_ID_BYTES],
+    [4, 32, 24],
+  );
+  const buf = fixture(v1, 'kernel-order');
+  const frame = decodeFrame(buf);
+  assert.equal(frame.flags, WIRE_FLAG_KERNEL_ORDER);
+  assert.equal(frame.meta, undefined);
+  assert.deepEqual(frame.records, GOLDEN_RECORDS);
+  assert.ok(frame.order !== undefined);
+  assert.deepEqual(frame.order.namespaceId, ORDER.namespaceId);
+  assert.equal(frame.order.namespaceId.readBigUInt64LE(16), 4026531833n);
+  assert.equal(frame.order.delayBoundMs, 30);
+  assert.deepEqual(
+    [frame.order.seqGlobal.readUInt32LE(0), frame.order.seqGlobal.readUInt32LE(4)],
+    [0xffffffff, 0],
+  );
+  // Views into the message, like records and meta.
+  assert.equal(frame.order.seqGlobal.buffer, buf.buffer);
+  assert.equal(frame.order.seqGlobal.byteOffset, buf.byteOffset + 40 + 32);
+  const seqGlobal = Buffer.from('ffffffff00000000', 'hex');
+  const out = encodeFrame(
+    {
+      linktype: 101,
+      senderId: 0x0102030405060708n,
+      firstSeq: 42n,
+      count: 2,
+      order: { ...ORDER, seqGlobal },
+    },
+    [GOLDEN_RECORDS.subarray(0, 36), RECORD_1],
+  );
+  assert.equal(out.toString('hex'), buf.toString('hex'));
+  // With metadata too: header, metadata, kernel-order section, records.
+  const both = decodeFrame(
+    encodeFrame(
+      {
+        linktype: 239,
+        senderId: 7n,
+        firstSeq: 0n,
+        count: 2,
+        meta: GOLDEN_META,
+        order: { ...ORDER, seqGlobal },
+      },
+      GOLDEN_RECORDS,
+    ),
+  );
+  assert.equal(both.flags, WIRE_FLAG_METADATA | WIRE_FLAG_KERNEL_ORDER);
+  assert.deepEqual(
+    [both.meta, both.order?.seqGlobal, both.records],
+    [GOLDEN_META, seqGlobal, GOLDEN_RECORDS],
+  );
+  // A heartbeat may carry the section: 32 bytes, no numbers.
+  const hb = decodeFrame(
+    encodeFrame({ linktype: 101, senderId: 7n, firstSeq: 9n, count: 0, order: ORDER }, []),
+  );
+  assert.deepEqual([hb.count, hb.order?.seqGlobal.length, hb.order?.delayBoundMs], [0, 0, 30]);
+});
+
+void test('seqGlobalBefore: RFC 1982 order of 32-bit numbers, across the wrap', () => {
+  assert.equal(seqGlobalBefore(1, 2), true);
+  assert.equal(seqGlobalBefore(2, 1), false);
+  assert.equal(seqGlobalBefore(5, 5), false);
+  assert.equal(seqGlobalBefore(0xffffffff, 0), true);
+  assert.equal(seqGlobalBefore(0, 0xffffffff), false);
+  assert.equal(seqGlobalBefore(0xfffffff0, 0x10), true);
+  assert.equal(seqGlobalBefore(0, 0x7fffffff), true);
+  assert.equal(seqGlobalBefore(0, 0x80000000), false, '2^31 apart: unordered');
 });
 
 void test('frame metadata helpers: JSON object only', () => {
@@ -559,7 +663,25 @@ const fieldsArb = fc.record({
     fc.dictionary(fc.string({ maxLength: 8 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 5 }),
     { nil: undefined },
   ),
+  order: fc.option(
+    fc.record({
+      namespaceId: fc.uint8Array({ minLength: 24, maxLength: 24 }),
+      delayBoundMs: fc.nat({ max: 0xffffffff }),
+      firstSeqGlobal: fc.nat({ max: 0xffffffff }),
+    }),
+    { nil: undefined },
+  ),
 });
+
+/** A kernel-order section for `count` records from the arbitrary's values (numbers 1 apart). */
+function orderOf(
+  o: { namespaceId: Uint8Array; delayBoundMs: number; firstSeqGlobal: number },
+  count: number,
+): FrameOrder {
+  const seqGlobal = Buffer.alloc(count * 4);
+  for (let i = 0; i < count; i++) seqGlobal.writeUInt32LE((o.firstSeqGlobal + i) >>> 0, i * 4);
+  return { namespaceId: Buffer.from(o.namespaceId), delayBoundMs: o.delayBoundMs, seqGlobal };
+}
 
 void test('property: encodeFrame of records given in pieces equals encodeFrame of their concatenation', () => {
   fc.assert(
@@ -585,6 +707,7 @@ void test('property: encodeFrame → decodeFrame returns every field and the exa
     fc.property(fieldsArb, fc.array(pktArb, { maxLength: 20 }), (f, pkts) => {
       const records = buildRecords(pkts);
       const meta = f.meta === undefined ? undefined : encodeFrameMeta(f.meta);
+      const order = f.order === undefined ? undefined : orderOf(f.order, pkts.length);
       const buf = encodeFrame(
         {
           linktype: f.linktype,
@@ -592,11 +715,15 @@ void test('property: encodeFrame → decodeFrame returns every field and the exa
           firstSeq: f.firstSeq,
           count: pkts.length,
           meta,
+          ...(order !== undefined ? { order } : {}),
         },
         records,
       );
-      assert.equal(buf.length, 40 + (meta?.length ?? 0) + records.length);
+      const orderBytes = order === undefined ? 0 : 32 + 4 * pkts.length;
+      assert.equal(buf.length, 40 + (meta?.length ?? 0) + orderBytes + records.length);
       const frame = decodeFrame(buf);
+      assert.deepEqual(frame.order, order);
+      assert.equal((frame.flags & WIRE_FLAG_KERNEL_ORDER) !== 0, order !== undefined);
       assert.equal(frame.linktype, f.linktype);
       assert.equal(frame.senderId, f.senderId);
       assert.equal(frame.firstSeq, f.firstSeq);
@@ -607,9 +734,9 @@ void test('property: encodeFrame → decodeFrame returns every field and the exa
       assert.deepEqual(frame.records, records);
       if (meta === undefined || meta.length === 0) {
         assert.equal(frame.meta, undefined);
-        assert.equal(frame.flags, 0);
+        assert.equal(frame.flags & WIRE_FLAG_METADATA, 0);
       } else {
-        assert.equal(frame.flags, WIRE_FLAG_METADATA);
+        assert.equal(frame.flags & WIRE_FLAG_METADATA, WIRE_FLAG_METADATA);
         assert.deepEqual(
           JSON.parse(frame.meta!.toString('utf8')),
           JSON.parse(meta.toString('utf8')),
