@@ -138,7 +138,7 @@ async function main(): Promise<number> {
     say('what each stage counted:');
     say(`  1 nft rule        ${logged} packets logged to NFLOG group ${GROUP}`);
     say(
-      `  2 nflog-zmq-send  read ${s['captured']} from the kernel, sent ${s['sent']} in ${s['messages']} frames ` +
+      `  2 nflog-zmq-send  read ${s['captured']} from the kernel, queued ${s['queued']} in ${s['messages']} frames ` +
         `(kernel drops ${s['dropped_kernel']}, queue drops ${s['dropped_queue']})`,
     );
     say(

@@ -160,7 +160,7 @@ async function runPipe(t: TestContext, sc: Scenario): Promise<PipeResult> {
   );
   assert.equal(
     send['captured'],
-    send['sent']! + send['dropped_queue']! + send['dropped_shaper']!,
+    send['queued']! + send['dropped_queue']! + send['dropped_shaper']!,
     'captured = sent + queue + shaper drops',
   );
 
@@ -175,9 +175,9 @@ async function runPipe(t: TestContext, sc: Scenario): Promise<PipeResult> {
   const accounted = (): number => downstream.reduce((sum, n) => sum + statsd.total(n), 0);
   await waitForStatsd(
     statsd,
-    () => accounted() === send['sent'],
+    () => accounted() === send['queued'],
     () =>
-      `downstream accounted ${accounted()} of ${send['sent']} sent: ${JSON.stringify(statsdTotals(statsd, downstream))}`,
+      `downstream accounted ${accounted()} of ${send['queued']} sent: ${JSON.stringify(statsdTotals(statsd, downstream))}`,
   );
 
   const compCounts =
@@ -218,7 +218,7 @@ async function runPipe(t: TestContext, sc: Scenario): Promise<PipeResult> {
     // Each relay: in = out + counted drops; the decompress relay got what compress sent.
     assert.equal(
       compCounts[statsdName(METRIC.COMPRESS_IN_PKT)],
-      send['sent'],
+      send['queued'],
       'compress relay received what the sender queued',
     );
     assert.equal(
@@ -337,9 +337,9 @@ test('inline v1: nflog-zmq-send --rate-control → nflog-pcap-recv; pcap = sent 
   assert.equal(r.send['dropped_shaper'], 0, 'hwm 0 never drops');
   // Sender's wire bytes (frame headers included, compressed) against the receiver's inflated records.
   const rawIn = r.statsd.total(`${R}${statsdName(METRIC.RECEIVED_BYTES)}`);
-  const ratio = r.send['bytes_sent']! / rawIn;
+  const ratio = r.send['bytes_queued']! / rawIn;
   t.diagnostic(
-    `wire: ${r.send['bytes_sent']} bytes for ${rawIn} bytes of records, ratio ${ratio.toFixed(3)}`,
+    `wire: ${r.send['bytes_queued']} bytes for ${rawIn} bytes of records, ratio ${ratio.toFixed(3)}`,
   );
   assert.ok(ratio < 1, `compressed frames are smaller than their records (ratio ${ratio})`);
   if (r.drops === 0) {
@@ -361,9 +361,9 @@ test('inline legacy: nflog-zmq-send --wire legacy --rate-control → nflog-pcap-
   assert.match(r.sendLog, / rate regime changed .*regime=compress /);
   assert.equal(r.send['dropped_shaper'], 0, 'hwm 0 never drops');
   const rawIn = r.statsd.total(`${R}${statsdName(METRIC.RECEIVED_BYTES)}`);
-  const ratio = r.send['bytes_sent']! / rawIn;
+  const ratio = r.send['bytes_queued']! / rawIn;
   t.diagnostic(
-    `wire: ${r.send['bytes_sent']} bytes (0x00/0x01 messages) for ${rawIn} bytes of records, ratio ${ratio.toFixed(3)}`,
+    `wire: ${r.send['bytes_queued']} bytes (0x00/0x01 messages) for ${rawIn} bytes of records, ratio ${ratio.toFixed(3)}`,
   );
   assert.ok(ratio < 1, `compressed windows are smaller than their records (ratio ${ratio})`);
   if (r.drops === 0)

@@ -289,6 +289,8 @@ export class NflogSocket {
   readonly namespaceId: Buffer;
   /** The kernel-order hold in ms, or 0 with one group (no merge). */
   readonly orderHoldMs: number;
+  /** The kernel's flush timeout in force (NFULA_CFG_TIMEOUT), ms: timeoutMs rounded up to 10. */
+  readonly timeoutMs: number;
   #handle: NativeHandle | null;
   #failed: NflogError | null = null;
 
@@ -304,6 +306,7 @@ export class NflogSocket {
     this.groups = Object.freeze(groups);
     this.linktype = config.linktype;
     this.orderHoldMs = config.merge ? config.holdMs : 0;
+    this.timeoutMs = config.timeoutCs * NFLOG_TIMEOUT_UNIT_MS;
     this.rcvbufBytes = handle.info().rcvbufBytes;
     this.warnings = Object.freeze(warnings);
     this.namespaceId = namespaceId;

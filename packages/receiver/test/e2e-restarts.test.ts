@@ -194,7 +194,7 @@ test('FIFO readers killed and restarted under a steady stream: missing packets =
   );
   assert.equal(
     s['captured'],
-    s['sent']! + s['dropped_queue']! + s['dropped_shaper']!,
+    s['queued']! + s['dropped_queue']! + s['dropped_shaper']!,
     'sender: captured = sent + its counted drops',
   );
   // Everything the sender sent has been received (or its loss counted) before the receiver stops.
@@ -230,7 +230,7 @@ test('FIFO readers killed and restarted under a steady stream: missing packets =
   assert.equal(r['loss_network_pkt'], s['dropped_queue']! + s['dropped_shaper']!);
   assert.deepEqual(
     [r['in_pkt'], r['out_pkt'], r['queued_pkt'], r['readers'], r['bad_frames'], r['senders']],
-    [s['sent'], got.length, 0, READERS.length, 0, 1],
+    [s['queued'], got.length, 0, READERS.length, 0, 1],
   );
   // statsd says the same as the final line.
   await statsd.waitFor('t.loss.fifo.pkt', (v) => v === r['loss_fifo_pkt']);

@@ -185,7 +185,7 @@ test('two senders, one restarted, a gap while the receiver is stopped: loss = co
 
   // Each sender's own books balance, and its stop heartbeat was queued (not warned about).
   for (const f of finals) {
-    assert.equal(f.c['captured'], f.c['sent']! + f.c['dropped_queue']! + f.c['dropped_shaper']!);
+    assert.equal(f.c['captured'], f.c['queued']! + f.c['dropped_queue']! + f.c['dropped_shaper']!);
     assert.equal(f.c['dropped_shaper'], 0);
     assert.ok(f.c['heartbeats']! >= 1, `sender ${f.id}: heartbeats ${f.c['heartbeats']}`);
   }
@@ -204,7 +204,7 @@ test('two senders, one restarted, a gap while the receiver is stopped: loss = co
       r['behind_frames'],
       r['senders'],
     ],
-    [sum('sent'), sum('sent'), 0, 0, 0, 0, 3],
+    [sum('queued'), sum('queued'), 0, 0, 0, 0, 3],
   );
   // Per sender, by id: packets = its sent, lost = its counted drops.
   const ps = perSender(line);
@@ -213,7 +213,7 @@ test('two senders, one restarted, a gap while the receiver is stopped: loss = co
     Object.fromEntries(
       finals.map((f) => [
         f.id,
-        { packets: f.c['sent'], lost: f.c['dropped_queue']! + f.c['dropped_shaper']! },
+        { packets: f.c['queued'], lost: f.c['dropped_queue']! + f.c['dropped_shaper']! },
       ]),
     ),
   );
@@ -228,15 +228,15 @@ test('two senders, one restarted, a gap while the receiver is stopped: loss = co
 
   // The output file: every packet the senders sent, byte-exact, in order per group.
   const ids = await udpIds(out, SIZE);
-  assert.equal(ids.length, sum('sent'));
-  assert.equal((await tcpdumpRead(out)).count, sum('sent'));
+  assert.equal(ids.length, sum('queued'));
+  assert.equal((await tcpdumpRead(out)).count, sum('queued'));
   for (const g of GROUPS) {
     const mine = ids.filter((id) => id.dport === g.port);
     const keys = mine.map((id) => (id.seed - seedOf(g.group, 0)) * 1e6 + id.index);
     for (let i = 1; i < keys.length; i++)
       assert.ok(keys[i]! > keys[i - 1]!, `group ${g.group}: order at ${i}`);
     const fs = finals.filter((f) => f.group === g.group);
-    const sentG = fs.reduce((a, f) => a + f.c['sent']!, 0);
+    const sentG = fs.reduce((a, f) => a + f.c['queued']!, 0);
     const dropsG = fs.reduce((a, f) => a + f.c['dropped_queue']! + f.c['dropped_kernel']!, 0);
     assert.equal(mine.length, sentG, `group ${g.group}: packets in the output`);
     assert.equal(TOTAL - mine.length, dropsG, `group ${g.group}: missing = counted drops`);
@@ -246,7 +246,7 @@ test('two senders, one restarted, a gap while the receiver is stopped: loss = co
     `logged=${GROUPS.length}x${TOTAL} senders=${finals
       .map(
         (f) =>
-          `${f.group}:${f.c['captured']}/${f.c['sent']}/${f.c['dropped_queue']}/${f.c['dropped_kernel']}`,
+          `${f.group}:${f.c['captured']}/${f.c['queued']}/${f.c['dropped_queue']}/${f.c['dropped_kernel']}`,
       )
       .join(
         ',',

@@ -12,6 +12,7 @@ import {
 import {
   EXIT_OK,
   MIB,
+  NO_PEER_WARN_MS,
   UsageError,
   addCurveClientOptions,
   addMetricsListenOption,
@@ -80,6 +81,8 @@ export const SEND_DEFAULTS = {
   heartbeatIntervalS: SEND_HEARTBEAT_INTERVAL_MS / 1000,
   /** --max-series, (group, prefix) pairs. */
   maxSeries: ACCOUNTING_DEFAULT_MAX_SERIES,
+  /** --no-receiver-warn, seconds. */
+  noReceiverWarnS: NO_PEER_WARN_MS / 1000,
 } as const;
 
 function nonNegativeInt(what: string): (v: string) => number {
@@ -180,6 +183,14 @@ export function buildProgram(): ReturnType<typeof createProgram> {
         .default('101'),
     )
     .addOption(
+      new Option(
+        '--checksums <mode>',
+        'wire: complete the IPv4, TCP, UDP and ICMPv6 checksums of locally generated packets (checksum offload leaves them partial) as they go on the wire; as-logged: every packet as the kernel logged it. Received and forwarded packets are never changed',
+      )
+        .choices(['wire', 'as-logged'])
+        .default('wire'),
+    )
+    .addOption(
       // No value default: it depends on --wire (and, for legacy, on the groups and qthresh).
       new Option(
         '--zmq-buffer <messages>',
@@ -209,6 +220,10 @@ export function buildProgram(): ReturnType<typeof createProgram> {
       )
         .choices(['v1', 'legacy'])
         .default('v1'),
+    )
+    .option(
+      '--no-wire-order',
+      'v1: frames without the kernel-order section (namespace identity and NFULA_SEQ_GLOBAL per packet), for receivers and relays that predate it and count such frames as bad',
     )
     .addOption(
       new Option(
@@ -247,6 +262,14 @@ export function buildProgram(): ReturnType<typeof createProgram> {
       )
         .argParser(parseSeconds)
         .default(d.heartbeatIntervalS * 1000, String(d.heartbeatIntervalS)),
+    )
+    .addOption(
+      new Option(
+        '--no-receiver-warn <seconds>',
+        'warn when no receiver has been connected for this long (once per spell), seconds (0: never)',
+      )
+        .argParser(parseSeconds)
+        .default(d.noReceiverWarnS * 1000, String(d.noReceiverWarnS)),
     );
   addRateControlOptions(program);
   addCurveClientOptions(program);
@@ -280,6 +303,9 @@ interface SendOptions extends OptionValues {
   linktype: '101' | '239';
   zmqBuffer?: number;
   zmqSndbuf: number;
+  checksums: 'wire' | 'as-logged';
+  wireOrder: boolean;
+  noReceiverWarn: number;
   zmqLinger: number;
   wire: WireFormat;
   batchBytes: number;
@@ -292,18 +318,24 @@ interface SendOptions extends OptionValues {
   prefixLabels: boolean;
 }
 
-/** The counters of the periodic `stats` line and the final `stopped` line. */
+/**
+ * The counters of the periodic `stats` line and the final `stopped` line. `queued`: accepted
+ * into the ZeroMQ queue, which is not delivered (a receiver that is away takes nothing).
+ */
 function countsLine(s: SenderStats): Record<string, number> {
   return {
     captured: s.read,
-    sent: s.sent,
+    queued: s.sent,
     dropped_queue: s.droppedQueue,
     dropped_kernel: s.kernelDropped,
     dropped_shaper: s.droppedShaper,
     enobufs: s.enobufs,
     messages: s.sentMessages,
     heartbeats: s.heartbeats,
-    bytes_sent: s.sentBytes,
+    bytes_queued: s.sentBytes,
+    truncated: s.truncated,
+    checksums_fixed: s.checksumsFixed,
+    order_late: s.orderLate,
     connected: s.connected === true ? 1 : 0,
   };
 }
@@ -361,6 +393,7 @@ export function main(argv: string[]): Promise<number> {
         endpoint,
         wire: opts.wire,
         linktype,
+        wireOrder: opts.wireOrder,
         nflog: {
           ...(opts.libnflogCopyRange !== undefined
             ? { copyRangeBytes: opts.libnflogCopyRange }
@@ -369,7 +402,9 @@ export function main(argv: string[]): Promise<number> {
           qthresh: opts.libnflogQthresh,
           timeoutMs: opts.libnflogTimeout,
           rcvbufBytes: opts.libnflogRcvbuf,
+          checksums: opts.checksums,
         },
+        noReceiverWarnMs: opts.noReceiverWarn,
         sendHighWaterMark,
         sendBufferBytes: opts.zmqSndbuf,
         lingerMs: opts.zmqLinger,
@@ -393,6 +428,8 @@ export function main(argv: string[]): Promise<number> {
         endpoint,
         wire: opts.wire,
         zmq_buffer: sendHighWaterMark,
+        wire_order: opts.wire === 'v1' && opts.wireOrder,
+        checksums: opts.checksums,
         sender: sender.senderId.toString(16).padStart(16, '0'),
         rate_control: rateControl !== undefined,
         curve: curve !== undefined,

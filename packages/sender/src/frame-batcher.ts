@@ -3,18 +3,22 @@
 // from the kernel consumes exactly one number whatever later happens to its frame (sent,
 // dropped at the ZeroMQ queue or by the shaper): the receiver sees the drops as gaps.
 
+import { NFLOG_INDEX_ENTRY_BYTES as INDEX_ENTRY_BYTES } from '@nflog-pipe/nflog-native';
 import { splitRecords } from './record-split.js';
 
 /**
  * Where a finished batch goes: its whole pcap records as consecutive pieces (views of the
  * reads, not copies; `bytes` in all; the v1 frame encoder copies them once, straight into the
- * frame), their count, the first packet's number.
+ * frame), their count, the first packet's number, and the index entries of those records
+ * (nflog-native's, 16 bytes per record, as views of the reads; empty when the reads came
+ * without an index).
  */
 export type BatchPiecesSink = (
   pieces: readonly Buffer[],
   bytes: number,
   count: number,
   firstSeq: bigint,
+  indexPieces: readonly Buffer[],
 ) => void;
 
 /** Options of {@link FrameBatcher}: limits and where batches go. */
@@ -48,6 +52,7 @@ export class FrameBatcher {
   #onBatchPieces: BatchPiecesSink;
   #nextSeq: bigint;
   #chunks: Buffer[] = [];
+  #indexChunks: Buffer[] = [];
   #pendingBytes = 0;
   #pendingCount = 0;
   #timer: NodeJS.Timeout | undefined;
@@ -82,16 +87,24 @@ export class FrameBatcher {
 
   /**
    * Adds one read's records. `records` must be whole pcap records, `count` of them, and must
-   * not be modified afterwards (it may be kept until the batch is cut).
+   * not be modified afterwards (it may be kept until the batch is cut); so must `index`, their
+   * index entries (INDEX_ENTRY_BYTES each), when given.
    * @throws SenderError `ERR_SENDER_BAD_RECORDS` when a read that needs splitting is malformed.
    */
-  push(records: Buffer, count: number): void {
+  push(records: Buffer, count: number, index?: Buffer): void {
     if (count === 0 || this.#closed) return;
     if (records.length <= this.#maxBytes && count <= this.#maxPackets) {
-      this.#add(records, count);
+      this.#add(records, count, index);
     } else {
-      for (const piece of splitRecords(records, this.#maxBytes, this.#maxPackets))
-        this.#add(piece.records, piece.count);
+      let first = 0;
+      for (const piece of splitRecords(records, this.#maxBytes, this.#maxPackets)) {
+        const ix = index?.subarray(
+          first * INDEX_ENTRY_BYTES,
+          (first + piece.count) * INDEX_ENTRY_BYTES,
+        );
+        this.#add(piece.records, piece.count, ix);
+        first += piece.count;
+      }
     }
   }
 
@@ -104,13 +117,15 @@ export class FrameBatcher {
     const count = this.#pendingCount;
     if (count === 0) return;
     const chunks = this.#chunks;
+    const indexChunks = this.#indexChunks;
     const bytes = this.#pendingBytes;
     this.#chunks = [];
+    this.#indexChunks = [];
     this.#pendingBytes = 0;
     this.#pendingCount = 0;
     const firstSeq = this.#nextSeq;
     this.#nextSeq += BigInt(count);
-    this.#onBatchPieces(chunks, bytes, count, firstSeq);
+    this.#onBatchPieces(chunks, bytes, count, firstSeq, indexChunks);
   }
 
   /** Flushes what is pending and stops: later pushes are ignored. Safe to call twice. */
@@ -120,7 +135,7 @@ export class FrameBatcher {
     this.#closed = true;
   }
 
-  #add(records: Buffer, count: number): void {
+  #add(records: Buffer, count: number, index: Buffer | undefined): void {
     if (
       this.#pendingCount > 0 &&
       (this.#pendingBytes + records.length > this.#maxBytes ||
@@ -129,6 +144,7 @@ export class FrameBatcher {
       this.flush();
     }
     this.#chunks.push(records);
+    if (index !== undefined) this.#indexChunks.push(index);
     this.#pendingBytes += records.length;
     this.#pendingCount += count;
     if (

@@ -19,6 +19,7 @@
 import type * as Crypto from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { LegacyShaper, shapeFrame, type RateShaper } from '@nflog-pipe/compress';
+import { NFLOG_INDEX, NFLOG_INDEX_ENTRY_BYTES, NFLOG_RECORD_FLAG } from '@nflog-pipe/nflog-native';
 import {
   METRIC,
   NonBlockingPusher,
@@ -28,6 +29,7 @@ import {
   type CounterHandle,
   type CurveClientKeys,
   type FrameFields,
+  type FrameOrder,
   type Logger,
   type Metrics,
   lazyRequire,
@@ -58,6 +60,17 @@ export const SEND_STOP_HEARTBEAT_MS = 1000;
 
 /** The wire formats a sender can speak. */
 export type WireFormat = 'v1' | 'legacy';
+
+/**
+ * What v1 frames carry in their kernel-order section (docs/wire-format.md "Kernel-order
+ * section") besides each record's NFULA_SEQ_GLOBAL, which comes from the reads' index.
+ */
+export interface SendOrderOptions {
+  /** The network namespace the records were logged in: NflogSocket.namespaceId (24 bytes). */
+  namespaceId: Buffer;
+  /** Kernel flush timeout + kernel-order hold + flush interval, ms. */
+  delayBoundMs: number;
+}
 
 /** Options of {@link SendPipeline}. */
 export interface SendPipelineOptions {
@@ -100,6 +113,12 @@ export interface SendPipelineOptions {
    * 0 = one attempt. Default 1000 ({@link SEND_STOP_HEARTBEAT_MS}); the CLI uses --zmq-linger.
    */
   stopHeartbeatMs?: number;
+  /**
+   * v1: put a kernel-order section in every frame with records, built from the index entries
+   * given to pushRecords (a frame with a record lacking NFULA_SEQ_GLOBAL, or reads without an
+   * index, goes without one). Omit for plain v1 frames, as receivers before it need.
+   */
+  order?: SendOrderOptions | undefined;
   /** Monotonic clock, ms (default performance.now). */
   now?: () => number;
 }
@@ -121,6 +140,8 @@ export interface SendStreamOptions extends Omit<SendPipelineOptions, 'pusher'> {
   logger: Logger;
   /** CURVE client keys of the PUSH socket; undefined = plain. */
   curve?: CurveClientKeys | undefined;
+  /** Warn when no receiver has been connected for this long, ms (0: never). Default 5000. */
+  noReceiverWarnMs?: number;
 }
 
 /** Counters of a {@link SendPipeline}, packets unless named otherwise. */
@@ -182,6 +203,7 @@ export class SendPipeline {
   /** Some drop may still be unknown to the receiver: no heartbeat was accepted since. */
   #heartbeatOwed = false;
   #finalHeartbeatQueued: boolean | undefined;
+  #order: SendOrderOptions | undefined;
 
   /**
    * One sender stream: connects a never-blocking PUSH socket to `options.endpoint` and builds
@@ -192,11 +214,27 @@ export class SendPipeline {
    *   RangeError as the constructor
    */
   static connect(options: SendStreamOptions): SendPipeline {
-    const { endpoint, sendHighWaterMark, lingerMs, sendBufferBytes, logger, curve, ...rest } =
-      options;
+    const {
+      endpoint,
+      sendHighWaterMark,
+      lingerMs,
+      sendBufferBytes,
+      logger,
+      curve,
+      noReceiverWarnMs,
+      ...rest
+    } = options;
     const pusher = NonBlockingPusher.connect(
       endpoint,
-      { sendHighWaterMark, lingerMs, sendBufferBytes, metrics: options.metrics, curve, logger },
+      {
+        sendHighWaterMark,
+        lingerMs,
+        sendBufferBytes,
+        metrics: options.metrics,
+        curve,
+        logger,
+        ...(noReceiverWarnMs !== undefined ? { noPeerWarnMs: noReceiverWarnMs } : {}),
+      },
       pusherMetrics(options.metrics, logger),
     );
     try {
@@ -218,6 +256,7 @@ export class SendPipeline {
     this.senderId = options.senderId ?? randomSenderId();
     this.#now = options.now ?? (() => performance.now());
     this.#metaIntervalMs = options.metaIntervalMs ?? 60_000;
+    this.#order = options.order;
     const heartbeatMs = options.heartbeatIntervalMs ?? SEND_HEARTBEAT_INTERVAL_MS;
     this.#stopHeartbeatMs = options.stopHeartbeatMs ?? SEND_STOP_HEARTBEAT_MS;
     for (const [name, v] of [
@@ -232,7 +271,8 @@ export class SendPipeline {
       maxPackets: options.batchPackets,
       flushIntervalMs: options.flushIntervalMs,
       // Pieces, not one concatenated Buffer: encodeFrame copies them into the frame anyway.
-      onBatchPieces: (pieces, _bytes, count, firstSeq) => this.#onBatch(pieces, count, firstSeq),
+      onBatchPieces: (pieces, _bytes, count, firstSeq, index) =>
+        this.#onBatch(pieces, count, firstSeq, index),
     });
     if (options.wire === 'legacy' && options.shaper !== undefined) {
       this.#legacyShaper = new LegacyShaper({
@@ -250,9 +290,10 @@ export class SendPipeline {
 
   /**
    * Takes one read's worth of pcap records (`count` of them) and never blocks. The buffer must
-   * be fresh (not reused by the caller) and is not modified.
+   * be fresh (not reused by the caller) and is not modified; so is `index`, the read's index
+   * entries (NflogSocket's third argument), which the kernel-order section is made from.
    */
-  pushRecords(records: Buffer, count: number): void {
+  pushRecords(records: Buffer, count: number, index?: Buffer): void {
     if (count === 0 || this.#closing !== undefined) return;
     this.#read += count;
     const bytes = records.length - RECORD_HEADER_BYTES * count;
@@ -260,7 +301,7 @@ export class SendPipeline {
     this.#capturedPkt.inc(count);
     this.#capturedBytes.inc(bytes);
     if (this.#o.wire === 'v1') {
-      this.#batcher.push(records, count);
+      this.#batcher.push(records, count, index);
       return;
     }
     // Legacy: one message per packet, as the Python tool sent them; they share one allocation.
@@ -270,6 +311,14 @@ export class SendPipeline {
       if (shaper === undefined) this.#o.pusher.push(msg, 1);
       else if (shaper.push(msg) === 'drop') this.#shaperDrop(1);
     }
+  }
+
+  /**
+   * From the next frame on, v1 frames carry a kernel-order section with `order`'s namespace and
+   * delay bound (undefined: none). The sender sets it once NflogSocket is open and knows both.
+   */
+  setOrder(order: SendOrderOptions | undefined): void {
+    this.#order = order;
   }
 
   /** Sends the current partial batch now. */
@@ -390,17 +439,24 @@ export class SendPipeline {
     return encodeFrameMeta(this.#o.meta());
   }
 
-  #onBatch(records: readonly Buffer[], count: number, firstSeq: bigint): void {
+  #onBatch(
+    records: readonly Buffer[],
+    count: number,
+    firstSeq: bigint,
+    index: readonly Buffer[],
+  ): void {
     const shaper = this.#o.shaper;
     // The shaper's verdict for a frame is the regime it is in now: a frame it will drop takes
     // no metadata, which then rides in the next frame that goes out.
     const meta = shaper?.regime === 'drop' ? undefined : this.#takeMeta();
+    const order = this.#order === undefined ? undefined : orderSection(this.#order, count, index);
     const fields: FrameFields = {
       linktype: this.#o.linktype,
       senderId: this.senderId,
       firstSeq,
       count,
       ...(meta !== undefined ? { meta } : {}),
+      ...(order !== undefined ? { order } : {}),
     };
     // One encodeFrame per frame, compressed or not (shapeFrame deflates the pieces and encodes
     // once in the compress regime).
@@ -414,4 +470,28 @@ export class SendPipeline {
     this.#droppedShaper += packets;
     this.#metrics.increment(METRIC.LOSS_SHAPER_PKT, packets);
   }
+}
+
+/**
+ * The kernel-order section of a frame of `count` records whose index entries are `index` (in
+ * record order), or undefined when an entry is missing or lacks NFULA_SEQ_GLOBAL. One pass over
+ * the entries, copying one u32 each: no object per packet.
+ */
+function orderSection(
+  o: SendOrderOptions,
+  count: number,
+  index: readonly Buffer[],
+): FrameOrder | undefined {
+  const seqGlobal = Buffer.allocUnsafe(count * 4);
+  let n = 0;
+  for (const piece of index) {
+    for (let e = 0; e + NFLOG_INDEX_ENTRY_BYTES <= piece.length; e += NFLOG_INDEX_ENTRY_BYTES) {
+      if ((piece[e + NFLOG_INDEX.FLAGS]! & NFLOG_RECORD_FLAG.SEQ_GLOBAL) === 0 || n === count)
+        return undefined;
+      seqGlobal.writeUInt32LE(piece.readUInt32LE(e + NFLOG_INDEX.SEQ_GLOBAL), n * 4);
+      n++;
+    }
+  }
+  if (n !== count) return undefined;
+  return { namespaceId: o.namespaceId, delayBoundMs: o.delayBoundMs, seqGlobal };
 }

@@ -41,7 +41,13 @@ export const SENDER_STOP_FLUSH_MARGIN_MS = 50;
  */
 export type SenderNflogOptions = Pick<
   NflogSocketOptions,
-  'copyRangeBytes' | 'nlbufsizBytes' | 'qthresh' | 'timeoutMs' | 'rcvbufBytes'
+  | 'copyRangeBytes'
+  | 'nlbufsizBytes'
+  | 'qthresh'
+  | 'timeoutMs'
+  | 'rcvbufBytes'
+  | 'checksums'
+  | 'orderHoldMs'
 >;
 
 /** Options of {@link Sender.start}, in bytes and ms (the CLI converts units at the edge). */
@@ -54,6 +60,12 @@ export interface SenderOptions {
   wire: WireFormat;
   /** pcap linktype of the records: 101 raw IP, 239 NFLOG (v1 only). */
   linktype: 101 | 239;
+  /**
+   * v1: every frame with records carries a kernel-order section (the namespace identity, the
+   * delay bound, NFULA_SEQ_GLOBAL per record; docs/wire-format.md). false: plain v1 frames, for
+   * receivers and relays that predate WIRE_FLAG_KERNEL_ORDER. Default true.
+   */
+  wireOrder?: boolean;
   /** Kernel knobs (NFULA_CFG_*, SO_RCVBUFFORCE); see {@link SenderNflogOptions}. */
   nflog: SenderNflogOptions;
   /** ZMQ_SNDHWM, messages (v1: frames; legacy: packets). */
@@ -66,6 +78,8 @@ export interface SenderOptions {
   sendBufferBytes: number;
   /** At stop, how long queued messages may still be delivered (ZMQ_LINGER), ms; the stop heartbeat waits as long for room. */
   lingerMs: number;
+  /** Warn when no receiver has been connected for this long, ms (0: never). Default 5000. */
+  noReceiverWarnMs?: number;
   /** Largest records section of one v1 frame, bytes. */
   batchBytes: number;
   /** Most packets in one v1 frame. */
@@ -106,6 +120,14 @@ export interface SenderStats extends SendPipelineStats {
   kernelDropped: number;
   /** ENOBUFS overrun episodes on the netlink socket. */
   enobufs: number;
+  /** Records cut short (copy range, snaplen, NFLOG's 65531-byte limit, BIG TCP). */
+  truncated: number;
+  /** Locally generated packets whose checksums were completed as on the wire. */
+  checksumsFixed: number;
+  /** Locally generated packets whose checksums could not be completed (cut, fragments). */
+  checksumsIncomplete: number;
+  /** Packets shipped after a newer one: out of kernel order (rare; see nflog-native). */
+  orderLate: number;
 }
 
 /**
@@ -199,6 +221,7 @@ export class Sender {
         sendBufferBytes: o.sendBufferBytes,
         lingerMs: o.lingerMs,
         logger: this.#log,
+        ...(o.noReceiverWarnMs !== undefined ? { noReceiverWarnMs: o.noReceiverWarnMs } : {}),
         curve,
         wire: o.wire,
         linktype: o.linktype,
@@ -223,6 +246,15 @@ export class Sender {
         { cause: err },
       );
     }
+    const sock = this.#nflog!;
+    if (o.wire === 'v1' && o.wireOrder !== false) {
+      // The longest a record waits here before its frame is queued: the kernel's flush timeout,
+      // the kernel-order hold, then the batcher's flush interval.
+      this.#pipeline.setOrder({
+        namespaceId: sock.namespaceId,
+        delayBoundMs: sock.timeoutMs + sock.orderHoldMs + o.flushIntervalMs,
+      });
+    }
   }
 
   #open(): void {
@@ -241,7 +273,7 @@ export class Sender {
               new SenderError('ERR_SENDER_NFLOG_READ', 'reading NFLOG failed', { cause: err }),
             ),
         },
-        (records, count) => this.#pipeline.pushRecords(records, count),
+        (records, count, index) => this.#pipeline.pushRecords(records, count, index),
       );
     } catch (err) {
       throw new SenderError(
@@ -314,6 +346,10 @@ export class Sender {
       ...this.#pipeline.stats(),
       kernelDropped: k?.kernelDropped ?? 0,
       enobufs: k?.enobufs ?? 0,
+      truncated: k?.truncated ?? 0,
+      checksumsFixed: k?.checksumsFixed ?? 0,
+      checksumsIncomplete: k?.checksumsIncomplete ?? 0,
+      orderLate: k?.orderLate ?? 0,
     };
   }
 
@@ -342,10 +378,11 @@ export class Sender {
 
   /**
    * Takes what the kernel still holds for our groups and closes the netlink socket (see
-   * #drainKernel), so nothing new arrives; then flushes the partial batch, sends the stop
-   * heartbeat (retried for up to `lingerMs` while the queue is full) and closes the PUSH socket
-   * (ZMQ_LINGER `lingerMs`). Warns when the stop heartbeat never found room, since the receiver
-   * may then not count the last drops. Safe to call twice.
+   * #drainKernel; what the kernel-order merge holds is handed on too), so nothing new arrives;
+   * then flushes the partial batch, sends the stop heartbeat (retried for up to `lingerMs`
+   * while the queue is full) and closes the PUSH socket (ZMQ_LINGER `lingerMs`). Warns when
+   * the stop heartbeat never found room, since the receiver may then not count the last drops.
+   * Safe to call twice.
    */
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
@@ -353,6 +390,8 @@ export class Sender {
       this.#unhook();
       if (this.#nflog !== undefined && !this.#nflog.closed) {
         await this.#drainKernel(this.#nflog);
+        // Records still held for kernel order (the unbind failed) go into the last batch.
+        this.#nflog.flush();
         this.#lastKernel = this.#kernel.sync(this.#nflog.stats());
         this.#rules?.sync(this.#nflog.account());
         this.#nflog.close();

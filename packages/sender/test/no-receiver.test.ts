@@ -1,4 +1,4 @@
-// With no receiver the sender keeps a bounded memory and its drops add up: logged = read + kernel drops, read = sent + queue drops.
+// With no receiver the sender keeps a bounded memory and its drops add up: logged = read + kernel drops, read = queued + queue drops.
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -98,7 +98,7 @@ table inet t {
     const fin = parseLogCounters(await stopCleanly(sender, 'the sender'));
     const {
       captured,
-      sent,
+      queued,
       dropped_queue: queue,
       dropped_kernel: kernel,
       dropped_shaper: shaper,
@@ -111,8 +111,8 @@ table inet t {
     );
     assert.equal(
       captured,
-      sent! + queue!,
-      `read ${captured} = sent ${sent} + queue drops ${queue}`,
+      queued! + queue!,
+      `read ${captured} = queued ${queued} + queue drops ${queue}`,
     );
     assert.equal(shaper, 0);
     // Only SNDHWM frames ever entered the queue; everything else was dropped there.

@@ -96,7 +96,7 @@ test("-u nobody: all four uids and gids are nobody's, no supplementary groups, N
     pkts.map((p) => p.data.subarray(28)),
     Array.from({ length: 10 }, (_, i) => payloadFor(21, i, 64)),
   );
-  assert.equal(parseLogCounters(await stopCleanly(sender, 'sender'))['sent'], 10);
+  assert.equal(parseLogCounters(await stopCleanly(sender, 'sender'))['queued'], 10);
 });
 
 test('a group already bound by another sender: one error line, exit 1; the first keeps running', async (t) => {

@@ -14,6 +14,7 @@ export * from './units.js';
 export * from './signals.js';
 export * from './endpoint.js';
 export * from './non-blocking-pusher.js';
+export * from './connection-log.js';
 export * from './query-protocol.js';
 export * from './lazy-require.js';
 export * from './curve-error.js';

@@ -147,6 +147,24 @@ export const FAMILY = {
     help: "Packets missing from one sender's sequence numbers, by its id and host.",
     labelNames: ['sender_id', 'sender_host'],
   }),
+  TRUNCATED_PACKETS: family({
+    name: 'nflog_pipe_truncated_packets_total',
+    type: 'counter',
+    help: "Records the sender read cut short (copy range, snaplen, NFLOG's 65531-byte limit, BIG TCP): incl_len < orig_len.",
+    labelNames: [],
+  }),
+  CHECKSUM_PACKETS: family({
+    name: 'nflog_pipe_checksum_packets_total',
+    type: 'counter',
+    help: 'Locally generated packets whose checksums the sender completed as on the wire (result="fixed") or could not complete (result="incomplete": cut, fragments; left as logged).',
+    labelNames: ['result'],
+  }),
+  ORDER_LATE_PACKETS: family({
+    name: 'nflog_pipe_order_late_packets_total',
+    type: 'counter',
+    help: 'Packets the sender shipped after a newer one of its groups: out of kernel order (a kernel batch later than the hold allows).',
+    labelNames: [],
+  }),
   SENDERS: family({
     name: 'nflog_pipe_senders',
     type: 'gauge',
@@ -229,4 +247,16 @@ export const METRIC = {
   SENDER_PKT: series(F.SENDER_PACKETS, {}, undefined, ['sender_id', 'sender_host']),
   SENDER_LOST_PKT: series(F.SENDER_LOST_PACKETS, {}, undefined, ['sender_id', 'sender_host']),
   SENDERS: series(F.SENDERS, {}, undefined),
+  /** Sender: records cut short (incl_len < orig_len). */
+  TRUNCATED_PKT: series(F.TRUNCATED_PACKETS, {}, 'truncated.pkt'),
+  /** Sender: locally generated packets whose checksums were completed as on the wire. */
+  CHECKSUMS_FIXED_PKT: series(F.CHECKSUM_PACKETS, { result: 'fixed' }, 'checksums.fixed.pkt'),
+  /** Sender: locally generated packets whose checksums could not be completed (left as logged). */
+  CHECKSUMS_INCOMPLETE_PKT: series(
+    F.CHECKSUM_PACKETS,
+    { result: 'incomplete' },
+    'checksums.incomplete.pkt',
+  ),
+  /** Sender: packets shipped out of kernel order. */
+  ORDER_LATE_PKT: series(F.ORDER_LATE_PACKETS, {}, 'order.late.pkt'),
 } as const satisfies Record<string, MetricSeries>;

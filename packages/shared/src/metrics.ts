@@ -271,6 +271,22 @@ export function createMetrics(
     }) as unknown as StatsdClient;
     timer = setInterval(() => flush(), statsd.flushIntervalMs);
     timer.unref();
+    // Said at start, not at the first flush (10 s later, or never for a short run): a statsd host
+    // that does not resolve is the usual typo. Its send errors carry the same code, so this is
+    // the one warning about it.
+    {
+      const host = statsd.host;
+      resolveHost(host).catch((err: unknown) => {
+        const code = (err as { code?: unknown }).code;
+        const key = typeof code === 'string' ? code : 'ENOTFOUND';
+        if (warned.has(key)) return;
+        warned.add(key);
+        log.warn(
+          'cannot resolve the statsd host: metrics are not sent (further errors of this kind are not logged)',
+          { host, code: key },
+        );
+      });
+    }
   }
 
   // Sends whose callback has not fired yet; close() waits for them so the last flush is not lost
@@ -387,4 +403,12 @@ export function createMetrics(
       .set(1);
   }
   return metrics;
+}
+
+/** Resolves when `host` is an address or a name that resolves; loads node:dns only then. */
+async function resolveHost(host: string): Promise<void> {
+  const { isIP } = await import('node:net');
+  if (isIP(host) !== 0) return;
+  const { lookup } = await import('node:dns/promises');
+  await lookup(host);
 }

@@ -14,6 +14,7 @@ import type { Push } from 'zeromq';
 import { lazyRequire } from './lazy-require.js';
 import type { Metrics } from './metrics.js';
 import { curveClientSocketOptions, type CurveClientKeys } from './curve-client.js';
+import { ConnectionLog } from './connection-log.js';
 import type { Logger } from './logger.js';
 import { PeerWatch } from './peer-watch.js';
 
@@ -60,8 +61,10 @@ export interface PusherConnectOptions {
   /** CURVE client keys (ZMQ_CURVE_*); undefined = plain (NULL mechanism). */
   curve?: CurveClientKeys | undefined;
   /**
-   * Where the connection's handshakes are logged (a {@link PeerWatch}: connected, refused or
-   * failing, with the endpoint); undefined = not logged.
+   * Where the connection's handshakes are logged (a {@link PeerWatch}: connected, disconnected,
+   * refused or failing, with the endpoint) and the rest of its story (a {@link ConnectionLog}:
+   * retrying, no receiver for a while, an unresolvable host, nobody connected at close);
+   * undefined = not logged.
    */
   logger?: Logger | undefined;
   /**
@@ -70,6 +73,8 @@ export interface PusherConnectOptions {
    * peer dies is lost with the connection, unlike the ZeroMQ queue, which is kept for the next.
    */
   sendBufferBytes?: number | undefined;
+  /** With `logger`: warn when no receiver has been connected for this long, ms (0: never). */
+  noPeerWarnMs?: number | undefined;
 }
 
 /** Outcome callbacks, for metrics and warn-once log lines. All optional. */
@@ -99,6 +104,8 @@ export interface PushSocketOptions {
   metrics?: Metrics | undefined;
   /** Where the connection's handshakes are logged ({@link PeerWatch}); undefined = not logged. */
   logger?: Logger | undefined;
+  /** With `logger`: each socket event and the peers after it (PeerWatchOptions.onEvent). */
+  onEvent?: ((type: string, event: { interval?: number }, peers: number) => void) | undefined;
 }
 
 /** What {@link connectPush} opens: the socket, and its watch when it has one (close both). */
@@ -141,6 +148,7 @@ export function connectPush(endpoint: string, options: PushSocketOptions): Conne
           ...(options.metrics !== undefined
             ? { metrics: options.metrics, gaugeSocket: 'push' }
             : {}),
+          ...(options.onEvent !== undefined ? { onEvent: options.onEvent } : {}),
         });
   try {
     socket.connect(endpoint);
@@ -215,6 +223,7 @@ export class NonBlockingPusher {
   #idle: Array<() => void> = [];
   #closing: Promise<void> | undefined;
   #watch: PeerWatch | undefined;
+  #connection: ConnectionLog | undefined;
 
   /**
    * Wraps an open socket; it must have `sendTimeout = 0` (see the file comment).
@@ -225,11 +234,13 @@ export class NonBlockingPusher {
     lingerMs: number,
     callbacks: PusherCallbacks = {},
     watch?: PeerWatch,
+    connection?: ConnectionLog,
   ) {
     this.#socket = socket;
     this.#lingerMs = lingerMs;
     this.#acct = new PushAccounting(callbacks);
     this.#watch = watch;
+    this.#connection = connection;
   }
 
   /**
@@ -247,8 +258,39 @@ export class NonBlockingPusher {
     options: PusherConnectOptions,
     callbacks: PusherCallbacks = {},
   ): NonBlockingPusher {
-    const { socket, watch } = connectPush(endpoint, { ...options, sendTimeout: 0 });
-    return new NonBlockingPusher(socket, options.lingerMs, callbacks, watch);
+    // Every socket of ours sets ZMQ_LINGER itself, so ZMQ_BLOCKY only decides one thing: whether
+    // zeromq.js, when the process exits while messages are still queued, adds its API hint
+    // ("Set 'context.blocky = false' ...") to its wait warning. Operators cannot act on it.
+    zmq().context.blocky = false;
+    const connection =
+      options.logger === undefined
+        ? undefined
+        : new ConnectionLog(endpoint, options.logger, {
+            ...(options.noPeerWarnMs !== undefined ? { noPeerWarnMs: options.noPeerWarnMs } : {}),
+          });
+    let opened: ConnectedPush;
+    try {
+      opened = connectPush(endpoint, {
+        ...options,
+        sendTimeout: 0,
+        ...(connection !== undefined
+          ? {
+              onEvent: (type: string, event: { interval?: number }, peers: number) =>
+                connection.onEvent(type, event, peers),
+            }
+          : {}),
+      });
+    } catch (err) {
+      connection?.close();
+      throw err;
+    }
+    return new NonBlockingPusher(
+      opened.socket,
+      options.lingerMs,
+      callbacks,
+      opened.watch,
+      connection,
+    );
   }
 
   /**
@@ -309,6 +351,8 @@ export class NonBlockingPusher {
     this.#closing ??= (async () => {
       await this.settled();
       this.#watch?.close();
+      // Nobody takes them: what ZeroMQ still queues waits at most the linger, then is lost.
+      this.#connection?.close(this.#acct.stats().sentMessages > 0 ? this.#lingerMs : 0);
       this.#socket.linger = this.#lingerMs;
       this.#socket.close();
     })();

@@ -59,6 +59,11 @@ export interface PeerWatchOptions {
   reconnectMs?: number;
   /** A repeated failure is logged again no sooner than this, ms. Default 60000. */
   logIntervalMs?: number;
+  /**
+   * Every event the watch reads, after it is counted (the monitor serves one reader): its type,
+   * the event (`connect:retry` has `interval`), the handshaken peers now. For a ConnectionLog.
+   */
+  onEvent?: (type: string, event: { interval?: number }, peers: number) => void;
 }
 
 /** One failed handshake, as the log line and `onFailure` see it. */
@@ -174,6 +179,7 @@ export class PeerWatch {
       }
       if (ev.type === 'end' || this.#closed) return;
       this.#on(ev.type, (ev as { error?: Error & { code?: string; status?: number } }).error);
+      this.#o.onEvent?.(ev.type, ev as { interval?: number }, this.#peers);
     }
   }
 

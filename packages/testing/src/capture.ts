@@ -32,9 +32,16 @@ export interface LoCapture {
  * Starts `tcpdump -i lo -U --immediate-mode -B 65536 -w file --print` inside `ns` and resolves once tcpdump
  * reports it is listening. lo captures are DLT_EN10MB: strip 14 bytes of Ethernet header to get
  * the IP packet. Pass the number of packets you expect to `stop()` so none is lost (see LoCapture).
+ * `options.device` captures another interface of `ns` instead (a veth: also DLT_EN10MB;
+ * `stopAtMarker` only works on lo), `options.filter` adds a capture filter (tcpdump arguments).
  * @throws when tcpdump exits before listening.
  */
-export async function captureLo(ns: Netns, file: string): Promise<LoCapture> {
+export async function captureLo(
+  ns: Netns,
+  file: string,
+  options: { device?: string; filter?: readonly string[] } = {},
+): Promise<LoCapture> {
+  const device = options.device ?? 'lo';
   // --print -l -q: one short line on stdout per packet processed, so we can tell how far
   // tcpdump has got without touching the file.
   // Immediate mode uses fixed ring slots of about the lo MTU (64 KiB) and every lo packet takes
@@ -43,7 +50,7 @@ export async function captureLo(ns: Netns, file: string): Promise<LoCapture> {
   // (An `inbound` filter would save the slot but leaves the last packet stuck in the ring.)
   const h = ns.spawn('tcpdump', [
     '-i',
-    'lo',
+    device,
     '-U',
     '--immediate-mode',
     '-B',
@@ -55,8 +62,9 @@ export async function captureLo(ns: Netns, file: string): Promise<LoCapture> {
     '-l',
     '-q',
     '-t',
+    ...(options.filter ?? []),
   ]);
-  await h.waitForStderr(/listening on lo/);
+  await h.waitForStderr(new RegExp(`listening on ${device}`));
   let count = 0;
   const waiters = new Set<() => void>();
   h.child.stdout?.on('data', (b: Buffer) => {
@@ -122,15 +130,18 @@ export async function tcpdumpRead(file: string): Promise<{ count: number; lines:
 
 /**
  * Reads a pcap file with `tshark -r file -T fields -E separator=/t -e f1 -e f2 ...` (and
- * `-Y filter` when given): one row per packet, one cell per field.
+ * `-Y filter` when given, `-o name:value` for each of `prefs`, e.g.
+ * `{ 'tcp.check_checksum': 'TRUE' }`): one row per packet, one cell per field.
  * @throws Error (code `ERR_TEST_COMMAND`) when tshark fails.
  */
 export async function tsharkFields(
   file: string,
   fields: string[],
   filter?: string,
+  prefs: Record<string, string> = {},
 ): Promise<string[][]> {
   const args = ['-r', file, '-T', 'fields', '-E', 'separator=/t'];
+  for (const [name, value] of Object.entries(prefs)) args.push('-o', `${name}:${value}`);
   for (const f of fields) args.push('-e', f);
   if (filter !== undefined) args.push('-Y', filter);
   const { stdout } = await runCommand('tshark', args);

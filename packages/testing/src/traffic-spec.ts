@@ -5,11 +5,15 @@
  * - `tcp`: one local connection, `count` writes of `size` bytes (1..65000) with Nagle off; each
  *   write waits until the server has read it, so every write is one segment.
  * - `icmp`: `ping -c count -s size` (echo requests, data bytes = `size`).
+ * - `flows`: `count` TCP connections one after another (a request/response exchange, as HTTP):
+ *   connect, the client writes `size` bytes, the server reads them all and writes `size` bytes
+ *   back, the client reads them all and closes. Each flow's packets in order: SYN, SYN-ACK,
+ *   ACK, the request, the response, then ACKs and FINs.
  * `family` 4 (default) or 6; `seed` (default 1) selects the payload (see payloadFor);
  * `ratePps` paces the packets (default: as fast as the socket accepts them).
  */
 export interface TrafficSpec {
-  proto: 'udp' | 'tcp' | 'icmp';
+  proto: 'udp' | 'tcp' | 'icmp' | 'flows';
   family?: 4 | 6;
   port?: number;
   count: number;
@@ -18,7 +22,7 @@ export interface TrafficSpec {
   ratePps?: number;
 }
 
-/** What sendTraffic reports: `sent` packets (UDP datagrams, TCP writes, ICMP echo requests). */
+/** What sendTraffic reports: `sent` packets (UDP datagrams, TCP writes, ICMP echo requests, TCP flows). */
 export interface TrafficResult {
   sent: number;
 }

@@ -29,7 +29,7 @@ function parseSpec(
 ): Required<Omit<TrafficSpec, 'port' | 'ratePps'>> & Pick<TrafficSpec, 'port' | 'ratePps'> {
   if (text === undefined) fail('usage: traffic.js <json spec>');
   const s = JSON.parse(text) as Partial<TrafficSpec>;
-  if (s.proto !== 'udp' && s.proto !== 'tcp' && s.proto !== 'icmp')
+  if (s.proto !== 'udp' && s.proto !== 'tcp' && s.proto !== 'icmp' && s.proto !== 'flows')
     fail(`bad proto ${String(s.proto)}`);
   const family = s.family ?? 4;
   if (family !== 4 && family !== 6) fail(`bad family ${String(family)}`);
@@ -37,14 +37,10 @@ function parseSpec(
   if (!Number.isInteger(count) || count === undefined || count < 0 || count > TRAFFIC_MAX_COUNT) {
     fail(`count must be an integer 0..${TRAFFIC_MAX_COUNT}`);
   }
-  const maxSize = s.proto === 'udp' ? 65507 : s.proto === 'tcp' ? 65000 : 65507;
+  const tcpLike = s.proto === 'tcp' || s.proto === 'flows';
+  const maxSize = s.proto === 'udp' ? 65507 : tcpLike ? 65000 : 65507;
   const size = s.size;
-  if (
-    !Number.isInteger(size) ||
-    size === undefined ||
-    size < (s.proto === 'tcp' ? 1 : 0) ||
-    size > maxSize
-  ) {
+  if (!Number.isInteger(size) || size === undefined || size < (tcpLike ? 1 : 0) || size > maxSize) {
     fail(`size must be an integer up to ${maxSize}`);
   }
   if (s.port !== undefined && (!Number.isInteger(s.port) || s.port < 1 || s.port > 65535))
@@ -184,6 +180,62 @@ async function tcp(spec: ReturnType<typeof parseSpec>): Promise<ScriptResult> {
   return { sent, received: sent };
 }
 
+/** Reads from `sock` until `n` bytes have come (or it ends). */
+function readBytes(sock: net.Socket, n: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let got = 0;
+    const onData = (b: Buffer): void => {
+      got += b.length;
+      if (got >= n) done(got);
+    };
+    const done = (v: number): void => {
+      sock.off('data', onData);
+      sock.off('end', onEnd);
+      sock.off('error', reject);
+      resolve(v);
+    };
+    const onEnd = (): void => done(got);
+    sock.on('data', onData);
+    sock.once('end', onEnd);
+    sock.once('error', reject);
+  });
+}
+
+async function flows(spec: ReturnType<typeof parseSpec>): Promise<ScriptResult> {
+  const addr = spec.family === 6 ? '::1' : '127.0.0.1';
+  const server = net.createServer((sock) => {
+    sock.on('error', () => {});
+    void readBytes(sock, spec.size).then(() => sock.end(payloadFor(spec.seed + 1, 0, spec.size)));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(spec.port ?? 0, addr, () => resolve());
+  });
+  const address = server.address();
+  if (address === null || typeof address === 'string') fail('server has no port');
+  let sent = 0;
+  try {
+    for (let i = 0; i < spec.count; i++) {
+      await pace(i, spec.ratePps);
+      const client = net.connect({ host: addr, port: address.port, noDelay: true });
+      await new Promise<void>((resolve, reject) => {
+        client.once('error', reject);
+        client.once('connect', () => resolve());
+      });
+      const reply = readBytes(client, spec.size);
+      client.write(payloadFor(spec.seed, i, spec.size));
+      if ((await reply) < spec.size) fail(`flow ${i}: short response`);
+      const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
+      client.end();
+      await closed;
+      sent += 1;
+    }
+  } finally {
+    server.close();
+  }
+  return { sent, received: sent };
+}
+
 async function icmp(spec: ReturnType<typeof parseSpec>): Promise<ScriptResult> {
   const addr = spec.family === 6 ? '::1' : '127.0.0.1';
   const intervalS = spec.ratePps !== undefined ? Math.max(0.002, 1 / spec.ratePps) : 0.002;
@@ -222,7 +274,9 @@ async function main(): Promise<void> {
       ? await udp(spec)
       : spec.proto === 'tcp'
         ? await tcp(spec)
-        : await icmp(spec);
+        : spec.proto === 'flows'
+          ? await flows(spec)
+          : await icmp(spec);
   process.stdout.write(`${JSON.stringify(result)}\n`);
   if (result.sent !== spec.count) {
     process.stderr.write(`traffic: sent ${result.sent} of ${spec.count}\n`);

@@ -1,0 +1,188 @@
+// Through the kernel: TCP flows whose two directions are logged to two groups that flush at different times reach the wire from one sender in kernel order (SYN, SYN-ACK, ACK, request, response), 50 of 50, and every frame carries the namespace identity and NFULA_SEQ_GLOBAL per packet, increasing across frames.
+import assert from 'node:assert/strict';
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { Pull } from 'zeromq';
+import { WIRE_FLAG_KERNEL_ORDER, seqGlobalBefore } from '@nflog-pipe/shared';
+import {
+  Netns,
+  binPath,
+  makeTempDir,
+  nftLogged,
+  parseLogCounters,
+  requirePrereqs,
+  sendTraffic,
+  stopCleanly,
+  waitForLogCounters,
+} from '@nflog-pipe/testing';
+import { receivePackets, type Pkt } from './kernel-helper.js';
+
+const PORT = 8080;
+const FLOWS_PER_FAMILY = 25;
+
+// Both directions on the output hook (every packet is sent by this host, over lo). The server's
+// group flushes every packet at once (queue-threshold 1) while the client's waits for its flush
+// timeout: a SYN-ACK reaches the socket before the SYN it answers unless the sender merges.
+const RULES = `
+table inet t {
+  chain out {
+    type filter hook output priority 0;
+    tcp dport ${PORT} counter log group 1
+    tcp sport ${PORT} counter log group 2 queue-threshold 1
+  }
+}
+`;
+
+const SYN = 0x02;
+const ACK = 0x10;
+const FIN = 0x01;
+
+interface Seg {
+  toServer: boolean;
+  client: number;
+  flags: number;
+  payload: number;
+}
+
+/** The TCP segment in an IP packet: direction, client port, flags, payload bytes. */
+function segment(p: Pkt): Seg {
+  const v4 = p.data[0]! >> 4 === 4;
+  const l4 = v4 ? (p.data[0]! & 0x0f) * 4 : 40;
+  const total = v4 ? p.data.readUInt16BE(2) : 40 + p.data.readUInt16BE(4);
+  const sport = p.data.readUInt16BE(l4);
+  const dport = p.data.readUInt16BE(l4 + 2);
+  const toServer = dport === PORT;
+  return {
+    toServer,
+    client: (toServer ? sport : dport) + (v4 ? 0 : 100000),
+    flags: p.data[l4 + 13]!,
+    payload: total - l4 - (p.data[l4 + 12]! >> 4) * 4,
+  };
+}
+
+/** Whether a flow's segments, in stream order, are SYN, SYN-ACK, ACK, then request before response. */
+function inKernelOrder(segs: readonly Seg[]): boolean {
+  const [syn, synAck, ack] = segs;
+  if (syn === undefined || synAck === undefined || ack === undefined) return false;
+  if (!(syn.toServer && (syn.flags & (SYN | ACK)) === SYN)) return false;
+  if (!(!synAck.toServer && (synAck.flags & (SYN | ACK)) === (SYN | ACK))) return false;
+  if (!(ack.toServer && (ack.flags & (SYN | ACK | FIN)) === ACK && ack.payload === 0)) return false;
+  const request = segs.findIndex((s) => s.toServer && s.payload > 0);
+  const response = segs.findIndex((s) => !s.toServer && s.payload > 0);
+  return request === 3 && response > request;
+}
+
+test('two groups, one sender: every flow in kernel order, NFULA_SEQ_GLOBAL on the wire', async (t) => {
+  if (!requirePrereqs(t, { root: true, tools: ['ip', 'nft'] })) return;
+  const dir = await makeTempDir(t);
+  const ns = await Netns.create('order');
+  t.after(() => ns.remove());
+  await ns.nft(RULES);
+  const pull = new Pull();
+  t.after(() => pull.close());
+  const endpoint = `ipc://${join(dir, 'pull.sock')}`;
+  await pull.bind(endpoint);
+
+  const sender = ns.spawn(process.execPath, [
+    binPath('nflog-zmq-send'),
+    '1,2',
+    endpoint,
+    '--stats-interval',
+    '0.1',
+    '--meta-interval',
+    '0',
+  ]);
+  await sender.waitForStderr(/ started .*wire_order=true/);
+  for (const family of [4, 6] as const) {
+    await sendTraffic(ns, {
+      proto: 'flows',
+      family,
+      port: PORT,
+      count: FLOWS_PER_FAMILY,
+      size: 200,
+      seed: family,
+    });
+  }
+  const logged = (await nftLogged(ns, 1)) + (await nftLogged(ns, 2));
+  await waitForLogCounters(sender, 'stats', (c) => c['captured'] === logged, `captured=${logged}`);
+  const fin = parseLogCounters(await stopCleanly(sender, 'the sender'));
+  assert.deepEqual(
+    [fin['captured'], fin['queued'], fin['dropped_kernel'], fin['order_late']],
+    [logged, logged, 0, 0],
+  );
+  const { pkts, frames } = await receivePackets(pull, logged);
+
+  // (b) The kernel-order section: this namespace, and the kernel's numbers 1, 2, 3, ... in
+  // order across frames (only this sender asks for them here, and nothing was lost).
+  const bootId = Buffer.from(
+    readFileSync('/proc/sys/kernel/random/boot_id', 'latin1').trim().replaceAll('-', ''),
+    'hex',
+  );
+  const inode = statSync(`/run/netns/${ns.name}`, { bigint: true }).ino;
+  const seqs: number[] = [];
+  for (const f of frames) {
+    assert.ok(f.flags & WIRE_FLAG_KERNEL_ORDER, 'every frame carries the section');
+    assert.ok(f.order !== undefined);
+    assert.deepEqual(f.order.namespaceId.subarray(0, 16), bootId);
+    assert.equal(f.order.namespaceId.readBigUInt64LE(16), inode);
+    // flush timeout 10 + hold (10 + 20) + --flush-interval 50
+    assert.equal(f.order.delayBoundMs, 90);
+    for (let i = 0; i < f.count; i++) seqs.push(f.order.seqGlobal.readUInt32LE(i * 4));
+  }
+  for (let i = 1; i < seqs.length; i++)
+    assert.ok(seqGlobalBefore(seqs[i - 1]!, seqs[i]!), `seq ${seqs[i]} after ${seqs[i - 1]}`);
+  assert.deepEqual(
+    seqs,
+    Array.from({ length: logged }, (_, i) => i + 1),
+  );
+
+  // (a) Every flow in kernel order, as an IDS needs it.
+  const flows = new Map<number, Seg[]>();
+  for (const p of pkts) {
+    const s = segment(p);
+    flows.set(s.client, [...(flows.get(s.client) ?? []), s]);
+  }
+  assert.equal(flows.size, 2 * FLOWS_PER_FAMILY);
+  const ordered = [...flows.values()].filter(inKernelOrder).length;
+  assert.equal(ordered, 2 * FLOWS_PER_FAMILY, `${ordered}/${flows.size} flows in kernel order`);
+  // Receipt timestamps (the output hook has no kernel timestamp) never go backwards.
+  for (let i = 1; i < pkts.length; i++) {
+    const a = pkts[i - 1]!;
+    const b = pkts[i]!;
+    assert.ok(b.tsSec * 1e6 + b.tsUsec >= a.tsSec * 1e6 + a.tsUsec, `timestamp step back at ${i}`);
+  }
+});
+
+test('--no-wire-order: plain v1 frames, still merged in kernel order', async (t) => {
+  if (!requirePrereqs(t, { root: true, tools: ['ip', 'nft'] })) return;
+  const dir = await makeTempDir(t);
+  const ns = await Netns.create('order-plain');
+  t.after(() => ns.remove());
+  await ns.nft(RULES);
+  const pull = new Pull();
+  t.after(() => pull.close());
+  const endpoint = `ipc://${join(dir, 'pull.sock')}`;
+  await pull.bind(endpoint);
+  const sender = ns.spawn(process.execPath, [
+    binPath('nflog-zmq-send'),
+    '1,2',
+    endpoint,
+    '--stats-interval',
+    '0.1',
+    '--no-wire-order',
+  ]);
+  await sender.waitForStderr(/ started .*wire_order=false/);
+  await sendTraffic(ns, { proto: 'flows', family: 4, port: PORT, count: 10, size: 50, seed: 9 });
+  const logged = (await nftLogged(ns, 1)) + (await nftLogged(ns, 2));
+  await waitForLogCounters(sender, 'stats', (c) => c['captured'] === logged, `captured=${logged}`);
+  await stopCleanly(sender, 'the sender');
+  const { pkts, frames } = await receivePackets(pull, logged);
+  assert.ok(frames.every((f) => f.order === undefined && (f.flags & WIRE_FLAG_KERNEL_ORDER) === 0));
+  const flows = new Map<number, Seg[]>();
+  for (const p of pkts) {
+    const s = segment(p);
+    flows.set(s.client, [...(flows.get(s.client) ?? []), s]);
+  }
+  assert.equal([...flows.values()].filter(inKernelOrder).length, 10);
+});
