@@ -81,8 +81,8 @@ export const SEND_DEFAULTS = {
   heartbeatIntervalS: SEND_HEARTBEAT_INTERVAL_MS / 1000,
   /** --max-series, (group, prefix) pairs. */
   maxSeries: ACCOUNTING_DEFAULT_MAX_SERIES,
-  /** --no-receiver-warn, seconds. */
-  noReceiverWarnS: NO_PEER_WARN_MS / 1000,
+  /** --warn-no-receiver, seconds. */
+  warnNoReceiverS: NO_PEER_WARN_MS / 1000,
 } as const;
 
 function nonNegativeInt(what: string): (v: string) => number {
@@ -265,11 +265,11 @@ export function buildProgram(): ReturnType<typeof createProgram> {
     )
     .addOption(
       new Option(
-        '--no-receiver-warn <seconds>',
+        '--warn-no-receiver <seconds>',
         'warn when no receiver has been connected for this long (once per spell), seconds (0: never)',
       )
         .argParser(parseSeconds)
-        .default(d.noReceiverWarnS * 1000, String(d.noReceiverWarnS)),
+        .default(d.warnNoReceiverS * 1000, String(d.warnNoReceiverS)),
     );
   addRateControlOptions(program);
   addCurveClientOptions(program);
@@ -305,7 +305,7 @@ interface SendOptions extends OptionValues {
   zmqSndbuf: number;
   checksums: 'wire' | 'as-logged';
   wireOrder: boolean;
-  noReceiverWarn: number;
+  warnNoReceiver: number;
   zmqLinger: number;
   wire: WireFormat;
   batchBytes: number;
@@ -404,7 +404,7 @@ export function main(argv: string[]): Promise<number> {
           rcvbufBytes: opts.libnflogRcvbuf,
           checksums: opts.checksums,
         },
-        noReceiverWarnMs: opts.noReceiverWarn,
+        noReceiverWarnMs: opts.warnNoReceiver,
         sendHighWaterMark,
         sendBufferBytes: opts.zmqSndbuf,
         lingerMs: opts.zmqLinger,

@@ -126,8 +126,8 @@ test('two groups, one sender: every flow in kernel order, NFULA_SEQ_GLOBAL on th
     assert.ok(f.order !== undefined);
     assert.deepEqual(f.order.namespaceId.subarray(0, 16), bootId);
     assert.equal(f.order.namespaceId.readBigUInt64LE(16), inode);
-    // flush timeout 10 + hold (10 + 20) + --flush-interval 50
-    assert.equal(f.order.delayBoundMs, 90);
+    // flush timeout 10 + hold (10 + 20) + --flush-interval 10
+    assert.equal(f.order.delayBoundMs, 50);
     for (let i = 0; i < f.count; i++) seqs.push(f.order.seqGlobal.readUInt32LE(i * 4));
   }
   for (let i = 1; i < seqs.length; i++)
