@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import {
   Netns,
   makeTempDir,
+  nftLogged,
   parseIpPacket,
   payloadFor,
   requirePrereqs,
@@ -454,4 +455,62 @@ test('two groups flushing at different times: delivered in kernel order (NFULA_S
   }
   assert.equal(inputs, 40);
   assert.ok(stats['checksumsFixed']! > 0);
+});
+
+test('GSO super-packets on lo: cut at 65531 bytes, counted truncated with their real length, transport checksums left as logged', async (t) => {
+  if (!requirePrereqs(t, { root: true, tools: ['ip', 'nft'] })) return;
+  const ns = await Netns.create('native-gso');
+  t.after(() => ns.remove());
+  const dir = await makeTempDir(t);
+  await ns.nft(`
+table inet gso {
+  chain out {
+    type filter hook output priority 0; policy accept;
+    tcp dport 9401 counter log group 11
+  }
+}
+`);
+  const file = join(dir, 'records');
+  const cap = new Capture(ns, { groups: [11] }, file);
+  await cap.waitFor('ready');
+  // About 4 MiB per family, written as fast as TCP takes it: lo (MTU 65536, TSO) hands the
+  // hooks super-packets.
+  for (const family of [4, 6] as const)
+    await sendTraffic(ns, { proto: 'bulk', family, port: 9401, count: 64, size: 65000, seed: 7 });
+  const logged = await nftLogged(ns, 11);
+  await cap.waitFor<CaptureProgress>('progress', (p) => p.packets >= logged);
+  const stats = await cap.stop();
+  const records = splitRecords(await readFile(file));
+  const index = await readFile(`${file}.index`);
+  assert.equal(records.length, logged);
+  let cut = 0;
+  let zeroLength = 0;
+  for (const [i, r] of records.entries()) {
+    const flags = indexFlags(index, i);
+    const v4 = r.data[0]! >> 4 === 4;
+    const ipLength = v4 ? r.data.readUInt16BE(2) : r.data.readUInt16BE(4);
+    assert.ok(r.inclLen <= 65531, 'NFLOG copies at most 65531 bytes');
+    // Cut exactly where the records are cut, and told so; whole otherwise.
+    assert.equal((flags & F.TRUNCATED) !== 0, r.origLen > r.inclLen, `record ${i}`);
+    if (r.origLen > r.inclLen) {
+      cut++;
+      assert.equal(r.inclLen, 65531, 'only NFLOG limit cuts here');
+      assert.ok(flags & F.CHECKSUM_INCOMPLETE, 'a cut segment cannot be completed');
+      assert.ok(!(flags & F.CHECKSUM_FIXED));
+    } else {
+      assert.equal(checkChecksums(r.data).l4, true, 'whole local segments are completed');
+    }
+    if (ipLength === 0) {
+      // BIG TCP: the total length says nothing, so orig_len is the least it can be.
+      zeroLength++;
+      // (IPv6 may carry a jumbo option with the real length, which is larger still.)
+      assert.ok(r.origLen >= (v4 ? 65536 : 65576), `BIG TCP record ${i}: ${r.origLen}`);
+    } else {
+      assert.equal(r.origLen, v4 ? ipLength : 40 + ipLength, `record ${i}: the IP header's length`);
+    }
+  }
+  t.diagnostic(`${records.length} records, ${cut} cut, ${zeroLength} with IP length 0`);
+  assert.ok(cut > 0, 'lo carries packets larger than NFLOG copies');
+  assert.equal(stats['truncated'], cut);
+  assert.equal(stats['checksumsIncomplete'], cut);
 });

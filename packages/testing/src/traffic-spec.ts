@@ -9,11 +9,13 @@
  *   connect, the client writes `size` bytes, the server reads them all and writes `size` bytes
  *   back, the client reads them all and closes. Each flow's packets in order: SYN, SYN-ACK,
  *   ACK, the request, the response, then ACKs and FINs.
+ * - `bulk`: one TCP connection; the client writes `count` chunks of `size` bytes as fast as the
+ *   socket takes them (the stack then sends GSO super-packets on lo), then closes.
  * `family` 4 (default) or 6; `seed` (default 1) selects the payload (see payloadFor);
  * `ratePps` paces the packets (default: as fast as the socket accepts them).
  */
 export interface TrafficSpec {
-  proto: 'udp' | 'tcp' | 'icmp' | 'flows';
+  proto: 'udp' | 'tcp' | 'icmp' | 'flows' | 'bulk';
   family?: 4 | 6;
   port?: number;
   count: number;

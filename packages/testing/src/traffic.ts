@@ -29,7 +29,13 @@ function parseSpec(
 ): Required<Omit<TrafficSpec, 'port' | 'ratePps'>> & Pick<TrafficSpec, 'port' | 'ratePps'> {
   if (text === undefined) fail('usage: traffic.js <json spec>');
   const s = JSON.parse(text) as Partial<TrafficSpec>;
-  if (s.proto !== 'udp' && s.proto !== 'tcp' && s.proto !== 'icmp' && s.proto !== 'flows')
+  if (
+    s.proto !== 'udp' &&
+    s.proto !== 'tcp' &&
+    s.proto !== 'icmp' &&
+    s.proto !== 'flows' &&
+    s.proto !== 'bulk'
+  )
     fail(`bad proto ${String(s.proto)}`);
   const family = s.family ?? 4;
   if (family !== 4 && family !== 6) fail(`bad family ${String(family)}`);
@@ -37,7 +43,7 @@ function parseSpec(
   if (!Number.isInteger(count) || count === undefined || count < 0 || count > TRAFFIC_MAX_COUNT) {
     fail(`count must be an integer 0..${TRAFFIC_MAX_COUNT}`);
   }
-  const tcpLike = s.proto === 'tcp' || s.proto === 'flows';
+  const tcpLike = s.proto === 'tcp' || s.proto === 'flows' || s.proto === 'bulk';
   const maxSize = s.proto === 'udp' ? 65507 : tcpLike ? 65000 : 65507;
   const size = s.size;
   if (!Number.isInteger(size) || size === undefined || size < (tcpLike ? 1 : 0) || size > maxSize) {
@@ -236,6 +242,46 @@ async function flows(spec: ReturnType<typeof parseSpec>): Promise<ScriptResult> 
   return { sent, received: sent };
 }
 
+async function bulk(spec: ReturnType<typeof parseSpec>): Promise<ScriptResult> {
+  const addr = spec.family === 6 ? '::1' : '127.0.0.1';
+  const total = spec.count * spec.size;
+  let served: () => void = () => {};
+  const done = new Promise<void>((resolve) => (served = resolve));
+  const server = net.createServer((sock) => {
+    sock.on('error', () => {});
+    void readBytes(sock, total).then(() => {
+      sock.end();
+      served();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(spec.port ?? 0, addr, () => resolve());
+  });
+  const address = server.address();
+  if (address === null || typeof address === 'string') fail('server has no port');
+  const client = net.connect({ host: addr, port: address.port });
+  await new Promise<void>((resolve, reject) => {
+    client.once('error', reject);
+    client.once('connect', () => resolve());
+  });
+  let sent = 0;
+  try {
+    for (let i = 0; i < spec.count; i++) {
+      if (Date.now() > deadline) fail(`time cap of ${TRAFFIC_MAX_MS} ms reached after ${i} writes`);
+      if (!client.write(payloadFor(spec.seed, i, spec.size)))
+        await new Promise<void>((resolve) => client.once('drain', () => resolve()));
+      sent += 1;
+    }
+    client.end();
+    await done;
+  } finally {
+    client.destroy();
+    server.close();
+  }
+  return { sent, received: sent };
+}
+
 async function icmp(spec: ReturnType<typeof parseSpec>): Promise<ScriptResult> {
   const addr = spec.family === 6 ? '::1' : '127.0.0.1';
   const intervalS = spec.ratePps !== undefined ? Math.max(0.002, 1 / spec.ratePps) : 0.002;
@@ -276,7 +322,9 @@ async function main(): Promise<void> {
         ? await tcp(spec)
         : spec.proto === 'flows'
           ? await flows(spec)
-          : await icmp(spec);
+          : spec.proto === 'bulk'
+            ? await bulk(spec)
+            : await icmp(spec);
   process.stdout.write(`${JSON.stringify(result)}\n`);
   if (result.sent !== spec.count) {
     process.stderr.write(`traffic: sent ${result.sent} of ${spec.count}\n`);
