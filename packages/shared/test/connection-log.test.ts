@@ -1,9 +1,10 @@
 // Proves the pusher's connection story against real ZeroMQ peers: retrying, connected and disconnected lines with the endpoint (the last two PeerWatch's), one no-receiver warning per spell without a peer, an unresolvable host said once, the warning at close with nobody connected; and an unresolvable statsd host warned once, at start.
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { Pull } from 'zeromq';
 import { NonBlockingPusher, createLogger, createMetrics, type Logger } from '../src/index.js';
-import { TEST_TIMEOUT_MS, withTimeout } from '@nflog-pipe/testing';
+import { TEST_TIMEOUT_MS, makeTempDir, withTimeout } from '@nflog-pipe/testing';
 
 /** A logger whose lines a test can wait for. */
 function capture(): {
@@ -39,21 +40,12 @@ function capture(): {
   return { log, lines, waitFor };
 }
 
-/** A TCP port on 127.0.0.1 nothing listens on now (bound by ZeroMQ, then released). */
-async function freePort(): Promise<number> {
-  const probe = new Pull({ linger: 0 });
-  await probe.bind('tcp://127.0.0.1:*');
-  const port = Number(/:(\d+)$/.exec(probe.lastEndpoint ?? '')?.[1]);
-  probe.close();
-  return port;
-}
-
 const count = (lines: string[], re: RegExp): number => lines.filter((l) => re.test(l)).length;
 
 test('connection events: retrying, no receiver, connected, disconnected, and the close warning', async (t) => {
   const { log, lines, waitFor } = capture();
-  const port = await freePort();
-  const endpoint = `tcp://127.0.0.1:${port}`;
+  // ipc in our own directory: nobody else can be listening there (a freed TCP port can be).
+  const endpoint = `ipc://${join(await makeTempDir(t), 'recv.sock')}`;
   const pusher = NonBlockingPusher.connect(endpoint, {
     sendHighWaterMark: 8,
     lingerMs: 100,
