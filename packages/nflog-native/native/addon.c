@@ -292,6 +292,15 @@ static void nfl_core_init(struct nfl_core *c, int linktype,
   c->cfg.wire_checksums = wire_checksums;
 }
 
+/* The measure pass: the bytes and number of the records `segs` will make. */
+static void nfl_measure(const struct nfl_core *c, const struct nfl_seg *segs,
+                        size_t nseg, size_t *total, size_t *records) {
+  size_t i;
+  for (i = 0; i < nseg; i++)
+    nlr_walk(segs[i].data, segs[i].len, &c->cfg, &segs[i].now, NULL, 0, total,
+             NULL, 0, records, NULL, NULL, NULL);
+}
+
 /* Records straight from the datagrams, in arrival order (one group: that is
  * kernel order already). */
 static napi_status nfl_make_direct(napi_env env, struct nfl_core *c,
@@ -301,9 +310,7 @@ static napi_status nfl_make_direct(napi_env env, struct nfl_core *c,
   void *data = NULL;
   napi_status st;
 
-  for (i = 0; i < nseg; i++)
-    nlr_walk(segs[i].data, segs[i].len, &c->cfg, &segs[i].now, NULL, 0, &total,
-             NULL, 0, &records, NULL, NULL, NULL);
+  nfl_measure(c, segs, nseg, &total, &records);
   if (records == 0 && !want_empty)
     return napi_ok;
   st = napi_create_buffer(env, total + records * NLR_INDEX_ENTRY_BYTES, &data,
@@ -331,9 +338,7 @@ static napi_status nfl_make_merged(napi_env env, struct nfl_core *c,
   void *data = NULL;
   napi_status st;
 
-  for (i = 0; i < nseg; i++)
-    nlr_walk(segs[i].data, segs[i].len, &c->cfg, &segs[i].now, NULL, 0, &total,
-             NULL, 0, &records, NULL, NULL, NULL);
+  nfl_measure(c, segs, nseg, &total, &records);
   if (records > 0 && nlm_reserve(m, total, records) != 0)
     /* No memory to hold them: pass them on unmerged rather than lose them. */
     return nfl_make_direct(env, c, segs, nseg, want_empty, out);

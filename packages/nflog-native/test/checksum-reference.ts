@@ -1,16 +1,9 @@
 // An independent reading of RFC 1071/768/793/8200 checksums, big-endian and byte by byte (the C
-// side sums 32-bit host-order words): what the tests compare the walker's completed checksums
-// against. IPv6 extension headers: hop-by-hop, destination options, routing, fragment.
+// side sums 32-bit host-order words; the sums are testing's, as its packet builders use them):
+// what the tests compare the walker's completed checksums against. IPv6 extension headers:
+// hop-by-hop, destination options, routing, fragment.
 
-/** Ones' complement sum of big-endian 16-bit words, folded to 16 bits. */
-function onesSum(parts: readonly Buffer[]): number {
-  let sum = 0;
-  for (const b of parts) {
-    for (let i = 0; i < b.length; i += 2) sum += (b[i]! << 8) + (b[i + 1] ?? 0);
-  }
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-  return sum;
-}
+import { internetChecksum, onesSum } from '@nflog-pipe/testing';
 
 /** What {@link checkChecksums} found; null where the packet has no such checksum or it is cut. */
 export interface ChecksumVerdict {
@@ -62,11 +55,6 @@ export function checkChecksums(p: Buffer): ChecksumVerdict {
   pseudo.writeUInt32BE(l4.length, 32);
   pseudo[39] = proto;
   return { ip: null, l4: onesSum([pseudo, l4]) === 0xffff, proto };
-}
-
-/** The Internet checksum of `parts` (for building packets with a given checksum state). */
-export function internetChecksum(parts: readonly Buffer[]): number {
-  return ~onesSum(parts) & 0xffff;
 }
 
 /** Where the transport checksum of `p` sits (absolute offset), or -1 for none of ours. */

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { Pull } from 'zeromq';
 import { WIRE_FLAG_KERNEL_ORDER, seqGlobalBefore } from '@nflog-pipe/shared';
 import {
@@ -15,6 +15,7 @@ import {
   sendTraffic,
   stopCleanly,
   waitForLogCounters,
+  type LogCounters,
 } from '@nflog-pipe/testing';
 import { receivePackets, type Pkt } from './kernel-helper.js';
 
@@ -73,45 +74,80 @@ function inKernelOrder(segs: readonly Seg[]): boolean {
   return request === 3 && response > request;
 }
 
-test('two groups, one sender: every flow in kernel order, NFULA_SEQ_GLOBAL on the wire', async (t) => {
-  if (!requirePrereqs(t, { root: true, tools: ['ip', 'nft'] })) return;
+/** Each flow's segments in stream order, by client port (IPv6 ports offset by 100000). */
+function flowsOf(pkts: readonly Pkt[]): Map<number, Seg[]> {
+  const flows = new Map<number, Seg[]>();
+  for (const p of pkts) {
+    const s = segment(p);
+    flows.set(s.client, [...(flows.get(s.client) ?? []), s]);
+  }
+  return flows;
+}
+
+/**
+ * A namespace with RULES, nflog-zmq-send on groups 1 and 2 (with `args`) into a PULL socket,
+ * `flows` request/response flows per family in `families`; resolves once the sender has stopped
+ * and everything it queued was received.
+ */
+async function shipFlows(
+  t: TestContext,
+  tag: string,
+  args: string[],
+  families: readonly (4 | 6)[],
+  flows: number,
+): Promise<{
+  ns: Netns;
+  logged: number;
+  fin: LogCounters;
+  pkts: Pkt[];
+  frames: Awaited<ReturnType<typeof receivePackets>>['frames'];
+}> {
   const dir = await makeTempDir(t);
-  const ns = await Netns.create('order');
+  const ns = await Netns.create(tag);
   t.after(() => ns.remove());
   await ns.nft(RULES);
   const pull = new Pull();
   t.after(() => pull.close());
   const endpoint = `ipc://${join(dir, 'pull.sock')}`;
   await pull.bind(endpoint);
-
   const sender = ns.spawn(process.execPath, [
     binPath('nflog-zmq-send'),
     '1,2',
     endpoint,
     '--stats-interval',
     '0.1',
-    '--meta-interval',
-    '0',
+    ...args,
   ]);
-  await sender.waitForStderr(/ started .*wire_order=true/);
-  for (const family of [4, 6] as const) {
+  await sender.waitForStderr(/ started /);
+  for (const family of families)
     await sendTraffic(ns, {
       proto: 'flows',
       family,
       port: PORT,
-      count: FLOWS_PER_FAMILY,
+      count: flows,
       size: 200,
       seed: family,
     });
-  }
   const logged = (await nftLogged(ns, 1)) + (await nftLogged(ns, 2));
   await waitForLogCounters(sender, 'stats', (c) => c['captured'] === logged, `captured=${logged}`);
   const fin = parseLogCounters(await stopCleanly(sender, 'the sender'));
+  const { pkts, frames } = await receivePackets(pull, logged);
+  return { ns, logged, fin, pkts, frames };
+}
+
+test('two groups, one sender: every flow in kernel order, NFULA_SEQ_GLOBAL on the wire', async (t) => {
+  if (!requirePrereqs(t, { root: true, tools: ['ip', 'nft'] })) return;
+  const { ns, logged, fin, pkts, frames } = await shipFlows(
+    t,
+    'order',
+    ['--meta-interval', '0'],
+    [4, 6],
+    FLOWS_PER_FAMILY,
+  );
   assert.deepEqual(
     [fin['captured'], fin['queued'], fin['dropped_kernel'], fin['order_late']],
     [logged, logged, 0, 0],
   );
-  const { pkts, frames } = await receivePackets(pull, logged);
 
   // (b) The kernel-order section: this namespace, and the kernel's numbers 1, 2, 3, ... in
   // order across frames (only this sender asks for them here, and nothing was lost).
@@ -138,11 +174,7 @@ test('two groups, one sender: every flow in kernel order, NFULA_SEQ_GLOBAL on th
   );
 
   // (a) Every flow in kernel order, as an IDS needs it.
-  const flows = new Map<number, Seg[]>();
-  for (const p of pkts) {
-    const s = segment(p);
-    flows.set(s.client, [...(flows.get(s.client) ?? []), s]);
-  }
+  const flows = flowsOf(pkts);
   assert.equal(flows.size, 2 * FLOWS_PER_FAMILY);
   const ordered = [...flows.values()].filter(inKernelOrder).length;
   assert.equal(ordered, 2 * FLOWS_PER_FAMILY, `${ordered}/${flows.size} flows in kernel order`);
@@ -156,33 +188,7 @@ test('two groups, one sender: every flow in kernel order, NFULA_SEQ_GLOBAL on th
 
 test('--no-wire-order: plain v1 frames, still merged in kernel order', async (t) => {
   if (!requirePrereqs(t, { root: true, tools: ['ip', 'nft'] })) return;
-  const dir = await makeTempDir(t);
-  const ns = await Netns.create('order-plain');
-  t.after(() => ns.remove());
-  await ns.nft(RULES);
-  const pull = new Pull();
-  t.after(() => pull.close());
-  const endpoint = `ipc://${join(dir, 'pull.sock')}`;
-  await pull.bind(endpoint);
-  const sender = ns.spawn(process.execPath, [
-    binPath('nflog-zmq-send'),
-    '1,2',
-    endpoint,
-    '--stats-interval',
-    '0.1',
-    '--no-wire-order',
-  ]);
-  await sender.waitForStderr(/ started .*wire_order=false/);
-  await sendTraffic(ns, { proto: 'flows', family: 4, port: PORT, count: 10, size: 50, seed: 9 });
-  const logged = (await nftLogged(ns, 1)) + (await nftLogged(ns, 2));
-  await waitForLogCounters(sender, 'stats', (c) => c['captured'] === logged, `captured=${logged}`);
-  await stopCleanly(sender, 'the sender');
-  const { pkts, frames } = await receivePackets(pull, logged);
+  const { pkts, frames } = await shipFlows(t, 'order-plain', ['--no-wire-order'], [4], 10);
   assert.ok(frames.every((f) => f.order === undefined && (f.flags & WIRE_FLAG_KERNEL_ORDER) === 0));
-  const flows = new Map<number, Seg[]>();
-  for (const p of pkts) {
-    const s = segment(p);
-    flows.set(s.client, [...(flows.get(s.client) ?? []), s]);
-  }
-  assert.equal([...flows.values()].filter(inKernelOrder).length, 10);
+  assert.equal([...flowsOf(pkts).values()].filter(inKernelOrder).length, 10);
 });

@@ -43,6 +43,8 @@ export { captureLo, tcpdumpRead, tsharkFields, LO_MARKER_PORT, type LoCapture } 
 export { StatsdListener, parseStatsdLine, type StatsdLine } from './statsd-listener.js';
 export { readHexFixture } from './hex-fixture.js';
 export {
+  internetChecksum,
+  onesSum,
   ipv4,
   ipv4Udp,
   ipv6,

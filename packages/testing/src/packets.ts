@@ -1,7 +1,7 @@
 // Raw IP packet builders for tests that feed receivers, filters, pcap writers and readers by hand.
 
 /** Ones' complement sum of 16-bit big-endian words (each buffer padded to even length), folded. */
-function onesSum(bufs: readonly Buffer[]): number {
+export function onesSum(bufs: readonly Buffer[]): number {
   let sum = 0;
   for (const b of bufs) {
     for (let i = 0; i < b.length; i += 2) sum += (b[i]! << 8) + (b[i + 1] ?? 0);
@@ -11,7 +11,7 @@ function onesSum(bufs: readonly Buffer[]): number {
 }
 
 /** The Internet checksum (RFC 1071) of `bufs`. */
-function checksum(bufs: readonly Buffer[]): number {
+export function internetChecksum(bufs: readonly Buffer[]): number {
   return ~onesSum(bufs) & 0xffff;
 }
 
@@ -40,7 +40,7 @@ export function ipv4(src: string, dst: string, proto: number, l4: Buffer): Buffe
   b[9] = proto;
   ipv4Address(src).copy(b, 12);
   ipv4Address(dst).copy(b, 16);
-  b.writeUInt16BE(checksum([b.subarray(0, 20)]), 10);
+  b.writeUInt16BE(internetChecksum([b.subarray(0, 20)]), 10);
   l4.copy(b, 20);
   return b;
 }
@@ -85,7 +85,7 @@ function udpDatagram(sport: number, dport: number, payload: Buffer, pseudo: Buff
   udp.writeUInt16BE(udp.length, 4);
   payload.copy(udp, 8);
   // 0 means "no checksum" in UDP, so a computed 0 is sent as 0xffff (RFC 768).
-  udp.writeUInt16BE(checksum([pseudo, udp]) || 0xffff, 6);
+  udp.writeUInt16BE(internetChecksum([pseudo, udp]) || 0xffff, 6);
   return udp;
 }
 

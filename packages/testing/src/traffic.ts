@@ -132,6 +132,17 @@ async function udp(spec: ReturnType<typeof parseSpec>): Promise<ScriptResult> {
   return { sent, received };
 }
 
+/** Starts `server` on `addr`:`port` (0 or undefined: any free port) and resolves with its port. */
+async function listen(server: net.Server, port: number | undefined, addr: string): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port ?? 0, addr, () => resolve());
+  });
+  const address = server.address();
+  if (address === null || typeof address === 'string') fail('server has no port');
+  return address.port;
+}
+
 async function tcp(spec: ReturnType<typeof parseSpec>): Promise<ScriptResult> {
   const addr = spec.family === 6 ? '::1' : '127.0.0.1';
   let serverBytes = 0;
@@ -146,12 +157,7 @@ async function tcp(spec: ReturnType<typeof parseSpec>): Promise<ScriptResult> {
     sock.on('end', () => sock.end());
     sock.on('error', () => {});
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(spec.port ?? 0, addr, () => resolve());
-  });
-  const address = server.address();
-  if (address === null || typeof address === 'string') fail('server has no port');
+  const address = { port: await listen(server, spec.port, addr) };
   const client = net.connect({ host: addr, port: address.port, noDelay: true });
   await new Promise<void>((resolve, reject) => {
     client.once('error', reject);
@@ -213,12 +219,7 @@ async function flows(spec: ReturnType<typeof parseSpec>): Promise<ScriptResult> 
     sock.on('error', () => {});
     void readBytes(sock, spec.size).then(() => sock.end(payloadFor(spec.seed + 1, 0, spec.size)));
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(spec.port ?? 0, addr, () => resolve());
-  });
-  const address = server.address();
-  if (address === null || typeof address === 'string') fail('server has no port');
+  const address = { port: await listen(server, spec.port, addr) };
   let sent = 0;
   try {
     for (let i = 0; i < spec.count; i++) {
@@ -254,12 +255,7 @@ async function bulk(spec: ReturnType<typeof parseSpec>): Promise<ScriptResult> {
       served();
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(spec.port ?? 0, addr, () => resolve());
-  });
-  const address = server.address();
-  if (address === null || typeof address === 'string') fail('server has no port');
+  const address = { port: await listen(server, spec.port, addr) };
   const client = net.connect({ host: addr, port: address.port });
   await new Promise<void>((resolve, reject) => {
     client.once('error', reject);
