@@ -127,7 +127,7 @@ async function run(
   await waitForLogCounters(sender, 'stats', (c) => c['captured'] === count, 'sender read all');
   const s = parseLogCounters(await stopCleanly(sender, 'the sender'));
   assert.deepEqual(
-    [s['captured'], s['sent'], s['dropped_queue'], s['dropped_kernel'], s['messages']],
+    [s['captured'], s['queued'], s['dropped_queue'], s['dropped_kernel'], s['messages']],
     [count, count, 0, 0, count],
     'one message per packet, none dropped',
   );

@@ -119,7 +119,7 @@ test('receiver SIGKILLed and restarted under load: read = first file + second fi
   // While no receiver was there the sender's queue held what it could; on a loaded box the
   // restart may outlast it, and then the sender drops and counts (dropped_queue).
   assert.deepEqual(
-    [s['captured'], s['sent']! + s['dropped_queue']!, s['dropped_kernel']],
+    [s['captured'], s['queued']! + s['dropped_queue']!, s['dropped_kernel']],
     [COUNT, COUNT, 0],
     'the sender read everything and sent or counted each packet',
   );

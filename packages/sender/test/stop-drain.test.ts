@@ -104,7 +104,7 @@ for (const c of CASES) {
     const fin = parseLogCounters(await stopCleanly(sender, 'the sender'));
     const total = COUNT * GROUPS.length;
     assert.deepEqual(
-      [fin['captured'], fin['sent'], fin['dropped_queue'], fin['dropped_kernel']],
+      [fin['captured'], fin['queued'], fin['dropped_queue'], fin['dropped_kernel']],
       [total, total, 0, 0],
       'the sender read and sent every logged packet',
     );
