@@ -89,3 +89,30 @@ export class PcapWriteError extends Error implements PcapLoss {
     this.unwritten = options?.unwritten ?? [];
   }
 }
+
+/**
+ * A pipe call of the native helper failed ({@link getPipeSize}, {@link setPipeSize},
+ * {@link pipeUnread}), or the helper could not be loaded.
+ *
+ * `code` is the errno name for a system error (`EBADF` for an fd that is not a pipe, `EPERM`
+ * for a capacity above /proc/sys/fs/pipe-max-size without CAP_SYS_RESOURCE or over the per-user
+ * pipe limits, `EBUSY` for one below what the pipe holds), with `errno` (positive) and
+ * `syscall` (`fcntl(F_SETPIPE_SZ)`, ...); `ERR_PCAP_NATIVE_LOAD` when the addon is not built
+ * (the message lists every path tried); `ERR_PCAP_UNKNOWN_ERRNO` for an errno Node cannot name.
+ */
+export class PcapPipeError extends Error {
+  /** The errno name, or `ERR_PCAP_NATIVE_LOAD` / `ERR_PCAP_UNKNOWN_ERRNO`. */
+  readonly code: string;
+  /** Positive errno of a system error. */
+  readonly errno: number | undefined;
+  /** The call that failed, e.g. `fcntl(F_SETPIPE_SZ)`. */
+  readonly syscall: string | undefined;
+
+  constructor(code: string, message: string, details: { errno?: number; syscall?: string } = {}) {
+    super(message);
+    this.name = 'PcapPipeError';
+    this.code = code;
+    this.errno = details.errno;
+    this.syscall = details.syscall;
+  }
+}

@@ -11,9 +11,13 @@
 //    without blocking the event loop: pipe(7) makes a write of up to PIPE_BUF bytes atomic (all
 //    or nothing, EPIPE included), so the accepted offset stays exact;
 //  - a second write fd (the "keeper") keeps the pipe alive when the stream's own fd is closed on
-//    an error, so what the departed reader left unread can be read back out: the reader consumed
+//    an error, so what the departed reader left unread can still be measured: FIONREAD on the
+//    keeper (pipe-size.ts) says how many bytes are in the pipe, the reader consumed
 //    `accepted - unread` bytes, records ending within that were delivered, the rest are counted
-//    lost. Only then do we close, so the next reader gets a fresh pipe, header and whole records;
+//    lost. Then we close both fds: with no reader and no writer left the kernel frees the pipe
+//    and its stale tail, so the next reader gets a fresh pipe, header and whole records;
+//  - the pipe can be raised after open (F_SETPIPE_SZ, `pipeSizeBytes`): the kernel's 64 KiB
+//    make a writer and a reader that keep up with each other wake each other every few batches;
 //  - while idle, a probe open (O_WRONLY|O_NONBLOCK fails with ENXIO once no reader is left,
 //    fifo(7)) notices a reader that left; nothing else would until the next write.
 
@@ -24,14 +28,20 @@ import {
   fstatSync,
   open as openCb,
   openSync,
-  readFileSync,
-  readSync,
   writevSync,
 } from 'node:fs';
 import { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { PcapWriteError, type PcapLoss } from './errors.js';
+import { pipeNative } from './native.js';
+import {
+  getPipeSize,
+  pipeMaxSizeBytes,
+  pipeUnread,
+  raisePipeSize,
+  type PipeSizeOutcome,
+} from './pipe-size.js';
 import { RECORD_OK, RecordCursor } from './record-walk.js';
 import {
   errnoCode,
@@ -45,32 +55,20 @@ import {
 export const PIPE_BUF_BYTES = 4096;
 
 const WRITE_FLAGS = fsConstants.O_WRONLY | fsConstants.O_NONBLOCK;
-const READ_FLAGS = fsConstants.O_RDONLY | fsConstants.O_NONBLOCK;
 /** Batches gathered into one writev(2); far below IOV_MAX (1024). */
 const IOV_BATCHES = 64;
-/** Bound on reading back a departed reader's tail (a pipe holds far less). */
-const READ_BACK_CAP_BYTES = 64 * 1024 * 1024;
 
 // The callback fs.open gives a bare fd. A FileHandle would close its fd when garbage-collected,
 // pulling it out from under the net.Socket that owns it from then on.
 const openAsync = promisify(openCb);
 
-let pipeCap = 0;
 /**
- * Most bytes a pipe can hold unread: /proc/sys/fs/pipe-max-size, the cap on F_SETPIPE_SZ for a
- * reader without CAP_SYS_RESOURCE (at least 1 MiB). Bytes accepted longer ago than this were read.
+ * Most bytes the pipe behind `fd` can hold unread, as far as we can know at open: its capacity
+ * now, or /proc/sys/fs/pipe-max-size (at least 1 MiB, its default), the most a reader without
+ * CAP_SYS_RESOURCE could raise it to later. Bytes accepted longer ago than this were read.
  */
-function pipeCapBytes(): number {
-  if (pipeCap === 0) {
-    let max = 0;
-    try {
-      max = Number(readFileSync('/proc/sys/fs/pipe-max-size', 'utf8').trim());
-    } catch {
-      // not Linux, or no /proc: the default below
-    }
-    pipeCap = Math.max(Number.isFinite(max) ? max : 0, 1048576);
-  }
-  return pipeCap;
+function pipeCapBytes(fd: number): number {
+  return Math.max(getPipeSize(fd), pipeMaxSizeBytes(), 1048576);
 }
 
 /** An AbortError shaped like Node's own (name `AbortError`, code `ABORT_ERR`, reason as cause). */
@@ -94,6 +92,8 @@ async function pause(ms: number, signal: AbortSignal | undefined): Promise<void>
 export interface FifoFds {
   fd: number;
   keeperFd: number;
+  /** What raising the pipe did (`pipeSizeBytes`), or null when not asked to. */
+  pipe: PipeSizeOutcome | null;
 }
 
 /**
@@ -101,14 +101,21 @@ export interface FifoFds {
  * process has the FIFO open for reading (fifo(7)), so we poll every `retryMs` instead of parking
  * a libuv threadpool thread in a blocking open that nothing could cancel.
  *
+ * With `pipeSizeBytes`, the pipe is then raised to that capacity ({@link raisePipeSize}: a
+ * refusal is reported in `pipe`, not thrown). Every open makes a new pipe (the previous one was
+ * freed when its last fd closed), so this is done per reader.
+ *
  * @throws AbortError when `signal` aborts; PcapWriteError `ERR_PCAP_NOT_FIFO` if `path` is not
- *   a FIFO; the open(2) error otherwise (ENOENT, EACCES, ...).
+ *   a FIFO; the open(2) error otherwise (ENOENT, EACCES, ...); PcapPipeError
+ *   `ERR_PCAP_NATIVE_LOAD` when the pipe helper is not built (checked before anything opens).
  */
 export async function openFifoFds(
   path: string,
   retryMs: number,
   signal: AbortSignal | undefined,
+  pipeSizeBytes?: number,
 ): Promise<FifoFds> {
+  pipeNative(); // a FIFO output cannot count a departed reader's loss without it
   for (;;) {
     if (signal?.aborted) throw abortError(signal);
     let fd = -1;
@@ -124,7 +131,14 @@ export async function openFifoFds(
         closeSync(keeperFd);
         throw abortError(signal);
       }
-      return { fd, keeperFd };
+      let pipe: PipeSizeOutcome | null = null;
+      try {
+        if (pipeSizeBytes !== undefined) pipe = raisePipeSize(fd, pipeSizeBytes);
+      } catch (err) {
+        closeSync(keeperFd);
+        throw err;
+      }
+      return { fd, keeperFd, pipe };
     } catch (err) {
       if (fd >= 0) closeSync(fd);
       if (errnoCode(err) !== 'ENXIO') throw err;
@@ -203,6 +217,8 @@ export class FifoOutput implements PcapOutput {
   readonly #keeperFd: number;
   readonly #socket: Socket;
   readonly #probeTimer: NodeJS.Timeout;
+  /** Bytes the pipe can hold unread at most (see pipeCapBytes). */
+  readonly #pipeCapBytes: number;
   #entries: (Entry | undefined)[] = [];
   #head = 0;
   #cursor = 0;
@@ -222,6 +238,7 @@ export class FifoOutput implements PcapOutput {
     this.#hooks = hooks;
     this.#fd = fds.fd;
     this.#keeperFd = fds.keeperFd;
+    this.#pipeCapBytes = pipeCapBytes(fds.fd);
     // A libuv pipe stream on the same fd, used only to wait for room (see #waitForRoom).
     this.#socket = new Socket({ fd: fds.fd, readable: false, writable: true });
     this.#socket.on('error', (err) => this.#readerGone(err, false));
@@ -348,8 +365,8 @@ export class FifoOutput implements PcapOutput {
       this.#pendingRecords -= e.count;
       this.#cursor++;
     }
-    // A pipe never holds more than pipeCapBytes() unread, so older buffers were surely read.
-    const surelyRead = this.#accepted - pipeCapBytes();
+    // A pipe never holds more than its capacity unread, so older buffers were surely read.
+    const surelyRead = this.#accepted - this.#pipeCapBytes;
     while (this.#head < this.#cursor) {
       const e = entries[this.#head]!;
       if (e.start + e.buf.length > surelyRead) break;
@@ -384,48 +401,28 @@ export class FifoOutput implements PcapOutput {
   }
 
   /**
-   * The reader left (EPIPE, or ENXIO from a probe): read back what it left unread, count what it
-   * did not get whole, close both fds and report. With `quietIfWhole` (at close), a reader that
-   * left with everything is no error.
+   * The reader left (EPIPE, or ENXIO from a probe): measure what it left unread, count what it
+   * did not get whole, close both fds (which frees the pipe and that tail) and report. With
+   * `quietIfWhole` (at close), a reader that left with everything is no error.
    */
   #readerGone(cause: unknown, quietIfWhole: boolean): void {
     if (!this.#open) return;
     const code = errnoCode(cause);
-    // Only with no reader left is the pipe's content ours to take back.
-    const unread = code === 'EPIPE' || code === 'ENXIO' ? this.#readBackTail() : 0;
+    // Only with no reader left is what sits in the pipe lost for sure.
+    const unread = code === 'EPIPE' || code === 'ENXIO' ? this.#unreadInPipe() : 0;
     const loss = this.#lossBeyond(this.#accepted - unread);
     this.#shut();
     if (quietIfWhole && loss.lostRecords === 0) return;
     this.#hooks.onError(toWriteError(cause, loss));
   }
 
-  /** Read back, through the keeper's pipe, what the departed reader left; returns its size. */
-  #readBackTail(): number {
-    let fd: number;
+  /** Bytes in the pipe the departed reader did not read (FIONREAD on the keeper, still open). */
+  #unreadInPipe(): number {
     try {
-      fd = openSync(this.#path, READ_FLAGS);
+      return pipeUnread(this.#keeperFd);
     } catch {
-      return 0; // the FIFO was removed: nobody can read the old pipe again anyway
+      return 0; // cannot happen on an open pipe fd; count it all as delivered rather than throw
     }
-    const buf = Buffer.allocUnsafe(65536);
-    let total = 0;
-    try {
-      const ours = fstatSync(this.#keeperFd);
-      const st = fstatSync(fd);
-      if (st.ino !== ours.ino || st.dev !== ours.dev) return 0; // another FIFO at the path now
-      for (;;) {
-        // Our keeper is a writer, so an empty pipe gives EAGAIN, never EOF.
-        const n = readSync(fd, buf, 0, buf.length, null);
-        if (n <= 0) break;
-        total += n;
-        if (total >= READ_BACK_CAP_BYTES) break;
-      }
-    } catch {
-      // EAGAIN: the pipe is empty (any other error also ends the read-back; count what we got)
-    } finally {
-      closeSync(fd);
-    }
-    return total;
   }
 
   /** Records given to send() that end past stream offset `consumed`. */

@@ -10,6 +10,7 @@ export {
 } from './constants.js';
 export {
   PcapFormatError,
+  PcapPipeError,
   PcapWriteError,
   type PcapBatch,
   type PcapFormatErrorCode,
@@ -48,6 +49,16 @@ export {
   type PcapFileHeader,
 } from './reader.js';
 export { PIPE_BUF_BYTES } from './fifo-output.js';
+export {
+  PIPE_DEFAULT_BYTES,
+  PIPE_MAX_REQUEST_BYTES,
+  getPipeSize,
+  pipeMaxSizeBytes,
+  pipeUnread,
+  raisePipeSize,
+  setPipeSize,
+  type PipeSizeOutcome,
+} from './pipe-size.js';
 export {
   PCAP_WRITER_DEFAULT_HWM_BYTES,
   PCAP_WRITER_DEFAULT_PROBE_MS,

@@ -17,6 +17,7 @@ import { FifoOutput, openFifoFds, waitReaderGone } from './fifo-output.js';
 import { FileOutput } from './file-output.js';
 import { encodePcapHeader, type PcapHeaderOptions } from './header.js';
 import { NO_LOSS, type OutputHooks, type PcapOutput } from './pcap-output.js';
+import { PIPE_MAX_REQUEST_BYTES, raisePipeSize, type PipeSizeOutcome } from './pipe-size.js';
 import { countRecords } from './records.js';
 import { StreamOutput } from './stream-output.js';
 
@@ -50,6 +51,14 @@ export interface PcapWriterOptions extends PcapHeaderOptions {
   probeMs?: number;
   /** `write()` returns false once this many bytes are queued. Default 4 MiB. */
   highWaterMarkBytes?: number;
+  /**
+   * FIFO (and a pipe on stdout) only: raise the pipe's capacity to this many bytes after each
+   * open (fcntl F_SETPIPE_SZ; the kernel rounds up to a power of two pages). Above
+   * /proc/sys/fs/pipe-max-size, a process without CAP_SYS_RESOURCE gets pipe-max-size. A
+   * refusal does not fail the open: {@link PcapWriter.pipe} says what the pipe got. Default:
+   * leave the kernel's 64 KiB.
+   */
+  pipeSizeBytes?: number;
   /**
    * Regular files only: keep what is already in the file and append to it, when it starts with
    * exactly the header this writer would write (the same linktype, snaplen and resolution); an
@@ -142,6 +151,7 @@ export class PcapWriter extends EventEmitter {
   #closeRequested = false;
   #closing: Promise<void> | null = null;
   #error: PcapWriteError | null = null;
+  #pipe: PipeSizeOutcome | null = null;
 
   private constructor(
     kind: PcapWriterKind,
@@ -180,6 +190,10 @@ export class PcapWriter extends EventEmitter {
     const { header, hwmBytes, retryMs } = PcapWriter.#settings(options);
     if (dest === '-') {
       const st = fstatSync(1);
+      const pipe =
+        st.isFIFO() && options.pipeSizeBytes !== undefined
+          ? raisePipeSize(1, options.pipeSizeBytes)
+          : null;
       const stream: Writable =
         st.isFIFO() || st.isSocket()
           ? new Socket({ fd: 1, readable: false, writable: true })
@@ -191,6 +205,7 @@ export class PcapWriter extends EventEmitter {
         { hwmBytes, retryMs },
         (hooks) => new StreamOutput(stream, hooks),
       );
+      writer.#pipe = pipe;
       writer.#out.send(header, 0);
       return writer;
     }
@@ -221,13 +236,14 @@ export class PcapWriter extends EventEmitter {
   static async openFifo(path: string, options: PcapWriterOptions = {}): Promise<PcapWriter> {
     const { header, hwmBytes, retryMs } = PcapWriter.#settings(options);
     const probeMs = options.probeMs ?? PCAP_WRITER_DEFAULT_PROBE_MS;
-    const fds = await openFifoFds(path, retryMs, options.signal);
+    const fds = await openFifoFds(path, retryMs, options.signal, options.pipeSizeBytes);
     const writer = new PcapWriter(
       'fifo',
       path,
       { hwmBytes, retryMs },
       (hooks) => new FifoOutput(path, fds, probeMs, hooks),
     );
+    writer.#pipe = fds.pipe;
     writer.#out.send(header, 0);
     return writer;
   }
@@ -237,7 +253,18 @@ export class PcapWriter extends EventEmitter {
     hwmBytes: number;
     retryMs: number;
   } {
-    const { linktype, snaplen, nanosecond } = options;
+    const { linktype, snaplen, nanosecond, pipeSizeBytes } = options;
+    if (
+      pipeSizeBytes !== undefined &&
+      !(
+        Number.isInteger(pipeSizeBytes) &&
+        pipeSizeBytes >= 1 &&
+        pipeSizeBytes <= PIPE_MAX_REQUEST_BYTES
+      )
+    )
+      throw new RangeError(
+        `pipeSizeBytes must be an integer of 1..${PIPE_MAX_REQUEST_BYTES}: ${pipeSizeBytes}`,
+      );
     return {
       // validates before anything is opened
       header: encodePcapHeader({ linktype, snaplen, nanosecond }),
@@ -259,6 +286,14 @@ export class PcapWriter extends EventEmitter {
   /** Records handed to `write()` whose last byte the OS has not yet accepted. */
   get pendingRecords(): number {
     return this.#dead ? 0 : this.#out.pendingRecords;
+  }
+
+  /**
+   * What raising the pipe did at open (`pipeSizeBytes`): the capacity it got and, when less
+   * than asked, why (`limitedBy`). Null without `pipeSizeBytes`, or when the output is no pipe.
+   */
+  get pipe(): PipeSizeOutcome | null {
+    return this.#pipe;
   }
 
   /** The error that killed this writer, or null while it is alive. */

@@ -1,0 +1,85 @@
+/*
+ * N-API surface of pcap-writer's pipe helper: the only file that calls napi_*.
+ *
+ * Exports (typed in src/native.ts), each taking an fd and returning a number:
+ * the result (>= 0) or -errno, so errors cross as data and become typed in TS:
+ *   getPipeSize(fd)         -> bytes              (F_GETPIPE_SZ)
+ *   setPipeSize(fd, bytes)  -> bytes actually set (F_SETPIPE_SZ)
+ *   pipeUnread(fd)          -> bytes not read yet (FIONREAD)
+ * Arguments that are not integers throw a TypeError. Nothing here is on the
+ * packet path: the writer calls these once per FIFO open and once when a
+ * reader leaves.
+ */
+#include <errno.h>
+#include <node_api.h>
+
+#include "pw_pipe.h"
+
+/* Reads `argc` int32 arguments into `out`; false (a TypeError thrown) if not.
+ */
+static int pw_int_args(napi_env env, napi_callback_info info, size_t argc,
+                       int *out) {
+  napi_value argv[2];
+  size_t got = 2;
+  if (napi_get_cb_info(env, info, &got, argv, NULL, NULL) != napi_ok)
+    return 0;
+  for (size_t i = 0; i < argc; i++) {
+    napi_valuetype t = napi_undefined;
+    double d = 0;
+    if (i >= got || napi_typeof(env, argv[i], &t) != napi_ok ||
+        t != napi_number ||
+        napi_get_value_double(env, argv[i], &d) != napi_ok ||
+        d != (double)(int)d) {
+      napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE",
+                            "pcap-writer native: expected int32 arguments");
+      return 0;
+    }
+    out[i] = (int)d;
+  }
+  return 1;
+}
+
+static napi_value pw_result(napi_env env, int r) {
+  napi_value v = NULL;
+  if (napi_create_int32(env, r, &v) != napi_ok)
+    return NULL;
+  return v;
+}
+
+static napi_value pw_js_get_pipe_size(napi_env env, napi_callback_info info) {
+  int a[1];
+  if (!pw_int_args(env, info, 1, a))
+    return NULL;
+  return pw_result(env, pw_get_pipe_size(a[0]));
+}
+
+static napi_value pw_js_set_pipe_size(napi_env env, napi_callback_info info) {
+  int a[2];
+  if (!pw_int_args(env, info, 2, a))
+    return NULL;
+  return pw_result(env, pw_set_pipe_size(a[0], a[1]));
+}
+
+static napi_value pw_js_pipe_unread(napi_env env, napi_callback_info info) {
+  int a[1];
+  if (!pw_int_args(env, info, 1, a))
+    return NULL;
+  return pw_result(env, pw_pipe_unread(a[0]));
+}
+
+static napi_value pw_init(napi_env env, napi_value exports) {
+  napi_property_descriptor fns[] = {
+      {"getPipeSize", NULL, pw_js_get_pipe_size, NULL, NULL, NULL, napi_default,
+       NULL},
+      {"setPipeSize", NULL, pw_js_set_pipe_size, NULL, NULL, NULL, napi_default,
+       NULL},
+      {"pipeUnread", NULL, pw_js_pipe_unread, NULL, NULL, NULL, napi_default,
+       NULL},
+  };
+  if (napi_define_properties(env, exports, sizeof(fns) / sizeof(fns[0]), fns) !=
+      napi_ok)
+    return NULL;
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, pw_init)

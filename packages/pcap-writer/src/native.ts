@@ -1,0 +1,47 @@
+/**
+ * The one place that loads pcap-writer's compiled pipe helper (`pcap_pipe.node`, built from
+ * native/ by `npm run build:native -w @nflog-pipe/pcap-writer`) and types its surface.
+ * Everything else calls the functions of pipe-size.ts, never the `.node` file.
+ */
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { PcapPipeError } from './errors.js';
+
+/** The addon's exports: each returns its result (>= 0) or -errno (native/addon.c). */
+export interface PipeBinding {
+  /** fcntl(fd, F_GETPIPE_SZ). */
+  getPipeSize(fd: number): number;
+  /** fcntl(fd, F_SETPIPE_SZ, bytes): the capacity set (the kernel rounds up). */
+  setPipeSize(fd: number, bytes: number): number;
+  /** ioctl(fd, FIONREAD): bytes in the pipe not read yet. */
+  pipeUnread(fd: number): number;
+}
+
+/** Paths tried in order: the normal build, then `build:native:debug`. */
+export const PIPE_ADDON_PATHS: readonly string[] = ['Release', 'Debug'].map((dir) =>
+  fileURLToPath(new URL(`../../build/${dir}/pcap_pipe.node`, import.meta.url)),
+);
+
+function loadNative(): PipeBinding {
+  const require = createRequire(import.meta.url);
+  const failures: string[] = [];
+  for (const path of PIPE_ADDON_PATHS) {
+    try {
+      return require(path) as PipeBinding;
+    } catch (err) {
+      failures.push(`${path}: ${(err as Error).message.split('\n')[0] ?? ''}`);
+    }
+  }
+  throw new PcapPipeError(
+    'ERR_PCAP_NATIVE_LOAD',
+    `pcap-writer: cannot load the pipe helper (not built: in a checkout run "npm run build:native -w @nflog-pipe/pcap-writer", an installed package "npm rebuild -g nflog-pipe"); tried ${failures.join('; ')}`,
+  );
+}
+
+let binding: PipeBinding | undefined;
+
+/** The addon, loaded on first use. @throws PcapPipeError ERR_PCAP_NATIVE_LOAD listing both paths. */
+export function pipeNative(): PipeBinding {
+  binding ??= loadNative();
+  return binding;
+}
