@@ -23,13 +23,19 @@ import {
   type Logger,
   validateEndpoint,
 } from '@nflog-pipe/shared';
-import { LINKTYPE_RAW } from '@nflog-pipe/pcap-writer';
+import { LINKTYPE_RAW, PIPE_MAX_REQUEST_BYTES } from '@nflog-pipe/pcap-writer';
 import { Receiver, type ReceiverStats, type WireMode } from './receiver.js';
 
 /** Defaults of the CLI options, in the units the options take. */
 export const RECV_DEFAULTS = {
   /** --fifo-buffer, MiB. */
   fifoBufferMiB: 16,
+  /**
+   * --fifo-pipe-size, MiB: the FIFO's pipe capacity. 1 MiB is the kernel's default
+   * pipe-max-size, so an unprivileged receiver gets it without a warning; measured in
+   * docs/operations.md ("FIFO pipe size").
+   */
+  fifoPipeMiB: 1,
   /** --buffer-window, MiB, when --buffer-interface is given. */
   bufferWindowMiB: 64,
   /** --buffer-timeout, seconds. */
@@ -60,6 +66,14 @@ function positiveMiB(flag: string): (v: string) => number {
     if (bytes < 1) throw new InvalidArgumentError(`${flag} must be above 0: '${v}'`);
     return bytes;
   };
+}
+
+/** --fifo-pipe-size: MiB to bytes, at most what F_SETPIPE_SZ takes (an int). */
+function pipeSizeArg(v: string): number {
+  const bytes = parseMiB(v);
+  if (bytes > PIPE_MAX_REQUEST_BYTES)
+    throw new InvalidArgumentError(`--fifo-pipe-size must be below 2048 MiB: '${v}'`);
+  return bytes;
 }
 
 function linktypeArg(v: string): number {
@@ -109,6 +123,14 @@ export function buildProgram(): ReturnType<typeof createProgram> {
       )
         .argParser(parseMiB)
         .default(d.fifoBufferMiB * MIB, String(d.fifoBufferMiB)),
+    )
+    .addOption(
+      new Option(
+        '--fifo-pipe-size <MiB>',
+        "capacity of the FIFO's pipe, raised after each reader attaches (F_SETPIPE_SZ; at most /proc/sys/fs/pipe-max-size without CAP_SYS_RESOURCE, warned once), MiB; 0 keeps the kernel's 64 KiB",
+      )
+        .argParser(pipeSizeArg)
+        .default(d.fifoPipeMiB * MIB, String(d.fifoPipeMiB)),
     )
     .option(
       '--buffer-interface <endpoint>',
@@ -173,6 +195,7 @@ interface RecvOptions extends OptionValues {
   linktype: number;
   pcapNsec: boolean;
   fifoBuffer: number;
+  fifoPipeSize: number;
   bufferInterface?: string;
   bufferWindow?: number;
   bufferTimeout: number;
@@ -262,6 +285,7 @@ async function run(
     linktype: opts.linktype,
     nanosecond: opts.pcapNsec,
     fifoBufferBytes: opts.fifoBuffer,
+    fifoPipeBytes: opts.fifoPipeSize,
     bufferWindowBytes:
       opts.bufferInterface === undefined
         ? 0

@@ -2,7 +2,7 @@
 // reader leaves, and a bounded queue of whole batches so ingestion never waits for a reader.
 // The pipe work and the exact count of what each reader got are PcapWriter's (pcap-writer).
 
-import { PcapWriter, type PcapWriteError } from '@nflog-pipe/pcap-writer';
+import { PcapWriter, type PcapWriteError, type PipeSizeOutcome } from '@nflog-pipe/pcap-writer';
 import type { PcapSink, PcapSinkOptions, PcapSinkStats } from './pcap-sink.js';
 import { SinkLedger } from './sink-ledger.js';
 
@@ -14,6 +14,25 @@ const REOPEN_WAIT_MS = 5000;
  * record the pipe was in the middle of, so its stream still ends on a record boundary, ms.
  */
 export const FIFO_FINISH_RECORD_MS = 1000;
+
+/** Options of a {@link FifoSink}: those of every sink, and the pipe's capacity. */
+export interface FifoSinkOptions extends PcapSinkOptions {
+  /**
+   * Raise each reader's pipe to this capacity after the open, bytes (`--fifo-pipe-size`;
+   * F_SETPIPE_SZ, at most /proc/sys/fs/pipe-max-size without CAP_SYS_RESOURCE). A pipe that
+   * gets less is warned about once. Absent: the kernel's 64 KiB.
+   */
+  pipeSizeBytes?: number;
+}
+
+/** What an operator can do about a pipe smaller than asked, by `PipeSizeOutcome.limitedBy`. */
+function pipeHint(limitedBy: string): string {
+  if (limitedBy === 'pipe-max-size')
+    return 'capped at /proc/sys/fs/pipe-max-size: raise it (sysctl fs.pipe-max-size) or give the receiver CAP_SYS_RESOURCE';
+  if (limitedBy === 'EPERM')
+    return "refused: the FIFO reader's user is over fs.pipe-user-pages-soft (pipes are charged to the reader that opened first)";
+  return `refused (${limitedBy})`;
+}
 
 /**
  * A {@link PcapSink} writing into a FIFO. Opens without blocking (retrying while there is no
@@ -28,7 +47,7 @@ export const FIFO_FINISH_RECORD_MS = 1000;
  */
 export class FifoSink implements PcapSink {
   readonly #path: string;
-  readonly #opts: PcapSinkOptions;
+  readonly #opts: FifoSinkOptions;
   readonly #retryMs: number;
   readonly #abort = new AbortController();
 
@@ -40,12 +59,14 @@ export class FifoSink implements PcapSink {
   #closing = false;
   #closed: Promise<void> | null = null;
   #loop: Promise<void>;
+  /** A pipe smaller than asked is warned about once; the "reader attached" lines carry the size. */
+  #pipeWarned = false;
 
   /**
    * Start writing to the FIFO at `path` (it must exist and be a FIFO). The first open happens in
    * the background: `push()` may be called at once.
    */
-  constructor(path: string, options: PcapSinkOptions) {
+  constructor(path: string, options: FifoSinkOptions) {
     this.#path = path;
     this.#opts = options;
     this.#retryMs = options.retryMs ?? 200;
@@ -142,6 +163,9 @@ export class FifoSink implements PcapSink {
         retryMs: this.#retryMs,
         probeMs: this.#retryMs,
         signal: this.#abort.signal,
+        ...(this.#opts.pipeSizeBytes !== undefined
+          ? { pipeSizeBytes: this.#opts.pipeSizeBytes }
+          : {}),
       });
     } catch (err) {
       if (this.#abort.signal.aborted) return; // close() gave up waiting for a reader
@@ -156,9 +180,28 @@ export class FifoSink implements PcapSink {
     writer.on('error', (err: PcapWriteError) => this.#readerGone(writer, err));
     this.#writer = writer;
     const reader = this.#ledger.opened();
-    this.#opts.logger.info('FIFO reader attached', { path: this.#path, reader });
+    const pipe = writer.pipe;
+    this.#opts.logger.info('FIFO reader attached', {
+      path: this.#path,
+      reader,
+      ...(pipe !== null ? { pipe_bytes: pipe.bytes } : {}),
+    });
+    if (pipe !== null) this.#checkPipe(pipe);
     // The reader may leave while this runs; the rest then waits for the next one.
     for (const b of this.#ledger.takeQueue()) this.#offer(b.records, b.count);
+  }
+
+  /** Warn once when a reader's pipe got less than `--fifo-pipe-size`. */
+  #checkPipe(pipe: PipeSizeOutcome): void {
+    if (pipe.limitedBy === null || this.#pipeWarned) return;
+    this.#pipeWarned = true;
+    this.#opts.logger.warn('FIFO pipe smaller than --fifo-pipe-size (warned once)', {
+      path: this.#path,
+      requested_bytes: pipe.requestedBytes,
+      pipe_bytes: pipe.bytes,
+      pipe_max_bytes: pipe.maxBytes,
+      why: pipeHint(pipe.limitedBy),
+    });
   }
 
   /** The reader left (or the write failed): count what it missed, then wait for the next one. */

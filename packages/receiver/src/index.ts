@@ -1,5 +1,5 @@
 export { parseAddress, parsePrefix, prefixContains, type AddressPrefix } from './address.js';
-export { FIFO_FINISH_RECORD_MS, FifoSink } from './fifo-sink.js';
+export { FIFO_FINISH_RECORD_MS, FifoSink, type FifoSinkOptions } from './fifo-sink.js';
 export { FILE_SINK_RETRY_MS, FileSink } from './file-sink.js';
 export type { PcapSink, PcapSinkEvents, PcapSinkOptions, PcapSinkStats } from './pcap-sink.js';
 export { nflogPayload, packetFields, parseIpPacket, type PacketFields } from './packet-fields.js';

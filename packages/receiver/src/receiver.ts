@@ -50,6 +50,11 @@ export interface ReceiverOptions {
   nanosecond: boolean;
   /** Queue bound of the pcap output while its reader is absent or slow, bytes (`--fifo-buffer`). */
   fifoBufferBytes: number;
+  /**
+   * FIFO output: raise each reader's pipe to this capacity, bytes (`--fifo-pipe-size`; see
+   * `FifoSinkOptions.pipeSizeBytes`). 0 or absent: the kernel's 64 KiB.
+   */
+  fifoPipeBytes?: number;
   /** Ring size, bytes (`--buffer-window`); 0 = no ring. */
   bufferWindowBytes: number;
   /** REP endpoint serving ring dumps (`--buffer-interface`). */
@@ -310,7 +315,11 @@ export class Receiver {
       onEnd: (err: Error | null): void => this.#endResolve(err),
     };
     if (this.#kind === 'fifo') {
-      this.#sink = new FifoSink(o.dest, sinkOptions);
+      const pipe = o.fifoPipeBytes ?? 0;
+      this.#sink = new FifoSink(
+        o.dest,
+        pipe > 0 ? { ...sinkOptions, pipeSizeBytes: pipe } : sinkOptions,
+      );
       return;
     }
     try {

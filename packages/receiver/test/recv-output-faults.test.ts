@@ -196,6 +196,9 @@ test('SIGTERM with a slow FIFO reader: its stream ends on a record boundary, out
     '0.2',
     '--stats-interval',
     '0.05',
+    // The kernel's 64 KiB pipe, which the records below overfill.
+    '--fifo-pipe-size',
+    '0',
   ]);
   t.after(() => recv.kill('SIGKILL'));
   await recv.waitForStderr(/ started /);
