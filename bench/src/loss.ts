@@ -31,7 +31,7 @@ export function splitLoss(
   stages: Record<string, number>,
 ): LossSplit {
   const lost = offered - captured;
-  if (tool === 'tcpdump' || tool === 'tcpdump-null') {
+  if (tool === 'tcpdump' || tool === 'tcpdump-null' || tool === 'tcpdump-b128m') {
     const received = stages['tcpdump.received'] ?? captured;
     return { at: { kernel: offered - received, file: received - captured } };
   }

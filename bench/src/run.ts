@@ -28,6 +28,7 @@ import { renderStartup, runStartup } from './startup.js';
 import { runRecvMemory } from './recv-memory.js';
 import { splitLoss } from './loss.js';
 import { readNflogInstance } from './nflog-ready.js';
+import { FIND_MAX_DEFAULTS, FIND_MAX_SETUPS, runFindMax } from './find-max.js';
 
 const USAGE = `usage: npm run bench -- [options]   (as root)
   --sizes LIST     UDP payload sizes in bytes (default 64,512,1400)
@@ -42,6 +43,11 @@ const USAGE = `usage: npm run bench -- [options]   (as root)
   --recv-memory    measure the receiver's RSS instead: a 256 MiB ring under load with dumps,
                    then 20 hostile 200 MiB messages (no root needed; --seconds of load, default 30)
   --report FILE    print the table and targets again from a results file (no root needed)
+  --find-max       per size and set-up, the highest rate with 0 loss instead (as root; RFC 2544
+                   throughput: --seconds per trial, default 5; --tools default
+                   ${FIND_MAX_SETUPS.join(',')})
+  --floor PPS      --find-max: the lowest rate tried (default ${FIND_MAX_DEFAULTS.floorPps})
+  --trials N       --find-max: trials per size and set-up, the one at max included (default ${FIND_MAX_DEFAULTS.maxTrials})
   --soak S         soak and fault run instead (as root): the whole pipe for S seconds at
                    50000 pps of 512 B (or the first of --rates/--sizes), a fault every
                    --fault-every seconds (default 10; the output stays full --stall s, default 3)
@@ -64,6 +70,9 @@ async function main(argv: string[]): Promise<number> {
         micro: { type: 'boolean', default: false },
         startup: { type: 'boolean', default: false },
         'recv-memory': { type: 'boolean', default: false },
+        'find-max': { type: 'boolean', default: false },
+        floor: { type: 'string', default: String(FIND_MAX_DEFAULTS.floorPps) },
+        trials: { type: 'string', default: String(FIND_MAX_DEFAULTS.maxTrials) },
         report: { type: 'string' },
         soak: { type: 'string' },
         'fault-every': { type: 'string', default: '10' },
@@ -100,6 +109,7 @@ async function main(argv: string[]): Promise<number> {
     await runRecvMemory({ seconds: Number(values.seconds ?? 30) });
     return 0;
   }
+  if (values['find-max']) return findMax(values, argv);
   const sizes = values.sizes.split(',').map(Number);
   const rates = values.rates.split(',').map((r) => (r === 'max' ? 'max' : Number(r)));
   const seconds = Number(values.seconds ?? (values.quick ? 1 : 5));
@@ -240,6 +250,53 @@ async function runStartupMode(reps: number, group: number): Promise<number> {
   if (scope.interrupted) return 0;
   process.stdout.write(`\n${renderStartup(results, reps)}\n`);
   return 0;
+}
+
+/** --find-max: checks its options and runs bench/src/find-max.ts with runOne. */
+async function findMax(
+  values: {
+    sizes: string;
+    seconds?: string;
+    quick: boolean;
+    tools: string;
+    floor: string;
+    trials: string;
+    group: string;
+    port: string;
+    json?: string;
+  },
+  argv: readonly string[],
+): Promise<number> {
+  const given = (flag: string): boolean => argv.some((a) => a === flag || a.startsWith(`${flag}=`));
+  const o = {
+    sizes: values.sizes.split(',').map(Number),
+    tools: given('--tools') ? (values.tools.split(',') as ToolName[]) : [...FIND_MAX_SETUPS],
+    seconds: Number(values.seconds ?? (values.quick ? 1 : 5)),
+    floorPps: Number(values.floor),
+    maxTrials: Number(values.trials),
+    group: Number(values.group),
+    port: Number(values.port),
+    json: values.json,
+  };
+  const bad =
+    o.sizes.some((s) => !Number.isInteger(s) || s < 8 || s > 65507) ||
+    o.tools.some((t) => !(t in TOOLS)) ||
+    !(o.seconds > 0 && o.seconds <= 600) ||
+    !(Number.isInteger(o.floorPps) && o.floorPps > 0) ||
+    !(Number.isInteger(o.maxTrials) && o.maxTrials >= 1 && o.maxTrials <= 50) ||
+    !Number.isInteger(o.group) ||
+    !(o.port > 0 && o.port < 65536);
+  if (bad) {
+    process.stderr.write(`bench: bad option value\n${USAGE}\n`);
+    return 2;
+  }
+  if (process.getuid?.() !== 0) {
+    process.stderr.write(
+      'bench: --find-max must run as root (it creates a network namespace and nft rules)\n',
+    );
+    return 1;
+  }
+  return runFindMax(o, runOne);
 }
 
 /** --soak: checks its options and runs bench/src/soak.ts. */

@@ -11,14 +11,21 @@ import { delay, runCmd, startProc, stopProc, type Proc } from './proc.js';
 export type ToolName =
   | 'tcpdump'
   | 'tcpdump-null'
+  | 'tcpdump-b128m'
   | 'ulogd2'
   | 'sender'
   | 'sender-acct-off'
   | 'sender-acct-on'
   | 'pipe'
-  | 'pipe-curve';
+  | 'pipe-curve'
+  | 'pipe-acct'
+  | 'pipe-fifo64k';
 
-/** All set-ups, in the order they run within one repetition. */
+/**
+ * The set-ups of a plain `npm run bench`, in the order they run within one repetition. The
+ * others (`tcpdump-b128m`, `pipe-acct`, `pipe-fifo64k`) run when named in `--tools`, and in
+ * `--find-max` (src/find-max.ts).
+ */
 export const ALL_TOOLS: readonly ToolName[] = [
   'tcpdump',
   'tcpdump-null',
@@ -224,6 +231,21 @@ const tcpdumpNull: ToolDef = {
     ),
 };
 
+const tcpdumpBigBuffer: ToolDef = {
+  name: 'tcpdump-b128m',
+  kind: 'reference',
+  // -B is in KiB: 128 MiB asked, a kernel buffer like our sender's (--libnflog-rcvbuf 64 MiB,
+  // forced); libpcap asks with SO_RCVBUF, which the kernel caps at net.core.rmem_max.
+  describe: 'tcpdump -B 131072 -i nflog:N -w FILE (records counted in FILE)',
+  unavailable: () => tcpdumpFile.unavailable(),
+  async start(ctx) {
+    const file = join(ctx.dir, 'tcpdump.pcap');
+    return startTcpdump(ctx, ['-B', '131072', '-Z', 'root'], file, (stages) =>
+      fileOutcome(file, stages),
+    );
+  },
+};
+
 const ULOGD_PLUGIN_DIRS = [
   '/usr/lib/x86_64-linux-gnu/ulogd',
   '/usr/lib/aarch64-linux-gnu/ulogd',
@@ -421,11 +443,23 @@ async function curveArgs(dir: string): Promise<{ receiver: string[]; sender: str
   };
 }
 
+/** What a whole-pipe set-up adds to the plain `pipe` row. */
+export interface PipeVariant {
+  /** CurveZMQ on the ipc socket (keys made per run). */
+  curve?: boolean;
+  /** Extra options of the sender. */
+  sender?: readonly string[];
+  /** Extra options of the receiver. */
+  receiver?: readonly string[];
+}
+
 /**
  * The whole pipe: sender -> ipc -> receiver -> FIFO -> cat > FILE. With `curve` both ends use
- * CurveZMQ over the same ipc socket, so the row differs from `pipe` by the encryption alone.
+ * CurveZMQ over the same ipc socket, so the row differs from `pipe` by the encryption alone;
+ * `sender`/`receiver` options likewise differ by what they turn on.
  */
-async function startPipe(ctx: ToolContext, curve: boolean): Promise<RunningTool> {
+async function startPipe(ctx: ToolContext, variant: PipeVariant): Promise<RunningTool> {
+  const curve = variant.curve === true;
   const endpoint = `ipc://${join(ctx.dir, 'pipe.sock')}`;
   const fifo = join(ctx.dir, 'pipe.fifo');
   const file = join(ctx.dir, 'pipe.pcap');
@@ -444,6 +478,7 @@ async function startPipe(ctx: ToolContext, curve: boolean): Promise<RunningTool>
       binPath('receiver', 'nflog-pcap-recv'),
       ...RECEIVER_ARGS,
       ...extra.receiver,
+      ...(variant.receiver ?? []),
       endpoint,
       fifo,
     ],
@@ -457,7 +492,7 @@ async function startPipe(ctx: ToolContext, curve: boolean): Promise<RunningTool>
     }
     await delay(50);
   }
-  const sender = await startSender(ctx, endpoint, extra.sender);
+  const sender = await startSender(ctx, endpoint, [...extra.sender, ...(variant.sender ?? [])]);
   return {
     procs: [
       { proc: sender, role: 'tool' },
@@ -483,27 +518,22 @@ const PIPE_BINS: [string, string][] = [
   ['receiver', 'nflog-pcap-recv'],
 ];
 
-const wholePipe: ToolDef = {
-  name: 'pipe',
-  kind: 'ours',
-  describe:
-    'nflog-zmq-send -> ipc -> nflog-pcap-recv -> FIFO -> cat > FILE (records counted in FILE)',
-  unavailable: () => oursUnavailable(PIPE_BINS),
-  start: (ctx) => startPipe(ctx, false),
-};
-
-const curvePipe: ToolDef = {
-  name: 'pipe-curve',
-  kind: 'ours',
-  describe: 'the pipe row with CurveZMQ on its socket (keys on both ends, an allowlist of one)',
-  unavailable: () => oursUnavailable(PIPE_BINS),
-  start: (ctx) => startPipe(ctx, true),
-};
+/** A whole-pipe set-up: one line per variant in TOOLS below. */
+export function pipeDef(name: ToolName, describe: string, variant: PipeVariant = {}): ToolDef {
+  return {
+    name,
+    kind: 'ours',
+    describe,
+    unavailable: () => oursUnavailable(PIPE_BINS),
+    start: (ctx) => startPipe(ctx, variant),
+  };
+}
 
 /** Every set-up by name. */
 export const TOOLS: Record<ToolName, ToolDef> = {
   tcpdump: tcpdumpFile,
   'tcpdump-null': tcpdumpNull,
+  'tcpdump-b128m': tcpdumpBigBuffer,
   ulogd2,
   sender: senderAlone,
   'sender-acct-off': senderAloneDef(
@@ -516,6 +546,23 @@ export const TOOLS: Record<ToolName, ToolDef> = {
     `as sender, ${ACCOUNTING_ROWS.on.join(' ')} (Prometheus export, accounting by rule on)`,
     ACCOUNTING_ROWS.on,
   ),
-  pipe: wholePipe,
-  'pipe-curve': curvePipe,
+  pipe: pipeDef(
+    'pipe',
+    'nflog-zmq-send -> ipc -> nflog-pcap-recv -> FIFO -> cat > FILE (records counted in FILE)',
+  ),
+  'pipe-curve': pipeDef(
+    'pipe-curve',
+    'the pipe row with CurveZMQ on its socket (keys on both ends, an allowlist of one)',
+    { curve: true },
+  ),
+  'pipe-acct': pipeDef(
+    'pipe-acct',
+    `the pipe row, the sender with ${ACCOUNTING_ROWS.on.join(' ')} (accounting by rule on)`,
+    { sender: ACCOUNTING_ROWS.on },
+  ),
+  'pipe-fifo64k': pipeDef(
+    'pipe-fifo64k',
+    "the pipe row with --fifo-pipe-size 0: the kernel's 64 KiB FIFO pipe",
+    { receiver: ['--fifo-pipe-size', '0'] },
+  ),
 };
