@@ -181,7 +181,8 @@ test('the installed tarball', async (t) => {
       'docs/operations.md',
     ])
       assert.ok(packed.files.includes(f), f);
-    assert.ok(packed.files.includes('node_modules/@nflog-pipe/nflog-native/binding.gyp'));
+    for (const pkg of ['nflog-native', 'pcap-writer'])
+      assert.ok(packed.files.includes(`node_modules/@nflog-pipe/${pkg}/binding.gyp`), pkg);
     for (const target of Object.values(packed.plan.manifest.bin ?? {}))
       assert.ok(packed.files.includes(target), target);
   });
@@ -201,12 +202,14 @@ test('the installed tarball', async (t) => {
     },
   );
 
-  await t.test('the addon was built at install, in the installed package', async () => {
-    const addon = join(
-      inst.prefix,
-      'lib/node_modules/nflog-pipe/node_modules/@nflog-pipe/nflog-native/build/Release/nflog_native.node',
-    );
-    assert.ok(await exists(addon), addon);
+  await t.test('the addons were built at install, in the installed packages', async () => {
+    for (const addon of [
+      'nflog-native/build/Release/nflog_native.node',
+      'pcap-writer/build/Release/pcap_pipe.node',
+    ]) {
+      const path = join(inst.prefix, 'lib/node_modules/nflog-pipe/node_modules/@nflog-pipe', addon);
+      assert.ok(await exists(path), path);
+    }
   });
 
   await t.test(
