@@ -16,8 +16,9 @@
 //    `accepted - unread` bytes, records ending within that were delivered, the rest are counted
 //    lost. Then we close both fds: with no reader and no writer left the kernel frees the pipe
 //    and its stale tail, so the next reader gets a fresh pipe, header and whole records;
-//  - the pipe can be raised after open (F_SETPIPE_SZ, `pipeSizeBytes`): the kernel's 64 KiB
-//    make a writer and a reader that keep up with each other wake each other every few batches;
+//  - the pipe can be raised after open (F_SETPIPE_SZ, `pipeSizeBytes`): through the kernel's
+//    64 KiB a writer and a reader wake each other every 64 KiB at most; a larger pipe lets each
+//    do more per wake-up (measured in docs/operations.md, "FIFO pipe size");
 //  - while idle, a probe open (O_WRONLY|O_NONBLOCK fails with ENXIO once no reader is left,
 //    fifo(7)) notices a reader that left; nothing else would until the next write.
 
