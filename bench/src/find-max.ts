@@ -3,15 +3,16 @@
 // maximum, then a binary search between a floor and the rate the generator reached there, in a
 // bounded number of trials. The "max" rows of the plain bench compete with the generator for
 // the cores; this is the fair figure for "how fast can it go without loss".
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { cpus, loadavg, release, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Netns } from '@nflog-pipe/testing';
 import { buildLoadgen } from './loadgen.js';
 import { benchRuleset } from './netns.js';
 import { RunScope } from './proc.js';
+import { writeResultsFile } from './results-file.js';
 import type { RunRecord } from './report.js';
-import { TOOLS, type ToolDef, type ToolName } from './tools.js';
+import { availableTools, type ToolDef, type ToolName } from './tools.js';
 
 /**
  * The set-ups searched by default, one line each, the reference first. A pipe variant whose
@@ -241,16 +242,7 @@ export interface FindMaxRunOptions {
  * search ran (a lossy floor is a result, not a failure), 1 on a runtime error.
  */
 export async function runFindMax(o: FindMaxRunOptions, runOne: RunOneFn): Promise<number> {
-  const tools: ToolDef[] = [];
-  const skipped: Record<string, string> = {};
-  for (const name of o.tools) {
-    const why = await TOOLS[name].unavailable();
-    if (why === undefined) tools.push(TOOLS[name]);
-    else {
-      skipped[name] = why;
-      process.stderr.write(`bench: skipping ${name}: ${why}\n`);
-    }
-  }
+  const { tools, skipped } = await availableTools(o.tools);
   const scope = new RunScope('bench', await mkdtemp(join(tmpdir(), 'nfp-bench-')));
   const started = new Date();
   const loadavgAtStart = loadavg();
@@ -299,33 +291,12 @@ export async function runFindMax(o: FindMaxRunOptions, runOne: RunOneFn): Promis
         ? `note: load average ${(loadavgAtStart[0] ?? 0).toFixed(2)} at start: other work on this box skews the numbers\n`
         : ''),
   );
-  const jsonPath =
-    o.json ??
-    join(
-      dirname(new URL(import.meta.url).pathname),
-      '..',
-      'results',
-      `find-max-${started.toISOString().replace(/[:.]/g, '-')}.json`,
-    );
-  await mkdir(dirname(jsonPath), { recursive: true });
-  await writeFile(
-    jsonPath,
-    `${JSON.stringify(
-      {
-        started: started.toISOString(),
-        host: { cpus: cpus().length, kernel: release(), node: process.version, loadavgAtStart },
-        options: { ...o, reference: FIND_MAX_REFERENCE },
-        skipped,
-        tools: Object.fromEntries(
-          tools.map((t) => [t.name, { kind: t.kind, describe: t.describe }]),
-        ),
-        results,
-      },
-      null,
-      2,
-    )}\n`,
-  );
-  process.stdout.write(`\nresults: ${jsonPath}\n`);
+  await writeResultsFile('find-max', o.json, started, loadavgAtStart, {
+    options: { ...o, reference: FIND_MAX_REFERENCE },
+    skipped,
+    tools: Object.fromEntries(tools.map((t) => [t.name, { kind: t.kind, describe: t.describe }])),
+    results,
+  });
   const failed = results.some((r) => r.trials.every((t) => t.run.error !== undefined));
   return failed ? 1 : 0;
 }

@@ -1,9 +1,9 @@
 // npm run bench: offers a known UDP load inside a throwaway network namespace and measures, on
 // the same offered load, the reference capture tools (tcpdump, ulogd2) and ours (the sender alone,
 // and the whole pipe). See bench/README.md for the columns and how to read the ratios.
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { cpus, loadavg, release, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildLoadgen, loadResult, startLoadgen } from './loadgen.js';
 import { Netns } from '@nflog-pipe/testing';
@@ -21,14 +21,15 @@ import {
   type RunRecord,
   type TargetCheck,
 } from './report.js';
-import { ALL_TOOLS, TOOLS, type ToolDef, type ToolName } from './tools.js';
+import { ALL_TOOLS, TOOLS, availableTools, type ToolName } from './tools.js';
 import { runMicro } from './micro.js';
 import { runSoak } from './soak.js';
 import { renderStartup, runStartup } from './startup.js';
 import { runRecvMemory } from './recv-memory.js';
 import { splitLoss } from './loss.js';
 import { readNflogInstance } from './nflog-ready.js';
-import { FIND_MAX_DEFAULTS, FIND_MAX_SETUPS, runFindMax } from './find-max.js';
+import { writeResultsFile } from './results-file.js';
+import { FIND_MAX_DEFAULTS, FIND_MAX_SETUPS, runFindMax, type RunOneFn } from './find-max.js';
 
 const USAGE = `usage: npm run bench -- [options]   (as root)
   --sizes LIST     UDP payload sizes in bytes (default 64,512,1400)
@@ -137,16 +138,7 @@ async function main(argv: string[]): Promise<number> {
     return 1;
   }
 
-  const tools: ToolDef[] = [];
-  const skipped: Record<string, string> = {};
-  for (const name of toolNames) {
-    const why = await TOOLS[name].unavailable();
-    if (why === undefined) tools.push(TOOLS[name]);
-    else {
-      skipped[name] = why;
-      process.stderr.write(`bench: skipping ${name}: ${why}\n`);
-    }
-  }
+  const { tools, skipped } = await availableTools(toolNames);
 
   const scope = new RunScope('bench', await mkdtemp(join(tmpdir(), 'nfp-bench-')));
 
@@ -198,35 +190,14 @@ async function main(argv: string[]): Promise<number> {
   }
 
   const { rows, targets } = printResults(runs, seconds, reps, loadavgAtStart[0]);
-  const jsonPath =
-    values.json ??
-    join(
-      dirname(new URL(import.meta.url).pathname),
-      '..',
-      'results',
-      `bench-${started.toISOString().replace(/[:.]/g, '-')}.json`,
-    );
-  await mkdir(dirname(jsonPath), { recursive: true });
-  await writeFile(
-    jsonPath,
-    `${JSON.stringify(
-      {
-        started: started.toISOString(),
-        host: { cpus: cpus().length, kernel: release(), node: process.version, loadavgAtStart },
-        options: { sizes, rates, seconds, reps, tools: toolNames, group, port },
-        skipped,
-        tools: Object.fromEntries(
-          tools.map((t) => [t.name, { kind: t.kind, describe: t.describe }]),
-        ),
-        medians: rows,
-        targets,
-        runs,
-      },
-      null,
-      2,
-    )}\n`,
-  );
-  process.stdout.write(`\nresults: ${jsonPath}\n`);
+  await writeResultsFile('bench', values.json, started, loadavgAtStart, {
+    options: { sizes, rates, seconds, reps, tools: toolNames, group, port },
+    skipped,
+    tools: Object.fromEntries(tools.map((t) => [t.name, { kind: t.kind, describe: t.describe }])),
+    medians: rows,
+    targets,
+    runs,
+  });
   return runs.some((r) => r.error !== undefined) ? 1 : 0;
 }
 
@@ -286,17 +257,22 @@ async function findMax(
     !(Number.isInteger(o.maxTrials) && o.maxTrials >= 1 && o.maxTrials <= 50) ||
     !Number.isInteger(o.group) ||
     !(o.port > 0 && o.port < 65536);
+  return refuseToStart(bad, '--find-max') ?? runFindMax(o, runOne);
+}
+
+/** What a root mode checks first: 2 (usage) for bad options, 1 when not root, else undefined. */
+function refuseToStart(bad: boolean, mode: string): number | undefined {
   if (bad) {
     process.stderr.write(`bench: bad option value\n${USAGE}\n`);
     return 2;
   }
   if (process.getuid?.() !== 0) {
     process.stderr.write(
-      'bench: --find-max must run as root (it creates a network namespace and nft rules)\n',
+      `bench: ${mode} must run as root (it creates a network namespace and nft rules)\n`,
     );
     return 1;
   }
-  return runFindMax(o, runOne);
+  return undefined;
 }
 
 /** --soak: checks its options and runs bench/src/soak.ts. */
@@ -333,17 +309,7 @@ async function soak(
     !(o.stallS >= 0 && o.stallS < o.faultEveryS) ||
     !Number.isInteger(o.group) ||
     !(o.port > 0 && o.port < 65536);
-  if (bad) {
-    process.stderr.write(`bench: bad option value\n${USAGE}\n`);
-    return 2;
-  }
-  if (process.getuid?.() !== 0) {
-    process.stderr.write(
-      'bench: --soak must run as root (it creates a network namespace and nft rules)\n',
-    );
-    return 1;
-  }
-  return runSoak(o);
+  return refuseToStart(bad, '--soak') ?? runSoak(o);
 }
 
 /** Summarizes runs into median rows, prints the table and the target checks. */
@@ -379,16 +345,16 @@ function printResults(
  * processes, offer the load, wait until the processes go idle (everything queued has been
  * handled), sample again, stop the set-up and count what reached its end.
  */
-async function runOne(
-  tool: ToolDef,
-  ctx: { netns: string; group: number; dir: string },
-  loadgenBin: string,
-  port: number,
-  sizeBytes: number,
-  rate: number | 'max',
-  seconds: number,
-  rep: number,
-): Promise<RunRecord> {
+const runOne: RunOneFn = async (
+  tool,
+  ctx,
+  loadgenBin,
+  port,
+  sizeBytes,
+  rate,
+  seconds,
+  rep,
+): Promise<RunRecord> => {
   const rec: RunRecord = {
     tool: tool.name,
     sizeBytes,
@@ -457,7 +423,7 @@ async function runOne(
     rec.error = (err as Error).message;
   }
   return rec;
-}
+};
 
 function uniqueLabel(taken: Record<string, number>, label: string): string {
   let l = label;

@@ -566,3 +566,23 @@ export const TOOLS: Record<ToolName, ToolDef> = {
     { receiver: ['--fifo-pipe-size', '0'] },
   ),
 };
+
+/**
+ * The set-ups among `names` that can run here, and for each of the others the reason, also
+ * told on stderr (`bench: skipping NAME: WHY`).
+ */
+export async function availableTools(
+  names: readonly ToolName[],
+): Promise<{ tools: ToolDef[]; skipped: Record<string, string> }> {
+  const tools: ToolDef[] = [];
+  const skipped: Record<string, string> = {};
+  for (const name of names) {
+    const why = await TOOLS[name].unavailable();
+    if (why === undefined) tools.push(TOOLS[name]);
+    else {
+      skipped[name] = why;
+      process.stderr.write(`bench: skipping ${name}: ${why}\n`);
+    }
+  }
+  return { tools, skipped };
+}

@@ -15,8 +15,7 @@
 
 #include "pw_pipe.h"
 
-/* Reads `argc` int32 arguments into `out`; false (a TypeError thrown) if not.
- */
+/* Reads `argc` int32 arguments into `out`; 0 (a TypeError thrown) if not. */
 static int pw_int_args(napi_env env, napi_callback_info info, size_t argc,
                        int *out) {
   napi_value argv[2];
@@ -29,7 +28,7 @@ static int pw_int_args(napi_env env, napi_callback_info info, size_t argc,
     if (i >= got || napi_typeof(env, argv[i], &t) != napi_ok ||
         t != napi_number ||
         napi_get_value_double(env, argv[i], &d) != napi_ok ||
-        d != (double)(int)d) {
+        !(d >= -2147483648.0 && d <= 2147483647.0) || d != (double)(int)d) {
       napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE",
                             "pcap-writer native: expected int32 arguments");
       return 0;
@@ -46,11 +45,22 @@ static napi_value pw_result(napi_env env, int r) {
   return v;
 }
 
-static napi_value pw_js_get_pipe_size(napi_env env, napi_callback_info info) {
+/* A call that takes an fd and returns a result or -errno. */
+struct pw_fd_call {
+  int (*fn)(int fd);
+};
+
+static const struct pw_fd_call pw_get_call = {pw_get_pipe_size};
+static const struct pw_fd_call pw_unread_call = {pw_pipe_unread};
+
+/* getPipeSize(fd) and pipeUnread(fd): the call comes as the property's data. */
+static napi_value pw_js_fd_call(napi_env env, napi_callback_info info) {
+  void *data = NULL;
   int a[1];
-  if (!pw_int_args(env, info, 1, a))
+  if (napi_get_cb_info(env, info, NULL, NULL, NULL, &data) != napi_ok ||
+      !pw_int_args(env, info, 1, a))
     return NULL;
-  return pw_result(env, pw_get_pipe_size(a[0]));
+  return pw_result(env, ((const struct pw_fd_call *)data)->fn(a[0]));
 }
 
 static napi_value pw_js_set_pipe_size(napi_env env, napi_callback_info info) {
@@ -60,21 +70,14 @@ static napi_value pw_js_set_pipe_size(napi_env env, napi_callback_info info) {
   return pw_result(env, pw_set_pipe_size(a[0], a[1]));
 }
 
-static napi_value pw_js_pipe_unread(napi_env env, napi_callback_info info) {
-  int a[1];
-  if (!pw_int_args(env, info, 1, a))
-    return NULL;
-  return pw_result(env, pw_pipe_unread(a[0]));
-}
-
 static napi_value pw_init(napi_env env, napi_value exports) {
   napi_property_descriptor fns[] = {
-      {"getPipeSize", NULL, pw_js_get_pipe_size, NULL, NULL, NULL, napi_default,
-       NULL},
+      {"getPipeSize", NULL, pw_js_fd_call, NULL, NULL, NULL, napi_default,
+       (void *)&pw_get_call},
       {"setPipeSize", NULL, pw_js_set_pipe_size, NULL, NULL, NULL, napi_default,
        NULL},
-      {"pipeUnread", NULL, pw_js_pipe_unread, NULL, NULL, NULL, napi_default,
-       NULL},
+      {"pipeUnread", NULL, pw_js_fd_call, NULL, NULL, NULL, napi_default,
+       (void *)&pw_unread_call},
   };
   if (napi_define_properties(env, exports, sizeof(fns) / sizeof(fns[0]), fns) !=
       napi_ok)

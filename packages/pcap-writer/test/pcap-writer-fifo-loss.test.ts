@@ -5,15 +5,7 @@ import { closeSync, constants as fsConstants, openSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import {
-  PCAP_HEADER_BYTES,
-  PcapWriteError,
-  PcapWriter,
-  RECORD_OK,
-  RecordCursor,
-  encodePcapHeader,
-  encodeRecords,
-} from '../src/index.js';
+import { PCAP_HEADER_BYTES, PcapWriteError, PcapWriter, encodePcapHeader } from '../src/index.js';
 import {
   Children,
   TEST_TIMEOUT_MS,
@@ -22,17 +14,7 @@ import {
   startFifoReader,
   withTimeout,
 } from '@nflog-pipe/testing';
-
-/** `count` records; record i of batch `seed` has `size + (i % 7)` bytes, so sizes vary. */
-function batch(seed: number, count: number, size: number): Buffer {
-  return encodeRecords(
-    Array.from({ length: count }, (_, i) => ({
-      tsSec: 1700000000 + seed,
-      tsFrac: i,
-      data: Buffer.alloc(size + (i % 7), (seed * 31 + i) & 0xff),
-    })),
-  );
-}
+import { batch, wholeRecords } from './fifo-batches.js';
 
 /**
  * A reader process that takes exactly `limit` bytes (0: until EOF) out of the FIFO and exits
@@ -52,13 +34,6 @@ function startReader(
     },
   );
   return { done };
-}
-
-/** Whole records at the start of a records section and their bytes. */
-function wholeRecords(records: Buffer): { count: number; bytes: number } {
-  const c = new RecordCursor(records);
-  while (c.next() === RECORD_OK);
-  return { count: c.count, bytes: c.end };
 }
 
 test('a reader leaving mid-record while the writer is idle: the probe reports the exact loss and the next reader starts clean', async (t) => {

@@ -12,8 +12,6 @@ import {
   PcapPipeError,
   PcapWriteError,
   PcapWriter,
-  RECORD_OK,
-  RecordCursor,
   encodePcapHeader,
   encodeRecords,
   getPipeSize,
@@ -33,6 +31,7 @@ import {
   startFifoReader,
   withTimeout,
 } from '@nflog-pipe/testing';
+import { batch, wholeRecords } from './fifo-batches.js';
 
 const READ_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK;
 const WRITE_FLAGS = constants.O_WRONLY | constants.O_NONBLOCK;
@@ -58,23 +57,6 @@ async function hasCapSysResource(): Promise<boolean> {
   const status = await readFile('/proc/self/status', 'utf8');
   const eff = /^CapEff:\s+([0-9a-f]+)$/m.exec(status)?.[1] ?? '0';
   return ((BigInt(`0x${eff}`) >> 24n) & 1n) === 1n;
-}
-
-/** `count` records of `size + (i % 7)` bytes each, so sizes vary. */
-function batch(seed: number, count: number, size: number): Buffer {
-  return encodeRecords(
-    Array.from({ length: count }, (_, i) => ({
-      tsSec: 1700000000 + seed,
-      tsFrac: i,
-      data: Buffer.alloc(size + (i % 7), (seed * 31 + i) & 0xff),
-    })),
-  );
-}
-
-function wholeRecords(records: Buffer): { count: number; bytes: number } {
-  const c = new RecordCursor(records);
-  while (c.next() === RECORD_OK);
-  return { count: c.count, bytes: c.end };
 }
 
 test('the helper reads and sets a FIFO pipe from either end, counts unread bytes, and names errno failures', async (t) => {
