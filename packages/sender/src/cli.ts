@@ -381,6 +381,10 @@ export function main(argv: string[]): Promise<number> {
     const linktype = opts.linktype === '239' ? 239 : 101;
     if (opts.wire === 'legacy' && linktype !== 101)
       throw new UsageError('--wire legacy carries raw IP only (--linktype 101)');
+    if (linktype === 101 && opts.libnflogCopyRange !== undefined && opts.libnflogCopyRange < 20)
+      throw new UsageError(
+        `--libnflog-copy-range ${opts.libnflogCopyRange} is shorter than an IPv4 header: every raw IP record would be a bad frame at the receiver (at least 20 bytes)`,
+      );
     const rateControl = shaperOptionsFrom(opts) ?? undefined;
     const curve = curveClientFrom(opts) ?? undefined;
     const user = opts.user === undefined ? undefined : lookupUserOrUsage(opts.user);

@@ -37,6 +37,11 @@ const USAGE_ERRORS: Array<[string, string[], RegExp]> = [
     ['1', 'tcp://127.0.0.1:5555', '--wire', 'legacy', '--linktype', '239'],
     /legacy/,
   ],
+  [
+    'copy range shorter than an IPv4 header',
+    ['1', 'tcp://127.0.0.1:5555', '--libnflog-copy-range', '19'],
+    /copy-range 19 .*at least 20/,
+  ],
   ['missing endpoint', ['1'], /endpoint/],
   ['unknown option', ['1', 'tcp://127.0.0.1:5555', '--bogus'], /bogus/],
 ];
