@@ -30,3 +30,12 @@ export { QUERY_MAX_REQUEST_BYTES, QueryServer, type QueryServerOptions } from '.
 export { Receiver, type ReceiverOptions, type ReceiverStats, type WireMode } from './receiver.js';
 export { RECEIVER_ERROR_CODES, ReceiverError, type ReceiverErrorCode } from './errors.js';
 export { checkOutput, type OutputKind } from './output-check.js';
+export {
+  REORDER_DEFAULT_WINDOW_MS,
+  REORDER_IDLE_MS,
+  REORDER_MAX_NAMESPACES,
+  REORDER_MAX_NAMESPACE_SENDERS,
+  ReorderWindow,
+  type ReorderStats,
+  type ReorderWindowOptions,
+} from './reorder-window.js';

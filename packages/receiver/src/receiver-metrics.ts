@@ -10,6 +10,7 @@ import {
   type HistogramHandle,
   type Metrics,
 } from '@nflog-pipe/shared';
+import type { ReorderStats } from './reorder-window.js';
 import type { RingBuffer } from './ring-buffer.js';
 import { SEQUENCE_TRACKER_DEFAULT_MAX_SENDERS, type SenderStats } from './sequence-tracker.js';
 
@@ -20,6 +21,8 @@ const MAX_HOST_CHARS = 253;
 export interface ReceiverMetricsOptions {
   /** The ring, for its size and fill gauges; null without one. */
   ring: RingBuffer | null;
+  /** The reorder window's counters now (read at each export); null without a window. */
+  reorder: (() => ReorderStats) | null;
   /** The SequenceTracker's senders now (read at each export). */
   senders: () => SenderStats[];
   /** Records hold nanoseconds (`--pcap-nsec`), else microseconds. */
@@ -43,12 +46,13 @@ interface SenderSeries {
 /**
  * Binds the receiver's series (METRIC.RECEIVED_*, WRITTEN_*{output}, LOSS_NETWORK_PKT,
  * LOSS_FIFO_PKT{output}, BAD_FRAMES, LOSS_BAD_FRAME_PKT, DISCONNECTS{socket=pull},
- * DELIVERY_DELAY) and, at each export, sets the ring gauges
- * and the per-sender counters (SENDER_PKT, SENDER_LOST_PKT by sender_id and sender_host; the
+ * DELIVERY_DELAY) and, at each export, folds in the reorder window's counters
+ * (REORDER_*_PKT) and sets its gauges and the ring's, and the per-sender counters (SENDER_PKT, SENDER_LOST_PKT by sender_id and sender_host; the
  * host comes from the sender's v1 metadata, "" until it has been seen).
  *
- * Delivery delay: one observation per batch, of its first record — the oldest, since a sender
- * appends records in the order it read them. Observing per packet would cost a walk and a
+ * Delivery delay: one observation per batch handed to the output (after the reorder window, so
+ * its hold is included), of its first record — the oldest: the window writes in time order, and
+ * without it a sender appends records in the order it read them. Observing per packet would cost a walk and a
  * histogram update per packet; the first record bounds the batch's delay from above (by at most
  * the sender's flush interval), which is the side an alert on a stale feed needs. Its count is
  * therefore batches, not packets. The delay is the receiver's clock minus the packet's pcap
@@ -68,6 +72,13 @@ export class ReceiverMetrics {
   readonly #hosts = new Map<string, string>();
   readonly #senderSeries = new Map<string, SenderSeries>();
   readonly #ringGauges: [GaugeHandle, GaugeHandle, GaugeHandle] | null;
+  readonly #reorder: {
+    late: CounterHandle;
+    restamped: CounterHandle;
+    overflow: CounterHandle;
+    packets: GaugeHandle | null;
+    bytes: GaugeHandle | null;
+  } | null;
   readonly #senders: GaugeHandle | null;
   readonly #unhook: () => void;
 
@@ -91,7 +102,20 @@ export class ReceiverMetrics {
             metrics.gauge(METRIC.RING_PACKETS),
           ]
         : null;
-    this.#unhook = prom ? metrics.onExport(() => this.#export()) : () => {};
+    this.#reorder =
+      options.reorder === null
+        ? null
+        : {
+            late: metrics.counter(METRIC.REORDER_LATE_PKT),
+            restamped: metrics.counter(METRIC.REORDER_RESTAMPED_PKT),
+            overflow: metrics.counter(METRIC.REORDER_OVERFLOW_PKT),
+            packets: prom ? metrics.gauge(METRIC.REORDER_HELD_PACKETS) : null,
+            bytes: prom ? metrics.gauge(METRIC.REORDER_HELD_BYTES) : null,
+          };
+    // The window keeps its own counts (nothing per record reaches a metric); both exporters
+    // read them here.
+    this.#unhook =
+      prom || this.#reorder !== null ? metrics.onExport(() => this.#export()) : () => {};
   }
 
   /** The counters of output `name` (fifo, file, stdout), exported at 0 from now on. */
@@ -108,10 +132,14 @@ export class ReceiverMetrics {
     };
   }
 
-  /** A batch of `count` checked records is handed to the ring and the output. */
-  delivered(records: Buffer, count: number): void {
+  /** A batch of `count` checked records (`bytes` long) was received in a good frame. */
+  received(bytes: number, count: number): void {
     this.#receivedPkt.inc(count);
-    this.#receivedBytes.inc(records.length);
+    this.#receivedBytes.inc(bytes);
+  }
+
+  /** A batch is handed to the output: its delivery delay, from its first (oldest) record. */
+  handedOut(records: Buffer): void {
     if (this.#delay === null || records.length < 8) return;
     const sec = records.readUInt32LE(0);
     const frac = records.readUInt32LE(4) / (this.#opts.nanosecond ? 1e9 : 1e6);
@@ -166,6 +194,16 @@ export class ReceiverMetrics {
   }
 
   #export(): void {
+    const reorder = this.#reorder;
+    if (reorder !== null) {
+      const s = this.#opts.reorder!();
+      reorder.late.inc(s.latePackets - reorder.late.value);
+      reorder.restamped.inc(s.restampedPackets - reorder.restamped.value);
+      reorder.overflow.inc(s.overflowPackets - reorder.overflow.value);
+      reorder.packets?.set(s.heldPackets);
+      reorder.bytes?.set(s.heldBytes);
+    }
+    if (this.#metrics.prometheus === null) return;
     const ring = this.#opts.ring;
     if (this.#ringGauges !== null && ring !== null) {
       const s = ring.stats();

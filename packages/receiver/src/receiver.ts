@@ -14,6 +14,7 @@ import {
   warnIfPlainExposed,
   type BoundedReceiveOptions,
   type CurveServerConfig,
+  type FrameOrder,
   type Logger,
   type Metrics,
 } from '@nflog-pipe/shared';
@@ -24,6 +25,7 @@ import { checkOutput, type OutputKind } from './output-check.js';
 import type { PcapSink, PcapSinkStats } from './pcap-sink.js';
 import { QueryServer } from './query-server.js';
 import { ReceiverMetrics } from './receiver-metrics.js';
+import { ReorderWindow, type ReorderStats } from './reorder-window.js';
 import { RingBuffer } from './ring-buffer.js';
 import { SequenceTracker, type SenderStats } from './sequence-tracker.js';
 import { emptySinkStats } from './sink-ledger.js';
@@ -57,6 +59,13 @@ export interface ReceiverOptions {
   fifoPipeBytes?: number;
   /** Ring size, bytes (`--buffer-window`); 0 = no ring. */
   bufferWindowBytes: number;
+  /**
+   * Longest hold of the reorder window, ms (`--reorder-window`); 0 = no window: records are
+   * written in arrival order, as they came.
+   */
+  reorderWindowMs: number;
+  /** Most bytes of batches the reorder window holds (`--reorder-buffer`). */
+  reorderBufferBytes: number;
   /** REP endpoint serving ring dumps (`--buffer-interface`). */
   bufferInterface?: string;
   /** Send timeout of a dump reply, ms (`--buffer-timeout`). */
@@ -109,6 +118,8 @@ export interface ReceiverStats {
   /** Packets and bytes in the ring. */
   ringPackets: number;
   ringBytes: number;
+  /** The reorder window's counters (all 0 without one). */
+  reorder: ReorderStats;
   /** Linktype of the output. */
   linktype: number;
   /** Per-sender counters (v1 frames only). */
@@ -146,6 +157,7 @@ export class Receiver {
   readonly #curve: CurveServer | null;
   readonly #peerWatch: PeerWatch;
   readonly #ring: RingBuffer | null;
+  readonly #window: ReorderWindow | null;
   readonly #tracker = new SequenceTracker();
   readonly #metrics: ReceiverMetrics;
   readonly #linktype: number;
@@ -205,8 +217,20 @@ export class Receiver {
       ...(curve !== null ? { onRefused: () => this.#rejected('pull') } : {}),
     });
     this.#ring = options.bufferWindowBytes > 0 ? new RingBuffer(options.bufferWindowBytes) : null;
+    this.#window =
+      options.reorderWindowMs > 0
+        ? new ReorderWindow({
+            windowMs: options.reorderWindowMs,
+            bufferBytes: options.reorderBufferBytes,
+            onRelease: (records, count) => this.#deliver(records, count),
+            peers: () => this.#peerWatch.peers,
+            logger: options.logger.child({ component: 'reorder' }),
+          })
+        : null;
+    const window = this.#window;
     this.#metrics = new ReceiverMetrics(options.metrics, {
       ring: this.#ring,
+      reorder: window !== null ? () => window.stats() : null,
       senders: () => this.#tracker.senders(),
       nanosecond: options.nanosecond,
     });
@@ -420,7 +444,7 @@ export class Receiver {
       this.#metrics.lostNetwork(verdict.lost);
     }
     if (verdict.behind) this.#stats.behindFrames++;
-    this.#deliver(records, frame.count);
+    this.#accept(records, frame.count, frame.senderId, frame.order);
   }
 
   #handleLegacy(msg: Buffer): void {
@@ -438,7 +462,7 @@ export class Receiver {
         this.#bad(err.code, err);
       },
     });
-    this.#deliver(records, msgs.length - bad);
+    this.#accept(records, msgs.length - bad, null, undefined);
   }
 
   /** `packets`: how many the refused frame carries (counted in loss.bad_frame.pkt). */
@@ -470,12 +494,28 @@ export class Receiver {
     }
   }
 
-  #deliver(records: Buffer, count: number): void {
+  /**
+   * A good batch: counted, copied into the ring as it came (dumps keep the original timestamps),
+   * then put in time order by the reorder window, which hands it to #deliver.
+   */
+  #accept(
+    records: Buffer,
+    count: number,
+    senderId: bigint | null,
+    order: FrameOrder | undefined,
+  ): void {
     if (count === 0) return;
     this.#stats.inPackets += count;
     this.#stats.inBytes += records.length;
-    this.#metrics.delivered(records, count);
+    this.#metrics.received(records.length, count);
     this.#ring?.push(records, count);
+    if (this.#window !== null) this.#window.push(records, count, senderId, order);
+    else this.#deliver(records, count);
+  }
+
+  /** One batch of whole records, in output order, to the output. */
+  #deliver(records: Buffer, count: number): void {
+    this.#metrics.handedOut(records);
     this.#sink!.push(records, count);
   }
 
@@ -508,6 +548,13 @@ export class Receiver {
       queries: this.#query?.served ?? 0,
       ringPackets: ring?.packets ?? 0,
       ringBytes: ring?.bytes ?? 0,
+      reorder: this.#window?.stats() ?? {
+        heldPackets: 0,
+        heldBytes: 0,
+        latePackets: 0,
+        restampedPackets: 0,
+        overflowPackets: 0,
+      },
       linktype: this.#linktype,
       senders: this.#tracker.senders(),
       peers: this.#peerWatch.peers,
@@ -525,6 +572,8 @@ export class Receiver {
     this.#peerWatch.close();
     this.#pull.close();
     await this.#loop?.catch(() => undefined);
+    // What the window holds goes out in order before the output's flush.
+    this.#window?.close();
     await this.#query?.close();
     await this.#curve?.close();
     await this.#sink?.close(flushMs);

@@ -11,6 +11,26 @@ export function records(pkts: Buffer[], tsSec = 1_700_000_000, firstUsec = 0): B
   return encodeRecords(pkts.map((data, i) => ({ tsSec, tsFrac: firstUsec + i, data })));
 }
 
+let liveUs = 0;
+
+/**
+ * Records section with one record per packet, stamped now as one live sender stamps them: each
+ * record a microsecond or more after the last record any call stamped, so the reorder window
+ * writes them in the order they were made.
+ */
+export function liveRecords(pkts: Buffer[]): Buffer {
+  liveUs = Math.max(liveUs + 1, Date.now() * 1000);
+  const first = liveUs;
+  liveUs += pkts.length - 1;
+  return encodeRecords(
+    pkts.map((data, i) => ({
+      tsSec: Math.floor((first + i) / 1e6),
+      tsFrac: (first + i) % 1e6,
+      data,
+    })),
+  );
+}
+
 /** A UDP IPv4 packet 127.0.0.1 → 127.0.0.1 whose source port encodes `i` and payload size `size`. */
 export function numbered(i: number, size = 32): Buffer {
   const l4 = Buffer.alloc(8 + size);

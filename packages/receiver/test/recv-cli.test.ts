@@ -7,12 +7,18 @@ import { readPcap, readPcapFile } from '@nflog-pipe/pcap-writer';
 import { encodeFrame } from '@nflog-pipe/shared';
 import { makeTempDir, mkfifo, withTimeout, TEST_TIMEOUT_MS, runTool } from '@nflog-pipe/testing';
 import { pushSocket, readFifo, startReceiver } from './e2e-util.js';
-import { logFields, numbered, records } from './helpers.js';
+import { liveRecords, logFields, numbered, records } from './helpers.js';
 
-function frame(senderId: bigint, firstSeq: bigint, ids: number[]): Buffer {
+/** A frame of numbered packets `ids`, stamped by `stamp` (default: now, as a live sender does). */
+function frame(
+  senderId: bigint,
+  firstSeq: bigint,
+  ids: number[],
+  stamp: (pkts: Buffer[]) => Buffer = liveRecords,
+): Buffer {
   return encodeFrame(
     { linktype: 101, senderId, firstSeq, count: ids.length },
-    records(ids.map((i) => numbered(i))),
+    stamp(ids.map((i) => numbered(i))),
   );
 }
 
@@ -167,9 +173,13 @@ test('--pcap-nsec: v1, compressed v1 and legacy records reach the file and the r
   const outFile = join(dir, 'out.pcap');
   const ep = `ipc://${join(dir, 'in.sock')}`;
   const q = `ipc://${join(dir, 'q.sock')}`;
+  // The records are stamped to show the conversion, not in the order they are sent: the
+  // reorder window is off, so the file keeps arrival order as the ring does.
   const recv = await startReceiver(t, [
     ep,
     outFile,
+    '--reorder-window',
+    '0',
     '--pcap-nsec',
     '--rate-control',
     '--buffer-interface',
@@ -252,6 +262,7 @@ test('the ring after wrapping around many times: a dump is exactly the newest re
         1n,
         BigInt(f * 10),
         Array.from({ length: 10 }, (_, i) => f * 10 + i),
+        (pkts) => records(pkts),
       ),
     );
   }

@@ -15,16 +15,13 @@ import {
 } from '@nflog-pipe/shared';
 import { makeTempDir, withTimeout, TEST_TIMEOUT_MS, type ChildHandle } from '@nflog-pipe/testing';
 import { pushSocket, startReceiver } from './e2e-util.js';
-import { logFields, numbered, records } from './helpers.js';
+import { liveRecords, logFields, numbered, records } from './helpers.js';
 
 /** A frame of `ids` (numbered packets) stamped now, as a live sender's are. */
 function liveFrame(senderId: bigint, firstSeq: bigint, ids: number[], linktype = 101): Buffer {
   return encodeFrame(
     { linktype, senderId, firstSeq, count: ids.length },
-    records(
-      ids.map((i) => numbered(i)),
-      Math.floor(Date.now() / 1000),
-    ),
+    liveRecords(ids.map((i) => numbered(i))),
   );
 }
 

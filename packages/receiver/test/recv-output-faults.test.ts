@@ -31,7 +31,7 @@ import {
   type ChildHandle,
 } from '@nflog-pipe/testing';
 import { keepWholeRecords, pushSocket } from './e2e-util.js';
-import { numbered, records } from './helpers.js';
+import { liveRecords, numbered } from './helpers.js';
 
 /** One frame per packet id, numbered(id, size) each, sequence = id. */
 async function sendEach(push: Push, from: number, n: number, size = 32): Promise<void> {
@@ -39,7 +39,7 @@ async function sendEach(push: Push, from: number, n: number, size = 32): Promise
     await push.send(
       encodeFrame(
         { linktype: 101, senderId: 1n, firstSeq: BigInt(i), count: 1 },
-        records([numbered(i, size)], Math.floor(Date.now() / 1000)),
+        liveRecords([numbered(i, size)]),
       ),
     );
   }
@@ -119,7 +119,12 @@ test('file output on a full disk: warned once, ingestion, ring and queries go on
   const push = pushSocket(t, ep);
   await sendEach(push, 0, 100);
   await recv.waitForStderr(/ WARN .*cannot write the pcap output.*ENOSPC/);
-  const full = await waitForLogCounters(recv, 'stats', (c) => c['in_pkt'] === 100, '100 in');
+  const full = await waitForLogCounters(
+    recv,
+    'stats',
+    (c) => c['in_pkt'] === 100 && c['reorder_held_pkt'] === 0,
+    '100 in and out of the reorder window',
+  );
   // Whole records only (readPcapFile refuses a partial one), exactly out_pkt of them: the
   // first ones; what the failed write had taken is cut off again, and what the writer had not
   // written waits in the queue, none lost.
@@ -154,8 +159,8 @@ test('file output on a full disk: warned once, ingestion, ring and queries go on
   const done = await waitForLogCounters(
     recv,
     'stats',
-    (c) => c['in_pkt'] === 150 && c['queued_pkt'] === 0,
-    '150 in, none queued',
+    (c) => c['in_pkt'] === 150 && c['reorder_held_pkt'] === 0 && c['queued_pkt'] === 0,
+    '150 in, none held or queued',
   );
   // The last writes may still be on their way to the file: wait until it holds out_pkt records.
   await pollUntil(
@@ -214,7 +219,7 @@ test('SIGTERM with a slow FIFO reader: its stream ends on a record boundary, out
     await push.send(
       encodeFrame(
         { linktype: 101, senderId: 1n, firstSeq: BigInt(f * 25), count: 25 },
-        records(batch, Math.floor(Date.now() / 1000)),
+        liveRecords(batch),
       ),
     );
   }

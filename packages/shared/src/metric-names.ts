@@ -165,6 +165,24 @@ export const FAMILY = {
     help: 'Packets the sender shipped after a newer one of its groups: out of kernel order (a kernel batch later than the hold allows).',
     labelNames: [],
   }),
+  REORDER_PACKETS: family({
+    name: 'nflog_pipe_reorder_packets_total',
+    type: 'counter',
+    help: 'Packets the receiver\'s reorder window wrote other than as they came: outcome="late" (after a packet that sorts after them; stamped with the last timestamp written), "restamped" (in kernel order, timestamp raised to the last written), "overflow" (released early: the window was full).',
+    labelNames: ['outcome'],
+  }),
+  REORDER_HELD_PACKETS: family({
+    name: 'nflog_pipe_reorder_held_packets',
+    type: 'gauge',
+    help: "Packets held in the receiver's reorder window.",
+    labelNames: [],
+  }),
+  REORDER_HELD_BYTES: family({
+    name: 'nflog_pipe_reorder_held_bytes',
+    type: 'gauge',
+    help: 'Bytes of the batches the reorder window holds (at most --reorder-buffer, plus the batch being taken).',
+    labelNames: [],
+  }),
   SENDERS: family({
     name: 'nflog_pipe_senders',
     type: 'gauge',
@@ -213,8 +231,6 @@ export const METRIC = {
   LOSS_NETWORK_PKT: series(F.LOST_PACKETS, { stage: 'network' }, 'loss.network.pkt'),
   /** Packets an output could not take (FIFO reader absent or too slow, write failure). */
   LOSS_FIFO_PKT: series(F.LOST_PACKETS, { stage: 'fifo' }, 'loss.fifo.pkt', ['output']),
-  /** Declared for issue 12's reorder window: packets that arrived after their window closed. Not counted yet. */
-  LOSS_REORDER_LATE_PKT: series(F.LOST_PACKETS, { stage: 'reorder_late' }, 'loss.reorder_late.pkt'),
   /**
    * Receiver: packets of frames refused after their header and records checked out (another
    * linktype than the output's, a sequence jump no sender could make).
@@ -257,6 +273,21 @@ export const METRIC = {
     { result: 'incomplete' },
     'checksums.incomplete.pkt',
   ),
+  /**
+   * Receiver: packets the reorder window wrote after one that sorts after them (not lost: written,
+   * stamped with the last timestamp written).
+   */
+  REORDER_LATE_PKT: series(F.REORDER_PACKETS, { outcome: 'late' }, 'reorder.late.pkt'),
+  /** Receiver: packets written in kernel order with their timestamp raised to the last written. */
+  REORDER_RESTAMPED_PKT: series(
+    F.REORDER_PACKETS,
+    { outcome: 'restamped' },
+    'reorder.restamped.pkt',
+  ),
+  /** Receiver: packets the reorder window released early because it was full. */
+  REORDER_OVERFLOW_PKT: series(F.REORDER_PACKETS, { outcome: 'overflow' }, 'reorder.overflow.pkt'),
+  REORDER_HELD_PACKETS: series(F.REORDER_HELD_PACKETS, {}, undefined),
+  REORDER_HELD_BYTES: series(F.REORDER_HELD_BYTES, {}, undefined),
   /** Sender: packets shipped out of kernel order. */
   ORDER_LATE_PKT: series(F.ORDER_LATE_PACKETS, {}, 'order.late.pkt'),
 } as const satisfies Record<string, MetricSeries>;
