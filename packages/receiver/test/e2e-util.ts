@@ -1,22 +1,34 @@
 // Helpers of the receiver's tests with real processes (not a test file itself): FIFO reads cut
-// to whole records, the receiver's per-sender counters, and UDP payload indices read back from
-// pcap files. Starting the tools and FIFO readers, their log counters, pausing and stopping
-// them: @nflog-pipe/testing.
+// to whole records, the receiver's per-sender counters, UDP payload indices read back from pcap
+// files, and a whole pipe (senders in namespaces, the receiver, a FIFO reader) run end to end.
+// Starting the tools and FIFO readers, their log counters, pausing and stopping them:
+// @nflog-pipe/testing.
 
 import assert from 'node:assert/strict';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { Push } from 'zeromq';
+import { Push, Request } from 'zeromq';
 import { PCAP_HEADER_BYTES, RECORD_OK, RecordCursor, readPcapFile } from '@nflog-pipe/pcap-writer';
 import {
+  Children,
   TEST_TIMEOUT_MS,
   binPath,
   logField,
+  makeTempDir,
+  mkfifo,
+  nftLogged,
+  parseLogCounters,
   payloadFor,
   spawnChild,
   startFifoReader,
+  stopCleanly,
+  waitForLogCounters,
   withTimeout,
   type ChildHandle,
+  type LogCounters,
+  type Netns,
 } from '@nflog-pipe/testing';
 
 /** Starts nflog-pcap-recv with `args` (killed in `t.after`); resolves once it logged `started`. */
@@ -106,4 +118,103 @@ export async function udpIds(file: string, size: number): Promise<UdpId[]> {
     assert.ok(payload.equals(payloadFor(seed, index, size)), `${file} #${k}: payload byte-exact`);
     return { dport: ip.readUInt16BE(ihl + 2), seed, index };
   });
+}
+
+/** One sender of a {@link runPipe}: its namespace, the groups it reads, its extra flags. */
+export interface PipeSender {
+  ns: Netns;
+  groups: number[];
+  args?: string[];
+}
+
+/** What {@link runPipe} runs besides the senders. */
+export interface PipeOptions {
+  senders: readonly PipeSender[];
+  /** Makes the traffic the senders' groups log; the pipe then waits until all of it is out. */
+  traffic: () => Promise<void>;
+  /** More flags of nflog-pcap-recv. */
+  recvArgs?: string[];
+  /**
+   * Starts the FIFO's reader (default: `cat` into `dir`/fifo.pcap); the run waits for it to
+   * exit 0 after the receiver stopped.
+   */
+  reader?: (fifo: string, dir: string) => ChildHandle;
+}
+
+/** What a {@link runPipe} left: each process's last counters, and the pcaps. */
+export interface PipeRun {
+  /** Packets the nft rules logged to the senders' groups. */
+  logged: number;
+  /** Each sender's `stopped` line. */
+  senders: LogCounters[];
+  /** The receiver's `stopped` line. */
+  recv: LogCounters;
+  /** What the default reader got from the FIFO. */
+  fifoFile: string;
+  /** The ring's dump once everything was in: arrival order, original timestamps. */
+  ringFile: string;
+  /** The run's temporary directory. */
+  dir: string;
+}
+
+/**
+ * A whole pipe: nflog-pcap-recv (a FIFO output, a ring on a query socket), the FIFO's reader,
+ * then the senders in their namespaces, each connected before `traffic` runs. Once the senders
+ * have read every packet nft logged and the receiver took them all in, the ring is dumped, the
+ * senders and then the receiver stop, and the reader runs to its end.
+ */
+export async function runPipe(t: TestContext, o: PipeOptions): Promise<PipeRun> {
+  const dir = await makeTempDir(t);
+  const kids = new Children(t);
+  const fifo = join(dir, 'out.fifo');
+  await mkfifo(fifo);
+  const ep = `ipc://${join(dir, 'in.sock')}`; // a path: reachable from every namespace
+  const q = `ipc://${join(dir, 'q.sock')}`;
+  const fifoFile = join(dir, 'fifo.pcap');
+  const recv = await kids.start(
+    'nflog-pcap-recv',
+    [ep, fifo, '--buffer-interface', q, '--stats-interval', '0.1', ...(o.recvArgs ?? [])],
+    / started /,
+  );
+  const reader = kids.add(o.reader?.(fifo, dir) ?? startFifoReader(fifo, fifoFile, 0));
+  await recv.waitForStderr(/FIFO reader attached/);
+  const handles: ChildHandle[] = [];
+  for (const s of o.senders) {
+    const h = await kids.start(
+      'nflog-zmq-send',
+      [s.groups.join(','), ep, '--stats-interval', '0.1', ...(s.args ?? [])],
+      / started /,
+      s.ns,
+    );
+    // Connected before any traffic: the receiver knows from the start that it merges.
+    await h.waitForStderr(/ connected /);
+    handles.push(h);
+  }
+  await waitForLogCounters(recv, 'stats', (c) => c['peers'] === o.senders.length, 'peers');
+  await o.traffic();
+  const loggedBy = await Promise.all(
+    o.senders.map(async (s) => {
+      let n = 0;
+      for (const g of s.groups) n += await nftLogged(s.ns, g);
+      return n;
+    }),
+  );
+  const logged = loggedBy.reduce((a, b) => a + b, 0);
+  for (const [i, h] of handles.entries())
+    await waitForLogCounters(h, 'stats', (c) => c['captured'] === loggedBy[i], 'all read');
+  await waitForLogCounters(recv, 'stats', (c) => c['in_pkt'] === logged, `in_pkt=${logged}`);
+
+  const req = new Request({ linger: 0, receiveTimeout: TEST_TIMEOUT_MS });
+  t.after(() => req.close());
+  req.connect(q);
+  await req.send('q');
+  const ringFile = join(dir, 'ring.pcap');
+  await writeFile(ringFile, Buffer.concat(await req.receive()));
+
+  const senders: LogCounters[] = [];
+  for (const h of handles) senders.push(parseLogCounters(await stopCleanly(h, 'a sender')));
+  const recvLine = parseLogCounters(await stopCleanly(recv, 'the receiver'));
+  const { code } = await withTimeout(reader.exited, TEST_TIMEOUT_MS, 'the FIFO reader');
+  assert.equal(code, 0, reader.stderr());
+  return { logged, senders, recv: recvLine, fifoFile, ringFile, dir };
 }

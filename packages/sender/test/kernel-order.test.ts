@@ -8,12 +8,14 @@ import { WIRE_FLAG_KERNEL_ORDER, seqGlobalBefore } from '@nflog-pipe/shared';
 import {
   Netns,
   binPath,
+  inKernelOrder,
   makeTempDir,
   nftLogged,
   parseLogCounters,
   requirePrereqs,
   sendTraffic,
   stopCleanly,
+  tcpFlows,
   waitForLogCounters,
   type LogCounters,
 } from '@nflog-pipe/testing';
@@ -34,55 +36,6 @@ table inet t {
   }
 }
 `;
-
-const SYN = 0x02;
-const ACK = 0x10;
-const FIN = 0x01;
-
-interface Seg {
-  toServer: boolean;
-  client: number;
-  flags: number;
-  payload: number;
-}
-
-/** The TCP segment in an IP packet: direction, client port, flags, payload bytes. */
-function segment(p: Pkt): Seg {
-  const v4 = p.data[0]! >> 4 === 4;
-  const l4 = v4 ? (p.data[0]! & 0x0f) * 4 : 40;
-  const total = v4 ? p.data.readUInt16BE(2) : 40 + p.data.readUInt16BE(4);
-  const sport = p.data.readUInt16BE(l4);
-  const dport = p.data.readUInt16BE(l4 + 2);
-  const toServer = dport === PORT;
-  return {
-    toServer,
-    client: (toServer ? sport : dport) + (v4 ? 0 : 100000),
-    flags: p.data[l4 + 13]!,
-    payload: total - l4 - (p.data[l4 + 12]! >> 4) * 4,
-  };
-}
-
-/** Whether a flow's segments, in stream order, are SYN, SYN-ACK, ACK, then request before response. */
-function inKernelOrder(segs: readonly Seg[]): boolean {
-  const [syn, synAck, ack] = segs;
-  if (syn === undefined || synAck === undefined || ack === undefined) return false;
-  if (!(syn.toServer && (syn.flags & (SYN | ACK)) === SYN)) return false;
-  if (!(!synAck.toServer && (synAck.flags & (SYN | ACK)) === (SYN | ACK))) return false;
-  if (!(ack.toServer && (ack.flags & (SYN | ACK | FIN)) === ACK && ack.payload === 0)) return false;
-  const request = segs.findIndex((s) => s.toServer && s.payload > 0);
-  const response = segs.findIndex((s) => !s.toServer && s.payload > 0);
-  return request === 3 && response > request;
-}
-
-/** Each flow's segments in stream order, by client port (IPv6 ports offset by 100000). */
-function flowsOf(pkts: readonly Pkt[]): Map<number, Seg[]> {
-  const flows = new Map<number, Seg[]>();
-  for (const p of pkts) {
-    const s = segment(p);
-    flows.set(s.client, [...(flows.get(s.client) ?? []), s]);
-  }
-  return flows;
-}
 
 /**
  * A namespace with RULES, nflog-zmq-send on groups 1 and 2 (with `args`) into a PULL socket,
@@ -174,7 +127,10 @@ test('two groups, one sender: every flow in kernel order, NFULA_SEQ_GLOBAL on th
   );
 
   // (a) Every flow in kernel order, as an IDS needs it.
-  const flows = flowsOf(pkts);
+  const flows = tcpFlows(
+    pkts.map((p) => p.data),
+    PORT,
+  );
   assert.equal(flows.size, 2 * FLOWS_PER_FAMILY);
   const ordered = [...flows.values()].filter(inKernelOrder).length;
   assert.equal(ordered, 2 * FLOWS_PER_FAMILY, `${ordered}/${flows.size} flows in kernel order`);
@@ -190,5 +146,13 @@ test('--no-wire-order: plain v1 frames, still merged in kernel order', async (t)
   if (!requirePrereqs(t, { root: true, tools: ['ip', 'nft'] })) return;
   const { pkts, frames } = await shipFlows(t, 'order-plain', ['--no-wire-order'], [4], 10);
   assert.ok(frames.every((f) => f.order === undefined && (f.flags & WIRE_FLAG_KERNEL_ORDER) === 0));
-  assert.equal([...flowsOf(pkts).values()].filter(inKernelOrder).length, 10);
+  assert.equal(
+    [
+      ...tcpFlows(
+        pkts.map((p) => p.data),
+        PORT,
+      ).values(),
+    ].filter(inKernelOrder).length,
+    10,
+  );
 });

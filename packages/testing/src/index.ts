@@ -79,3 +79,4 @@ export {
   nlmsg,
   type NflogMessageSpec,
 } from './nflog-messages.js';
+export { inKernelOrder, tcpFlows, tcpSegment, type TcpSegment } from './tcp-flows.js';

@@ -9,13 +9,16 @@
  *   connect, the client writes `size` bytes, the server reads them all and writes `size` bytes
  *   back, the client reads them all and closes. Each flow's packets in order: SYN, SYN-ACK,
  *   ACK, the request, the response, then ACKs and FINs.
+ * - `http`: as `flows`, each exchange an HTTP/1.1 request `GET /nfp/SEED/I` (Host nfp.test,
+ *   padded with an X-Pad header to `size` bytes, at least 128) answered with `200 OK` and a
+ *   text body, `size` bytes in all.
  * - `bulk`: one TCP connection; the client writes `count` chunks of `size` bytes as fast as the
  *   socket takes them (the stack then sends GSO super-packets on lo), then closes.
  * `family` 4 (default) or 6; `seed` (default 1) selects the payload (see payloadFor);
  * `ratePps` paces the packets (default: as fast as the socket accepts them).
  */
 export interface TrafficSpec {
-  proto: 'udp' | 'tcp' | 'icmp' | 'flows' | 'bulk';
+  proto: 'udp' | 'tcp' | 'icmp' | 'flows' | 'http' | 'bulk';
   family?: 4 | 6;
   port?: number;
   count: number;
@@ -24,7 +27,7 @@ export interface TrafficSpec {
   ratePps?: number;
 }
 
-/** What sendTraffic reports: `sent` packets (UDP datagrams, TCP writes, ICMP echo requests, TCP flows). */
+/** What sendTraffic reports: `sent` packets (UDP datagrams, TCP writes, ICMP echo requests, TCP flows or HTTP exchanges). */
 export interface TrafficResult {
   sent: number;
 }

@@ -34,6 +34,7 @@ function parseSpec(
     s.proto !== 'tcp' &&
     s.proto !== 'icmp' &&
     s.proto !== 'flows' &&
+    s.proto !== 'http' &&
     s.proto !== 'bulk'
   )
     fail(`bad proto ${String(s.proto)}`);
@@ -43,11 +44,13 @@ function parseSpec(
   if (!Number.isInteger(count) || count === undefined || count < 0 || count > TRAFFIC_MAX_COUNT) {
     fail(`count must be an integer 0..${TRAFFIC_MAX_COUNT}`);
   }
-  const tcpLike = s.proto === 'tcp' || s.proto === 'flows' || s.proto === 'bulk';
+  const tcpLike =
+    s.proto === 'tcp' || s.proto === 'flows' || s.proto === 'http' || s.proto === 'bulk';
   const maxSize = s.proto === 'udp' ? 65507 : tcpLike ? 65000 : 65507;
+  const minSize = s.proto === 'http' ? HTTP_MIN_SIZE : tcpLike ? 1 : 0;
   const size = s.size;
-  if (!Number.isInteger(size) || size === undefined || size < (tcpLike ? 1 : 0) || size > maxSize) {
-    fail(`size must be an integer up to ${maxSize}`);
+  if (!Number.isInteger(size) || size === undefined || size < minSize || size > maxSize) {
+    fail(`size must be an integer ${minSize}..${maxSize}`);
   }
   if (s.port !== undefined && (!Number.isInteger(s.port) || s.port < 1 || s.port > 65535))
     fail('bad port');
@@ -213,11 +216,39 @@ function readBytes(sock: net.Socket, n: number): Promise<number> {
   });
 }
 
+/** Smallest `size` of an `http` exchange: room for its request line, headers and padding. */
+const HTTP_MIN_SIZE = 128;
+
+/** `text`, then `X-Pad` header bytes, then the blank line: exactly `size` bytes of HTTP head. */
+function paddedHead(text: string, size: number): Buffer {
+  const pad = size - text.length - 'X-Pad: \r\n\r\n'.length;
+  return Buffer.from(`${text}X-Pad: ${'p'.repeat(Math.max(0, pad))}\r\n\r\n`, 'latin1');
+}
+
+/** The request of `http` exchange `i`: GET /nfp/SEED/I, `size` bytes. */
+function httpRequest(seed: number, i: number, size: number): Buffer {
+  return paddedHead(`GET /nfp/${seed}/${i} HTTP/1.1\r\nHost: nfp.test\r\n`, size);
+}
+
+/** The response of an `http` exchange: 200, a body of `size - 96` bytes, `size` bytes in all. */
+function httpResponse(seed: number, size: number): Buffer {
+  const body = payloadFor(seed, 0, size - 96)
+    .toString('hex')
+    .slice(0, size - 96);
+  const head = `HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\n`;
+  return Buffer.concat([paddedHead(head, 96), Buffer.from(body, 'latin1')]);
+}
+
 async function flows(spec: ReturnType<typeof parseSpec>): Promise<ScriptResult> {
   const addr = spec.family === 6 ? '::1' : '127.0.0.1';
+  const http = spec.proto === 'http';
   const server = net.createServer((sock) => {
     sock.on('error', () => {});
-    void readBytes(sock, spec.size).then(() => sock.end(payloadFor(spec.seed + 1, 0, spec.size)));
+    void readBytes(sock, spec.size).then(() =>
+      sock.end(
+        http ? httpResponse(spec.seed + 1, spec.size) : payloadFor(spec.seed + 1, 0, spec.size),
+      ),
+    );
   });
   const address = { port: await listen(server, spec.port, addr) };
   let sent = 0;
@@ -230,7 +261,9 @@ async function flows(spec: ReturnType<typeof parseSpec>): Promise<ScriptResult> 
         client.once('connect', () => resolve());
       });
       const reply = readBytes(client, spec.size);
-      client.write(payloadFor(spec.seed, i, spec.size));
+      client.write(
+        http ? httpRequest(spec.seed, i, spec.size) : payloadFor(spec.seed, i, spec.size),
+      );
       if ((await reply) < spec.size) fail(`flow ${i}: short response`);
       const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
       client.end();
@@ -316,7 +349,7 @@ async function main(): Promise<void> {
       ? await udp(spec)
       : spec.proto === 'tcp'
         ? await tcp(spec)
-        : spec.proto === 'flows'
+        : spec.proto === 'flows' || spec.proto === 'http'
           ? await flows(spec)
           : spec.proto === 'bulk'
             ? await bulk(spec)
