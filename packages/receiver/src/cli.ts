@@ -57,10 +57,10 @@ export const RECV_DEFAULTS = {
   /** --reorder-window, ms (why this much: REORDER_DEFAULT_WINDOW_MS). */
   reorderWindowMs: REORDER_DEFAULT_WINDOW_MS,
   /**
-   * --reorder-buffer, MiB: 16 frames of the largest size accepted (--max-frame), and at 1 Gbit/s
-   * about 0.25 s of traffic, 2.5 times the default window.
+   * --reorder-buffer, MiB: at 1 Gbit/s about 0.5 s of traffic, 2.5 times the default window, and
+   * 32 frames of the largest size accepted (--max-frame).
    */
-  reorderBufferMiB: 32,
+  reorderBufferMiB: 64,
   /** --stats-interval, seconds. */
   statsIntervalS: 60,
   /** --flush-timeout, seconds. */
