@@ -347,6 +347,37 @@ export function renderCurveCost(rows: readonly MedianRow[]): string {
     : ['CURVE cost (pipe-curve / pipe, same run):', ...lines].join('\n');
 }
 
+/**
+ * What the reorder window costs, one line per size and rate with the rows: the receiver's CPU
+ * per delivered packet and its mean delivery delay (Prometheus histogram) with every record held
+ * (`pipe-order-held`) over the window off (`pipe-order-off`), and the fast path of one sender
+ * (`pipe`, the default) over off. Empty without such rows.
+ */
+export function renderReorderCost(rows: readonly MedianRow[]): string {
+  const lines: string[] = [];
+  const recvCpuPerPacket = (r: MedianRow): number => (r.cpuPct['receiver'] ?? Number.NaN) / r.pps;
+  for (const off of rows.filter((r) => r.tool === 'pipe-order-off')) {
+    const same = (tool: ToolName): MedianRow | undefined =>
+      rows.find((r) => r.tool === tool && r.sizeBytes === off.sizeBytes && r.rate === off.rate);
+    const held = same('pipe-order-held');
+    const fast = same('pipe');
+    const parts: string[] = [];
+    if (held !== undefined)
+      parts.push(
+        `held/off receiver cpu/pkt x${fmt(recvCpuPerPacket(held) / recvCpuPerPacket(off), 2)}, delay ${fmt(held.stages['receiver.delay_ms'] ?? Number.NaN, 1)} ms vs ${fmt(off.stages['receiver.delay_ms'] ?? Number.NaN, 1)} ms, delivered x${fmt(held.captured / held.offered / (off.captured / off.offered), 3)}`,
+      );
+    if (fast !== undefined)
+      parts.push(
+        `fast path (pipe)/off receiver cpu/pkt x${fmt(recvCpuPerPacket(fast) / recvCpuPerPacket(off), 2)}`,
+      );
+    if (parts.length > 0)
+      lines.push(
+        `  ${String(off.sizeBytes).padStart(4)}B ${String(off.rate).padStart(6)}: ${parts.join('; ')}`,
+      );
+  }
+  return lines.length === 0 ? '' : ['Reorder window cost (same run):', ...lines].join('\n');
+}
+
 /** Renders target checks, one line each. */
 export function renderTargets(checks: readonly TargetCheck[]): string {
   if (checks.length === 0) return 'targets: nothing to check (need tcpdump, sender and pipe rows)';

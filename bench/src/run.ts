@@ -13,6 +13,7 @@ import { delay, killAll, RunScope, type Proc } from './proc.js';
 import {
   checkTargets,
   renderAccountingCost,
+  renderReorderCost,
   renderCurveCost,
   renderTable,
   renderTargets,
@@ -335,6 +336,8 @@ function printResults(
   if (accounting !== '') process.stdout.write(`\n${accounting}\n`);
   const curveCost = renderCurveCost(rows);
   if (curveCost !== '') process.stdout.write(`\n${curveCost}\n`);
+  const reorderCost = renderReorderCost(rows);
+  if (reorderCost !== '') process.stdout.write(`\n${reorderCost}\n`);
   const targets = checkTargets(rows);
   process.stdout.write(`\n${renderTargets(targets)}\n`);
   return { rows, targets };

@@ -19,7 +19,9 @@ export type ToolName =
   | 'pipe'
   | 'pipe-curve'
   | 'pipe-acct'
-  | 'pipe-fifo64k';
+  | 'pipe-fifo64k'
+  | 'pipe-order-off'
+  | 'pipe-order-held';
 
 /**
  * The set-ups of a plain `npm run bench`, in the order they run within one repetition. The
@@ -35,6 +37,8 @@ export const ALL_TOOLS: readonly ToolName[] = [
   'sender-acct-on',
   'pipe',
   'pipe-curve',
+  'pipe-order-off',
+  'pipe-order-held',
 ];
 
 /** Where a set-up runs. */
@@ -451,12 +455,45 @@ export interface PipeVariant {
   sender?: readonly string[];
   /** Extra options of the receiver. */
   receiver?: readonly string[];
+  /**
+   * A second sender, on a group nothing logs to, connected from the start: the receiver must
+   * then hold every record for its reorder window (it cannot know the idle one has nothing
+   * older), as with several senders.
+   */
+  idleSender?: boolean;
+  /**
+   * Prometheus on at the receiver, read once the traffic is over: its mean delivery delay
+   * (receiver clock minus the kernel's timestamp of each output batch's first packet) becomes
+   * `receiver.delay_ms`.
+   */
+  delay?: boolean;
+}
+
+/** The reorder window's hold, ms, which the `pipe-order-held` row waits out at its end. */
+const REORDER_WINDOW_MS = 200;
+
+/**
+ * The mean delivery delay, ms, of the receiver `receiver` (started with `--metrics-listen`) in
+ * `netns`: its histogram's sum / count.
+ */
+async function meanDelayMs(netns: string, receiver: Proc): Promise<number> {
+  const url = / metrics listening .*url=(\S+)/.exec(receiver.stderr())?.[1];
+  if (url === undefined) return Number.NaN;
+  const fetcher = `fetch(${JSON.stringify(url)}).then((r) => r.text()).then((t) => process.stdout.write(t))`;
+  const r = await runCmd('ip', ['netns', 'exec', netns, process.execPath, '-e', fetcher], {
+    allowFail: true,
+  });
+  const value = (name: string): number =>
+    Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(r.stdout)?.[1] ?? Number.NaN);
+  const count = value('nflog_pipe_delivery_delay_seconds_count');
+  return count > 0 ? (value('nflog_pipe_delivery_delay_seconds_sum') / count) * 1000 : Number.NaN;
 }
 
 /**
  * The whole pipe: sender -> ipc -> receiver -> FIFO -> cat > FILE. With `curve` both ends use
  * CurveZMQ over the same ipc socket, so the row differs from `pipe` by the encryption alone;
- * `sender`/`receiver` options likewise differ by what they turn on.
+ * `sender`/`receiver` options likewise differ by what they turn on; `idleSender` makes the
+ * reorder window hold everything (`pipe-order-held`).
  */
 async function startPipe(ctx: ToolContext, variant: PipeVariant): Promise<RunningTool> {
   const curve = variant.curve === true;
@@ -479,6 +516,7 @@ async function startPipe(ctx: ToolContext, variant: PipeVariant): Promise<Runnin
       ...RECEIVER_ARGS,
       ...extra.receiver,
       ...(variant.receiver ?? []),
+      ...(variant.delay === true ? ['--metrics-listen', '127.0.0.1:0'] : []),
       endpoint,
       fifo,
     ],
@@ -493,21 +531,30 @@ async function startPipe(ctx: ToolContext, variant: PipeVariant): Promise<Runnin
     await delay(50);
   }
   const sender = await startSender(ctx, endpoint, [...extra.sender, ...(variant.sender ?? [])]);
+  const idle =
+    variant.idleSender === true
+      ? await startSender({ ...ctx, group: ctx.group + 1 }, endpoint, extra.sender)
+      : null;
   return {
     procs: [
       { proc: sender, role: 'tool' },
+      ...(idle !== null ? [{ proc: idle, role: 'tool' as const }] : []),
       { proc: receiver, role: 'tool' },
       { proc: reader, role: 'harness' },
     ],
     async finish() {
       await stopProc(sender, 'SIGINT');
-      await delay(200);
+      // The last frames land, and what the window holds waits out its hold.
+      await delay(variant.idleSender === true ? 200 + REORDER_WINDOW_MS : 200);
+      const delayMs = variant.delay === true ? await meanDelayMs(ctx.netns, receiver) : undefined;
+      if (idle !== null) await stopProc(idle, 'SIGINT');
       await stopProc(receiver, 'SIGINT');
       // The receiver closing the FIFO gives cat EOF; only if it does not come, stop cat.
       if (!(await exitsWithin(reader, 10_000))) await stopProc(reader, 'SIGTERM');
       return fileOutcome(file, {
         ...prefixed('sender', parseSummaryLine(sender.stderr(), FINAL_LINE)),
         ...prefixed('receiver', parseSummaryLine(receiver.stderr(), FINAL_LINE)),
+        ...(delayMs !== undefined ? { 'receiver.delay_ms': delayMs } : {}),
       });
     },
   };
@@ -564,6 +611,16 @@ export const TOOLS: Record<ToolName, ToolDef> = {
     'pipe-fifo64k',
     "the pipe row with --fifo-pipe-size 0: the kernel's 64 KiB FIFO pipe",
     { receiver: ['--fifo-pipe-size', '0'] },
+  ),
+  'pipe-order-off': pipeDef(
+    'pipe-order-off',
+    'the pipe row with --reorder-window 0 (arrival order) and Prometheus on, for the delivery delay',
+    { receiver: ['--reorder-window', '0'], delay: true },
+  ),
+  'pipe-order-held': pipeDef(
+    'pipe-order-held',
+    `the pipe row with an idle second sender connected, so every record waits out the ${REORDER_WINDOW_MS} ms window (as with several senders), Prometheus on`,
+    { receiver: ['--reorder-window', String(REORDER_WINDOW_MS)], idleSender: true, delay: true },
   ),
 };
 
