@@ -15,6 +15,8 @@ interface HeldBatch {
 
 /** First capacity of the slot arrays, records; they double as needed. */
 const FIRST_SLOTS = 1024;
+/** Slot arrays longer than this are let go when nothing is held any more. */
+const SHRINK_SLOTS = 65536;
 /** Finished batches kept at the front of the batch list before it is compacted. */
 const COMPACT_BATCHES = 1024;
 
@@ -33,14 +35,14 @@ const COMPACT_BATCHES = 1024;
  * keeps alive.
  */
 export class HeldRecords {
-  batch = new Float64Array(FIRST_SLOTS);
-  offset = new Uint32Array(FIRST_SLOTS);
-  length = new Uint32Array(FIRST_SLOTS);
-  sec = new Uint32Array(FIRST_SLOTS);
-  frac = new Uint32Array(FIRST_SLOTS);
-  key = new Float64Array(FIRST_SLOTS);
-  ordinal = new Float64Array(FIRST_SLOTS);
-  #free = new Int32Array(FIRST_SLOTS);
+  batch!: Float64Array;
+  offset!: Uint32Array;
+  length!: Uint32Array;
+  sec!: Uint32Array;
+  frac!: Uint32Array;
+  key!: Float64Array;
+  ordinal!: Float64Array;
+  #free!: Int32Array;
   #freeCount = 0;
   #used = 0; // slots ever handed out (the free list holds those given back)
   #ordinal = 0;
@@ -49,6 +51,10 @@ export class HeldRecords {
   #batchHead = 0; // index in #batches of the oldest batch with records held
   #packets = 0;
   #bytes = 0;
+
+  constructor() {
+    this.#allocate(FIRST_SLOTS);
+  }
 
   /** Records held. */
   get packets(): number {
@@ -112,6 +118,17 @@ export class HeldRecords {
     }
     this.#packets--;
     this.#free[this.#freeCount++] = slot; // never full: it is as long as the slot arrays
+    if (this.#packets === 0) this.#reset();
+  }
+
+  /** Nothing held: every slot and batch is free; the memory of a burst is given back. */
+  #reset(): void {
+    this.#batchBase += this.#batches.length;
+    this.#batches = [];
+    this.#batchHead = 0;
+    this.#freeCount = 0;
+    this.#used = 0;
+    if (this.batch.length > SHRINK_SLOTS) this.#allocate(FIRST_SLOTS);
   }
 
   /** Arrival time of the oldest batch with records still held, ms; Infinity when none is. */
@@ -125,6 +142,18 @@ export class HeldRecords {
       this.#batchHead = 0;
     }
     return this.#batchHead < list.length ? list[this.#batchHead]!.arrivalMs : Infinity;
+  }
+
+  /** Fresh, empty slot arrays of `n` slots. */
+  #allocate(n: number): void {
+    this.batch = new Float64Array(n);
+    this.offset = new Uint32Array(n);
+    this.length = new Uint32Array(n);
+    this.sec = new Uint32Array(n);
+    this.frac = new Uint32Array(n);
+    this.key = new Float64Array(n);
+    this.ordinal = new Float64Array(n);
+    this.#free = new Int32Array(n);
   }
 
   #grow(): void {

@@ -32,6 +32,7 @@ export { RECEIVER_ERROR_CODES, ReceiverError, type ReceiverErrorCode } from './e
 export { checkOutput, type OutputKind } from './output-check.js';
 export {
   REORDER_DEFAULT_WINDOW_MS,
+  REORDER_HELD_RECORD_BYTES,
   REORDER_IDLE_MS,
   REORDER_MAX_NAMESPACES,
   REORDER_MAX_NAMESPACE_SENDERS,

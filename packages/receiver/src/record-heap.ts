@@ -5,6 +5,11 @@
 
 import type { HeldRecords } from './held-records.js';
 
+/** First capacity of a heap, slots; it doubles as needed. */
+const FIRST_SLOTS = 64;
+/** A heap that empties with more room than this lets it go. */
+const SHRINK_SLOTS = 4096;
+
 /** How a {@link RecordHeap} orders its records. */
 export type RecordOrder =
   /** By `key` (an unwrapped NFULA_SEQ_GLOBAL), then arrival. */
@@ -16,7 +21,7 @@ export type RecordOrder =
 export class RecordHeap {
   readonly #held: HeldRecords;
   readonly #bySeq: boolean;
-  #heap = new Int32Array(64);
+  #heap = new Int32Array(FIRST_SLOTS);
   #size = 0;
 
   constructor(held: HeldRecords, order: RecordOrder) {
@@ -69,6 +74,8 @@ export class RecordHeap {
       i = c;
     }
     if (n > 0) h[i] = last;
+    // Empty after a burst: give the memory back (a window may have many streams).
+    else if (h.length > SHRINK_SLOTS) this.#heap = new Int32Array(FIRST_SLOTS);
     return top;
   }
 

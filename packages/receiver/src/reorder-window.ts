@@ -29,6 +29,13 @@ export const REORDER_DEFAULT_WINDOW_MS = 200;
  */
 export const REORDER_IDLE_MS = 10_000;
 
+/**
+ * What the window keeps per held record besides its bytes, counted against `bufferBytes`: its
+ * slot in HeldRecords (7 numbers, 40 bytes), its free-list entry and its heap entry (4 each).
+ */
+export const REORDER_HELD_RECORD_BYTES = 48;
+const HELD_RECORD_BYTES = REORDER_HELD_RECORD_BYTES;
+
 /** Namespaces merged by NFULA_SEQ_GLOBAL at once; records of further ones are merged by time. */
 export const REORDER_MAX_NAMESPACES = 256;
 
@@ -40,8 +47,8 @@ export interface ReorderWindowOptions {
   /** Longest a record is held, ms, from its arrival (`--reorder-window`); above 0. */
   windowMs: number;
   /**
-   * Most bytes of batches held (`--reorder-buffer`); beyond it the oldest records in order are
-   * released early (counted in `overflowPackets`).
+   * Most bytes held (`--reorder-buffer`): the batches' buffers plus REORDER_HELD_RECORD_BYTES per
+   * record; beyond it the first records in order are released early (`overflowPackets`).
    */
   bufferBytes: number;
   /** Takes each released batch: whole records, timestamps non-decreasing. Called synchronously. */
@@ -62,7 +69,7 @@ export interface ReorderWindowOptions {
 export interface ReorderStats {
   /** Records held now. */
   heldPackets: number;
-  /** Bytes of the batches they lie in (the memory the window keeps alive). */
+  /** Bytes of the batches they lie in (the memory the window keeps alive besides its index). */
   heldBytes: number;
   /**
    * Records written out of place: after a record that sorts after them (a later timestamp of
@@ -118,7 +125,7 @@ interface Stream {
  *   sender, alone, with its frames in order and nothing held, is passed through as it came
  *   (the fast path: no copy, one walk that only reads timestamps).
  * - A record later than that (`latePackets`) is still written, stamped with the last timestamp
- *   written. The window holds at most `bufferBytes` of batches; beyond it the first records in
+ *   written. The window holds at most `bufferBytes` (batches and index); beyond it the first records in
  *   order are released early (`overflowPackets`).
  *
  * Held records are slots in typed arrays (HeldRecords) ordered by heaps (RecordHeap): nothing is
@@ -392,7 +399,7 @@ export class ReorderWindow {
       if (st === null) break;
       let overflow = false;
       if (!all && held.oldestArrivalMs() > dueBefore && !this.#early(now)) {
-        if (held.heldBytes <= this.#bufferBytes) break;
+        if (held.heldBytes + held.packets * HELD_RECORD_BYTES <= this.#bufferBytes) break;
         overflow = true;
       }
       this.#pop(st, n++, overflow);

@@ -267,8 +267,8 @@ test('a number behind its namespace is late too', () => {
 });
 
 test('full: the first records in order are released early, counted, still in order', () => {
-  // Room for two 48-byte batches.
-  const { w, out, advance } = harness({ bufferBytes: 100 });
+  // Room for two batches of two 24-byte records: 48 bytes each, 2 x 48 of index.
+  const { w, out, advance } = harness({ bufferBytes: 300 });
   const push = (us: number, id: number): void =>
     w.push(
       records([
