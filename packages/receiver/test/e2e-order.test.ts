@@ -2,7 +2,14 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { readPcapFile, type PcapRecord } from '@nflog-pipe/pcap-writer';
-import { Netns, inKernelOrder, requirePrereqs, sendTraffic, tcpFlows } from '@nflog-pipe/testing';
+import {
+  Netns,
+  inKernelOrder,
+  requirePrereqs,
+  sendTraffic,
+  tcpDirectionsRuleset,
+  tcpFlows,
+} from '@nflog-pipe/testing';
 import { runPipe, udpIds, type PipeRun } from './e2e-util.js';
 
 const usOf = (r: PcapRecord): number => r.tsSec * 1e6 + r.tsFrac;
@@ -120,24 +127,12 @@ table inet t {
 const HTTP_PORT = 8080;
 const FLOWS = 25;
 
-// Both directions on the output hook (every packet is sent by this host, over lo), the server's
-// in a group that flushes each packet at once (queue-threshold 1), the client's after its flush
-// timeout: unmerged, a SYN-ACK reaches the receiver before the SYN it answers.
-const FLOW_RULES = `
-table inet t {
-  chain out {
-    type filter hook output priority 0;
-    tcp dport ${HTTP_PORT} counter log group 1
-    tcp sport ${HTTP_PORT} counter log group 2 queue-threshold 1
-  }
-}
-`;
-
 async function flowsRun(t: TestContext, tag: string, split: boolean): Promise<void> {
   if (!requirePrereqs(t, { root: true, tools: ['ip', 'nft'] })) return;
   const ns = await Netns.create(tag);
   t.after(() => ns.remove());
-  await ns.nft(FLOW_RULES);
+  // The two directions of each flow in two groups that flush apart.
+  await ns.nft(tcpDirectionsRuleset(HTTP_PORT));
   const senders = split
     ? [
         { ns, groups: [1] },

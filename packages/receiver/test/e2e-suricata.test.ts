@@ -4,7 +4,13 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { Netns, requirePrereqs, sendTraffic, spawnChild } from '@nflog-pipe/testing';
+import {
+  Netns,
+  requirePrereqs,
+  sendTraffic,
+  spawnChild,
+  tcpDirectionsRuleset,
+} from '@nflog-pipe/testing';
 import { runPipe } from './e2e-util.js';
 
 const UDP_PORT = 9000;
@@ -14,19 +20,9 @@ const DATAGRAMS = 200;
 const REQUESTS = 25;
 
 // Everything on the output hook: this host sends it all (over lo), so its checksums are the
-// partial ones of checksum offload until the sender completes them. The server's direction
-// flushes each packet at once (queue-threshold 1), the client's after the flush timeout: in
-// arrival order most SYN-ACKs would come before their SYN.
-const NFT_RULES = `
-table inet t {
-  chain out {
-    type filter hook output priority 0;
-    udp dport ${UDP_PORT} counter log group 1
-    tcp dport ${HTTP_PORT} counter log group 1
-    tcp sport ${HTTP_PORT} counter log group 2 queue-threshold 1
-  }
-}
-`;
+// partial ones of checksum offload until the sender completes them. Each flow's directions in
+// two groups that flush apart: in arrival order most SYN-ACKs would come before their SYN.
+const NFT_RULES = tcpDirectionsRuleset(HTTP_PORT, [`udp dport ${UDP_PORT} counter log group 1`]);
 
 // A packet rule (every datagram's payload starts with its seed, payloadFor) and an
 // application-layer rule, which fires only when Suricata could follow the TCP session.

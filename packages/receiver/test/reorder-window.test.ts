@@ -35,6 +35,22 @@ function order(ns: number, seqs: readonly number[], delayBoundMs = 50): FrameOrd
   return { namespaceId: Buffer.alloc(24, ns), delayBoundMs, seqGlobal };
 }
 
+/**
+ * Pushes one batch of `sender` into `w`: a record per [µs, id]; with `ns`, in that namespace,
+ * numbered `seqs` (default: the ids).
+ */
+function send(
+  w: ReorderWindow,
+  sender: bigint,
+  recs: readonly [number, number][],
+  ns?: number,
+  seqs?: readonly number[],
+): void {
+  const list = recs.map(([us, id]) => ({ us, id }));
+  const o = ns === undefined ? undefined : order(ns, seqs ?? list.map((r) => r.id));
+  w.push(records(list), list.length, sender, o);
+}
+
 /** What came out: records read back in output order, and each batch as handed on. */
 interface Out {
   recs: Rec[];
@@ -135,26 +151,26 @@ test('one namespace, two senders: exact NFULA_SEQ_GLOBAL order, released as soon
   const { w, out, advance, peers } = harness();
   peers.n = 2;
   // Sender 1 stamps later than sender 2 reads: kernel order and timestamps disagree.
-  w.push(
-    records([
-      { us: 5_000, id: 1 },
-      { us: 5_000, id: 3 },
-      { us: 9_000, id: 5 },
-    ]),
-    3,
+  send(
+    w,
     1n,
-    order(7, [1, 3, 5]),
+    [
+      [5_000, 1],
+      [5_000, 3],
+      [9_000, 5],
+    ],
+    7,
   );
   assert.equal(out.recs.length, 0, 'number 2 may still come from the other sender');
-  w.push(
-    records([
-      { us: 4_000, id: 2 },
-      { us: 8_000, id: 4 },
-      { us: 8_500, id: 6 },
-    ]),
-    3,
+  send(
+    w,
     2n,
-    order(7, [2, 4, 6]),
+    [
+      [4_000, 2],
+      [8_000, 4],
+      [8_500, 6],
+    ],
+    7,
   );
   // No clock advance: both senders are past every number held.
   assert.deepEqual(ids(out.recs), [1, 2, 3, 4, 5, 6]);
@@ -167,21 +183,21 @@ test('one namespace, two senders: exact NFULA_SEQ_GLOBAL order, released as soon
   assert.equal(w.stats().latePackets, 0);
 
   // 7 is the next number: out at once. 9 follows a gap the other sender may fill: held.
-  w.push(
-    records([
-      { us: 10_000, id: 7 },
-      { us: 11_000, id: 9 },
-    ]),
-    2,
+  send(
+    w,
     1n,
-    order(7, [7, 9]),
+    [
+      [10_000, 7],
+      [11_000, 9],
+    ],
+    7,
   );
   assert.deepEqual(ids(out.recs).slice(6), [7]);
-  w.push(records([{ us: 10_500, id: 8 }]), 1, 2n, order(7, [8]));
+  send(w, 2n, [[10_500, 8]], 7);
   assert.deepEqual(ids(out.recs).slice(6), [7, 8, 9], 'the gap filled: in order');
 
   // A gap nobody fills (a number the kernel dropped): the time bound lets it go.
-  w.push(records([{ us: 12_000, id: 11 }]), 1, 1n, order(7, [11]));
+  send(w, 1n, [[12_000, 11]], 7);
   advance(W - 1);
   assert.equal(out.recs.length, 9);
   advance(1);
@@ -193,23 +209,25 @@ test('NFULA_SEQ_GLOBAL wraps at 2^32 and stays in order', () => {
   const { w, out, peers } = harness();
   peers.n = 2;
   const top = 0xffffffff;
-  w.push(
-    records([
-      { us: 1, id: 1 },
-      { us: 3, id: 3 },
-    ]),
-    2,
+  send(
+    w,
     1n,
-    order(3, [top - 1, 0]),
+    [
+      [1, 1],
+      [3, 3],
+    ],
+    3,
+    [top - 1, 0],
   );
-  w.push(
-    records([
-      { us: 2, id: 2 },
-      { us: 4, id: 4 },
-    ]),
-    2,
+  send(
+    w,
     2n,
-    order(3, [top, 1]),
+    [
+      [2, 2],
+      [4, 4],
+    ],
+    3,
+    [top, 1],
   );
   assert.deepEqual(ids(out.recs), [1, 2, 3, 4]);
 });
@@ -217,25 +235,27 @@ test('NFULA_SEQ_GLOBAL wraps at 2^32 and stays in order', () => {
 test('namespaces and time streams together: merged by timestamp, each namespace by number', () => {
   const { w, out, advance, peers } = harness();
   peers.n = 3;
-  w.push(
-    records([
-      { us: 100, id: 1 },
-      { us: 300, id: 3 },
-    ]),
-    2,
+  send(
+    w,
     1n,
-    order(1, [40, 41]),
+    [
+      [100, 1],
+      [300, 3],
+    ],
+    1,
+    [40, 41],
   );
-  w.push(
-    records([
-      { us: 200, id: 2 },
-      { us: 400, id: 4 },
-    ]),
-    2,
+  send(
+    w,
     2n,
-    order(2, [900, 901]),
+    [
+      [200, 2],
+      [400, 4],
+    ],
+    2,
+    [900, 901],
   );
-  w.push(records([{ us: 250, id: 25 }]), 1, 3n); // no numbers: only the time bound releases
+  send(w, 3n, [[250, 25]]); // no numbers: only the time bound releases
   assert.equal(out.recs.length, 0);
   advance(W);
   assert.deepEqual(ids(out.recs), [1, 2, 25, 3, 4]);
@@ -244,11 +264,11 @@ test('namespaces and time streams together: merged by timestamp, each namespace 
 
 test('a late record is still written, stamped with the last timestamp written, and counted', () => {
   const { w, out, advance } = harness();
-  w.push(records([{ us: 2_000_000, id: 1 }]), 1, 1n);
+  send(w, 1n, [[2_000_000, 1]]);
   advance(W);
   assert.deepEqual(ids(out.recs), [1]);
   // Older than what is already out: it missed its place.
-  w.push(records([{ us: 1_000_000, id: 2 }]), 1, 2n);
+  send(w, 2n, [[1_000_000, 2]]);
   advance(W);
   assert.deepEqual(out.recs, [
     { us: 2_000_000, id: 1 },
@@ -260,8 +280,8 @@ test('a late record is still written, stamped with the last timestamp written, a
 
 test('a number behind its namespace is late too', () => {
   const { w, out } = harness();
-  w.push(records([{ us: 50, id: 5 }]), 1, 1n, order(1, [5]));
-  w.push(records([{ us: 60, id: 4 }]), 1, 1n, order(1, [4]));
+  send(w, 1n, [[50, 5]], 1);
+  send(w, 1n, [[60, 4]], 1);
   assert.deepEqual(ids(out.recs), [5, 4]);
   assert.equal(w.stats().latePackets, 1);
 });
@@ -270,14 +290,10 @@ test('full: the first records in order are released early, counted, still in ord
   // Room for two batches of two 24-byte records: 48 bytes each, 2 x 48 of index.
   const { w, out, advance } = harness({ bufferBytes: 300 });
   const push = (us: number, id: number): void =>
-    w.push(
-      records([
-        { us, id },
-        { us: us + 1, id: id + 1 },
-      ]),
-      2,
-      BigInt(id),
-    );
+    send(w, BigInt(id), [
+      [us, id],
+      [us + 1, id + 1],
+    ]);
   push(300, 30);
   push(100, 10);
   assert.equal(out.recs.length, 0);
@@ -307,7 +323,7 @@ test('fast path: one sender alone, in order, nothing held: the same buffer at on
   // A second peer connects: from now on its records could precede, so they are held.
   const h = harness();
   h.peers.n = 2;
-  h.w.push(records([{ us: 1, id: 1 }]), 1, 1n, order(1, [1]));
+  send(h.w, 1n, [[1, 1]], 1);
   assert.equal(h.out.recs.length, 0);
 });
 
@@ -325,12 +341,12 @@ test('a view, not a copy, when what is released is one piece of one batch', () =
 
 test('close() writes everything held, in order; later batches pass as they come', () => {
   const { w, out } = harness();
-  w.push(records([{ us: 9, id: 9 }]), 1, 1n);
-  w.push(records([{ us: 3, id: 3 }]), 1, 2n);
+  send(w, 1n, [[9, 9]]);
+  send(w, 2n, [[3, 3]]);
   w.close();
   assert.deepEqual(ids(out.recs), [3, 9]);
   w.close();
-  w.push(records([{ us: 1, id: 1 }]), 1, 1n);
+  send(w, 1n, [[1, 1]]);
   assert.deepEqual(ids(out.recs), [3, 9, 1]);
 });
 

@@ -15,6 +15,7 @@ import {
   requirePrereqs,
   sendTraffic,
   stopCleanly,
+  tcpDirectionsRuleset,
   tcpFlows,
   waitForLogCounters,
   type LogCounters,
@@ -24,21 +25,8 @@ import { receivePackets, type Pkt } from './kernel-helper.js';
 const PORT = 8080;
 const FLOWS_PER_FAMILY = 25;
 
-// Both directions on the output hook (every packet is sent by this host, over lo). The server's
-// group flushes every packet at once (queue-threshold 1) while the client's waits for its flush
-// timeout: a SYN-ACK reaches the socket before the SYN it answers unless the sender merges.
-const RULES = `
-table inet t {
-  chain out {
-    type filter hook output priority 0;
-    tcp dport ${PORT} counter log group 1
-    tcp sport ${PORT} counter log group 2 queue-threshold 1
-  }
-}
-`;
-
 /**
- * A namespace with RULES, nflog-zmq-send on groups 1 and 2 (with `args`) into a PULL socket,
+ * A namespace with tcpDirectionsRuleset(PORT), nflog-zmq-send on groups 1 and 2 (with `args`) into a PULL socket,
  * `flows` request/response flows per family in `families`; resolves once the sender has stopped
  * and everything it queued was received.
  */
@@ -58,7 +46,7 @@ async function shipFlows(
   const dir = await makeTempDir(t);
   const ns = await Netns.create(tag);
   t.after(() => ns.remove());
-  await ns.nft(RULES);
+  await ns.nft(tcpDirectionsRuleset(PORT));
   const pull = new Pull();
   t.after(() => pull.close());
   const endpoint = `ipc://${join(dir, 'pull.sock')}`;

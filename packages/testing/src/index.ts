@@ -65,7 +65,7 @@ export {
 } from './prometheus.js';
 export { PYZMQ_PYTHON, requirePyzmq, runPython } from './pyzmq.js';
 export { collectMessages, type MessageCollector } from './collect-messages.js';
-export { udpLogRuleset, type UdpLogRule } from './nft-rules.js';
+export { tcpDirectionsRuleset, udpLogRuleset, type UdpLogRule } from './nft-rules.js';
 export {
   NFULA,
   NFULNL_MSG_PACKET,
