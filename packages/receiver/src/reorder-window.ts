@@ -125,8 +125,8 @@ interface Stream {
  *   sender, alone, with its frames in order and nothing held, is passed through as it came
  *   (the fast path: no copy, one walk that only reads timestamps).
  * - A record later than that (`latePackets`) is still written, stamped with the last timestamp
- *   written. The window holds at most `bufferBytes` (batches and index); beyond it the first records in
- *   order are released early (`overflowPackets`).
+ *   written. The window holds at most `bufferBytes` (batches and index); beyond it the first
+ *   records in order are released early (`overflowPackets`).
  *
  * Held records are slots in typed arrays (HeldRecords) ordered by heaps (RecordHeap): nothing is
  * allocated per packet; each released record is copied once, into the batch handed to
