@@ -434,8 +434,13 @@ const SEED_B = 22;
 const SEED_L = 23;
 
 /** Records of payloadFor(seed, i, 64) for i in [from, from + n). */
+/**
+ * Records of packets [from, from + n), stamped one second apart from packet 0 on, as one sender's
+ * frames are: the receiver's reorder window writes by timestamp.
+ */
 function records(seed: number, from: number, n: number): Buffer {
-  return makeRecords(Array.from({ length: n }, (_, k) => payloadFor(seed, from + k, 64)));
+  const payloads = Array.from({ length: n }, (_, k) => payloadFor(seed, from + k, 64));
+  return makeRecords(payloads, 1_700_000_000 + from);
 }
 
 /** A compressed v1 frame with the given deflate section and header claims. */

@@ -26,7 +26,7 @@ import {
   type ChildHandle,
 } from '@nflog-pipe/testing';
 import { pushSocket, readFifo, startReceiver } from './e2e-util.js';
-import { logFields, numbered, records } from './helpers.js';
+import { liveRecords, logFields, numbered } from './helpers.js';
 
 const MIB = 1048576;
 const READ_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK;
@@ -57,7 +57,7 @@ function frames(n: number, first = 0): Buffer[] {
     const ids = Array.from({ length: 100 }, (_, i) => first + f * 100 + i);
     return encodeFrame(
       { linktype: 101, senderId: 7n, firstSeq: BigInt(ids[0]!), count: ids.length },
-      records(ids.map((i) => numbered(i, 1400))),
+      liveRecords(ids.map((i) => numbered(i, 1400))),
     );
   });
 }
@@ -81,7 +81,12 @@ test('by default each reader gets a 1 MiB pipe; a reader leaving it full loses e
   const push = pushSocket(t, ep);
   for (const f of frames(20)) await push.send(f);
   const sent = 2000;
-  await waitForLogCounters(recv, 'stats', (c) => c['in_pkt'] === sent, 'all frames in');
+  await waitForLogCounters(
+    recv,
+    'stats',
+    (c) => c['in_pkt'] === sent && c['reorder_held_pkt'] === 0,
+    'all frames in and out of the reorder window',
+  );
   await pollUntil(
     () => pipeUnread(reader.fd) > MIB - 64 * 1024,
     () => `pipe holds ${pipeUnread(reader.fd)} bytes`,

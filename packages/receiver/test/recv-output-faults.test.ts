@@ -108,6 +108,10 @@ test('file output on a full disk: warned once, ingestion, ring and queries go on
     q,
     '--stats-interval',
     '0.05',
+    // Each frame to the file as it comes: the file is cut back to the last batch written whole,
+    // so a window releasing what it held as one batch would make how many fit a matter of timing.
+    '--reorder-window',
+    '0',
   ]);
   t.after(() => recv.kill('SIGKILL'));
   await recv.waitForStderr(/ started /);
@@ -119,12 +123,7 @@ test('file output on a full disk: warned once, ingestion, ring and queries go on
   const push = pushSocket(t, ep);
   await sendEach(push, 0, 100);
   await recv.waitForStderr(/ WARN .*cannot write the pcap output.*ENOSPC/);
-  const full = await waitForLogCounters(
-    recv,
-    'stats',
-    (c) => c['in_pkt'] === 100 && c['reorder_held_pkt'] === 0,
-    '100 in and out of the reorder window',
-  );
+  const full = await waitForLogCounters(recv, 'stats', (c) => c['in_pkt'] === 100, '100 in');
   // Whole records only (readPcapFile refuses a partial one), exactly out_pkt of them: the
   // first ones; what the failed write had taken is cut off again, and what the writer had not
   // written waits in the queue, none lost.
@@ -159,8 +158,8 @@ test('file output on a full disk: warned once, ingestion, ring and queries go on
   const done = await waitForLogCounters(
     recv,
     'stats',
-    (c) => c['in_pkt'] === 150 && c['reorder_held_pkt'] === 0 && c['queued_pkt'] === 0,
-    '150 in, none held or queued',
+    (c) => c['in_pkt'] === 150 && c['queued_pkt'] === 0,
+    '150 in, none queued',
   );
   // The last writes may still be on their way to the file: wait until it holds out_pkt records.
   await pollUntil(
