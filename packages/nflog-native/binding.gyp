@@ -7,6 +7,8 @@
         "native/nl_socket.c",
         "native/nl_records.c",
         "native/nl_ip.c",
+        "native/nl_flow.c",
+        "native/nl_shard.c",
         "native/nl_merge.c",
         "native/nl_account.c",
         "native/nl_privs.c"

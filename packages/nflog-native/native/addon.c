@@ -7,6 +7,8 @@
  *   replayNflog(events, config) -> { batches, ... } (tests: the drain logic,
  *     merge included, on recorded datagrams with given times)
  *   lockPrivileges() -> undefined | { errno, syscall, group }  (nl_privs.c)
+ *   groupByShard(records, index, table, shards, perShard) -> Buffer
+ *     (nl_shard.c: one read's records grouped by the shard of their flow)
  * Handle methods: close, ref, unref, pause, resume, drain, flush, unbind,
  * stats, info, account.
  *
@@ -32,9 +34,11 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "nl_flow.h"
 #include "nl_merge.h"
 #include "nl_privs.h"
 #include "nl_records.h"
+#include "nl_shard.h"
 #include "nl_socket.h"
 
 /* Largest datagram we accept: the kernel caps a batch (nlbufsiz) at 128 KiB;
@@ -200,6 +204,16 @@ static int nfl_get_u32(napi_env env, napi_value obj, const char *key,
   return 0;
 }
 
+/* An optional u32 property; `def` when absent. */
+static int nfl_opt_u32(napi_env env, napi_value obj, const char *key,
+                       uint32_t def, uint32_t *out) {
+  bool has = false;
+  *out = def;
+  if (napi_has_named_property(env, obj, key, &has) != napi_ok)
+    return -1;
+  return has ? nfl_get_u32(env, obj, key, out) : 0;
+}
+
 static napi_value nfl_failure(napi_env env, int err, const char *syscall,
                               int group) {
   napi_value obj, s;
@@ -285,11 +299,12 @@ fail:
 
 /* ---- records: datagrams -> one Buffer --------------------------------- */
 
-static void nfl_core_init(struct nfl_core *c, int linktype,
-                          int wire_checksums) {
+static void nfl_core_init(struct nfl_core *c, int linktype, int wire_checksums,
+                          int flow_key) {
   memset(c, 0, sizeof(*c));
   c->cfg.linktype = linktype;
   c->cfg.wire_checksums = wire_checksums;
+  c->cfg.flow_key = flow_key;
 }
 
 /* The measure pass: the bytes and number of the records `segs` will make. */
@@ -833,7 +848,8 @@ static napi_value nfl_m_info(napi_env env, napi_callback_info info) {
 /*
  * open(groups: number[], config, onBatch)
  * config: { copyRange, nlbufsiz, qthresh, timeoutCs, rcvbufBytes, linktype,
- *           wireChecksums, merge, holdMs, debugRaw } (validated in TS).
+ *           wireChecksums, flowKey?, merge, holdMs, debugRaw } (validated in
+ *           TS; flowKey NLF_KEY_*, default 5-tuple).
  * Returns the handle, or a failure object { errno, syscall, group } after
  * undoing everything (one cleanup path).
  */
@@ -843,6 +859,7 @@ static napi_value nfl_open(napi_env env, napi_callback_info info) {
   napi_valuetype cbtype;
   uint32_t ngroups = 0, i, rcvbuf = 0, linktype = 0, debug_raw = 0;
   uint32_t wire_checksums = 0, merge = 0, hold_ms = 0, account_max = 0;
+  uint32_t flow_key = NLF_KEY_5TUPLE;
   uint32_t groups[NFL_MAX_GROUPS];
   uint16_t groups16[NFL_MAX_GROUPS];
   struct nl_group_config cfg;
@@ -883,7 +900,8 @@ static napi_value nfl_open(napi_env env, napi_callback_info info) {
       nfl_get_u32(env, argv[1], "merge", &merge) != 0 ||
       nfl_get_u32(env, argv[1], "holdMs", &hold_ms) != 0 ||
       nfl_get_u32(env, argv[1], "debugRaw", &debug_raw) != 0 ||
-      nfl_get_u32(env, argv[1], "accountMaxSeries", &account_max) != 0) {
+      nfl_get_u32(env, argv[1], "accountMaxSeries", &account_max) != 0 ||
+      nfl_opt_u32(env, argv[1], "flowKey", NLF_KEY_5TUPLE, &flow_key) != 0) {
     napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "bad config object");
     return NULL;
   }
@@ -901,7 +919,7 @@ static napi_value nfl_open(napi_env env, napi_callback_info info) {
   h->env = env;
   h->fd = -1;
   h->debug_raw = debug_raw != 0;
-  nfl_core_init(&h->core, (int)linktype, wire_checksums != 0);
+  nfl_core_init(&h->core, (int)linktype, wire_checksums != 0, (int)flow_key);
   for (i = 0; i < ngroups; i++)
     groups16[i] = (uint16_t)groups[i];
   h->core.merging = merge != 0;
@@ -1014,16 +1032,6 @@ fail:
 
 /* ---- parseNflogMessages, replayNflog (tests, tools) ------------------- */
 
-/* An optional u32 property; `def` when absent. */
-static int nfl_opt_u32(napi_env env, napi_value obj, const char *key,
-                       uint32_t def, uint32_t *out) {
-  bool has = false;
-  *out = def;
-  if (napi_has_named_property(env, obj, key, &has) != napi_ok)
-    return -1;
-  return has ? nfl_get_u32(env, obj, key, out) : 0;
-}
-
 /* The result object: counters, then the batch's buffer and its layout. */
 static napi_value nfl_result(napi_env env, const struct nfl_core *c,
                              const struct nfl_out *out) {
@@ -1039,7 +1047,8 @@ static napi_value nfl_result(napi_env env, const struct nfl_core *c,
   return obj;
 }
 
-/* parseNflogMessages(buf, { linktype, wireChecksums, accountMaxSeries? }):
+/* parseNflogMessages(buf, { linktype, wireChecksums, accountMaxSeries?,
+ * flowKey? }):
  * one datagram through the walker, stamped now when it has no
  * NFULA_TIMESTAMP, counted by rule with accountMaxSeries > 0. */
 static napi_value nfl_parse(napi_env env, napi_callback_info info) {
@@ -1047,6 +1056,7 @@ static napi_value nfl_parse(napi_env env, napi_callback_info info) {
   napi_value argv[2], result, acct;
   void *data = NULL;
   uint32_t linktype = 0, wire_checksums = 0, account_max = 0;
+  uint32_t flow_key = NLF_KEY_5TUPLE;
   bool is_buf = false;
   struct nfl_core core;
   struct nfl_seg seg;
@@ -1061,11 +1071,13 @@ static napi_value nfl_parse(napi_env env, napi_callback_info info) {
     return NULL;
   }
   NFL_CALL(env, napi_get_buffer_info(env, argv[0], &data, &len), NULL);
-  if (nfl_opt_u32(env, argv[1], "accountMaxSeries", 0, &account_max) != 0) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "accountMaxSeries");
+  if (nfl_opt_u32(env, argv[1], "accountMaxSeries", 0, &account_max) != 0 ||
+      nfl_opt_u32(env, argv[1], "flowKey", NLF_KEY_5TUPLE, &flow_key) != 0) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE",
+                          "accountMaxSeries, flowKey");
     return NULL;
   }
-  nfl_core_init(&core, (int)linktype, wire_checksums != 0);
+  nfl_core_init(&core, (int)linktype, wire_checksums != 0, (int)flow_key);
   if (account_max > 0 && nla_init(&core.acct, account_max) != 0) {
     napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "accountMaxSeries");
     return NULL;
@@ -1089,7 +1101,7 @@ static napi_value nfl_parse(napi_env env, napi_callback_info info) {
 /*
  * replayNflog(events, config): the drain's conversion (merge included) on
  * recorded datagrams, with the clocks given. config: { linktype,
- * wireChecksums, merge, holdMs, groups }. Each event is one drain: {
+ * wireChecksums, flowKey?, merge, holdMs, groups }. Each event is one drain: {
  * datagram? (Buffer), nowMs, recvMs? (= nowMs), wallSec?, wallUsec? (receipt
  * time of records without NFULA_TIMESTAMP), empty? (1: the socket was read
  * empty, so holds may end), flush? (1: release everything) }.
@@ -1099,7 +1111,7 @@ static napi_value nfl_replay(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2], groups_v, batches, result;
   uint32_t nevents = 0, ngroups = 0, i, linktype = 0, wire_checksums = 0;
-  uint32_t merge = 0, hold_ms = 0;
+  uint32_t merge = 0, hold_ms = 0, flow_key = NLF_KEY_5TUPLE;
   uint16_t groups[NLM_MAX_GROUPS];
   bool is_array = false;
   struct nfl_core core;
@@ -1111,6 +1123,7 @@ static napi_value nfl_replay(napi_env env, napi_callback_info info) {
       nfl_get_u32(env, argv[1], "wireChecksums", &wire_checksums) != 0 ||
       nfl_get_u32(env, argv[1], "merge", &merge) != 0 ||
       nfl_get_u32(env, argv[1], "holdMs", &hold_ms) != 0 ||
+      nfl_opt_u32(env, argv[1], "flowKey", NLF_KEY_5TUPLE, &flow_key) != 0 ||
       napi_get_named_property(env, argv[1], "groups", &groups_v) != napi_ok ||
       napi_get_array_length(env, groups_v, &ngroups) != napi_ok ||
       ngroups > NLM_MAX_GROUPS) {
@@ -1127,7 +1140,7 @@ static napi_value nfl_replay(napi_env env, napi_callback_info info) {
   }
   NFL_CALL(env, napi_get_array_length(env, argv[0], &nevents), NULL);
   NFL_CALL(env, napi_create_array_with_length(env, nevents, &batches), NULL);
-  nfl_core_init(&core, (int)linktype, wire_checksums != 0);
+  nfl_core_init(&core, (int)linktype, wire_checksums != 0, (int)flow_key);
   core.merging = merge != 0;
   nlm_init(&core.merge, groups, ngroups, hold_ms);
   for (i = 0; i < nevents; i++) {
@@ -1186,6 +1199,77 @@ static napi_value nfl_replay(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* ---- groupByShard: one read's records by shard (nl_shard.c) ------------ */
+
+/* A typed array's bytes and element count, or -1 when it is none of
+ * `type`. */
+static int nfl_typed(napi_env env, napi_value v, napi_typedarray_type type,
+                     void **data, size_t *length) {
+  bool is_typed = false;
+  napi_typedarray_type t;
+  if (napi_is_typedarray(env, v, &is_typed) != napi_ok || !is_typed ||
+      napi_get_typedarray_info(env, v, &t, length, data, NULL, NULL) !=
+          napi_ok ||
+      t != type)
+    return -1;
+  return 0;
+}
+
+/*
+ * groupByShard(records, index, table, shards, perShard) -> Buffer
+ * records, index: one read's two views; table: Uint8Array(NLS_BUCKETS);
+ * perShard: Uint32Array(2 * shards), filled with each shard's record count
+ * and bytes. The Buffer holds every shard's records, then every shard's
+ * index entries (nl_shard.h). Throws RangeError for records or a table that
+ * do not fit together.
+ */
+static napi_value nfl_group_by_shard(napi_env env, napi_callback_info info) {
+  size_t argc = 5, rec_len = 0, ix_len = 0, table_len = 0, per_len = 0;
+  size_t count, bytes = 0, s;
+  napi_value argv[5], result;
+  void *rec = NULL, *ix = NULL, *table = NULL, *per = NULL, *out = NULL;
+  uint32_t shards = 0;
+  bool is_buf = false;
+
+  NFL_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL), NULL);
+  if (argc < 5 || napi_is_buffer(env, argv[0], &is_buf) != napi_ok || !is_buf ||
+      napi_get_buffer_info(env, argv[0], &rec, &rec_len) != napi_ok ||
+      napi_is_buffer(env, argv[1], &is_buf) != napi_ok || !is_buf ||
+      napi_get_buffer_info(env, argv[1], &ix, &ix_len) != napi_ok ||
+      nfl_typed(env, argv[2], napi_uint8_array, &table, &table_len) != 0 ||
+      napi_get_value_uint32(env, argv[3], &shards) != napi_ok ||
+      nfl_typed(env, argv[4], napi_uint32_array, &per, &per_len) != 0) {
+    napi_throw_type_error(
+        env, "ERR_INVALID_ARG_TYPE",
+        "groupByShard(records, index, table: Uint8Array, shards, perShard: "
+        "Uint32Array)");
+    return NULL;
+  }
+  if (table_len != NLS_BUCKETS || shards < 1 || shards > NLS_MAX_SHARDS ||
+      per_len < 2 * (size_t)shards || ix_len % NLR_INDEX_ENTRY_BYTES != 0) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE",
+                           "groupByShard: table of 65536, 1..255 shards, "
+                           "perShard of 2 per shard, whole index entries");
+    return NULL;
+  }
+  count = ix_len / NLR_INDEX_ENTRY_BYTES;
+  memset(per, 0, 2 * (size_t)shards * sizeof(uint32_t));
+  if (nls_measure(rec, rec_len, ix, count, table, shards, per) != 0) {
+    napi_throw_range_error(env, "ERR_NFLOG_BAD_INDEX",
+                           "groupByShard: an index entry does not match the "
+                           "records, or the table names a shard >= shards");
+    return NULL;
+  }
+  for (s = 0; s < shards; s++)
+    bytes += ((uint32_t *)per)[2 * s + 1];
+  NFL_CALL(env,
+           napi_create_buffer(env, bytes + count * NLR_INDEX_ENTRY_BYTES, &out,
+                              &result),
+           NULL);
+  nls_gather(rec, ix, count, table, shards, per, out);
+  return result;
+}
+
 /* ---- lockPrivileges: no_new_privs and an empty bounding set (nl_privs.c) */
 
 static napi_value nfl_lock_privileges(napi_env env, napi_callback_info info) {
@@ -1201,6 +1285,8 @@ static napi_value nfl_init(napi_env env, napi_value exports) {
       {"parseNflogMessages", NULL, nfl_parse, NULL, NULL, NULL, napi_default,
        NULL},
       {"replayNflog", NULL, nfl_replay, NULL, NULL, NULL, napi_default, NULL},
+      {"groupByShard", NULL, nfl_group_by_shard, NULL, NULL, NULL, napi_default,
+       NULL},
       {"lockPrivileges", NULL, nfl_lock_privileges, NULL, NULL, NULL,
        napi_default, NULL},
   };

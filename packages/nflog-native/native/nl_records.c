@@ -12,6 +12,7 @@
 #include <linux/netlink.h>
 #include <string.h>
 
+#include "nl_flow.h"
 #include "nl_ip.h"
 
 #define NLR_NFGENMSG_BYTES 4u
@@ -283,7 +284,10 @@ static void nlr_emit(const struct nlr_pkt *pkt, const struct nlr_config *cfg,
   }
   nlr_put_le32(ix + NLR_IX_OFFSET, (uint32_t)rec_off);
   nlr_put_le32(ix + NLR_IX_SEQ_GLOBAL, pkt->seq_global);
-  nlr_put_le32(ix + NLR_IX_FLOW_HASH, 0);
+  /* From the kernel's bytes (the copy may have had its checksums rewritten,
+   * which the key does not read anyway), while they are in cache. */
+  nlr_put_le32(ix + NLR_IX_FLOW_HASH,
+               nlf_flow_hash(pkt->payload, pkt->payload_len, cfg->flow_key));
   nlr_put_le16(ix + NLR_IX_GROUP, nlr_get_be16(pkt->nfgen + 2));
   ix[NLR_IX_HOOK] = (uint8_t)pkt->hook;
   ix[NLR_IX_FLAGS] = flags;

@@ -25,7 +25,7 @@
  * Index entry, one per record, little-endian (README "Record index"):
  *   0  u32 offset of the record's pcap header in the records area
  *   4  u32 NFULA_SEQ_GLOBAL (valid with NLR_IX_F_SEQ_GLOBAL)
- *   8  u32 flow hash, 0 for now (reserved for issue 15's sharding)
+ *   8  u32 flow hash (nl_flow.h, with nlr_config.flow_key)
  *  12  u16 NFLOG group
  *  14  u8  hook (NF_INET_*; NLR_IX_NO_HOOK without NFULA_PACKET_HDR)
  *  15  u8  flags, NLR_IX_F_*
@@ -84,6 +84,8 @@ struct nlr_config {
   /* 1: complete the checksums of locally generated packets (no input
    * interface, output or postrouting hook), as they will be on the wire. */
   int wire_checksums;
+  /* NLF_KEY_5TUPLE or NLF_KEY_2TUPLE: what the flow hash keys on. */
+  int flow_key;
 };
 
 /* Wall-clock time used when a message has no NFULA_TIMESTAMP. */

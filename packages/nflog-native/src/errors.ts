@@ -19,6 +19,8 @@ export const NFLOG_ERROR_CODES = [
   'ERR_NFLOG_UNKNOWN_ERRNO',
   /** /proc could not tell the boot id or the network namespace (readNamespaceId). */
   'ERR_NFLOG_NAMESPACE_ID',
+  /** groupByShard: an index entry does not match the records it indexes, or the table names a shard that does not exist. */
+  'ERR_NFLOG_BAD_INDEX',
 ] as const;
 
 /** One of {@link NFLOG_ERROR_CODES}. */

@@ -47,7 +47,11 @@ export {
   NFLOG_RECORD_FLAG,
   NF_HOOK,
   indexFlags,
+  indexFlowHash,
   indexOffset,
   indexSeqGlobal,
 } from './record-index.js';
 export { NAMESPACE_ID_BYTES, readNamespaceId } from './namespace-id.js';
+export { NFLOG_FLOW_KEYS, type NflogFlowKey } from './flow-key.js';
+export { murmur3x86_32 } from './murmur3.js';
+export { NFLOG_MAX_SHARDS, NFLOG_SHARD_BUCKETS, groupByShard, shardBucket } from './shard-group.js';

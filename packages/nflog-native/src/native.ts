@@ -36,6 +36,8 @@ export interface NativeConfig {
   linktype: 101 | 239;
   /** 1: complete the checksums of locally generated packets. */
   wireChecksums: 0 | 1;
+  /** What the index's flow hash keys on: 0 the 5-tuple, 1 the addresses (nl_flow.h NLF_KEY_*). */
+  flowKey: 0 | 1;
   /** 1: hold and release records in NFULA_SEQ_GLOBAL order (several groups). */
   merge: 0 | 1;
   /** The merge's hold, ms (see nl_merge.h). */
@@ -123,6 +125,8 @@ export interface NativeReplayEvent {
 export interface NativeWalkConfig {
   linktype: number;
   wireChecksums: 0 | 1;
+  /** nl_flow.h NLF_KEY_*: 0 the 5-tuple (default), 1 the addresses. */
+  flowKey?: 0 | 1;
   /** parseNflogMessages: capacity of an accounting table (0 or absent: none). */
   accountMaxSeries?: number;
 }
@@ -139,6 +143,18 @@ export interface NativeBinding {
     events: NativeReplayEvent[],
     config: NativeWalkConfig & { merge: 0 | 1; holdMs: number; groups: number[] },
   ): NativeCounts & { batches: NativeBatch[] };
+  /**
+   * One read's records grouped by the shard `table[flowHash >>> 16]` names (nl_shard.c); fills
+   * perShard with [count, bytes] per shard. Throws RangeError (code ERR_OUT_OF_RANGE for bad
+   * arguments, ERR_NFLOG_BAD_INDEX when the index does not match the records).
+   */
+  groupByShard(
+    records: Buffer,
+    index: Buffer,
+    table: Uint8Array,
+    shards: number,
+    perShard: Uint32Array,
+  ): Buffer;
   /** prctl: no_new_privs, then every capability out of the bounding set (nl_privs.c). */
   lockPrivileges(): NativeFailure | undefined;
 }

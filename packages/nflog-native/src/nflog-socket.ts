@@ -3,6 +3,7 @@
  * validation and warnings for values the kernel would clamp or ignore.
  */
 import { NflogError } from './errors.js';
+import { flowKeyCode, type NflogFlowKey } from './flow-key.js';
 import { readNamespaceId } from './namespace-id.js';
 import { isNativeFailure, native, type NativeConfig, type NativeHandle } from './native.js';
 import { NFLOG_ACCOUNT_MAX_SERIES, type NflogAccount } from './nflog-account.js';
@@ -81,6 +82,11 @@ export interface NflogSocketOptions {
    * touched. `'as-logged'`: every packet as the kernel logged it.
    */
   checksums?: 'wire' | 'as-logged';
+  /**
+   * What each record's flow hash (its index entry's FLOW_HASH, README "Flow hash") keys on:
+   * `'5tuple'` (default) the addresses, protocol and ports, `'2tuple'` the addresses only.
+   */
+  flowKey?: NflogFlowKey;
   /**
    * With several groups, records are delivered in NFULA_SEQ_GLOBAL order: a record is held until
    * every group has delivered one at least as new, or for this long (ms) once the socket was read
@@ -232,6 +238,7 @@ function resolveConfig(options: NflogSocketOptions): {
   const checksums = options.checksums ?? 'wire';
   if (checksums !== 'wire' && checksums !== 'as-logged')
     fail(`checksums must be 'wire' or 'as-logged', got ${String(checksums)}`);
+  const flowKey = flowKeyCode(options.flowKey);
   const holdMs = intOption(
     'orderHoldMs',
     options.orderHoldMs ?? timeoutCs * NFLOG_TIMEOUT_UNIT_MS + NFLOG_ORDER_HOLD_SLACK_MS,
@@ -249,6 +256,7 @@ function resolveConfig(options: NflogSocketOptions): {
       rcvbufBytes,
       linktype,
       wireChecksums: checksums === 'wire' ? 1 : 0,
+      flowKey,
       merge: groups.length > 1 ? 1 : 0,
       holdMs,
       debugRaw: options.onRawDatagrams ? 1 : 0,

@@ -3,6 +3,7 @@
  * Buffers, so tests and tools can replay recorded netlink datagrams.
  */
 import { NflogError } from './errors.js';
+import { flowKeyCode, type NflogFlowKey } from './flow-key.js';
 import { native, type NativeBatch, type NativeCounts } from './native.js';
 import { NFLOG_ACCOUNT_MAX_SERIES, type NflogAccount } from './nflog-account.js';
 
@@ -47,10 +48,12 @@ export type NflogParseResult = NflogWalkCounts &
     account: NflogAccount;
   };
 
-/** How records are made (NflogSocketOptions' `linktype` and `checksums`). */
+/** How records are made (NflogSocketOptions' `linktype`, `checksums` and `flowKey`). */
 export interface NflogWalkOptions {
   /** Default `'wire'`. */
   checksums?: 'wire' | 'as-logged';
+  /** What the index's flow hash keys on; default `'5tuple'`. */
+  flowKey?: NflogFlowKey;
 }
 
 /** Options of {@link parseNflogMessages}. */
@@ -104,7 +107,7 @@ function countsOf(r: NativeCounts): NflogWalkCounts {
  * entries, in arrival order; records without NFULA_TIMESTAMP get the current
  * time. With `maxSeries` > 0 the packets are also counted in an accounting
  * table of that capacity.
- * @throws NflogError ERR_NFLOG_INVALID_OPTION for a bad linktype, checksums mode or maxSeries.
+ * @throws NflogError ERR_NFLOG_INVALID_OPTION for a bad linktype, checksums mode, flowKey or maxSeries.
  */
 export function parseNflogMessages(
   buf: Buffer,
@@ -121,6 +124,7 @@ export function parseNflogMessages(
   const r = native().parseNflogMessages(buf, {
     linktype,
     wireChecksums: wireChecksums(options),
+    flowKey: flowKeyCode(options.flowKey),
     accountMaxSeries: maxSeries,
   });
   return { ...countsOf(r), ...batchOf(r), account: r.account };
@@ -155,7 +159,7 @@ export interface NflogReplayOptions extends NflogWalkOptions {
 /**
  * The drain's conversion, kernel-order merge included, on recorded datagrams with the clocks
  * given: one batch per event (possibly empty), in order, and the counters at the end.
- * @throws NflogError ERR_NFLOG_INVALID_OPTION for a bad linktype or checksums mode.
+ * @throws NflogError ERR_NFLOG_INVALID_OPTION for a bad linktype, checksums mode or flowKey.
  */
 export function replayNflog(
   events: readonly NflogReplayEvent[],
@@ -175,6 +179,7 @@ export function replayNflog(
     {
       linktype: options.linktype,
       wireChecksums: wireChecksums(options),
+      flowKey: flowKeyCode(options.flowKey),
       merge: options.groups.length > 1 ? 1 : 0,
       holdMs: options.orderHoldMs,
       groups: [...options.groups],

@@ -14,7 +14,7 @@ export const NFLOG_INDEX = {
   OFFSET: 0,
   /** u32: NFULA_SEQ_GLOBAL, the namespace-wide kernel order (valid with `SEQ_GLOBAL`). */
   SEQ_GLOBAL: 4,
-  /** u32: flow hash; 0 until flow sharding (issue 15) fills it. */
+  /** u32: flow hash, the same for both directions of a flow (README "Flow hash"). */
   FLOW_HASH: 8,
   /** u16: NFLOG group. */
   GROUP: 12,
@@ -67,4 +67,9 @@ export function indexFlags(index: Buffer, i: number): number {
 /** Byte offset of record `i` in its records Buffer. */
 export function indexOffset(index: Buffer, i: number): number {
   return index.readUInt32LE(i * NFLOG_INDEX_ENTRY_BYTES + NFLOG_INDEX.OFFSET);
+}
+
+/** The flow hash of record `i` (README "Flow hash"; a sender shards by its top 16 bits). */
+export function indexFlowHash(index: Buffer, i: number): number {
+  return index.readUInt32LE(i * NFLOG_INDEX_ENTRY_BYTES + NFLOG_INDEX.FLOW_HASH);
 }

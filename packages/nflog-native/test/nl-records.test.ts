@@ -25,6 +25,7 @@ import {
   indexFlags,
   indexOffset,
   indexSeqGlobal,
+  murmur3x86_32,
   parseNflogMessages,
 } from '../src/index.js';
 import { parseNflogRecord, readDatagrams, splitRecords } from './helpers.js';
@@ -124,11 +125,16 @@ test('recorded batch (output hook, 2 packets + NLMSG_DONE): raw IP records stamp
     });
     const us = x.tsSec * 1e6 + x.tsUsec;
     assert.ok(us >= before * 1000 && us <= (after + 1) * 1000, 'no NFULA_TIMESTAMP: receipt time');
-    // Recorded before NFULNL_CFG_F_SEQ_GLOBAL was asked for: no global sequence number.
+    // Recorded before NFULNL_CFG_F_SEQ_GLOBAL was asked for: no global sequence number. Its
+    // flow hash: 127.0.0.1 both ways, UDP, the lower port first (README "Flow hash").
+    const [sport, dport] = [x.data.readUInt16BE(20), x.data.readUInt16BE(22)];
+    const key = Buffer.from([127, 0, 0, 1, 127, 0, 0, 1, 17, 0, 0, 0, 0]);
+    key.writeUInt16BE(Math.min(sport, dport), 9);
+    key.writeUInt16BE(Math.max(sport, dport), 11);
     assert.deepEqual(entry(r.index, i), {
       offset: i * 64,
       seqGlobal: 0,
-      flowHash: 0,
+      flowHash: murmur3x86_32(key),
       group: 7,
       hook: NF_INET.LOCAL_OUT,
       flags: F.OUTDEV | (r.checksumsFixed > 0 ? F.CHECKSUM_FIXED : 0),
@@ -353,15 +359,17 @@ test('index entries: offset, NFULA_SEQ_GLOBAL, group, hook and flags of every re
     const r = parseNflogMessages(buf, 101, { checksums });
     assert.equal(r.count, 4);
     assert.equal(r.index.length, 4 * NFLOG_INDEX_ENTRY_BYTES);
-    // Every record is 16 + 38 bytes (the 38-byte packet, or its first 38 bytes).
+    // Every record is 16 + 38 bytes (the 38-byte packet, or its first 38 bytes), all of one
+    // flow: 0.0.0.0 both ways, UDP, ports 0 and 9000.
     const at = [0, 54, 108, 162];
+    const flowHash = murmur3x86_32(Buffer.from([0, 0, 0, 0, 0, 0, 0, 0, 17, 0, 0, 0x23, 0x28]));
     assert.deepEqual(
       [0, 1, 2, 3].map((i) => entry(r.index, i)),
       [
         {
           offset: at[0],
           seqGlobal: 41,
-          flowHash: 0,
+          flowHash,
           group: 5,
           hook: NF_INET.LOCAL_IN,
           flags: F.SEQ_GLOBAL | F.INDEV | F.KERNEL_TS,
@@ -369,7 +377,7 @@ test('index entries: offset, NFULA_SEQ_GLOBAL, group, hook and flags of every re
         {
           offset: at[1],
           seqGlobal: 0xfffffffe,
-          flowHash: 0,
+          flowHash,
           group: 6,
           hook: NF_INET.LOCAL_OUT,
           // Locally generated: its zero IPv4 header checksum is completed on the wire.
@@ -378,7 +386,7 @@ test('index entries: offset, NFULA_SEQ_GLOBAL, group, hook and flags of every re
         {
           offset: at[2],
           seqGlobal: 0,
-          flowHash: 0,
+          flowHash,
           group: 5,
           hook: NF_INET.FORWARD,
           flags: F.INDEV | F.OUTDEV | F.KERNEL_TS,
@@ -386,7 +394,7 @@ test('index entries: offset, NFULA_SEQ_GLOBAL, group, hook and flags of every re
         {
           offset: at[3],
           seqGlobal: 7,
-          flowHash: 0,
+          flowHash,
           group: 65535,
           hook: NFLOG_NO_HOOK,
           flags: F.SEQ_GLOBAL | F.TRUNCATED,
