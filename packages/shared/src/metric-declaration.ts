@@ -36,8 +36,25 @@ export interface MetricSeries {
   readonly labels: Readonly<Record<string, string>>;
   /** Label names a call site supplies (Metrics.counter(series, labels)); empty = none. */
   readonly dynamic: readonly string[];
-  /** statsd name (without the prefix), or undefined when the series is Prometheus-only. */
+  /**
+   * statsd name (without the prefix), or undefined when the series is Prometheus-only. A
+   * `{label}` in it is replaced by that call-site label's value (`shard.{shard}.raw_out.pkt`),
+   * so a labelled series can have one statsd counter per value instead of one summed over them.
+   */
   readonly statsd: string | undefined;
+}
+
+/** A `{label}` placeholder in a statsd name. */
+const STATSD_PLACEHOLDER = /\{([a-zA-Z_][a-zA-Z0-9_]*)\}/g;
+
+/**
+ * The statsd name of a series with its placeholders filled from `labels`; characters statsd
+ * would misread (`.` `:` `|` `@` and the like) in a value become `_`.
+ */
+export function expandStatsdName(name: string, labels: Readonly<Record<string, string>>): string {
+  return name.replace(STATSD_PLACEHOLDER, (_, label: string) =>
+    (labels[label] ?? '').replace(/[^A-Za-z0-9_-]/g, '_'),
+  );
 }
 
 /** Label name rule of the Prometheus data model (names starting with `__` are reserved). */
@@ -68,8 +85,9 @@ export function family(f: MetricFamily): MetricFamily {
 
 /**
  * Declares a series of `fam`: `labels` fixed here, `dynamic` label names added by each call
- * site, and its statsd name (undefined: Prometheus only).
- * @throws Error when a label is not one of the family's
+ * site, and its statsd name (undefined: Prometheus only; `{label}` placeholders name dynamic
+ * labels, see {@link MetricSeries.statsd}).
+ * @throws Error when a label is not one of the family's, or a placeholder not a dynamic label
  */
 export function series(
   fam: MetricFamily,
@@ -79,6 +97,10 @@ export function series(
 ): MetricSeries {
   for (const l of [...Object.keys(labels), ...dynamic]) {
     if (!fam.labelNames.includes(l)) throw new Error(`${fam.name} has no label ${l}`);
+  }
+  for (const [, l] of (statsd ?? '').matchAll(STATSD_PLACEHOLDER)) {
+    if (!dynamic.includes(l!))
+      throw new Error(`${fam.name}: statsd {${l}} is not a call-site label`);
   }
   return Object.freeze({
     family: fam,

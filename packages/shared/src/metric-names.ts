@@ -183,6 +183,36 @@ export const FAMILY = {
     help: 'Bytes of the batches the reorder window holds (at most --reorder-buffer, plus the batch being taken).',
     labelNames: [],
   }),
+  SHARD_PACKETS: family({
+    name: 'nflog_pipe_shard_packets_total',
+    type: 'counter',
+    help: 'Packets of one shard of a sender with several endpoints: routed to it (stage="routed") and in messages its ZeroMQ queue accepted (stage="sent").',
+    labelNames: ['shard', 'endpoint', 'stage'],
+  }),
+  SHARD_BYTES: family({
+    name: 'nflog_pipe_shard_bytes_total',
+    type: 'counter',
+    help: "Bytes of the messages one shard's ZeroMQ queue accepted (frame headers included, compressed size when compressed).",
+    labelNames: ['shard', 'endpoint', 'stage'],
+  }),
+  SHARD_LOST_PACKETS: family({
+    name: 'nflog_pipe_shard_lost_packets_total',
+    type: 'counter',
+    help: 'Packets one shard lost: its ZeroMQ queue was full (stage="zmq_queue"), or its rate control dropped them (stage="shaper").',
+    labelNames: ['shard', 'endpoint', 'stage'],
+  }),
+  SHARD_MOVES: family({
+    name: 'nflog_pipe_shard_moves_total',
+    type: 'counter',
+    help: 'Failovers of one shard: its flows moved to the other shards (direction="out") or came back (direction="in").',
+    labelNames: ['shard', 'endpoint', 'direction'],
+  }),
+  SHARD_LIVE: family({
+    name: 'nflog_pipe_shard_live',
+    type: 'gauge',
+    help: 'Whether flows are routed to this shard now (1) or it is out after a failover (0).',
+    labelNames: ['shard', 'endpoint'],
+  }),
   SENDERS: family({
     name: 'nflog_pipe_senders',
     type: 'gauge',
@@ -290,4 +320,48 @@ export const METRIC = {
   REORDER_HELD_BYTES: series(F.REORDER_HELD_BYTES, {}, undefined),
   /** Sender: packets shipped out of kernel order. */
   ORDER_LATE_PKT: series(F.ORDER_LATE_PACKETS, {}, 'order.late.pkt'),
+  /**
+   * Sender with several endpoints, per shard (`shard`: its position in the endpoint list, from
+   * 0; `endpoint`, Prometheus only): packets routed to it. statsd has one counter per shard.
+   */
+  SHARD_ROUTED_PKT: series(F.SHARD_PACKETS, { stage: 'routed' }, 'shard.{shard}.routed.pkt', [
+    'shard',
+    'endpoint',
+  ]),
+  /** Per shard: packets in messages its ZeroMQ queue accepted (part of raw_out.pkt). */
+  SHARD_SENT_PKT: series(F.SHARD_PACKETS, { stage: 'sent' }, 'shard.{shard}.raw_out.pkt', [
+    'shard',
+    'endpoint',
+  ]),
+  /** Per shard: those messages' bytes (part of raw_out.bytes). */
+  SHARD_SENT_BYTES: series(F.SHARD_BYTES, { stage: 'sent' }, 'shard.{shard}.raw_out.bytes', [
+    'shard',
+    'endpoint',
+  ]),
+  /** Per shard: packets dropped because its ZeroMQ queue was full (part of loss.zmq_queue.pkt). */
+  SHARD_LOSS_QUEUE_PKT: series(
+    F.SHARD_LOST_PACKETS,
+    { stage: 'zmq_queue' },
+    'shard.{shard}.loss.zmq_queue.pkt',
+    ['shard', 'endpoint'],
+  ),
+  /** Per shard: packets its rate control dropped (part of loss.shaper.pkt). */
+  SHARD_LOSS_SHAPER_PKT: series(
+    F.SHARD_LOST_PACKETS,
+    { stage: 'shaper' },
+    'shard.{shard}.loss.shaper.pkt',
+    ['shard', 'endpoint'],
+  ),
+  /** Per shard: failovers that moved its flows to the other shards. */
+  SHARD_MOVED_OUT: series(F.SHARD_MOVES, { direction: 'out' }, 'shard.{shard}.moves.out', [
+    'shard',
+    'endpoint',
+  ]),
+  /** Per shard: returns of its flows after it came back. */
+  SHARD_MOVED_IN: series(F.SHARD_MOVES, { direction: 'in' }, 'shard.{shard}.moves.in', [
+    'shard',
+    'endpoint',
+  ]),
+  /** Per shard: 1 while flows are routed to it. */
+  SHARD_LIVE: series(F.SHARD_LIVE, {}, undefined, ['shard', 'endpoint']),
 } as const satisfies Record<string, MetricSeries>;

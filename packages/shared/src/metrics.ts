@@ -1,7 +1,12 @@
 import type { StatsD } from 'hot-shots';
 import { lazyRequire } from './lazy-require.js';
 import type { Logger } from './logger.js';
-import { isLabelName, type MetricFamily, type MetricSeries } from './metric-declaration.js';
+import {
+  expandStatsdName,
+  isLabelName,
+  type MetricFamily,
+  type MetricSeries,
+} from './metric-declaration.js';
 import { METRIC } from './metric-names.js';
 import { PrometheusExporter } from './prometheus-exporter.js';
 import { VERSION } from './version.js';
@@ -185,7 +190,8 @@ const NO_HISTOGRAM: HistogramHandle = { observe: () => {} };
  * Creates the process's counters. With `statsd`, one hot-shots UDP client sends each non-zero
  * counter once per `flushIntervalMs` (an unref'd timer) as `<prefix><name>:<delta>|<type>`,
  * lines joined by `\n` into datagrams of at most STATSD_MAX_DATAGRAM_BYTES — never one datagram
- * per packet; series sharing a statsd name (labelled ones) are summed. Send errors are logged
+ * per packet; series sharing a statsd name (labelled ones) are summed, unless the name has a
+ * `{label}` placeholder (one statsd counter per value). Send errors are logged
  * once per error code (warn) and never thrown, so losing statsd never stops the pipe. With
  * `prometheus`, a prom-client registry exports every series at each scrape (see
  * PrometheusExporter), with nflog_pipe_build_info and prom-client's process metrics. With both
@@ -243,8 +249,9 @@ export function createMetrics(
     if (s === undefined) {
       let sc: StatsdCounter | null = null;
       if (series.statsd !== undefined && type === 'counter') {
-        sc = statsdCounters.get(series.statsd) ?? { name: series.statsd, pending: 0, total: 0 };
-        statsdCounters.set(series.statsd, sc);
+        const name = expandStatsdName(series.statsd, all);
+        sc = statsdCounters.get(name) ?? { name, pending: 0, total: 0 };
+        statsdCounters.set(name, sc);
       }
       s = new Slot(Object.freeze(all), sc, byKey, key);
       byKey.set(key, s);

@@ -5,8 +5,11 @@ import assert from 'node:assert/strict';
 import { hostname } from 'node:os';
 import { test } from 'node:test';
 import {
+  FAMILY,
   METRIC,
   addStatsdOptions,
+  expandStatsdName,
+  series,
   createLogger,
   createMetrics,
   createProgram,
@@ -147,4 +150,24 @@ test('send errors are logged once per condition and never thrown', async () => {
   assert.equal(lines.length, 1, text);
   assert.match(lines[0] ?? '', / WARN m: cannot send metrics .* component=statsd err="EMSGSIZE: /);
   assert.equal(metrics.snapshot()['raw_in.pkt'], 3);
+});
+
+test('a {label} in a statsd name gives one statsd counter per label value (per shard)', async (t) => {
+  const listener = await StatsdListener.start();
+  t.after(() => listener.close());
+  const metrics = createMetrics(optionsFor(listener.port, ['-n', 'p.']), quiet);
+  t.after(() => metrics.close());
+  metrics.counter(METRIC.SHARD_SENT_PKT, { shard: '0', endpoint: 'tcp://a:1' }).inc(3);
+  metrics.counter(METRIC.SHARD_SENT_PKT, { shard: '1', endpoint: 'tcp://b:1' }).inc(5);
+  metrics.counter(METRIC.SHARD_SENT_PKT, { shard: '1', endpoint: 'tcp://b:1' }).inc(1);
+  metrics.flush();
+  await listener.waitFor('p.shard.1.raw_out.pkt', (n) => n === 6);
+  assert.deepEqual(listener.lines.sort(), [
+    'p.shard.0.raw_out.pkt:3|c',
+    'p.shard.1.raw_out.pkt:6|c',
+  ]);
+  assert.equal(metrics.snapshot()['shard.0.raw_out.pkt'], 3);
+  // A value statsd would misread is made harmless; a placeholder must name a call-site label.
+  assert.equal(expandStatsdName('shard.{shard}.x', { shard: 'a.b:c|d' }), 'shard.a_b_c_d.x');
+  assert.throws(() => series(FAMILY.SHARD_PACKETS, { stage: 'sent' }, 'shard.{shard}.x'), /shard/);
 });
