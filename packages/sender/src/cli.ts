@@ -6,8 +6,11 @@ import { addRateControlOptions, rateControlUsage, shaperOptionsFrom } from '@nfl
 import {
   NFLOG_ACCOUNT_MAX_SERIES,
   NFLOG_DEFAULTS,
+  NFLOG_FLOW_KEYS,
   NFLOG_MAX_GROUPS,
+  NFLOG_MAX_SHARDS,
   NFLOG_NLBUFSIZ_MAX_BYTES,
+  type NflogFlowKey,
 } from '@nflog-pipe/nflog-native';
 import {
   EXIT_OK,
@@ -33,7 +36,8 @@ import { SenderError } from './errors.js';
 import { lookupUser, type UserIds } from './privileges.js';
 import { SEND_HEARTBEAT_INTERVAL_MS, type WireFormat } from './send-pipeline.js';
 import { ACCOUNTING_DEFAULT_MAX_SERIES } from './rule-accounting.js';
-import { Sender, type SenderStats } from './sender.js';
+import { SENDER_SHARD_FAILOVER_MS, Sender, type SenderStats } from './sender.js';
+import type { ShardMode } from './shard-router.js';
 
 /** Defaults of the CLI options, in the units the options take. */
 export const SEND_DEFAULTS = {
@@ -83,7 +87,12 @@ export const SEND_DEFAULTS = {
   maxSeries: ACCOUNTING_DEFAULT_MAX_SERIES,
   /** --warn-no-receiver, seconds. */
   warnNoReceiverS: NO_PEER_WARN_MS / 1000,
+  /** --shard-failover, seconds. */
+  shardFailoverS: SENDER_SHARD_FAILOVER_MS / 1000,
 } as const;
+
+/** Most endpoints of one sender: each is a stream with its own queue, socket and sender id. */
+export const SEND_MAX_ENDPOINTS = 64;
 
 function nonNegativeInt(what: string): (v: string) => number {
   return (v) => {
@@ -127,8 +136,8 @@ export function buildProgram(): ReturnType<typeof createProgram> {
       (v: string) => parseGroups(v),
     )
     .argument(
-      '<endpoint>',
-      'ZeroMQ endpoint to connect a PUSH socket to (e.g. tcp://10.0.0.1:5555, ipc:///run/x.sock)',
+      '<endpoints...>',
+      'ZeroMQ endpoint(s) to connect a PUSH socket each to (e.g. tcp://10.0.0.1:5555, ipc:///run/x.sock); with several, see --shard',
     )
     .option(
       '-u, --user <name>',
@@ -264,6 +273,29 @@ export function buildProgram(): ReturnType<typeof createProgram> {
         .default(d.heartbeatIntervalS * 1000, String(d.heartbeatIntervalS)),
     )
     .addOption(
+      // No value default: it depends on the number of endpoints (one: no sharding at all).
+      new Option(
+        '--shard <mode>',
+        'with several endpoints: flow = each flow (both directions) to one of them, chosen by a hash of its addresses and ports and the endpoint strings, so every sender with the same list agrees; duplicate = every packet to every one (default: flow)',
+      ).choices(['flow', 'duplicate']),
+    )
+    .addOption(
+      new Option(
+        '--shard-key <key>',
+        '--shard flow: what a flow is: 5tuple = addresses, protocol and ports (fragments by addresses and protocol); 2tuple = the two addresses (every packet between two hosts together, fragments included)',
+      )
+        .choices([...NFLOG_FLOW_KEYS])
+        .default('5tuple'),
+    )
+    .addOption(
+      new Option(
+        '--shard-failover <seconds>',
+        '--shard flow: a shard with no receiver connected (or its queue full) this long is taken out and only its flows move to the others; connected again this long, its flows return, seconds (0: never)',
+      )
+        .argParser(parseSeconds)
+        .default(d.shardFailoverS * 1000, String(d.shardFailoverS)),
+    )
+    .addOption(
       new Option(
         '--warn-no-receiver <seconds>',
         'warn when no receiver has been connected for this long (once per spell), seconds (0: never)',
@@ -316,6 +348,9 @@ interface SendOptions extends OptionValues {
   heartbeatInterval: number;
   maxSeries: number;
   prefixLabels: boolean;
+  shard?: ShardMode;
+  shardKey: NflogFlowKey;
+  shardFailover: number;
 }
 
 /**
@@ -336,8 +371,31 @@ function countsLine(s: SenderStats): Record<string, number> {
     truncated: s.truncated,
     checksums_fixed: s.checksumsFixed,
     order_late: s.orderLate,
-    connected: s.connected === true ? 1 : 0,
+    connected: s.shards.filter((x) => x.connected).length,
   };
+}
+
+/**
+ * With several endpoints, the stats and stopped lines add each shard's counters,
+ * `per_shard=N:routed/queued/dropped_queue/dropped_shaper/in|out,...`, and `shard_moves` (its
+ * failovers out and back, all shards).
+ */
+function shardsLine(s: SenderStats): Record<string, number | string> {
+  if (s.shards.length < 2) return {};
+  return {
+    per_shard: s.shards
+      .map(
+        (x) =>
+          `${x.shard}:${x.routed}/${x.sent}/${x.droppedQueue}/${x.droppedShaper}/${x.live ? 'in' : 'out'}`,
+      )
+      .join(','),
+    shard_moves: s.shards.reduce((n, x) => n + x.movedOut + x.movedIn, 0),
+  };
+}
+
+/** The stats and stopped lines' fields. */
+function summaryLine(s: SenderStats): Record<string, number | string> {
+  return { ...countsLine(s), ...shardsLine(s) };
 }
 
 /**
@@ -348,6 +406,11 @@ function countsLine(s: SenderStats): Record<string, number> {
 function defaultZmqBuffer(wire: WireFormat, qthresh: number, groups: readonly number[]): number {
   if (wire === 'v1') return SEND_DEFAULTS.zmqBufferFrames;
   return SEND_DEFAULTS.legacyZmqBufferBatches * qthresh * groups.length;
+}
+
+/** A sender id as the logs and the receiver show it: 16 hex digits. */
+function hexId(id: bigint): string {
+  return id.toString(16).padStart(16, '0');
 }
 
 function lookupUserOrUsage(name: string): UserIds {
@@ -373,9 +436,15 @@ function startUsage(err: unknown): unknown {
  * (netlink open, privilege drop, fatal read error), 2 on bad usage. Never calls process.exit().
  */
 export function main(argv: string[]): Promise<number> {
-  return runProgram<SendOptions>(buildProgram(), argv, async ({ opts, args, logger, program }) => {
+  return runProgram<SendOptions>(buildProgram(), argv, async ({ opts, logger, program }) => {
     const groups = program.processedArgs[0] as number[];
-    const endpoint = validateEndpoint(String(args[1]));
+    const endpoints = (program.processedArgs[1] as string[]).map((e) => validateEndpoint(e));
+    if (endpoints.length > Math.min(SEND_MAX_ENDPOINTS, NFLOG_MAX_SHARDS))
+      throw new UsageError(`at most ${SEND_MAX_ENDPOINTS} endpoints, got ${endpoints.length}`);
+    const repeated = endpoints.find((e, i) => endpoints.indexOf(e) !== i);
+    if (repeated !== undefined) throw new UsageError(`endpoint ${repeated} is given twice`);
+    const several = endpoints.length > 1;
+    const shardMode: ShardMode = opts.shard ?? 'flow';
     if (groups.length > NFLOG_MAX_GROUPS)
       throw new UsageError(`at most ${NFLOG_MAX_GROUPS} NFLOG groups, got ${groups.length}`);
     const linktype = opts.linktype === '239' ? 239 : 101;
@@ -394,7 +463,8 @@ export function main(argv: string[]): Promise<number> {
     const summary = await withCliRuntime(opts, logger, async ({ signals, metrics }) => {
       const sender = await Sender.start({
         groups,
-        endpoint,
+        endpoints,
+        shard: { mode: shardMode, failoverMs: opts.shardFailover },
         wire: opts.wire,
         linktype,
         wireOrder: opts.wireOrder,
@@ -407,6 +477,7 @@ export function main(argv: string[]): Promise<number> {
           timeoutMs: opts.libnflogTimeout,
           rcvbufBytes: opts.libnflogRcvbuf,
           checksums: opts.checksums,
+          flowKey: opts.shardKey,
         },
         noReceiverWarnMs: opts.warnNoReceiver,
         sendHighWaterMark,
@@ -429,16 +500,29 @@ export function main(argv: string[]): Promise<number> {
       });
       log.info('started', {
         groups: groups.join(','),
-        endpoint,
+        ...(several
+          ? {
+              endpoints: endpoints.join(','),
+              shard: shardMode,
+              ...(shardMode === 'flow'
+                ? { shard_key: opts.shardKey, shard_failover_s: opts.shardFailover / 1000 }
+                : {}),
+            }
+          : { endpoint: endpoints[0] }),
         wire: opts.wire,
         zmq_buffer: sendHighWaterMark,
         wire_order: opts.wire === 'v1' && opts.wireOrder,
         checksums: opts.checksums,
-        sender: sender.senderId.toString(16).padStart(16, '0'),
+        ...(several ? {} : { sender: hexId(sender.senderId) }),
         rate_control: rateControl !== undefined,
         curve: curve !== undefined,
       });
-      const stopStats = startStatsLine(log, opts.statsInterval, () => countsLine(sender.stats()));
+      // Each shard is its own stream: the receiver knows it by this id.
+      if (several)
+        sender.senderIds.forEach((id, i) =>
+          log.info('shard', { shard: i, endpoint: endpoints[i], sender: hexId(id) }),
+        );
+      const stopStats = startStatsLine(log, opts.statsInterval, () => summaryLine(sender.stats()));
       const stopped = new Promise<null>((resolve) => {
         if (signals.stopped.aborted) resolve(null);
         signals.stopped.addEventListener('abort', () => resolve(null), { once: true });
@@ -447,7 +531,7 @@ export function main(argv: string[]): Promise<number> {
       stopStats();
       await sender.stop();
       if (fatal !== null) throw fatal;
-      return countsLine(sender.stats());
+      return summaryLine(sender.stats());
     });
     log.info('stopped', summary);
     return EXIT_OK;

@@ -36,6 +36,7 @@ import {
 } from '@nflog-pipe/shared';
 import { FrameBatcher } from './frame-batcher.js';
 import { pusherMetrics } from './pusher-metrics.js';
+import type { ShardLabels } from './shard-router.js';
 
 // Loaded at the first sender id, after the groups are bound (shared's lazyRequire).
 const crypto = lazyRequire<typeof Crypto>(import.meta.url, 'node:crypto');
@@ -51,6 +52,9 @@ const STOP_HEARTBEAT_RETRY_MS = 5;
 
 /** The records section of a heartbeat: none. */
 const NO_RECORDS = Buffer.alloc(0);
+
+/** Where a shard's captured bytes go: the sender counts them once, for every shard. */
+const NO_COUNTER: CounterHandle = { inc: () => {}, value: 0, remove: () => {} };
 
 /** Default {@link SendPipelineOptions.heartbeatIntervalMs}, ms. */
 export const SEND_HEARTBEAT_INTERVAL_MS = 1000;
@@ -121,6 +125,12 @@ export interface SendPipelineOptions {
   order?: SendOrderOptions | undefined;
   /** Monotonic clock, ms (default performance.now). */
   now?: () => number;
+  /**
+   * This pipeline is one shard of a sender with several endpoints: what it is given counts as
+   * routed to this shard (shard.{shard}.routed.pkt) instead of captured (the sender counts
+   * that once), and its losses count in the shard's series too ({@link ShardLabels}).
+   */
+  shard?: ShardLabels | undefined;
 }
 
 /** Options of {@link SendPipeline.connect}: the pipeline's, and its PUSH socket's instead of a pusher. */
@@ -160,12 +170,16 @@ export interface SendPipelineStats {
   droppedShaper: number;
   /** Messages (frames, heartbeats, or legacy packets/windows) accepted into the ZeroMQ queue. */
   sentMessages: number;
+  /** Messages refused (queue full, another send error, or pushed after close), heartbeats included. */
+  droppedMessages: number;
   /** Heartbeats (v1 count-0 frames) accepted into the ZeroMQ queue; part of sentMessages. */
   heartbeats: number;
   /** Sequence number the next packet read will get (v1). */
   nextSeq: bigint;
   /** Whether the receiver (or relay) is connected now, by a completed handshake; undefined when not watched. */
   connected: boolean | undefined;
+  /** Whether the last message offered was refused for a full ZeroMQ queue (see NonBlockingPusher.queueFull). */
+  queueFull: boolean;
 }
 
 /** Returns 64 random bits: a new sender id per start. */
@@ -188,6 +202,7 @@ export class SendPipeline {
   #metrics: Metrics;
   #capturedPkt: CounterHandle;
   #capturedBytes: CounterHandle;
+  #shardShaperLoss: CounterHandle | undefined;
   #now: () => number;
   #metaIntervalMs: number;
   #nextMetaMs = -Infinity;
@@ -235,7 +250,7 @@ export class SendPipeline {
         logger,
         ...(noReceiverWarnMs !== undefined ? { noPeerWarnMs: noReceiverWarnMs } : {}),
       },
-      pusherMetrics(options.metrics, logger),
+      pusherMetrics(options.metrics, logger, options.shard),
     );
     try {
       return new SendPipeline({ ...rest, pusher });
@@ -249,10 +264,20 @@ export class SendPipeline {
   constructor(options: SendPipelineOptions) {
     this.#o = options;
     this.#metrics = options.metrics;
-    this.#capturedPkt = options.metrics.counter(METRIC.CAPTURED_PKT);
-    this.#capturedBytes = options.metrics.counter(METRIC.CAPTURED_BYTES);
+    const shard = options.shard;
+    // A shard counts what it is routed (bytes: nowhere, the sender counts captured bytes once).
+    this.#capturedPkt =
+      shard === undefined
+        ? options.metrics.counter(METRIC.CAPTURED_PKT)
+        : options.metrics.counter(METRIC.SHARD_ROUTED_PKT, { ...shard });
+    this.#capturedBytes =
+      shard === undefined ? options.metrics.counter(METRIC.CAPTURED_BYTES) : NO_COUNTER;
     // Exported from the start (at 0) where it can happen.
     if (options.shaper !== undefined) options.metrics.counter(METRIC.LOSS_SHAPER_PKT);
+    this.#shardShaperLoss =
+      shard !== undefined && options.shaper !== undefined
+        ? options.metrics.counter(METRIC.SHARD_LOSS_SHAPER_PKT, { ...shard })
+        : undefined;
     this.senderId = options.senderId ?? randomSenderId();
     this.#now = options.now ?? (() => performance.now());
     this.#metaIntervalMs = options.metaIntervalMs ?? 60_000;
@@ -343,9 +368,11 @@ export class SendPipeline {
       droppedQueue: p.droppedPackets,
       droppedShaper: this.#droppedShaper,
       sentMessages: p.sentMessages,
+      droppedMessages: p.droppedMessages,
       heartbeats: this.#heartbeats,
       nextSeq: this.#batcher.nextSeq,
       connected: this.#o.pusher.connected,
+      queueFull: this.#o.pusher.queueFull,
     };
   }
 
@@ -469,6 +496,7 @@ export class SendPipeline {
   #shaperDrop(packets: number): void {
     this.#droppedShaper += packets;
     this.#metrics.increment(METRIC.LOSS_SHAPER_PKT, packets);
+    this.#shardShaperLoss?.inc(packets);
   }
 }
 

@@ -1,8 +1,9 @@
-// nflog-zmq-send's engine: NFLOG groups read through NflogSocket into one SendPipeline (batches,
-// sequence numbers, shaper, heartbeats) onto a never-blocking PUSH socket; privileges dropped
-// once the netlink socket is open; kernel counters folded into the metrics. The CLI parses,
-// converts units and starts it; tests and later features (shards, CURVE, a drain at stop) add
-// options here, not flags there.
+// nflog-zmq-send's engine: NFLOG groups read through NflogSocket into one stream per endpoint
+// (a ShardSet of SendPipelines: batches, sequence numbers, shaper, heartbeats, each onto its own
+// never-blocking PUSH socket; with several endpoints flows are sharded or duplicated);
+// privileges dropped once the netlink socket is open; kernel counters folded into the metrics.
+// The CLI parses, converts units and starts it; tests and later features add options here, not
+// flags there.
 
 import { hostname } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -22,7 +23,9 @@ import { SenderError } from './errors.js';
 import { KernelCounters } from './kernel-counters.js';
 import { dropPrivileges, type UserIds } from './privileges.js';
 import { ACCOUNTING_DEFAULT_MAX_SERIES, RuleAccounting } from './rule-accounting.js';
-import { SendPipeline, type SendPipelineStats, type WireFormat } from './send-pipeline.js';
+import type { SendPipelineStats, WireFormat } from './send-pipeline.js';
+import { ShardSet, type ShardStats } from './shard-set.js';
+import type { ShardMode } from './shard-router.js';
 
 /** Default {@link SenderOptions.kernelStatsPollMs}, ms. */
 export const SENDER_KERNEL_STATS_POLL_MS = 1000;
@@ -48,14 +51,34 @@ export type SenderNflogOptions = Pick<
   | 'rcvbufBytes'
   | 'checksums'
   | 'orderHoldMs'
+  | 'flowKey'
 >;
+
+/** How a sender with several endpoints shares its packets (sender README, "Sharding"). */
+export interface SenderShardOptions {
+  /** 'flow': each flow to one endpoint (by its flow hash); 'duplicate': everything to every one. */
+  mode: ShardMode;
+  /**
+   * 'flow': a shard without a receiver (or with its queue full) this long goes out and its flows
+   * move to the others; back this long, they return, ms. 0: never. Default 5000.
+   */
+  failoverMs?: number;
+}
+
+/** Default {@link SenderShardOptions.failoverMs}, ms. */
+export const SENDER_SHARD_FAILOVER_MS = 5000;
 
 /** Options of {@link Sender.start}, in bytes and ms (the CLI converts units at the edge). */
 export interface SenderOptions {
   /** NFLOG groups to read: 1 to 32 distinct, 0..65535. */
   groups: readonly number[];
-  /** ZeroMQ endpoint the PUSH socket connects to. */
-  endpoint: string;
+  /**
+   * ZeroMQ endpoints, one PUSH socket each. One: every packet goes there. Several: one stream
+   * per endpoint (shard), sharing the packets as `shard` says.
+   */
+  endpoints: readonly string[];
+  /** With several endpoints: how they share the packets; default flow, failover after 5 s. */
+  shard?: SenderShardOptions;
   /** 'v1' (frames) or 'legacy' (one XDR message per packet). */
   wire: WireFormat;
   /** pcap linktype of the records: 101 raw IP, 239 NFLOG (v1 only). */
@@ -114,8 +137,13 @@ export interface SenderOptions {
   logger: Logger;
 }
 
-/** Counters of a {@link Sender}: the pipeline's, and the kernel's. */
+/**
+ * Counters of a {@link Sender}: the streams' (summed over the shards; `read` counts each packet
+ * once, `sent` and the drops count each copy in duplicate mode), the kernel's, and each shard's.
+ */
 export interface SenderStats extends SendPipelineStats {
+  /** Each stream's counters, in endpoint order (one with one endpoint). */
+  shards: ShardStats[];
   /** Packets the kernel dropped before they were read (NFLOG sequence gaps), exact. */
   kernelDropped: number;
   /** ENOBUFS overrun episodes on the netlink socket. */
@@ -140,7 +168,7 @@ export class Sender {
   #o: SenderOptions;
   #log: Logger;
   /** Set by #connect(), right after the groups are bound (see start()). */
-  #pipeline!: SendPipeline;
+  #streams!: ShardSet;
   #kernel: KernelCounters;
   #nflog: NflogSocket | undefined;
   /** The socket's counters when it was closed. */
@@ -163,9 +191,14 @@ export class Sender {
     this.#ended = new Promise((resolve) => (this.#fail = resolve));
   }
 
-  /** This start's random sender id (v1 frames). */
+  /** This start's random sender id (v1 frames) of the first (with one endpoint: the) stream. */
   get senderId(): bigint {
-    return this.#pipeline.senderId;
+    return this.#streams.senderIds[0]!;
+  }
+
+  /** Every stream's sender id, in endpoint order. */
+  get senderIds(): bigint[] {
+    return this.#streams.senderIds;
   }
 
   /**
@@ -194,16 +227,21 @@ export class Sender {
   }
 
   static #startNow(options: SenderOptions, curve: CurveClientKeys | undefined): Sender {
-    const shaper =
-      options.rateControl === undefined
+    const several = options.endpoints.length > 1;
+    const rc = options.rateControl;
+    // One shaper per stream: each link has its rate. Made first: bad values open nothing.
+    const shapers =
+      rc === undefined
         ? undefined
-        : createShaper(options.rateControl, options.logger);
+        : options.endpoints.map((_, i) =>
+            createShaper(rc, options.logger, several ? i : undefined),
+          );
     const sender = new Sender(options, options.logger.child({ component: 'sender' }));
     sender.#open();
     try {
       // Synchronous, like #open(): the socket's first batch is delivered from the event loop,
-      // so it always finds the pipeline in place.
-      sender.#connect(shaper, curve);
+      // so it always finds the streams in place.
+      sender.#connect(shapers, curve);
     } catch (err) {
       sender.#nflog?.close();
       throw err;
@@ -212,37 +250,41 @@ export class Sender {
     return sender;
   }
 
-  #connect(shaper: RateShaper | undefined, curve: CurveClientKeys | undefined): void {
+  #connect(shapers: RateShaper[] | undefined, curve: CurveClientKeys | undefined): void {
     const o = this.#o;
     try {
-      this.#pipeline = SendPipeline.connect({
-        endpoint: o.endpoint,
-        sendHighWaterMark: o.sendHighWaterMark,
-        sendBufferBytes: o.sendBufferBytes,
-        lingerMs: o.lingerMs,
-        logger: this.#log,
-        ...(o.noReceiverWarnMs !== undefined ? { noReceiverWarnMs: o.noReceiverWarnMs } : {}),
-        curve,
-        wire: o.wire,
-        linktype: o.linktype,
-        batchBytes: o.batchBytes,
-        batchPackets: o.batchPackets,
-        flushIntervalMs: o.flushIntervalMs,
-        shaper,
-        legacyFlushMs: o.rateControl?.flushMs,
-        metrics: o.metrics,
+      this.#streams = ShardSet.connect({
+        endpoints: o.endpoints,
+        mode: o.shard?.mode ?? 'flow',
+        failoverMs: o.shard?.failoverMs ?? SENDER_SHARD_FAILOVER_MS,
+        ...(shapers !== undefined ? { shaper: (i: number) => shapers[i]! } : {}),
         meta: () => this.#meta(),
-        metaIntervalMs: o.metaIntervalMs,
-        heartbeatIntervalMs: o.heartbeatIntervalMs,
-        // The stop heartbeat may wait for room in the queue as long as queued frames may linger.
-        stopHeartbeatMs: o.lingerMs,
+        stream: {
+          sendHighWaterMark: o.sendHighWaterMark,
+          sendBufferBytes: o.sendBufferBytes,
+          lingerMs: o.lingerMs,
+          logger: this.#log,
+          ...(o.noReceiverWarnMs !== undefined ? { noReceiverWarnMs: o.noReceiverWarnMs } : {}),
+          curve,
+          wire: o.wire,
+          linktype: o.linktype,
+          batchBytes: o.batchBytes,
+          batchPackets: o.batchPackets,
+          flushIntervalMs: o.flushIntervalMs,
+          legacyFlushMs: o.rateControl?.flushMs,
+          metrics: o.metrics,
+          metaIntervalMs: o.metaIntervalMs,
+          heartbeatIntervalMs: o.heartbeatIntervalMs,
+          // The stop heartbeat may wait for room in the queue as long as queued frames may linger.
+          stopHeartbeatMs: o.lingerMs,
+        },
       });
     } catch (err) {
       // A libzmq without CURVE is not the command line's fault: it stays a CurveError (exit 1).
       if (err instanceof RangeError || err instanceof CurveError) throw err;
       throw new SenderError(
         'ERR_SENDER_CONNECT',
-        `cannot connect to ${o.endpoint}: ${(err as Error).message}`,
+        `cannot connect to ${o.endpoints.join(' ')}: ${(err as Error).message}`,
         { cause: err },
       );
     }
@@ -250,7 +292,7 @@ export class Sender {
     if (o.wire === 'v1' && o.wireOrder !== false) {
       // The longest a record waits here before its frame is queued: the kernel's flush timeout,
       // the kernel-order hold, then the batcher's flush interval.
-      this.#pipeline.setOrder({
+      this.#streams.setOrder({
         namespaceId: sock.namespaceId,
         delayBoundMs: sock.timeoutMs + sock.orderHoldMs + o.flushIntervalMs,
       });
@@ -273,7 +315,7 @@ export class Sender {
               new SenderError('ERR_SENDER_NFLOG_READ', 'reading NFLOG failed', { cause: err }),
             ),
         },
-        (records, count, index) => this.#pipeline.pushRecords(records, count, index),
+        (records, count, index) => this.#streams.push(records, count, index),
       );
     } catch (err) {
       throw new SenderError(
@@ -315,9 +357,8 @@ export class Sender {
     return this.#ended;
   }
 
-  /** The v1 metadata section's content: who we are and what was dropped so far. */
+  /** The v1 metadata section's content: who we are; each stream adds what it dropped so far. */
   #meta(): Record<string, unknown> {
-    const s = this.#pipeline.stats();
     return {
       host: hostname(),
       pid: process.pid,
@@ -328,8 +369,6 @@ export class Sender {
         this.#nflog?.closed === false
           ? this.#nflog.stats().kernelDropped
           : this.#lastKernel?.kernelDropped,
-      queueDropped: s.droppedQueue,
-      shaperDropped: s.droppedShaper,
     };
   }
 
@@ -342,8 +381,10 @@ export class Sender {
       this.#nflog !== undefined && !this.#nflog.closed
         ? this.#kernel.sync(this.#nflog.stats())
         : this.#lastKernel;
+    const streams = this.#streams.stats();
     return {
-      ...this.#pipeline.stats(),
+      ...streams.total,
+      shards: streams.shards,
       kernelDropped: k?.kernelDropped ?? 0,
       enobufs: k?.enobufs ?? 0,
       truncated: k?.truncated ?? 0,
@@ -396,24 +437,14 @@ export class Sender {
         this.#rules?.sync(this.#nflog.account());
         this.#nflog.close();
       }
-      await this.#pipeline.close();
-      const fin = this.#pipeline.stats();
-      if (
-        this.#pipeline.finalHeartbeatQueued === false &&
-        fin.droppedQueue + fin.droppedShaper > 0
-      ) {
-        this.#log.warn(
-          'the final heartbeat found the ZeroMQ queue full until --zmq-linger: the receiver may not count the last drops',
-          { next_seq: fin.nextSeq },
-        );
-      }
+      await this.#streams.close();
     })();
     return this.#stopping;
   }
 }
 
-function createShaper(rc: RateControlOptions, logger: Logger): RateShaper {
-  const log = logger.child({ component: 'shaper' });
+function createShaper(rc: RateControlOptions, logger: Logger, shard?: number): RateShaper {
+  const log = logger.child({ component: 'shaper', ...(shard !== undefined ? { shard } : {}) });
   return new RateShaper({
     lwmBps: rc.lwmBps,
     hwmBps: rc.hwmBps,

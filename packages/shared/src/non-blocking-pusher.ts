@@ -175,6 +175,8 @@ export class PushAccounting {
     droppedPackets: 0,
   };
 
+  #queueFull = false;
+
   constructor(callbacks: PusherCallbacks) {
     this.#callbacks = callbacks;
   }
@@ -184,8 +186,14 @@ export class PushAccounting {
     return { ...this.#stats };
   }
 
+  /** Whether the last outcome was a refusal for a full queue (EAGAIN); false until one. */
+  get queueFull(): boolean {
+    return this.#queueFull;
+  }
+
   /** A message carrying `packets` packets and `bytes` bytes entered the ZeroMQ queue. */
   sent(packets: number, bytes: number): void {
+    this.#queueFull = false;
     this.#stats.sentMessages++;
     this.#stats.sentPackets += packets;
     this.#stats.sentBytes += bytes;
@@ -204,6 +212,7 @@ export class PushAccounting {
     const e = err as PushError;
     this.dropped(packets, e);
     const code = e.code ?? 'unknown';
+    if (code === 'EAGAIN') this.#queueFull = true;
     if (code !== 'EAGAIN' && !this.#seenErrors.has(code)) {
       this.#seenErrors.add(code);
       this.#callbacks.onError?.(e);
@@ -304,6 +313,15 @@ export class NonBlockingPusher {
   /** A copy of the counters. */
   stats(): PusherStats {
     return { ...this.#acct.stats(), unsettled: this.#unsettled };
+  }
+
+  /**
+   * Whether the last message whose outcome is known was refused because ZeroMQ's queue was full
+   * (SNDHWM reached: the peer is gone or too slow); false once one is accepted again, and
+   * before any was refused.
+   */
+  get queueFull(): boolean {
+    return this.#acct.queueFull;
   }
 
   /**

@@ -60,6 +60,8 @@ test('with no peer: SNDHWM messages are queued, the rest dropped (EAGAIN) and co
   assert.equal(st.droppedPackets, 96 * 3);
   assert.equal(st.unsettled, 0);
   assert.deepEqual([...codes], ['EAGAIN']);
+  // The queue refused the last one: the sender's failover reads this.
+  assert.equal(pusher.queueFull, true);
   await pusher.close();
 });
 
@@ -109,8 +111,14 @@ test('EAGAIN, a thrown EBUSY and other errors are all counted drops; other codes
       droppedCodes.push(err?.code);
     },
   });
-  for (let i = 0; i < 6; i++) pusher.push(Buffer.from([i]), 10 + i);
+  assert.equal(pusher.queueFull, false, 'nothing refused yet');
+  for (let i = 0; i < 2; i++) pusher.push(Buffer.from([i]), 10 + i);
   await pusher.settled();
+  assert.equal(pusher.queueFull, true, 'the last outcome: EAGAIN');
+  for (let i = 2; i < 6; i++) pusher.push(Buffer.from([i]), 10 + i);
+  await pusher.settled();
+  // EBUSY and EFSM are not a full queue; the last outcome, accepted, clears it anyway.
+  assert.equal(pusher.queueFull, false);
   const st = pusher.stats();
   assert.deepEqual(
     [st.sentMessages, st.sentPackets, st.droppedMessages, st.droppedPackets],
@@ -125,6 +133,7 @@ test('EAGAIN, a thrown EBUSY and other errors are all counted drops; other codes
   assert.equal(sock.linger, 250);
   pusher.push(Buffer.from([9]), 7);
   assert.equal(pusher.stats().droppedPackets, st.droppedPackets + 7);
-  // The codes of the drops, in send order (EBUSY thrown at once); after close() there is none.
-  assert.deepEqual(droppedCodes, ['EBUSY', 'EAGAIN', 'EFSM', 'EFSM', undefined]);
+  // The codes of the drops, in outcome order (EBUSY is thrown at once, the others settle later;
+  // the EAGAIN was settled before it was sent); after close() there is none.
+  assert.deepEqual(droppedCodes, ['EAGAIN', 'EBUSY', 'EFSM', 'EFSM', undefined]);
 });
