@@ -26,7 +26,8 @@ function fail(message: string): never {
 
 function parseSpec(
   text: string | undefined,
-): Required<Omit<TrafficSpec, 'port' | 'ratePps'>> & Pick<TrafficSpec, 'port' | 'ratePps'> {
+): Required<Omit<TrafficSpec, 'port' | 'ratePps' | 'srcPort'>> &
+  Pick<TrafficSpec, 'port' | 'ratePps' | 'srcPort'> {
   if (text === undefined) fail('usage: traffic.js <json spec>');
   const s = JSON.parse(text) as Partial<TrafficSpec>;
   if (
@@ -55,6 +56,16 @@ function parseSpec(
   if (s.port !== undefined && (!Number.isInteger(s.port) || s.port < 1 || s.port > 65535))
     fail('bad port');
   if (s.ratePps !== undefined && !(s.ratePps > 0)) fail('ratePps must be > 0');
+  const sources = s.sources ?? 1;
+  if (!Number.isInteger(sources) || sources < 1 || sources > 10_000) fail('bad sources');
+  // Every client port the run binds must be a port.
+  const clients =
+    s.proto === 'flows' || s.proto === 'http' ? count : s.proto === 'udp' ? sources : 1;
+  if (
+    s.srcPort !== undefined &&
+    (!Number.isInteger(s.srcPort) || s.srcPort < 1 || s.srcPort + clients - 1 > 65535)
+  )
+    fail('bad srcPort');
   return {
     proto: s.proto,
     family,
@@ -63,6 +74,8 @@ function parseSpec(
     seed: s.seed ?? 1,
     port: s.port,
     ratePps: s.ratePps,
+    sources,
+    srcPort: s.srcPort,
   };
 }
 
@@ -93,7 +106,17 @@ async function udp(spec: ReturnType<typeof parseSpec>): Promise<ScriptResult> {
     receiver.bind(spec.port ?? 0, addr, () => resolve());
   });
   const port = receiver.address().port;
-  const sender = dgram.createSocket({ type });
+  const senders: dgram.Socket[] = [];
+  for (let k = 0; k < spec.sources; k++) {
+    const sock = dgram.createSocket({ type });
+    senders.push(sock);
+    if (spec.srcPort !== undefined) {
+      await new Promise<void>((resolve, reject) => {
+        sock.once('error', reject);
+        sock.bind(spec.srcPort! + k, addr, () => resolve());
+      });
+    }
+  }
   let sent = 0;
   try {
     let inflight: Promise<void>[] = [];
@@ -102,7 +125,7 @@ async function udp(spec: ReturnType<typeof parseSpec>): Promise<ScriptResult> {
       const buf = payloadFor(spec.seed, i, spec.size);
       inflight.push(
         new Promise<void>((resolve, reject) => {
-          sender.send(buf, port, addr, (err) => {
+          senders[i % senders.length]!.send(buf, port, addr, (err) => {
             if (err) reject(err);
             else {
               sent += 1;
@@ -129,7 +152,7 @@ async function udp(spec: ReturnType<typeof parseSpec>): Promise<ScriptResult> {
       if (!got) break;
     }
   } finally {
-    sender.close();
+    for (const sock of senders) sock.close();
     receiver.close();
   }
   return { sent, received };
@@ -255,7 +278,12 @@ async function flows(spec: ReturnType<typeof parseSpec>): Promise<ScriptResult> 
   try {
     for (let i = 0; i < spec.count; i++) {
       await pace(i, spec.ratePps);
-      const client = net.connect({ host: addr, port: address.port, noDelay: true });
+      const client = net.connect({
+        host: addr,
+        port: address.port,
+        noDelay: true,
+        ...(spec.srcPort !== undefined ? { localAddress: addr, localPort: spec.srcPort + i } : {}),
+      });
       await new Promise<void>((resolve, reject) => {
         client.once('error', reject);
         client.once('connect', () => resolve());
