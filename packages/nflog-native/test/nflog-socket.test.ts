@@ -87,7 +87,7 @@ test('linktype 239: exact packets per group, byte-exact payloads, prefix and tim
   const cap = new Capture(env.ns, { groups: [7, 8], linktype: 239 }, file);
   await cap.waitFor('ready');
   const t0 = Date.now();
-  const traffic: (Required<Omit<TrafficSpec, 'ratePps'>> & {
+  const traffic: (Required<Omit<TrafficSpec, 'ratePps' | 'sources' | 'srcPort'>> & {
     group: number;
     prefix: string;
     kernelTs: boolean;
