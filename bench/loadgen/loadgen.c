@@ -5,7 +5,7 @@
  * (default 127.0.0.1).
  *
  *   loadgen --port P [--addr 127.0.0.1] [--size BYTES] [--pps N (0 = max)]
- *           [--seconds S | --count N] [--batch N]
+ *           [--seconds S | --count N] [--batch N] [--flows N]
  *
  * Prints one JSON line on stdout at the end:
  *   {"sent":N,"seconds":S,"errors":E,"bytes":B,"cpuSeconds":C,"maxrssKiB":M}
@@ -18,6 +18,10 @@
  * one syscall per batch lets a single core offer a few hundred thousand pps.
  * Each datagram carries its own sequence number in its first 8 bytes (big
  * endian), so a capture can be checked for gaps if wanted.
+ *
+ * --flows N sends from N sockets, each with its own source port, one batch
+ * after the other in turn: N UDP flows for a sender that shards by flow (a
+ * smaller --batch interleaves them more finely).
  *
  * Build: cc -O2 -Wall -Wextra -o loadgen loadgen.c
  */
@@ -38,6 +42,7 @@
 
 #define LG_MAX_BATCH 256
 #define LG_MAX_SIZE 65507
+#define LG_MAX_FLOWS 4096
 
 static volatile sig_atomic_t lg_stop;
 
@@ -73,7 +78,7 @@ static void lg_put_seq(unsigned char *p, size_t size, uint64_t seq) {
 
 int main(int argc, char **argv) {
   const char *addr = "127.0.0.1";
-  unsigned long long port = 0, size = 64, pps = 0, count = 0, batch = 64;
+  unsigned long long port = 0, size = 64, pps = 0, count = 0, batch = 64, flows = 1;
   double seconds = 0;
 
   for (int i = 1; i < argc; i++) {
@@ -90,6 +95,7 @@ int main(int argc, char **argv) {
     else if (strcmp(a, "--pps") == 0) bad = lg_parse_u64(v, &pps);
     else if (strcmp(a, "--count") == 0) bad = lg_parse_u64(v, &count);
     else if (strcmp(a, "--batch") == 0) bad = lg_parse_u64(v, &batch);
+    else if (strcmp(a, "--flows") == 0) bad = lg_parse_u64(v, &flows);
     else if (strcmp(a, "--seconds") == 0) {
       char *end = NULL;
       seconds = strtod(v, &end);
@@ -103,7 +109,8 @@ int main(int argc, char **argv) {
     i++;
   }
   if (port == 0 || port > 65535 || size == 0 || size > LG_MAX_SIZE || batch == 0 ||
-      batch > LG_MAX_BATCH || (seconds <= 0 && count == 0)) {
+      batch > LG_MAX_BATCH || flows == 0 || flows > LG_MAX_FLOWS ||
+      (seconds <= 0 && count == 0)) {
     lg_usage();
     return 2;
   }
@@ -116,11 +123,16 @@ int main(int argc, char **argv) {
     fprintf(stderr, "loadgen: bad address %s\n", addr);
     return 2;
   }
-  int fd = socket(AF_INET, SOCK_DGRAM, 0);
-  if (fd < 0 || connect(fd, (struct sockaddr *)&dst, sizeof dst) != 0) {
-    perror("loadgen: socket/connect");
-    return 1;
+  /* One connected socket per flow: connect() gives each its own ephemeral source port. */
+  int fds[LG_MAX_FLOWS];
+  for (unsigned long long f = 0; f < flows; f++) {
+    fds[f] = socket(AF_INET, SOCK_DGRAM, 0);
+    if (fds[f] < 0 || connect(fds[f], (struct sockaddr *)&dst, sizeof dst) != 0) {
+      perror("loadgen: socket/connect");
+      return 1;
+    }
   }
+  unsigned long long turn = 0;
 
   unsigned char *bufs = calloc(LG_MAX_BATCH, size);
   struct mmsghdr msgs[LG_MAX_BATCH];
@@ -167,7 +179,7 @@ int main(int argc, char **argv) {
       if ((double)n > allowed) n = (unsigned long long)allowed;
     }
     for (unsigned long long i = 0; i < n; i++) lg_put_seq(bufs + i * size, size, sent + i);
-    int r = sendmmsg(fd, msgs, (unsigned int)n, 0);
+    int r = sendmmsg(fds[turn++ % flows], msgs, (unsigned int)n, 0);
     if (r < 0) {
       if (errno != EINTR) errors++;
       if (errno != EINTR && errno != EAGAIN && errno != ENOBUFS && errno != EPERM &&
@@ -191,6 +203,6 @@ int main(int argc, char **argv) {
          sent, elapsed, errors, sent * size, cpu, ru.ru_maxrss);
   fflush(stdout);
   free(bufs);
-  close(fd);
+  for (unsigned long long f = 0; f < flows; f++) close(fds[f]);
   return 0;
 }

@@ -25,6 +25,10 @@ export interface LoadSpec {
   pps: number;
   /** Duration of the offered load, in seconds. */
   seconds: number;
+  /** UDP flows (sockets, each its own source port), in turn one batch each; default 1. */
+  flows?: number;
+  /** Datagrams per sendmmsg; default the generator's (64). */
+  batch?: number;
 }
 
 /** The generator's own account of what it sent. */
@@ -52,6 +56,8 @@ export function startLoadgen(bin: string, netns: string, spec: LoadSpec): Proc {
       String(spec.pps),
       '--seconds',
       String(spec.seconds),
+      ...(spec.flows !== undefined ? ['--flows', String(spec.flows)] : []),
+      ...(spec.batch !== undefined ? ['--batch', String(spec.batch)] : []),
     ],
     { netns },
   );

@@ -15,7 +15,7 @@ const n = (stages: Record<string, number>, key: string): number => stages[key] ?
 
 /**
  * Splits `offered - captured` over the stages, from each stage's own counters:
- * - sender rows: kernel (offered - sender.captured: never read from NFLOG), the sender's own
+ * - sender rows (the shard rows sum their sinks): kernel (offered - sender.captured: never read from NFLOG), the sender's own
  *   counted drops (queue full, shaper), then the hop to the counting sink (sequence gaps beyond
  *   the sender's drops); `uncounted` compares the loss with what the sender and sink counted
  *   (the sender's kernel count comes from NFLOG sequence gaps).
@@ -39,7 +39,7 @@ export function splitLoss(
   const read = n(stages, 'sender.captured');
   const queue = n(stages, 'sender.dropped_queue') + n(stages, 'sender.dropped_shaper');
   const kernelCounted = n(stages, 'sender.dropped_kernel');
-  if (tool === 'sender' || tool === 'sender-acct-off' || tool === 'sender-acct-on') {
+  if (tool === 'sender' || tool.startsWith('sender-')) {
     const hop = read - queue - captured;
     const counted = kernelCounted + queue + Math.max(0, n(stages, 'sink.gapPackets') - queue);
     return {

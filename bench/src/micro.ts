@@ -8,7 +8,7 @@ import { encodeRecords, PcapWriter } from '@nflog-pipe/pcap-writer';
 import { MIB, decodeFrame, encodeFrame } from '@nflog-pipe/shared';
 import { RateShaper, shapeFrame } from '@nflog-pipe/compress';
 import { ReorderWindow, RingBuffer, selectRecords } from '@nflog-pipe/receiver';
-import { parseNflogMessages } from '@nflog-pipe/nflog-native';
+import { NFLOG_SHARD_BUCKETS, groupByShard, parseNflogMessages } from '@nflog-pipe/nflog-native';
 import { NF_INET, nflogDatagram } from '@nflog-pipe/testing';
 
 /** One microbenchmark result. */
@@ -196,6 +196,24 @@ export async function runMicro(
         `nflog walker: ${hook} hook`,
         await measure(ms, bytes, (i) => {
           parseNflogMessages(dgrams[i & 15] as Buffer, 101);
+        }),
+        copy.mbps,
+      );
+    }
+
+    // The sender's split of one read by shard (--shard flow over 4 endpoints): one native call
+    // reading each record's flow hash and copying the record once.
+    {
+      const reads = Array.from({ length: 16 }, (_, i) =>
+        parseNflogMessages(nflogBatchOf(size, i * BATCH_PACKETS, 'input'), 101),
+      );
+      const table = new Uint8Array(NFLOG_SHARD_BUCKETS).map((_, b) => b & 3);
+      const perShard = new Uint32Array(8);
+      row(
+        'groupByShard (4 shards)',
+        await measure(ms, bytes, (i) => {
+          const r = reads[i & 15]!;
+          groupByShard(r.records, r.index, table, 4, perShard);
         }),
         copy.mbps,
       );

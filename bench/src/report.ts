@@ -1,4 +1,4 @@
-import type { ToolName } from './tools.js';
+import { SHARD_LOAD, type ToolName } from './tools.js';
 
 /** One measured run: one set-up, one payload size, one rate, one repetition. */
 export interface RunRecord {
@@ -388,6 +388,33 @@ export function renderTargets(checks: readonly TargetCheck[]): string {
         `  ${c.ok ? 'PASS' : 'FAIL'}  ${String(c.sizeBytes).padStart(4)}B  ${c.target}: ${c.detail}`,
     ),
   ].join('\n');
+}
+
+/**
+ * The cost of sharding: for each size and rate with the sender-shard rows (the sender alone on
+ * the same 256-flow load, with 1, 2 and 4 endpoints), CPU per delivered packet with 2 and 4
+ * shards over 1.
+ */
+export function renderShardCost(rows: readonly MedianRow[]): string {
+  const lines: string[] = [];
+  const perPacket = (r: MedianRow): number => r.toolCpuPct / r.pps;
+  for (const one of rows.filter((r) => r.tool === 'sender-shard1')) {
+    const parts = [`1: ${fmt(one.toolCpuPct, 1)}% at ${fmtCount(one.pps)} pps`];
+    for (const n of [2, 4]) {
+      const r = rows.find(
+        (x) =>
+          x.tool === `sender-shard${n}` && x.sizeBytes === one.sizeBytes && x.rate === one.rate,
+      );
+      if (r !== undefined)
+        parts.push(
+          `${n}: cpu/pkt x${fmt(perPacket(r) / perPacket(one), 2)} (${fmt(r.toolCpuPct, 1)}% at ${fmtCount(r.pps)} pps, loss ${fmt(r.lossPct, 2)}%)`,
+        );
+    }
+    lines.push(`  ${one.sizeBytes}B ${one.rate}: ${parts.join('; ')}`);
+  }
+  return lines.length === 0
+    ? ''
+    : `sharding (sender alone, ${SHARD_LOAD.flows} UDP flows, --shard flow over N counting sinks), shards:\n${lines.join('\n')}`;
 }
 
 /**

@@ -15,6 +15,7 @@ import {
   renderAccountingCost,
   renderReorderCost,
   renderCurveCost,
+  renderShardCost,
   renderTable,
   renderTargets,
   summarize,
@@ -338,6 +339,8 @@ function printResults(
   if (curveCost !== '') process.stdout.write(`\n${curveCost}\n`);
   const reorderCost = renderReorderCost(rows);
   if (reorderCost !== '') process.stdout.write(`\n${reorderCost}\n`);
+  const shardCost = renderShardCost(rows);
+  if (shardCost !== '') process.stdout.write(`\n${shardCost}\n`);
   const targets = checkTargets(rows);
   process.stdout.write(`\n${renderTargets(targets)}\n`);
   return { rows, targets };
@@ -388,6 +391,7 @@ const runOne: RunOneFn = async (
         sizeBytes,
         pps: rate === 'max' ? 0 : rate,
         seconds,
+        ...tool.load,
       });
       await gen.exited;
       const load = loadResult(gen);

@@ -21,12 +21,15 @@ export type ToolName =
   | 'pipe-acct'
   | 'pipe-fifo64k'
   | 'pipe-order-off'
-  | 'pipe-order-held';
+  | 'pipe-order-held'
+  | 'sender-shard1'
+  | 'sender-shard2'
+  | 'sender-shard4';
 
 /**
  * The set-ups of a plain `npm run bench`, in the order they run within one repetition. The
- * others (`tcpdump-b128m`, `pipe-acct`, `pipe-fifo64k`) run when named in `--tools`, and in
- * `--find-max` (src/find-max.ts).
+ * others (`tcpdump-b128m`, `pipe-acct`, `pipe-fifo64k`, `sender-shard1|2|4`) run when named in
+ * `--tools`, the first three also in `--find-max` (src/find-max.ts).
  */
 export const ALL_TOOLS: readonly ToolName[] = [
   'tcpdump',
@@ -82,6 +85,8 @@ export interface ToolDef {
   /** Undefined when it can run here, else the reason it is skipped. */
   unavailable(): Promise<string | undefined>;
   start(ctx: ToolContext): Promise<RunningTool>;
+  /** How the generator offers this set-up's load, when not as for every other one. */
+  load?: { flows: number; batch: number };
 }
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -333,10 +338,10 @@ export const NODE_ARGS: readonly string[] = (process.env.NFLOG_BENCH_NODE_ARGS ?
 /** Our CLIs end with one `stopped key=value ...` line holding their final counters. */
 const FINAL_LINE = /\bstopped\b/;
 
-/** Starts our sender on the set-up's group, sending to `endpoint`; resolves once it has bound the group. */
+/** Starts our sender on the set-up's group, sending to `endpoint`(s); resolves once it has bound the group. */
 async function startSender(
   ctx: ToolContext,
-  endpoint: string,
+  endpoint: string | readonly string[],
   extraArgs: readonly string[] = [],
 ): Promise<Proc> {
   const sender = startProc(
@@ -348,7 +353,7 @@ async function startSender(
       ...SENDER_ARGS,
       ...extraArgs,
       String(ctx.group),
-      endpoint,
+      ...(typeof endpoint === 'string' ? [endpoint] : endpoint),
     ],
     { netns: ctx.netns },
   );
@@ -387,42 +392,75 @@ function senderAloneDef(name: ToolName, describe: string, extraArgs: readonly st
   };
 }
 
+/**
+ * The sender alone into `sinks` counting PULL sockets (one endpoint each: with several, the
+ * sender shards by flow over them). The sinks' counts are summed into `sink.*`.
+ */
 async function startSenderAlone(
   ctx: ToolContext,
   extraArgs: readonly string[],
+  sinks = 1,
 ): Promise<RunningTool> {
-  {
-    const endpoint = `ipc://${join(ctx.dir, 'sink.sock')}`;
-    const sink = startProc('sink', process.execPath, [COUNT_SINK, endpoint], { netns: ctx.netns });
-    await sink.waitFor(/ready/, 20_000);
-    const sender = await startSender(ctx, endpoint, extraArgs);
-    return {
-      procs: [
-        { proc: sender, role: 'tool' },
-        { proc: sink, role: 'harness' },
-      ],
-      async finish() {
-        await stopProc(sender, 'SIGINT');
-        // Give the last frames the sender flushed on its way out time to land.
-        await delay(200);
+  const endpoints = Array.from(
+    { length: sinks },
+    (_, i) => `ipc://${join(ctx.dir, sinks === 1 ? 'sink.sock' : `sink${i}.sock`)}`,
+  );
+  const procs = endpoints.map((e) =>
+    startProc('sink', process.execPath, [COUNT_SINK, e], { netns: ctx.netns }),
+  );
+  for (const p of procs) await p.waitFor(/ready/, 20_000);
+  const sender = await startSender(ctx, endpoints, extraArgs);
+  return {
+    procs: [
+      { proc: sender, role: 'tool' },
+      ...procs.map((proc) => ({ proc, role: 'harness' as const })),
+    ],
+    async finish() {
+      await stopProc(sender, 'SIGINT');
+      // Give the last frames the sender flushed on its way out time to land.
+      await delay(200);
+      const notes: string[] = [];
+      const stages = prefixed('sender', parseSummaryLine(sender.stderr(), FINAL_LINE));
+      let captured = 0;
+      for (const sink of procs) {
         await stopProc(sink, 'SIGINT');
-        const notes: string[] = [];
-        const stages = prefixed('sender', parseSummaryLine(sender.stderr(), FINAL_LINE));
-        let captured = 0;
         try {
           const r = JSON.parse(sink.stdout().trim().split('\n').pop() ?? '') as Record<
             string,
             number
           >;
-          captured = r.records ?? 0;
-          Object.assign(stages, prefixed('sink', r));
+          captured += r.records ?? 0;
+          for (const [k, v] of Object.entries(r))
+            stages[`sink.${k}`] = (stages[`sink.${k}`] ?? 0) + v;
         } catch {
           notes.push(`sink gave no count: ${sink.stderr().trim().slice(-200)}`);
         }
-        return { captured, stages, notes };
-      },
-    };
-  }
+      }
+      return { captured, stages, notes };
+    },
+  };
+}
+
+/**
+ * The load of the shard rows: 256 UDP flows, 4 datagrams per sendmmsg in turn, so a kernel
+ * read holds records of many flows interleaved, as a gateway's does.
+ */
+export const SHARD_LOAD = { flows: 256, batch: 4 } as const;
+
+/**
+ * The sender alone over `n` counting sinks (`--shard flow`, one stream per sink) on the same
+ * many-flow load for n = 1, 2 and 4, so their cpu/pkt ratios are the cost of sharding
+ * (renderShardCost prints them).
+ */
+function senderShardDef(name: ToolName, n: number): ToolDef {
+  return {
+    name,
+    kind: 'ours',
+    describe: `nflog-zmq-send N with ${n} ipc endpoint${n > 1 ? 's (--shard flow)' : ''}, each into a counting PULL socket; ${SHARD_LOAD.flows} UDP flows`,
+    unavailable: () => oursUnavailable([['sender', 'nflog-zmq-send']]),
+    start: (ctx) => startSenderAlone(ctx, [], n),
+    load: SHARD_LOAD,
+  };
 }
 
 const senderAlone = senderAloneDef(
@@ -622,6 +660,9 @@ export const TOOLS: Record<ToolName, ToolDef> = {
     `the pipe row with an idle second sender connected, so every record waits out the ${REORDER_WINDOW_MS} ms window (as with several senders), Prometheus on`,
     { receiver: ['--reorder-window', String(REORDER_WINDOW_MS)], idleSender: true, delay: true },
   ),
+  'sender-shard1': senderShardDef('sender-shard1', 1),
+  'sender-shard2': senderShardDef('sender-shard2', 2),
+  'sender-shard4': senderShardDef('sender-shard4', 4),
 };
 
 /**
