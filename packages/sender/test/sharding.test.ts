@@ -12,13 +12,18 @@ import {
   parseLogCounters,
   payloadFor,
   parseIpPacket,
+  parsePrometheusText,
+  promtoolCheckMetrics,
   requirePrereqs,
+  sampleKey,
+  scrape,
   sendTraffic,
   stopCleanly,
   waitForLogCounters,
   waitForLogLines,
   withTimeout,
   type ChildHandle,
+  type MetricSamples,
 } from '@nflog-pipe/testing';
 import {
   TCP_PORT,
@@ -122,13 +127,46 @@ async function drain(
   return stopped;
 }
 
+/**
+ * One scrape of the sender's per-shard families (checked by promtool), per shard in endpoint
+ * order: packets routed and sent, lost (queue full), moves (out and in), live.
+ */
+async function scrapeShards(
+  url: string,
+  ns: Netns,
+  endpoints: readonly string[],
+): Promise<{ routed: number; sent: number; lost: number; moves: number; live: number }[]> {
+  const text = await scrape(url, ns);
+  assert.deepEqual(await promtoolCheckMetrics(text), { code: 0, output: '' }, 'promtool');
+  const m: MetricSamples = parsePrometheusText(text);
+  const v = (name: string, labels: Record<string, string>): number => {
+    const x = m.get(sampleKey(name, labels));
+    assert.notEqual(x, undefined, `${sampleKey(name, labels)} scraped`);
+    return x!;
+  };
+  return endpoints.map((endpoint, i) => {
+    const at = { shard: String(i), endpoint };
+    return {
+      routed: v('nflog_pipe_shard_packets_total', { ...at, stage: 'routed' }),
+      sent: v('nflog_pipe_shard_packets_total', { ...at, stage: 'sent' }),
+      // Without --rate-control a shard has no shaper, and no shaper series.
+      lost: v('nflog_pipe_shard_lost_packets_total', { ...at, stage: 'zmq_queue' }),
+      moves:
+        v('nflog_pipe_shard_moves_total', { ...at, direction: 'out' }) +
+        v('nflog_pipe_shard_moves_total', { ...at, direction: 'in' }),
+      live: v('nflog_pipe_shard_live', at),
+    };
+  });
+}
+
 async function flowRun(t: TestContext, receiversN: number): Promise<void> {
   const dir = await makeTempDir(t);
   const ns = await namespace(t, `shard${receiversN}`, GROUP);
   const kids = new Children(t);
   const { endpoints, files } = endpointsIn(dir, receiversN);
   const receivers = await Promise.all(endpoints.map((e, i) => startReceiver(kids, e, files[i]!)));
-  const sender = await startSender(kids, ns, GROUP, endpoints);
+  const sender = await startSender(kids, ns, GROUP, endpoints, ['--metrics-listen', '127.0.0.1:0']);
+  const url = (await sender.waitForStderr(/ metrics listening .*url=(\S+)/))[1]!;
   const started = logLines(sender.stderr(), 'started')[0]!;
   assert.match(started, / shard=flow shard_key=5tuple shard_failover_s=5 /);
   // One stream, and so one sender id, per shard.
@@ -140,11 +178,29 @@ async function flowRun(t: TestContext, receiversN: number): Promise<void> {
   await traffic(ns, 20000);
   const logged = await nftLogged(ns, GROUP);
   assert.ok(logged >= FLOWS * 8 + UDP_DATAGRAMS, `${logged} packets logged`);
+  // Once all is queued the per-shard counters stop moving: scrape them before the stop.
+  await waitForLogCounters(sender, 'stats', (c) => c['queued'] === logged, 'sender queued all');
+  const metrics = await scrapeShards(url, ns, endpoints);
   const stopped = await drain(sender, receivers, logged);
   const s = parseLogCounters(stopped);
   assert.deepEqual(
     [s['captured'], s['queued'], s['dropped_queue'], s['dropped_kernel'], s['shard_moves']],
     [logged, logged, 0, 0, 0],
+  );
+  // Prometheus says per shard what the stopped line says, and the shards add up to the total.
+  assert.deepEqual(
+    metrics,
+    perShard(stopped).map((x) => ({
+      routed: x.routed,
+      sent: x.queued,
+      lost: 0,
+      moves: 0,
+      live: 1,
+    })),
+  );
+  assert.equal(
+    metrics.reduce((n, m) => n + m.routed, 0),
+    logged,
   );
 
   const packets = files.map((f) => recordsOf(f));
