@@ -20,8 +20,10 @@ import {
 import {
   NF_INET,
   nflogDatagram,
+  parseStatsdLine,
   type ChildHandle,
   type Children,
+  type Netns,
   logField,
 } from '@nflog-pipe/testing';
 import { rendezvousTable } from '../src/index.js';
@@ -174,4 +176,44 @@ export function flowsByReceiver(files: readonly string[][]): Map<string, Set<num
     }
   });
   return where;
+}
+
+/** Sum of each statsd counter's deltas in `text` (lines `name:delta|c`). */
+function statsdTotals(text: string): Map<string, number> {
+  const sums = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    const p = parseStatsdLine(line);
+    if (p !== null && p.type === 'c') sums.set(p.name, (sums.get(p.name) ?? 0) + p.value);
+  }
+  return sums;
+}
+
+/**
+ * A statsd server inside `ns` (a sender there reaches only that namespace's loopback): a Node
+ * UDP socket on 127.0.0.1 that writes every datagram it receives to stdout. `waitFor` resolves
+ * with the counters' totals once `pred` holds for them, checked on every datagram.
+ */
+export async function statsdIn(
+  kids: Children,
+  ns: Netns,
+): Promise<{
+  port: number;
+  waitFor: (
+    pred: (totals: Map<string, number>) => boolean,
+    what: string,
+  ) => Promise<Map<string, number>>;
+}> {
+  const script = `const s = require('node:dgram').createSocket('udp4');
+s.on('message', (m) => process.stdout.write(m.toString('utf8') + '\\n'));
+s.bind(0, '127.0.0.1', () => process.stdout.write('port ' + s.address().port + '\\n'));`;
+  const h = kids.add(ns.spawn(process.execPath, ['-e', script]));
+  const port = Number((await h.waitForStdout(/^port (\d+)$/m))[1]);
+  return {
+    port,
+    waitFor: (pred, what) =>
+      h.waitForStdoutState((out) => {
+        const totals = statsdTotals(out);
+        return pred(totals) ? totals : undefined;
+      }, what),
+  };
 }

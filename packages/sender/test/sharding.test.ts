@@ -37,6 +37,7 @@ import {
   perShard,
   recordsOf,
   startReceiver,
+  statsdIn,
   type TestReceiver,
 } from './shard-helper.js';
 
@@ -165,7 +166,12 @@ async function flowRun(t: TestContext, receiversN: number): Promise<void> {
   const kids = new Children(t);
   const { endpoints, files } = endpointsIn(dir, receiversN);
   const receivers = await Promise.all(endpoints.map((e, i) => startReceiver(kids, e, files[i]!)));
-  const sender = await startSender(kids, ns, GROUP, endpoints, ['--metrics-listen', '127.0.0.1:0']);
+  const statsd = await statsdIn(kids, ns);
+  const sender = await startSender(kids, ns, GROUP, endpoints, [
+    '--metrics-listen',
+    '127.0.0.1:0',
+    ...['-m', `127.0.0.1:${statsd.port}`, '-n', 's.', '--statsd-interval', '0.05'],
+  ]);
   const url = (await sender.waitForStderr(/ metrics listening .*url=(\S+)/))[1]!;
   const started = logLines(sender.stderr(), 'started')[0]!;
   assert.match(started, / shard=flow shard_key=5tuple shard_failover_s=5 /);
@@ -202,6 +208,17 @@ async function flowRun(t: TestContext, receiversN: number): Promise<void> {
     metrics.reduce((n, m) => n + m.routed, 0),
     logged,
   );
+  // statsd (flushed at stop) counts the same per shard, and the shards add up to raw_out.pkt.
+  const routedKey = (i: number): string => `s.shard.${i}.routed.pkt`;
+  const totals = await statsd.waitFor(
+    (c) => metrics.every((m, i) => c.get(routedKey(i)) === m.routed),
+    'statsd per-shard counts',
+  );
+  metrics.forEach((m, i) => {
+    assert.equal(totals.get(`s.shard.${i}.raw_out.pkt`), m.sent, `shard ${i} raw_out.pkt`);
+    assert.equal(totals.get(`s.shard.${i}.loss.zmq_queue.pkt`) ?? 0, 0);
+  });
+  assert.equal(totals.get('s.raw_out.pkt'), logged);
 
   const packets = files.map((f) => recordsOf(f));
   const flows = packets.map((recs) => recs.map((ip) => flowOf(ip)));
