@@ -1,4 +1,4 @@
-// nflog-zmq-send with several receivers, through the kernel in a namespace and the real receivers: with --shard flow (2 and 3 receivers) 300 TCP flows logged both ways plus 300 UDP flows land each flow on exactly the receiver its hash maps to, the union equals the nft counters and each receiver's share is within ±25 % of even; two senders in two namespaces put each flow's packets on the same receiver; --shard duplicate gives every receiver every packet.
+// nflog-zmq-send with several receivers, through the kernel in a namespace and the real receivers: with --shard flow (2 and 3 receivers) 300 TCP flows logged both ways plus 300 UDP flows land each flow on exactly the receiver its hash maps to, the union equals the nft counters and each receiver's share is within ±25 % of even, the per-shard counters in the stopped line, Prometheus and statsd agree; two senders in two namespaces put each flow's packets on the same receiver; --shard duplicate gives every receiver every packet.
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import {
