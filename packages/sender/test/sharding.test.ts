@@ -1,5 +1,8 @@
 // nflog-zmq-send with several receivers, through the kernel in a namespace and the real receivers: with --shard flow (2 and 3 receivers) 300 TCP flows logged both ways plus 300 UDP flows land each flow on exactly the receiver its hash maps to, the union equals the nft counters and each receiver's share is within ±25 % of even, the per-shard counters in the stopped line, Prometheus and statsd agree; two senders in two namespaces put each flow's packets on the same receiver; --shard duplicate gives every receiver every packet.
 import assert from 'node:assert/strict';
+import { mkdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import {
   Children,
@@ -160,8 +163,21 @@ async function scrapeShards(
   });
 }
 
+/**
+ * A directory whose path is the same in every run: the endpoint strings are the rendezvous
+ * table's input, so with them (and the traffic's fixed ports) fixed, each flow's receiver and
+ * the shares are the same in every run, and the ±25 % check cannot fail by chance.
+ */
+async function fixedDir(t: TestContext, name: string): Promise<string> {
+  const dir = join(tmpdir(), `nflog-pipe-test-${name}`);
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { mode: 0o700 });
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
 async function flowRun(t: TestContext, receiversN: number): Promise<void> {
-  const dir = await makeTempDir(t);
+  const dir = await fixedDir(t, `shard${receiversN}`);
   const ns = await namespace(t, `shard${receiversN}`, GROUP);
   const kids = new Children(t);
   const { endpoints, files } = endpointsIn(dir, receiversN);
