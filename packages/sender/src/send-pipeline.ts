@@ -35,6 +35,7 @@ import {
   lazyRequire,
 } from '@nflog-pipe/shared';
 import { FrameBatcher } from './frame-batcher.js';
+import { GarbageBudget } from './garbage-budget.js';
 import { pusherMetrics } from './pusher-metrics.js';
 import type { ShardLabels } from './shard-router.js';
 
@@ -208,6 +209,9 @@ export class SendPipeline {
   #nextMetaMs = -Infinity;
   #read = 0;
   #readBytes = 0;
+  // Each read's Buffer and the frame made of it are garbage once ZeroMQ has sent it: twice the
+  // read's bytes (docs/operations.md, "Memory of the sender").
+  readonly #garbage = new GarbageBudget();
   #droppedShaper = 0;
   #closing: Promise<void> | undefined;
   #heartbeatTimer: NodeJS.Timeout | undefined;
@@ -321,6 +325,7 @@ export class SendPipeline {
   pushRecords(records: Buffer, count: number, index?: Buffer): void {
     if (count === 0 || this.#closing !== undefined) return;
     this.#read += count;
+    this.#garbage.note(2 * records.length);
     const bytes = records.length - RECORD_HEADER_BYTES * count;
     this.#readBytes += bytes;
     this.#capturedPkt.inc(count);
