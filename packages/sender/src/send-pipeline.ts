@@ -37,6 +37,12 @@ import {
 import { FrameBatcher } from './frame-batcher.js';
 import { GarbageBudget } from './garbage-budget.js';
 import { pusherMetrics } from './pusher-metrics.js';
+
+// Each read's Buffer and the frame made of it are garbage once ZeroMQ has sent it: twice the
+// read's bytes. One budget per process, not per pipeline: V8's heap is the process's, and a
+// sharded sender's pipelines each see a share of the reads (docs/operations.md, "Memory of the
+// sender").
+const processGarbage = new GarbageBudget();
 import type { ShardLabels } from './shard-router.js';
 
 // Loaded at the first sender id, after the groups are bound (shared's lazyRequire).
@@ -209,9 +215,6 @@ export class SendPipeline {
   #nextMetaMs = -Infinity;
   #read = 0;
   #readBytes = 0;
-  // Each read's Buffer and the frame made of it are garbage once ZeroMQ has sent it: twice the
-  // read's bytes (docs/operations.md, "Memory of the sender").
-  readonly #garbage = new GarbageBudget();
   #droppedShaper = 0;
   #closing: Promise<void> | undefined;
   #heartbeatTimer: NodeJS.Timeout | undefined;
@@ -325,7 +328,7 @@ export class SendPipeline {
   pushRecords(records: Buffer, count: number, index?: Buffer): void {
     if (count === 0 || this.#closing !== undefined) return;
     this.#read += count;
-    this.#garbage.note(2 * records.length);
+    processGarbage.note(2 * records.length);
     const bytes = records.length - RECORD_HEADER_BYTES * count;
     this.#readBytes += bytes;
     this.#capturedPkt.inc(count);
