@@ -213,6 +213,12 @@ export const FAMILY = {
     help: 'Whether flows are routed to this shard now (1) or it is out after a failover (0).',
     labelNames: ['shard', 'endpoint'],
   }),
+  OUTPUT_CLIENTS: family({
+    name: 'nflog_pipe_output_clients',
+    type: 'gauge',
+    help: 'Clients connected to an output of the receiver (PCAP-over-IP).',
+    labelNames: ['output'],
+  }),
   SENDERS: family({
     name: 'nflog_pipe_senders',
     type: 'gauge',
@@ -237,7 +243,7 @@ export const METRIC = {
   RECEIVED_PKT: series(F.PACKETS, { stage: 'received' }, 'raw_in.pkt'),
   /** Receiver: their pcap record bytes (16-byte record headers included). */
   RECEIVED_BYTES: series(F.BYTES, { stage: 'received' }, 'raw_in.bytes'),
-  /** Receiver: packets an output accepted (`output`: fifo, file, stdout). */
+  /** Receiver: packets the DST output accepted (`output`: fifo, file, stdout). */
   WRITTEN_PKT: series(F.PACKETS, { stage: 'written' }, 'raw_out.pkt', ['output']),
   /** Receiver: their pcap record bytes. */
   WRITTEN_BYTES: series(F.BYTES, { stage: 'written' }, 'raw_out.bytes', ['output']),
@@ -259,8 +265,38 @@ export const METRIC = {
   LOSS_SHAPER_PKT: series(F.LOST_PACKETS, { stage: 'shaper' }, 'loss.shaper.pkt'),
   /** Packets missing between frames of one sender (sequence gaps seen by the receiver). */
   LOSS_NETWORK_PKT: series(F.LOST_PACKETS, { stage: 'network' }, 'loss.network.pkt'),
-  /** Packets an output could not take (FIFO reader absent or too slow, write failure). */
+  /**
+   * Packets an output could not take (FIFO reader absent or too slow, write failure). Stage
+   * `fifo` is every output of the receiver (the name kept from the FIFO, the first one); the
+   * DST's (`output`: fifo, file, stdout) is statsd's `loss.fifo.pkt`.
+   */
   LOSS_FIFO_PKT: series(F.LOST_PACKETS, { stage: 'fifo' }, 'loss.fifo.pkt', ['output']),
+  /** Receiver: packets PCAP-over-IP clients' sockets took, summed over the clients. */
+  PCAP_OVER_IP_WRITTEN_PKT: series(
+    F.PACKETS,
+    { stage: 'written', output: 'pcap_over_ip' },
+    'pcap_over_ip.out.pkt',
+  ),
+  /** Receiver: their pcap record bytes. */
+  PCAP_OVER_IP_WRITTEN_BYTES: series(
+    F.BYTES,
+    { stage: 'written', output: 'pcap_over_ip' },
+    'pcap_over_ip.out.bytes',
+  ),
+  /** Receiver: packets dropped for slow PCAP-over-IP clients (or queued for one that left). */
+  LOSS_PCAP_OVER_IP_PKT: series(
+    F.LOST_PACKETS,
+    { stage: 'fifo', output: 'pcap_over_ip' },
+    'loss.pcap_over_ip.pkt',
+  ),
+  /** Receiver: PCAP-over-IP clients connected now. */
+  PCAP_OVER_IP_CLIENTS: series(F.OUTPUT_CLIENTS, { output: 'pcap_over_ip' }, undefined),
+  /** Receiver: packets the rotated files took. */
+  ROTATE_WRITTEN_PKT: series(F.PACKETS, { stage: 'written', output: 'rotate' }, 'rotate.out.pkt'),
+  /** Receiver: their pcap record bytes. */
+  ROTATE_WRITTEN_BYTES: series(F.BYTES, { stage: 'written', output: 'rotate' }, 'rotate.out.bytes'),
+  /** Receiver: packets the rotated files could not take (queue full, full disk, a file that did not open). */
+  LOSS_ROTATE_PKT: series(F.LOST_PACKETS, { stage: 'fifo', output: 'rotate' }, 'loss.rotate.pkt'),
   /**
    * Receiver: packets of frames refused after their header and records checked out (another
    * linktype than the output's, a sequence jump no sender could make).

@@ -4,12 +4,12 @@
 
 import type * as Http from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { InvalidArgumentError, Option, type OptionValues } from 'commander';
+import { Option, type OptionValues } from 'commander';
 import { NflogPipeError } from './errors.js';
 import { lazyRequire } from './lazy-require.js';
 import type { Logger } from './logger.js';
 import type { PrometheusExporter } from './prometheus-exporter.js';
-import type { HostPort } from './units.js';
+import { parseListen, type HostPort } from './units.js';
 
 // Loaded when a server starts (--metrics-listen), not at import (lazy-require.ts).
 const http = lazyRequire<typeof Http>(import.meta.url, 'node:http');
@@ -38,12 +38,7 @@ export class MetricsServerError extends NflogPipeError<MetricsErrorCode> {}
  * @throws InvalidArgumentError (exit 2) on anything else
  */
 export function parseMetricsListen(str: string): HostPort {
-  const s = str.trim();
-  const m = /^(?:\[([^\]]+)\]:|([^:[\]\s]+):)?(\d{1,5})$/.exec(s);
-  const port = Number(m?.[3]);
-  if (m === null || port > 65535)
-    throw new InvalidArgumentError(`not [HOST:]PORT (port 0..65535): '${str}'`);
-  return { host: m[1] ?? m[2] ?? METRICS_DEFAULT_HOST, port };
+  return parseListen(str, METRICS_DEFAULT_HOST);
 }
 
 /**

@@ -63,6 +63,12 @@ export interface QueryRequest {
   proto?: QueryProtocolName | number;
   /** Most bytes of the dump (24-byte header included); the newest records are kept. */
   maxBytes?: number;
+  /**
+   * Linktype of the dump, one of {@link QUERY_LINKTYPES}: 239 (NFLOG: prefix, hook, interfaces)
+   * or 101 (raw IP). Absent: 239 when any selected record arrived as 239, else 101. The
+   * receiver converts the records that arrived in the other one.
+   */
+  linktype?: number;
 }
 
 /** A field name of {@link QueryRequest}. */
@@ -145,6 +151,19 @@ const prefix: FieldRule = (field, value) => {
   return value;
 };
 
+/** The linktypes a dump can be asked for: 101 (raw IP) and 239 (NFLOG). */
+export const QUERY_LINKTYPES: readonly number[] = [101, 239];
+
+const linktype: FieldRule = (field, value) => {
+  if (typeof value !== 'number' || !QUERY_LINKTYPES.includes(value)) {
+    throw new QueryRequestError(
+      field,
+      `must be one of ${QUERY_LINKTYPES.join('|')}, got ${JSON.stringify(value)}`,
+    );
+  }
+  return value;
+};
+
 const protocol: FieldRule = (field, value) => {
   if (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 255) {
     return value;
@@ -169,6 +188,7 @@ const FIELD_RULES: { readonly [K in QueryRequestField]-?: FieldRule } = {
   port: integer(65535),
   proto: protocol,
   maxBytes: integer(Number.MAX_SAFE_INTEGER),
+  linktype,
 };
 
 /** Every field a structured request may carry besides `v`, in the order the encoder writes them. */

@@ -110,3 +110,17 @@ export function parseHostPort(str: string, defaultPort: number): HostPort {
     throw new InvalidArgumentError(`bad port in '${str}' (1..65535)`);
   return { host, port: n };
 }
+
+/**
+ * Parses `[HOST:]PORT` of a socket to listen on (`9100`, `0.0.0.0:9100`, `[::1]:9100`,
+ * `localhost:9100`): the host defaults to `defaultHost`; port 0..65535, 0 picking a free one.
+ * @throws InvalidArgumentError (exit 2) on anything else
+ */
+export function parseListen(str: string, defaultHost: string): HostPort {
+  const s = str.trim();
+  const m = /^(?:\[([^\]]+)\]:|([^:[\]\s]+):)?(\d{1,5})$/.exec(s);
+  const port = Number(m?.[3]);
+  if (m === null || port > 65535)
+    throw new InvalidArgumentError(`not [HOST:]PORT (port 0..65535): '${str}'`);
+  return { host: m[1] ?? m[2] ?? defaultHost, port };
+}

@@ -36,6 +36,7 @@ test('constants and bytes match docs/wire-format.md ("Query protocol")', () => {
     'port',
     'proto',
     'maxBytes',
+    'linktype',
   ]);
   assert.deepEqual(QUERY_PROTOCOL_NAMES, ['tcp', 'udp', 'icmp', 'icmp6', 'sctp']);
   assert.deepEqual(QUERY_PROTOCOLS.icmp, [1, 58]);
@@ -51,6 +52,12 @@ test('constants and bytes match docs/wire-format.md ("Query protocol")', () => {
   });
   // JSON null is an absent field.
   assert.deepEqual(parseQueryRequest(json('{"v":1,"port":null}')), {});
+  // The dump's linktype: 101 or 239 only (what the receiver converts between).
+  assert.deepEqual(encodeQueryRequest({ linktype: 239 }), json('{"v":1,"linktype":239}'));
+  assert.deepEqual(parseQueryRequest(json('{"v":1,"linktype":101}')), { linktype: 101 });
+  for (const bad of ['{"v":1,"linktype":1}', '{"v":1,"linktype":"239"}']) {
+    assert.throws(() => parseQueryRequest(json(bad)), { code: 'ERR_QUERY_BAD_REQUEST' });
+  }
 });
 
 const requestArb: fc.Arbitrary<QueryRequest> = fc.record(
@@ -72,6 +79,7 @@ const requestArb: fc.Arbitrary<QueryRequest> = fc.record(
       fc.constantFrom(...QUERY_PROTOCOL_NAMES).map((n) => n.toUpperCase() as 'tcp'),
     ),
     maxBytes: fc.maxSafeNat(),
+    linktype: fc.constantFrom(101, 239),
   },
   { requiredKeys: [] },
 );
