@@ -64,6 +64,7 @@ const FIELD_OPTION: Readonly<Record<QueryRequestField, string>> = {
   port: '--port',
   proto: '--proto',
   maxBytes: '--max-bytes',
+  linktype: '--linktype',
 };
 
 /** Builds the commander program. */
@@ -118,6 +119,12 @@ export function buildProgram(): ReturnType<typeof createProgram> {
     )
     .addOption(
       new Option(
+        '--linktype <n>',
+        'linktype of the dump: 239 NFLOG (keeps prefix, hook, interfaces) or 101 raw IP (what Suricata and Snort read); the receiver converts (default: 239 if any selected packet arrived as 239, else 101)',
+      ).argParser(nonNegInt('a linktype (101 or 239)', 0xffff)),
+    )
+    .addOption(
+      new Option(
         '--timeout <seconds>',
         'give up when the receiver has not answered within this time, seconds',
       )
@@ -137,6 +144,7 @@ interface QueryOptions extends OptionValues {
   port?: number;
   proto?: string | number;
   maxBytes?: number;
+  linktype?: number;
   timeout: number;
 }
 
@@ -167,6 +175,7 @@ export function main(argv: string[]): Promise<number> {
     if (opts.port !== undefined) spec.port = opts.port;
     if (opts.proto !== undefined) spec.proto = opts.proto as QueryRequest['proto'];
     if (opts.maxBytes !== undefined) spec.maxBytes = opts.maxBytes;
+    if (opts.linktype !== undefined) spec.linktype = opts.linktype;
     let request: Buffer;
     try {
       // The protocol's own checks: what it refuses here the receiver would reject.

@@ -11,6 +11,7 @@ import {
   addStatsdOptions,
   createProgram,
   curveServerFrom,
+  parseListen,
   parseMiB,
   parsePositiveInt,
   parseSeconds,
@@ -24,7 +25,19 @@ import {
   validateEndpoint,
 } from '@nflog-pipe/shared';
 import { LINKTYPE_RAW, PIPE_MAX_REQUEST_BYTES } from '@nflog-pipe/pcap-writer';
-import { Receiver, type ReceiverStats, type WireMode } from './receiver.js';
+import { isReceiverLinktype } from './linktype-convert.js';
+import {
+  PCAP_OVER_IP_DEFAULT_MAX_CLIENTS,
+  PCAP_OVER_IP_DEFAULT_PORT,
+  PCAP_OVER_IP_DEFAULT_QUEUE_BYTES,
+} from './pcap-over-ip-server.js';
+import {
+  Receiver,
+  type PcapOverIpConfig,
+  type ReceiverStats,
+  type RotateConfig,
+  type WireMode,
+} from './receiver.js';
 import { REORDER_DEFAULT_WINDOW_MS } from './reorder-window.js';
 
 /** Defaults of the CLI options, in the units the options take. */
@@ -65,7 +78,26 @@ export const RECV_DEFAULTS = {
   statsIntervalS: 60,
   /** --flush-timeout, seconds. */
   flushTimeoutS: 5,
+  /** --pcap-over-ip-queue, MiB per client. */
+  pcapOverIpQueueMiB: PCAP_OVER_IP_DEFAULT_QUEUE_BYTES / MIB,
+  /** --pcap-over-ip-clients. */
+  pcapOverIpClients: PCAP_OVER_IP_DEFAULT_MAX_CLIENTS,
 } as const;
+
+/** The usage line: the endpoints to bind, then DST (the one output that is always there). */
+export const RECV_USAGE = '[options] ENDPOINT... DST';
+
+/** A ZeroMQ endpoint's shape (`tcp://`, `ipc://`, ...): what DST must never look like. */
+const ENDPOINT_LIKE = /^[a-z][a-z0-9+.-]*:\/\//i;
+
+/** An argParser for a seconds option that must be above 0, returning ms. */
+function positiveSeconds(flag: string): (v: string) => number {
+  return (v: string): number => {
+    const ms = parseSeconds(v);
+    if (ms < 1) throw new InvalidArgumentError(`${flag} must be above 0: '${v}'`);
+    return ms;
+  };
+}
 
 /** An argParser for a MiB option that must be above 0 (0 would accept nothing). */
 function positiveMiB(flag: string): (v: string) => number {
@@ -94,11 +126,24 @@ function reorderWindowArg(v: string): number {
   return n;
 }
 
+/** A linktype an output can write: 101 (raw IP) or 239 (NFLOG). */
 function linktypeArg(v: string): number {
-  const n = Number(v);
-  if (!/^\d+$/.test(v.trim()) || !Number.isInteger(n) || n > 0xffff)
-    throw new InvalidArgumentError(`not a linktype (0..65535): '${v}'`);
+  const n = Number(v.trim());
+  if (!/^\d+$/.test(v.trim()) || !isReceiverLinktype(n))
+    throw new InvalidArgumentError(
+      `not a linktype the receiver writes (101 raw IP, 239 NFLOG): '${v}'`,
+    );
   return n;
+}
+
+/** `--pcap-over-ip [HOST:]PORT`: host 127.0.0.1 unless given; port 0 picks a free one. */
+function pcapOverIpArg(v: string): { host: string; port: number } {
+  return parseListen(v, '127.0.0.1');
+}
+
+/** An argParser for a count above 0. */
+function positiveCount(v: string): number {
+  return parsePositiveInt(v);
 }
 
 /** Builds the commander program (exported for option tests). */
@@ -106,8 +151,9 @@ export function buildProgram(): ReturnType<typeof createProgram> {
   const d = RECV_DEFAULTS;
   const program = createProgram(
     'nflog-pcap-recv',
-    'Receive packets from nflog-zmq-send (ZeroMQ PULL, many senders) and write one live pcap stream to a FIFO, a file or stdout.',
+    'Receive packets from nflog-zmq-send (ZeroMQ PULL, many senders) and write one live pcap stream to DST (a FIFO, a file or stdout), and optionally to PCAP-over-IP clients and rotated files.',
   )
+    .usage(RECV_USAGE)
     .argument(
       '<endpoint...>',
       'ZeroMQ endpoint(s) to bind (e.g. tcp://0.0.0.0:5555 ipc:///run/nflog.sock), then DST: FIFO path, file path, or - for stdout',
@@ -127,11 +173,60 @@ export function buildProgram(): ReturnType<typeof createProgram> {
     )
     .addOption(
       new Option(
-        '--linktype <n>',
-        'pcap linktype of the output (101 raw IP, 239 NFLOG); frames of another linktype are dropped and counted as bad',
-      )
-        .argParser(linktypeArg)
-        .default(LINKTYPE_RAW),
+        '--fifo-linktype <n>',
+        `pcap linktype of DST: 101 raw IP (every IDS reads it) or 239 NFLOG (prefix, hook, interfaces; Wireshark, tcpdump, Zeek; not Suricata or Snort). Frames of 101 and 239 are both taken and converted (default ${LINKTYPE_RAW})`,
+      ).argParser(linktypeArg),
+    )
+    .addOption(
+      new Option('--linktype <n>', 'the same as --fifo-linktype (the older name)').argParser(
+        linktypeArg,
+      ),
+    )
+    .addOption(
+      new Option(
+        '--pcap-over-ip <[host:]port>',
+        `also serve the stream as PCAP-over-IP (a pcap byte stream over TCP, e.g. for tshark, Wireshark, Arkime, Zeek) on this address (host default 127.0.0.1; conventional port ${PCAP_OVER_IP_DEFAULT_PORT}; port 0 = any free one, logged); no authentication`,
+      ).argParser(pcapOverIpArg),
+    )
+    .addOption(
+      new Option(
+        '--pcap-over-ip-linktype <n>',
+        `pcap linktype of the PCAP-over-IP stream: 101 or 239 (default ${LINKTYPE_RAW})`,
+      ).argParser(linktypeArg),
+    )
+    .addOption(
+      new Option(
+        '--pcap-over-ip-queue <MiB>',
+        `most bytes queued for one PCAP-over-IP client, MiB; beyond it whole batches are dropped for that client and counted (default ${d.pcapOverIpQueueMiB})`,
+      ).argParser(positiveMiB('--pcap-over-ip-queue')),
+    )
+    .addOption(
+      new Option(
+        '--pcap-over-ip-clients <n>',
+        `PCAP-over-IP clients served at once; more are refused (default ${d.pcapOverIpClients})`,
+      ).argParser(positiveCount),
+    )
+    .option(
+      '--rotate-dir <dir>',
+      'also write a rotated set of pcap files into DIR (each complete, with its own header), cut by --rotate-size and/or --rotate-seconds',
+    )
+    .addOption(
+      new Option(
+        '--rotate-size <MiB>',
+        'start a new rotated file before one would exceed this size, MiB (tcpdump -C)',
+      ).argParser(positiveMiB('--rotate-size')),
+    )
+    .addOption(
+      new Option(
+        '--rotate-seconds <seconds>',
+        'close a rotated file this many seconds after it was opened, seconds (tcpdump -G)',
+      ).argParser(positiveSeconds('--rotate-seconds')),
+    )
+    .addOption(
+      new Option(
+        '--rotate-linktype <n>',
+        `pcap linktype of the rotated files: 101 or 239 (default ${LINKTYPE_RAW})`,
+      ).argParser(linktypeArg),
     )
     .option('--pcap-nsec', 'write nanosecond-resolution pcap (magic a1b23c4d)', false)
     .addOption(
@@ -226,7 +321,16 @@ export function buildProgram(): ReturnType<typeof createProgram> {
 interface RecvOptions extends OptionValues {
   wire: WireMode;
   rateControl: boolean;
-  linktype: number;
+  linktype?: number;
+  fifoLinktype?: number;
+  pcapOverIp?: { host: string; port: number };
+  pcapOverIpLinktype?: number;
+  pcapOverIpQueue?: number;
+  pcapOverIpClients?: number;
+  rotateDir?: string;
+  rotateSize?: number;
+  rotateSeconds?: number;
+  rotateLinktype?: number;
   pcapNsec: boolean;
   fifoBuffer: number;
   fifoPipeSize: number;
@@ -267,10 +371,100 @@ export function countsLine(s: ReceiverStats): Record<string, number | string> {
     auth_rejected: s.authRejected,
   };
   // Per sender: id:packets/lost, most recently seen last (bounded: the last 16).
+  // The other outputs, each with its own counters: NAME_out_pkt NAME_loss_pkt NAME_queued_pkt.
+  for (const o of s.outputs.slice(1)) {
+    line[`${o.name}_out_pkt`] = o.stats.outPackets;
+    line[`${o.name}_loss_pkt`] = o.stats.lostPackets;
+    line[`${o.name}_queued_pkt`] = o.stats.queuedPackets;
+    if (o.name === 'pcap_over_ip') line['pcap_over_ip_clients'] = s.pcapOverIpClients.length;
+    if (o.name === 'rotate') line['rotate_files'] = o.stats.opens;
+  }
   const recent = s.senders.slice(-16);
   if (recent.length > 0)
     line['per_sender'] = recent.map((x) => `${x.id}:${x.packets}/${x.lost}`).join(',');
   return line;
+}
+
+/**
+ * The endpoints and DST from the arguments. DST is always the last argument; one that looks
+ * like an endpoint is what forgetting DST looks like (the last endpoint would become a file
+ * named `tcp:/...`), so it is a usage error that says so.
+ * @throws UsageError
+ */
+export function endpointsAndDst(args: readonly string[]): { endpoints: string[]; dest: string } {
+  const usage = `usage: nflog-pcap-recv ${RECV_USAGE}`;
+  const last = args[args.length - 1];
+  if (last !== undefined && ENDPOINT_LIKE.test(last)) {
+    throw new UsageError(
+      `DST is missing: the last argument ${last} is an endpoint, but the last argument is where the pcap stream goes (a FIFO path, a file path, or - for stdout); ${usage}`,
+    );
+  }
+  if (args.length < 2)
+    throw new UsageError(
+      `need at least one ENDPOINT and a DST (FIFO path, file path, or -); ${usage}`,
+    );
+  return { endpoints: args.slice(0, -1), dest: last! };
+}
+
+/** The rotated-file and PCAP-over-IP outputs the options ask for. @throws UsageError */
+function extraOutputs(opts: RecvOptions): {
+  pcapOverIp: PcapOverIpConfig | undefined;
+  rotate: RotateConfig | undefined;
+} {
+  const d = RECV_DEFAULTS;
+  const poipOnly = (['pcapOverIpLinktype', 'pcapOverIpQueue', 'pcapOverIpClients'] as const).filter(
+    (k) => opts[k] !== undefined,
+  );
+  if (opts.pcapOverIp === undefined && poipOnly.length > 0)
+    throw new UsageError(`--${kebab(poipOnly[0]!)} needs --pcap-over-ip`);
+  const rotateOnly = (['rotateSize', 'rotateSeconds', 'rotateLinktype'] as const).filter(
+    (k) => opts[k] !== undefined,
+  );
+  if (opts.rotateDir === undefined && rotateOnly.length > 0)
+    throw new UsageError(`--${kebab(rotateOnly[0]!)} needs --rotate-dir`);
+  if (
+    opts.rotateDir !== undefined &&
+    opts.rotateSize === undefined &&
+    opts.rotateSeconds === undefined
+  )
+    throw new UsageError(
+      '--rotate-dir needs --rotate-size and/or --rotate-seconds (when to start the next file)',
+    );
+  return {
+    pcapOverIp:
+      opts.pcapOverIp === undefined
+        ? undefined
+        : {
+            ...opts.pcapOverIp,
+            linktype: opts.pcapOverIpLinktype ?? LINKTYPE_RAW,
+            clientQueueBytes: opts.pcapOverIpQueue ?? d.pcapOverIpQueueMiB * MIB,
+            maxClients: opts.pcapOverIpClients ?? d.pcapOverIpClients,
+          },
+    rotate:
+      opts.rotateDir === undefined
+        ? undefined
+        : {
+            dir: opts.rotateDir,
+            maxFileBytes: opts.rotateSize ?? 0,
+            intervalMs: opts.rotateSeconds ?? 0,
+            linktype: opts.rotateLinktype ?? LINKTYPE_RAW,
+          },
+  };
+}
+
+function kebab(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+/** DST's linktype from --fifo-linktype or its older name --linktype. @throws UsageError */
+function dstLinktype(opts: RecvOptions): number {
+  if (
+    opts.linktype !== undefined &&
+    opts.fifoLinktype !== undefined &&
+    opts.linktype !== opts.fifoLinktype
+  )
+    throw new UsageError('--linktype and --fifo-linktype disagree (they are the same option)');
+  return opts.fifoLinktype ?? opts.linktype ?? LINKTYPE_RAW;
 }
 
 /**
@@ -280,11 +474,10 @@ export function countsLine(s: ReceiverStats): Record<string, number | string> {
  */
 export function main(argv: string[]): Promise<number> {
   return runProgram<RecvOptions>(buildProgram(), argv, async ({ opts, args, logger }) => {
-    if (args.length < 2)
-      throw new UsageError('need at least one ENDPOINT and a DST (FIFO path, file path, or -)');
-    const endpoints = args.slice(0, -1);
-    const dest = args[args.length - 1]!;
+    const { endpoints, dest } = endpointsAndDst(args);
     for (const ep of endpoints) validateEndpoint(ep, 'bind');
+    const linktype = dstLinktype(opts);
+    const outputs = extraOutputs(opts);
     if (opts.bufferInterface !== undefined) validateEndpoint(opts.bufferInterface, 'bind');
     if (opts.bufferWindow !== undefined && opts.bufferInterface === undefined) {
       throw new UsageError('--buffer-window needs --buffer-interface');
@@ -299,7 +492,7 @@ export function main(argv: string[]): Promise<number> {
       throw new UsageError('--buffer-curve-allow needs --buffer-interface');
     const log = logger.child({ component: 'receiver' });
     const { stats, endErr } = await withCliRuntime(opts, logger, (runtime) =>
-      run(opts, endpoints, dest, curve, logger, log, runtime),
+      run(opts, { endpoints, dest, linktype, ...outputs }, curve, logger, log, runtime),
     );
     log.info('stopped', countsLine(stats));
     if (endErr !== null) throw endErr; // one line `nflog-pcap-recv: ...`, exit 1
@@ -310,19 +503,28 @@ export function main(argv: string[]): Promise<number> {
 /** Receives until SIGTERM/SIGINT or the output ends; resolves once the receiver has stopped. */
 async function run(
   opts: RecvOptions,
-  endpoints: string[],
-  dest: string,
+  io: {
+    endpoints: string[];
+    dest: string;
+    linktype: number;
+    pcapOverIp: PcapOverIpConfig | undefined;
+    rotate: RotateConfig | undefined;
+  },
   curve: CurveServerConfig | null,
   logger: Logger,
   log: Logger,
   { signals, metrics }: CliRuntime,
 ): Promise<{ stats: ReceiverStats; endErr: Error | null }> {
+  const { endpoints, dest } = io;
   const receiver = await Receiver.start({
     endpoints,
     dest,
     wire: opts.wire,
     rateControl: opts.rateControl,
-    linktype: opts.linktype,
+    linktype: io.linktype,
+    pcapOverIp: io.pcapOverIp,
+    rotate: io.rotate,
+    rotateCloseFlushMs: opts.flushTimeout,
     nanosecond: opts.pcapNsec,
     fifoBufferBytes: opts.fifoBuffer,
     fifoPipeBytes: opts.fifoPipeSize,
@@ -355,11 +557,15 @@ async function run(
     dst: dest,
     wire: opts.wire,
     curve: curve !== null,
-    linktype: opts.linktype,
+    linktype: io.linktype,
     reorder_window_ms: opts.reorderWindow,
     max_msg_bytes: receiver.receiveBounds.maxMessageSize,
     rcvhwm: receiver.receiveBounds.receiveHighWaterMark,
     ...(receiver.queryEndpoint !== null ? { buffer_interface: receiver.queryEndpoint } : {}),
+    ...(receiver.pcapOverIpAddress !== null
+      ? { pcap_over_ip: hostPort(receiver.pcapOverIpAddress) }
+      : {}),
+    ...(io.rotate !== undefined ? { rotate_dir: io.rotate.dir } : {}),
   });
   const stopStats = startStatsLine(log, opts.statsInterval, () => countsLine(receiver.stats()));
   const stopped = new Promise<null>((resolve) =>
@@ -370,4 +576,8 @@ async function run(
   unHup();
   await receiver.stop(opts.flushTimeout);
   return { stats: receiver.stats(), endErr };
+}
+
+function hostPort(a: { host: string; port: number }): string {
+  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
 }

@@ -99,6 +99,17 @@ export class FifoSink implements PcapSink {
     return this.#ledger.stats();
   }
 
+  state(): Record<string, string | number> {
+    const writer = this.#writer;
+    return {
+      // "waiting": no reader has the FIFO open (or the last one just left).
+      reader: writer !== null && writer.error === null ? 'attached' : 'waiting',
+      readers: this.#ledger.stats().opens,
+      held_bytes: this.#ledger.queuedBytes + (writer?.pendingBytes ?? 0),
+      limit_bytes: this.#opts.queueBytes,
+    };
+  }
+
   close(flushMs: number): Promise<void> {
     this.#closed ??= this.#close(flushMs);
     return this.#closed;

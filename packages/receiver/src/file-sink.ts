@@ -233,6 +233,16 @@ export class FileSink implements PcapSink {
     return this.#ledger.stats();
   }
 
+  state(): Record<string, string | number> {
+    const writer = this.#writer;
+    return {
+      // "blocked": the reader (stdout) or the disk is slower than the traffic.
+      writer: writer === null ? 'failed' : this.#blocked ? 'blocked' : 'writing',
+      held_bytes: this.#ledger.queuedBytes + (writer?.pendingBytes ?? 0),
+      limit_bytes: this.#opts.queueBytes,
+    };
+  }
+
   close(flushMs: number): Promise<void> {
     this.#closed ??= this.#close(flushMs);
     return this.#closed;

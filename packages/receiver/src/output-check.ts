@@ -9,6 +9,13 @@ import { ReceiverError } from './errors.js';
 /** What DST is: a FIFO (opened once a reader comes), a regular file (or device), or stdout. */
 export type OutputKind = 'fifo' | 'file' | 'stdout';
 
+/** What {@link checkOutput} found. */
+export interface OutputCheck {
+  kind: OutputKind;
+  /** False when DST does not exist yet: it will be created as a regular file. */
+  exists: boolean;
+}
+
 function errnoOf(err: unknown): string {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'string' ? code : 'error';
@@ -24,12 +31,12 @@ function outputError(dest: string, why: string, cause?: unknown): ReceiverError 
  * existing directory we may create files in. Opens and creates nothing.
  *
  * @param dest `-` (stdout), a FIFO path or a file path
- * @returns the kind of output
+ * @returns the kind of output, and whether the path exists (`-` does)
  * @throws ReceiverError `ERR_RECV_OUTPUT`: a directory, in a missing directory (or one that is
  *   not a directory), not writable; the message names the path and the errno code.
  */
-export async function checkOutput(dest: string): Promise<OutputKind> {
-  if (dest === '-') return 'stdout';
+export async function checkOutput(dest: string): Promise<OutputCheck> {
+  if (dest === '-') return { kind: 'stdout', exists: true };
   const st = await stat(dest).catch((err: unknown) => {
     if (errnoOf(err) === 'ENOENT') return null;
     throw outputError(dest, `cannot be reached (${errnoOf(err)})`, err);
@@ -39,7 +46,7 @@ export async function checkOutput(dest: string): Promise<OutputKind> {
     await access(dest, fsConstants.W_OK).catch((err: unknown) => {
       throw outputError(dest, `not writable (${errnoOf(err)})`, err);
     });
-    return st.isFIFO() ? 'fifo' : 'file';
+    return { kind: st.isFIFO() ? 'fifo' : 'file', exists: true };
   }
   const dir = dirname(dest);
   const dirSt = await stat(dir).catch((err: unknown) => {
@@ -60,5 +67,5 @@ export async function checkOutput(dest: string): Promise<OutputKind> {
       err,
     );
   });
-  return 'file';
+  return { kind: 'file', exists: false };
 }

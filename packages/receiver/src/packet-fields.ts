@@ -4,8 +4,7 @@
 
 import { LINKTYPE_NFLOG, LINKTYPE_RAW } from '@nflog-pipe/pcap-writer';
 import { IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP } from '@nflog-pipe/shared';
-
-const NFULA_PAYLOAD = 9;
+import { NFLOG_NO_PAYLOAD, NFLOG_TLV_HDR_BYTES, findNflogPayload } from './nflog-record.js';
 
 /** The parts of an IP packet a query can filter on. Addresses are views, not copies. */
 export interface PacketFields {
@@ -105,20 +104,13 @@ export function parseIpPacket(pkt: Buffer): PacketFields | null {
 }
 
 /**
- * The packet inside a LINKTYPE_NFLOG record: the value of its NFULA_PAYLOAD TLV, or null when
- * there is none or a TLV length is impossible.
+ * The packet inside a LINKTYPE_NFLOG record: the value of its NFULA_PAYLOAD TLV (a view), or
+ * null when there is none or a TLV length is impossible.
  */
 export function nflogPayload(rec: Buffer): Buffer | null {
-  let offset = 4; // nflog_hdr: family, version, resource id
-  while (offset + 4 <= rec.length) {
-    // TLV length and type are in host byte order (little-endian on every platform we run on).
-    const len = rec.readUInt16LE(offset);
-    const type = rec.readUInt16LE(offset + 2) & 0x7fff;
-    if (len < 4 || offset + len > rec.length) return null;
-    if (type === NFULA_PAYLOAD) return rec.subarray(offset + 4, offset + len);
-    offset += (len + 3) & ~3;
-  }
-  return null;
+  const at = findNflogPayload(rec, 0, rec.length);
+  if (at === NFLOG_NO_PAYLOAD) return null;
+  return rec.subarray(at + NFLOG_TLV_HDR_BYTES, at + rec.readUInt16LE(at));
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { Logger } from '@nflog-pipe/shared';
+import type { SinkLossReason } from './sink-ledger.js';
 
 /** Counters every sink keeps; packets and bytes are pcap records (16-byte headers included). */
 export interface PcapSinkStats {
@@ -27,8 +28,11 @@ export interface PcapSinkStats {
 export interface PcapSinkEvents {
   /** Records handed to the output (negative values move records the writer reported lost). */
   onOut?(packets: number, bytes: number): void;
-  /** Records lost at the sink (`why`: `queue-full`, `reader-gone`, `shutdown`, `output-error`). */
-  onLost?(packets: number, why: 'queue-full' | 'reader-gone' | 'shutdown' | 'output-error'): void;
+  /**
+   * Records lost at the sink (`why`: `queue-full`, `reader-gone`, `shutdown`, `output-error`;
+   * `unconvertible` for records the fan-out could not convert to the sink's linktype).
+   */
+  onLost?(packets: number, why: SinkLossReason): void;
   /** The output cannot continue (a stdout reader gone or failing, a FIFO that cannot be opened); the caller stops. */
   onEnd?(err: Error | null): void;
 }
@@ -73,4 +77,9 @@ export interface PcapSink {
   close(flushMs: number): Promise<void>;
   /** Current counters. */
   stats(): PcapSinkStats;
+  /**
+   * What an operator needs to know about the output when it drops (its reader, what it holds,
+   * its bound), as `key=value` log fields.
+   */
+  state?(): Record<string, string | number>;
 }

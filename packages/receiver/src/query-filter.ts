@@ -2,9 +2,16 @@
 // from the ring, and the selection itself. Parsing and replies are @nflog-pipe/shared's
 // (query-protocol.ts); the REP socket is query-server.ts.
 
-import { PCAP_HEADER_BYTES, RECORD_OK, RecordCursor } from '@nflog-pipe/pcap-writer';
-import { QUERY_PROTOCOLS, type QueryDumpFormat, type QueryRequest } from '@nflog-pipe/shared';
+import {
+  LINKTYPE_NFLOG,
+  LINKTYPE_RAW,
+  PCAP_HEADER_BYTES,
+  RECORD_OK,
+  RecordCursor,
+} from '@nflog-pipe/pcap-writer';
+import { QUERY_PROTOCOLS, type QueryRequest } from '@nflog-pipe/shared';
 import { parsePrefix, prefixContains, type AddressPrefix } from './address.js';
+import { convertRecords } from './linktype-convert.js';
 import { packetFields } from './packet-fields.js';
 import type { RingBatch } from './ring-buffer.js';
 
@@ -24,6 +31,8 @@ export interface QueryFilter {
   protos?: readonly number[];
   /** Most bytes of the reply pcap (24-byte header included); the newest records are kept. */
   maxBytes?: number;
+  /** Linktype of the dump (101 or 239); absent: 239 if any selected record is 239, else 101. */
+  linktype?: number;
 }
 
 /**
@@ -54,23 +63,34 @@ export function queryFilterFrom(request: QueryRequest | null, nowMs: number): Qu
       typeof request.proto === 'number' ? [request.proto] : QUERY_PROTOCOLS[request.proto];
   }
   if (request.maxBytes !== undefined) filter.maxBytes = request.maxBytes;
+  if (request.linktype !== undefined) filter.linktype = request.linktype;
   return filter;
 }
 
 /**
- * How the records in the ring are encoded (the dump's pcap header says the same). Filters on
- * addresses and ports understand linktypes 101 and 239.
+ * How the ring's records are encoded beyond their linktype (each batch carries its own): the
+ * timestamp resolution. Filters on addresses and ports understand linktypes 101 and 239.
  */
-export type RecordFormat = QueryDumpFormat;
+export interface RecordFormat {
+  /** Timestamps are nanoseconds (else microseconds). */
+  nanosecond: boolean;
+}
 
 /** The records a query selected. */
 export interface Selection {
-  /** Records sections in stream order: ring views where a whole batch matched, else copies. */
+  /**
+   * Records sections in stream order: ring views where a whole batch matched and needed no
+   * conversion, else copies.
+   */
   parts: Buffer[];
   /** Records selected. */
   packets: number;
   /** Bytes of `parts` together. */
   bytes: number;
+  /** Linktype of every record in `parts` (the dump's). */
+  linktype: number;
+  /** Records selected that could not be converted to `linktype` (239 without a payload, for 101). */
+  unconvertible: number;
 }
 
 /** True when the filter looks inside records (anything beyond a byte limit). */
@@ -85,7 +105,13 @@ export function filtersRecords(filter: QueryFilter): boolean {
   );
 }
 
-function matches(filter: QueryFilter, rec: Buffer, c: RecordCursor, format: RecordFormat): boolean {
+function matches(
+  filter: QueryFilter,
+  rec: Buffer,
+  c: RecordCursor,
+  format: RecordFormat,
+  linktype: number,
+): boolean {
   if (filter.sinceUs !== undefined || filter.untilUs !== undefined) {
     const frac = c.tsFrac;
     const tsUs = c.tsSec * 1e6 + (format.nanosecond ? Math.floor(frac / 1000) : frac);
@@ -100,7 +126,7 @@ function matches(filter: QueryFilter, rec: Buffer, c: RecordCursor, format: Reco
   ) {
     return true;
   }
-  const fields = packetFields(rec.subarray(c.dataStart, c.end), format.linktype);
+  const fields = packetFields(rec.subarray(c.dataStart, c.end), linktype);
   if (fields === null) return false;
   if (
     filter.host &&
@@ -129,7 +155,7 @@ function filterBatch(
   const keep: number[] = []; // [start, end) pairs of matching records
   let bytes = 0;
   for (const c = new RecordCursor(rec); c.next() === RECORD_OK;) {
-    if (matches(filter, rec, c, format)) {
+    if (matches(filter, rec, c, format, batch.linktype)) {
       keep.push(c.offset, c.end);
       bytes += c.end - c.offset;
     }
@@ -144,14 +170,16 @@ function filterBatch(
 }
 
 /**
- * Select the records a query asks for from a ring snapshot. Without record filters the
- * selection is the ring's own buffers (zero copy); a batch where only some records match is
- * copied once. `maxBytes` then keeps the newest records so that a 24-byte pcap header plus the
- * records fit, cutting the oldest kept part at a record boundary (a view, no copy).
+ * Select the records a query asks for from a ring snapshot, in the dump's linktype. Without
+ * record filters the selection is the ring's own buffers (zero copy) where their linktype is
+ * the dump's; a batch where only some records match is copied once, and a batch of the other
+ * linktype is converted (linktype-convert.ts: one buffer per batch). `maxBytes` then keeps the
+ * newest records so that a 24-byte pcap header plus the records fit, cutting the oldest kept
+ * part at a record boundary (a view, no copy).
  *
  * @param batches a {@link RingBuffer.snapshot}, oldest first
- * @param filter the parsed request; null selects everything
- * @param format linktype and timestamp resolution of the records
+ * @param filter the parsed request; null selects everything (in the default linktype)
+ * @param format timestamp resolution of the records
  */
 export function selectRecords(
   batches: readonly RingBatch[],
@@ -160,19 +188,34 @@ export function selectRecords(
 ): Selection {
   let parts: Buffer[] = [];
   let counts: number[] = [];
-  if (filter === null || !filtersRecords(filter)) {
-    for (const b of batches) {
-      parts.push(b.records);
-      counts.push(b.count);
+  const linktypes: number[] = [];
+  const narrow = filter !== null && filtersRecords(filter);
+  for (const b of batches) {
+    const kept =
+      narrow && filter !== null
+        ? filterBatch(filter, b, format)
+        : { part: b.records, count: b.count };
+    if (kept) {
+      parts.push(kept.part);
+      counts.push(kept.count);
+      linktypes.push(b.linktype);
     }
-  } else {
-    for (const b of batches) {
-      const kept = filterBatch(filter, b, format);
-      if (kept) {
-        parts.push(kept.part);
-        counts.push(kept.count);
-      }
-    }
+  }
+  // The dump's linktype: asked for, else the richer one when any selected record has it.
+  const linktype =
+    filter?.linktype ?? (linktypes.includes(LINKTYPE_NFLOG) ? LINKTYPE_NFLOG : LINKTYPE_RAW);
+  let unconvertible = 0;
+  for (let i = 0; i < parts.length; i++) {
+    if (linktypes[i] === linktype) continue;
+    const c = convertRecords(parts[i]!, counts[i]!, linktypes[i]!, linktype);
+    parts[i] = c.records;
+    counts[i] = c.count;
+    unconvertible += c.dropped;
+  }
+  if (unconvertible > 0) {
+    const keep = counts.map((n) => n > 0);
+    parts = parts.filter((_, i) => keep[i]);
+    counts = counts.filter((_, i) => keep[i]);
   }
   if (filter?.maxBytes !== undefined) {
     let room = Math.max(0, filter.maxBytes - PCAP_HEADER_BYTES);
@@ -202,5 +245,5 @@ export function selectRecords(
     packets += counts[i]!;
     bytes += parts[i]!.length;
   }
-  return { parts, packets, bytes };
+  return { parts, packets, bytes, linktype, unconvertible };
 }

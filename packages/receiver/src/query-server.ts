@@ -34,8 +34,8 @@ export interface QueryServerOptions {
   timeoutMs: number;
   /** The ring to dump. */
   ring: RingBuffer;
-  /** Linktype and timestamp resolution of the ring's records, asked at each query. */
-  format(): RecordFormat;
+  /** Timestamp resolution of the ring's records (each batch carries its linktype). */
+  format: RecordFormat;
   /** Counts `queries`, their duration and the connected clients. */
   metrics: Metrics;
   /** Lifecycle and per-query debug lines. */
@@ -53,8 +53,8 @@ export interface QueryServerOptions {
  * ring, as a multipart reply `[pcap global header, records sections..., '']` (the Python
  * client concatenates the parts). A JSON `{"v":1,...}` request narrows the dump; a bad one gets
  * a one-part JSON error reply. The protocol (request and reply bytes) is @nflog-pipe/shared's
- * query-protocol.ts (docs/wire-format.md, "Query protocol"); what a request selects is
- * query-filter.ts.
+ * query-protocol.ts (docs/wire-format.md, "Query protocol"); what a request selects, and in
+ * which linktype (the ring keeps each batch as it arrived), is query-filter.ts.
  *
  * Serving never stops ingestion: the dump is a snapshot of batch references taken at once, and
  * zeromq.js sends the ring's buffers without copying them.
@@ -167,7 +167,7 @@ export class QueryServer {
 
   #answer(requestBytes: Buffer): Buffer[] {
     const { ring, logger } = this.#opts;
-    const format = this.#opts.format();
+    const format = this.#opts.format;
     let request: QueryRequest | null;
     try {
       request = parseQueryRequest(requestBytes);
@@ -184,8 +184,10 @@ export class QueryServer {
       structured: filter !== null,
       packets: sel.packets,
       bytes: sel.bytes,
+      linktype: sel.linktype,
+      unconvertible: sel.unconvertible,
     });
-    return encodeQueryDump(format, sel.parts);
+    return encodeQueryDump({ linktype: sel.linktype, nanosecond: format.nanosecond }, sel.parts);
   }
 
   async #rebind(): Promise<void> {

@@ -10,6 +10,7 @@ import {
   type HistogramHandle,
   type Metrics,
 } from '@nflog-pipe/shared';
+import type { OutputName } from './output-fanout.js';
 import type { ReorderStats } from './reorder-window.js';
 import type { RingBuffer } from './ring-buffer.js';
 import { SEQUENCE_TRACKER_DEFAULT_MAX_SENDERS, type SenderStats } from './sequence-tracker.js';
@@ -27,6 +28,8 @@ export interface ReceiverMetricsOptions {
   senders: () => SenderStats[];
   /** Records hold nanoseconds (`--pcap-nsec`), else microseconds. */
   nanosecond: boolean;
+  /** A PCAP-over-IP output is configured (its clients gauge is exported from the start). */
+  pcapOverIp?: boolean;
   /** Wall clock, ms since the epoch (default Date.now). */
   now?: () => number;
 }
@@ -44,10 +47,11 @@ interface SenderSeries {
 }
 
 /**
- * Binds the receiver's series (METRIC.RECEIVED_*, WRITTEN_*{output}, LOSS_NETWORK_PKT,
- * LOSS_FIFO_PKT{output}, BAD_FRAMES, LOSS_BAD_FRAME_PKT, DISCONNECTS{socket=pull},
- * DELIVERY_DELAY) and, at each export, folds in the reorder window's counters
- * (REORDER_*_PKT) and sets its gauges and the ring's, and the per-sender counters (SENDER_PKT, SENDER_LOST_PKT by sender_id and sender_host; the
+ * Binds the receiver's series (METRIC.RECEIVED_*, WRITTEN_*{output} and the PCAP_OVER_IP_* and
+ * ROTATE_* ones of those outputs, LOSS_NETWORK_PKT, LOSS_FIFO_PKT{output}, BAD_FRAMES,
+ * LOSS_BAD_FRAME_PKT, DISCONNECTS{socket=pull}, PCAP_OVER_IP_CLIENTS, DELIVERY_DELAY) and, at
+ * each export, folds in the reorder window's counters (REORDER_*_PKT) and sets its gauges and
+ * the ring's, and the per-sender counters (SENDER_PKT, SENDER_LOST_PKT by sender_id and sender_host; the
  * host comes from the sender's v1 metadata, "" until it has been seen).
  *
  * Delivery delay: one observation per batch handed to the output (after the reorder window, so
@@ -80,6 +84,7 @@ export class ReceiverMetrics {
     bytes: GaugeHandle | null;
   } | null;
   readonly #senders: GaugeHandle | null;
+  readonly #clients: GaugeHandle | null;
   readonly #unhook: () => void;
 
   constructor(metrics: Metrics, options: ReceiverMetricsOptions) {
@@ -94,6 +99,7 @@ export class ReceiverMetrics {
     const prom = metrics.prometheus !== null;
     this.#delay = prom ? metrics.histogram(METRIC.DELIVERY_DELAY) : null;
     this.#senders = prom ? metrics.gauge(METRIC.SENDERS) : null;
+    this.#clients = prom && options.pcapOverIp ? metrics.gauge(METRIC.PCAP_OVER_IP_CLIENTS) : null;
     this.#ringGauges =
       prom && options.ring !== null
         ? [
@@ -118,11 +124,29 @@ export class ReceiverMetrics {
       prom || this.#reorder !== null ? metrics.onExport(() => this.#export()) : () => {};
   }
 
-  /** The counters of output `name` (fifo, file, stdout), exported at 0 from now on. */
-  output(name: string): OutputMetrics {
-    const pkt = this.#metrics.counter(METRIC.WRITTEN_PKT, { output: name });
-    const bytes = this.#metrics.counter(METRIC.WRITTEN_BYTES, { output: name });
-    const lost = this.#metrics.counter(METRIC.LOSS_FIFO_PKT, { output: name });
+  /**
+   * The counters of output `name`, exported at 0 from now on: the DST's (fifo, file, stdout)
+   * are statsd's raw_out.* and loss.fifo.pkt, the others have statsd names of their own
+   * (summing them into raw_out would count a packet once per output).
+   */
+  output(name: OutputName): OutputMetrics {
+    const m = this.#metrics;
+    let pkt: CounterHandle;
+    let bytes: CounterHandle;
+    let lost: CounterHandle;
+    if (name === 'pcap_over_ip') {
+      pkt = m.counter(METRIC.PCAP_OVER_IP_WRITTEN_PKT);
+      bytes = m.counter(METRIC.PCAP_OVER_IP_WRITTEN_BYTES);
+      lost = m.counter(METRIC.LOSS_PCAP_OVER_IP_PKT);
+    } else if (name === 'rotate') {
+      pkt = m.counter(METRIC.ROTATE_WRITTEN_PKT);
+      bytes = m.counter(METRIC.ROTATE_WRITTEN_BYTES);
+      lost = m.counter(METRIC.LOSS_ROTATE_PKT);
+    } else {
+      pkt = m.counter(METRIC.WRITTEN_PKT, { output: name });
+      bytes = m.counter(METRIC.WRITTEN_BYTES, { output: name });
+      lost = m.counter(METRIC.LOSS_FIFO_PKT, { output: name });
+    }
     return {
       onOut: (packets, b) => {
         pkt.inc(packets);
@@ -130,6 +154,11 @@ export class ReceiverMetrics {
       },
       onLost: (packets) => lost.inc(packets),
     };
+  }
+
+  /** PCAP-over-IP clients connected now (Prometheus only). */
+  outputClients(clients: number): void {
+    this.#clients?.set(clients);
   }
 
   /** A batch of `count` checked records (`bytes` long) was received in a good frame. */

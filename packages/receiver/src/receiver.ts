@@ -1,3 +1,4 @@
+import { resolve as resolvePath } from 'node:path';
 import { Pull } from 'zeromq';
 import { decodeLegacyShaped, inflateFrameRecords } from '@nflog-pipe/compress';
 import { LINKTYPE_RAW } from '@nflog-pipe/pcap-writer';
@@ -21,17 +22,48 @@ import {
 import { ReceiverError } from './errors.js';
 import { FifoSink } from './fifo-sink.js';
 import { FileSink } from './file-sink.js';
-import { checkOutput, type OutputKind } from './output-check.js';
-import type { PcapSink, PcapSinkStats } from './pcap-sink.js';
+import { convertRecords, isReceiverLinktype } from './linktype-convert.js';
+import { checkOutput, type OutputCheck } from './output-check.js';
+import { OutputDropWarning } from './output-drop-warning.js';
+import { OutputFanout, type OutputName, type OutputStats } from './output-fanout.js';
+import { PcapOverIpServer, type PcapOverIpClientStats } from './pcap-over-ip-server.js';
+import type { PcapSink, PcapSinkOptions, PcapSinkStats } from './pcap-sink.js';
 import { QueryServer } from './query-server.js';
 import { ReceiverMetrics } from './receiver-metrics.js';
 import { ReorderWindow, type ReorderStats } from './reorder-window.js';
 import { RingBuffer } from './ring-buffer.js';
+import { RotatingFileSink } from './rotating-file-sink.js';
 import { SequenceTracker, type SenderStats } from './sequence-tracker.js';
-import { emptySinkStats } from './sink-ledger.js';
+import { emptySinkStats, type SinkLossReason } from './sink-ledger.js';
 
 /** Which wire formats the receiver accepts. */
 export type WireMode = 'v1' | 'legacy' | 'auto';
+
+/** The PCAP-over-IP output (`--pcap-over-ip`): see PcapOverIpServer. */
+export interface PcapOverIpConfig {
+  /** Address to listen on. */
+  host: string;
+  /** TCP port (0: any free one, see Receiver.pcapOverIpAddress). */
+  port: number;
+  /** Linktype of the stream, 101 or 239 (`--pcap-over-ip-linktype`). */
+  linktype: number;
+  /** Bound of one client's queue, bytes (`--pcap-over-ip-queue`). */
+  clientQueueBytes: number;
+  /** Clients served at once (`--pcap-over-ip-clients`). */
+  maxClients: number;
+}
+
+/** The rotated file output (`--rotate-dir`): see RotatingFileSink. */
+export interface RotateConfig {
+  /** Directory of the files. */
+  dir: string;
+  /** Most bytes of one file, header included (`--rotate-size`); 0 = no size limit. */
+  maxFileBytes: number;
+  /** A file is closed this long after it opened, ms (`--rotate-seconds`); 0 = no time limit. */
+  intervalMs: number;
+  /** Linktype of the files, 101 or 239 (`--rotate-linktype`). */
+  linktype: number;
+}
 
 /** Options of {@link Receiver.start}; the CLI converts units at the edge. */
 export interface ReceiverOptions {
@@ -44,10 +76,18 @@ export interface ReceiverOptions {
   /** Legacy messages carry the 0x00/0x01 rate-control prefix (`--rate-control`). */
   rateControl: boolean;
   /**
-   * Linktype of the output (`--linktype`), default 101 (raw IP). Frames of another linktype are
-   * bad frames; legacy messages are raw IP.
+   * Linktype of DST (`--fifo-linktype`, `--linktype`): 101 (raw IP, the default: every IDS reads
+   * it) or 239 (NFLOG). Frames of 101 and 239 are accepted whatever it is (converted for DST
+   * when they differ: linktype-convert.ts); frames of any other linktype are bad frames.
+   * Legacy messages are raw IP.
    */
   linktype?: number;
+  /** PCAP-over-IP clients served beside DST; undefined = none. */
+  pcapOverIp?: PcapOverIpConfig | undefined;
+  /** A rotated set of pcap files beside DST; undefined = none. */
+  rotate?: RotateConfig | undefined;
+  /** Closing a finished rotated file may take this long, ms (the CLI's --flush-timeout). Default 5000. */
+  rotateCloseFlushMs?: number;
   /** Write nanosecond timestamps (records converted from microseconds). */
   nanosecond: boolean;
   /** Queue bound of the pcap output while its reader is absent or slow, bytes (`--fifo-buffer`). */
@@ -111,8 +151,12 @@ export interface ReceiverStats {
    * than ZMQ_MAXMSGSIZE (libzmq refuses it unread and disconnects that peer).
    */
   disconnects: number;
-  /** The sink's counters. */
+  /** DST's counters. */
   sink: PcapSinkStats;
+  /** Every output's counters (DST first), by its `output` label. */
+  outputs: OutputStats[];
+  /** The PCAP-over-IP clients connected now (none without that output). */
+  pcapOverIpClients: PcapOverIpClientStats[];
   /** Queries served. */
   queries: number;
   /** Packets and bytes in the ring. */
@@ -120,7 +164,7 @@ export interface ReceiverStats {
   ringBytes: number;
   /** The reorder window's counters (all 0 without one). */
   reorder: ReorderStats;
-  /** Linktype of the output. */
+  /** Linktype of DST. */
   linktype: number;
   /** Per-sender counters (v1 frames only). */
   senders: SenderStats[];
@@ -161,9 +205,11 @@ export class Receiver {
   readonly #tracker = new SequenceTracker();
   readonly #metrics: ReceiverMetrics;
   readonly #linktype: number;
-  readonly #kind: OutputKind;
+  readonly #dst: OutputCheck;
+  readonly #fanout = new OutputFanout();
   #query: QueryServer | null = null;
   #sink: PcapSink | null = null;
+  #pcapOverIp: PcapOverIpServer | null = null;
   #stopped = false;
   #loop: Promise<void> | null = null;
   #ended: Promise<Error | null>;
@@ -172,6 +218,7 @@ export class Receiver {
   #warnedDisconnect = false;
   #bound: string[] = [];
   #warnedBad = new Set<string>();
+  readonly #warnedUnconvertible = new Set<OutputName>();
   #stats = {
     inPackets: 0,
     inBytes: 0,
@@ -182,9 +229,9 @@ export class Receiver {
     authRejected: 0,
   };
 
-  private constructor(options: ReceiverOptions, kind: OutputKind, curve: CurveServer | null) {
+  private constructor(options: ReceiverOptions, dst: OutputCheck, curve: CurveServer | null) {
     this.#opts = options;
-    this.#kind = kind;
+    this.#dst = dst;
     this.#linktype = options.linktype ?? LINKTYPE_RAW;
     const bounds = boundedReceiveOptions(
       maxMessageBytes({
@@ -233,21 +280,24 @@ export class Receiver {
       reorder: window !== null ? () => window.stats() : null,
       senders: () => this.#tracker.senders(),
       nanosecond: options.nanosecond,
+      pcapOverIp: options.pcapOverIp !== undefined,
     });
     this.#ended = new Promise((resolve) => (this.#endResolve = resolve));
   }
 
   /**
-   * Check the output, bind the sockets, open the output, start receiving. The output opens now
-   * (a FIFO as soon as a reader comes), with the configured linktype.
+   * Check the output, bind the sockets, open the outputs, start receiving. DST opens now (a
+   * FIFO as soon as a reader comes) with its linktype, so an IDS that starts first gets a pcap
+   * header at once; PCAP-over-IP listens; rotated files begin with the first batch.
    *
    * @throws ReceiverError `ERR_RECV_OUTPUT` (DST is a directory, in a missing directory, not
-   *   writable) before anything is bound; `ERR_RECV_BIND` naming the endpoint that could not be
-   *   bound (the zeromq.js error as `cause`); a CurveError (a certificate or allowlist that
-   *   cannot be read). Nothing is left open then.
+   *   writable) before anything is bound, or a `--rotate-dir` that is not a writable directory;
+   *   `ERR_RECV_BIND` naming the endpoint (or PCAP-over-IP address) that could not be bound
+   *   (the error as `cause`); a CurveError (a certificate or allowlist that cannot be read).
+   *   Nothing is left open then.
    */
   static async start(options: ReceiverOptions): Promise<Receiver> {
-    const kind = await checkOutput(options.dest);
+    const dst = await checkOutput(options.dest);
     const curve = options.curve;
     let r: Receiver | undefined;
     const server =
@@ -264,7 +314,7 @@ export class Receiver {
               if (r !== undefined) r.#rejected(domain === QUERY_DOMAIN ? 'query' : 'pull');
             },
           });
-    r = new Receiver(options, kind, server);
+    r = new Receiver(options, dst, server);
     try {
       for (const ep of options.endpoints) {
         await bindNamed(ep, () => r.#pull.bind(ep));
@@ -285,7 +335,7 @@ export class Receiver {
             : {}),
           timeoutMs: options.bufferTimeoutMs,
           ring: r.#ring,
-          format: () => ({ linktype: r.#linktype, nanosecond: options.nanosecond }),
+          format: { nanosecond: options.nanosecond },
           metrics: options.metrics,
           logger: options.logger.child({ component: 'query' }),
         });
@@ -293,11 +343,13 @@ export class Receiver {
         await bindNamed(ep, () => query.start());
         if (queryCurve === null) warnIfPlainExposed(query.boundEndpoint!, 'read', options.logger);
       }
-      await r.#openSink();
+      await r.#openOutputs();
     } catch (err) {
       r.#peerWatch.close();
       r.#pull.close();
       await r.#query?.close();
+      await r.#fanout.close(0);
+      await r.#pcapOverIp?.close(0);
       await server?.close();
       throw err;
     }
@@ -320,37 +372,141 @@ export class Receiver {
     return this.#bounds;
   }
 
+  /** The PCAP-over-IP address listened on (a port 0 shows the port), or null without one. */
+  get pcapOverIpAddress(): { host: string; port: number } | null {
+    return this.#pcapOverIp?.address ?? null;
+  }
+
   /** Resolves when the output ends by itself: null for a stdout reader gone, else the error. */
   get ended(): Promise<Error | null> {
     return this.#ended;
   }
 
-  async #openSink(): Promise<void> {
+  /**
+   * The sink options of output `name`: its metrics, and a warning at the first drop of each
+   * episode of a full queue (with what `state` says about the output then).
+   */
+  #sinkOptions(
+    name: OutputName,
+    dest: string,
+    linktype: number,
+    state: () => Record<string, string | number>,
+  ): PcapSinkOptions & { onLost(packets: number, why: SinkLossReason): void } {
     const o = this.#opts;
-    const output = this.#metrics.output(this.#kind);
-    const sinkOptions = {
-      linktype: this.#linktype,
+    const metrics = this.#metrics.output(name);
+    const logger = o.logger.child({ component: 'output' });
+    const drops = new OutputDropWarning({ output: name, dest, state, logger });
+    return {
+      linktype,
       nanosecond: o.nanosecond,
       queueBytes: o.fifoBufferBytes,
-      logger: o.logger.child({ component: 'output' }),
+      logger,
       ...(o.retryMs !== undefined ? { retryMs: o.retryMs } : {}),
-      onOut: output.onOut,
-      onLost: output.onLost,
+      onOut: metrics.onOut,
+      onLost: (packets: number, why: SinkLossReason): void => {
+        metrics.onLost(packets);
+        drops.lost(packets, why);
+      },
       onEnd: (err: Error | null): void => this.#endResolve(err),
     };
-    if (this.#kind === 'fifo') {
-      const pipe = o.fifoPipeBytes ?? 0;
-      this.#sink = new FifoSink(
-        o.dest,
-        pipe > 0 ? { ...sinkOptions, pipeSizeBytes: pipe } : sinkOptions,
-      );
-      return;
+  }
+
+  /** Open every output: PCAP-over-IP and the rotated files first (they may fail), DST last. */
+  async #openOutputs(): Promise<void> {
+    const o = this.#opts;
+    const p = o.pcapOverIp;
+    if (p !== undefined) {
+      const metrics = this.#metrics.output('pcap_over_ip');
+      const server = await PcapOverIpServer.listen({
+        ...p,
+        nanosecond: o.nanosecond,
+        logger: o.logger.child({ component: 'pcap-over-ip' }),
+        onOut: metrics.onOut,
+        onLost: metrics.onLost,
+        onClients: (n) => this.#metrics.outputClients(n),
+      });
+      this.#pcapOverIp = server;
+      this.#fanout.add({
+        name: 'pcap_over_ip',
+        linktype: p.linktype,
+        sink: server,
+        onUnconvertible: (n) => this.#unconvertible('pcap_over_ip', n, metrics.onLost),
+      });
     }
-    try {
-      this.#sink = await FileSink.open(o.dest, sinkOptions);
-    } catch (err) {
-      const why = err instanceof Error ? err.message : String(err);
-      throw new ReceiverError('ERR_RECV_OUTPUT', `output ${o.dest}: ${why}`, { cause: err });
+    const rot = o.rotate;
+    if (rot !== undefined) {
+      let sink: RotatingFileSink | null = null;
+      const opts = this.#sinkOptions('rotate', rot.dir, rot.linktype, () => sink?.state() ?? {});
+      sink = await RotatingFileSink.open({
+        ...opts,
+        dir: rot.dir,
+        maxFileBytes: rot.maxFileBytes,
+        intervalMs: rot.intervalMs,
+        closeFlushMs: o.rotateCloseFlushMs ?? 5000,
+      });
+      this.#fanout.add({
+        name: 'rotate',
+        linktype: rot.linktype,
+        sink,
+        onUnconvertible: (n) =>
+          this.#unconvertible('rotate', n, (m) => opts.onLost(m, 'unconvertible')),
+      });
+    }
+    await this.#openDst();
+  }
+
+  async #openDst(): Promise<void> {
+    const o = this.#opts;
+    const kind = this.#dst.kind;
+    const opts = this.#sinkOptions(kind, o.dest, this.#linktype, () => this.#sink?.state?.() ?? {});
+    let sink: PcapSink;
+    if (kind === 'fifo') {
+      const pipe = o.fifoPipeBytes ?? 0;
+      sink = new FifoSink(o.dest, pipe > 0 ? { ...opts, pipeSizeBytes: pipe } : opts);
+    } else {
+      if (!this.#dst.exists) this.#warnCreating(o.dest);
+      try {
+        sink = await FileSink.open(o.dest, opts);
+      } catch (err) {
+        const why = err instanceof Error ? err.message : String(err);
+        throw new ReceiverError('ERR_RECV_OUTPUT', `output ${o.dest}: ${why}`, { cause: err });
+      }
+    }
+    this.#sink = sink;
+    // DST first: its counters are the stats line's out_pkt and loss_fifo_pkt.
+    this.#fanout.add({
+      name: kind,
+      linktype: this.#linktype,
+      sink,
+      onUnconvertible: (n) => this.#unconvertible(kind, n, (m) => opts.onLost(m, 'unconvertible')),
+    });
+  }
+
+  /** Records output `name` could not take in its linktype: counted lost for it, warned once. */
+  #unconvertible(name: OutputName, packets: number, lose: (packets: number) => void): void {
+    lose(packets);
+    if (this.#warnedUnconvertible.has(name)) return;
+    this.#warnedUnconvertible.add(name);
+    this.#opts.logger.warn(
+      'NFLOG records without a packet (no NFULA_PAYLOAD) cannot be written as raw IP: dropped for this output (counted as its loss; warned once)',
+      { output: name, lost_pkt: packets },
+    );
+  }
+
+  /**
+   * DST does not exist: it becomes a regular file, said in the log. Under /run a missing path is
+   * almost always a FIFO nobody made (an IDS reading it would wait for nothing): say that too.
+   */
+  #warnCreating(dest: string): void {
+    const log = this.#opts.logger.child({ component: 'output' });
+    const abs = resolvePath(dest);
+    if (/^\/(?:var\/)?run\//.test(abs)) {
+      log.warn(
+        'DST does not exist: creating a regular file. A missing path under /run is almost always a forgotten mkfifo: for an IDS reading a FIFO, stop, run mkfifo on it and start again',
+        { dst: dest },
+      );
+    } else {
+      log.info('DST does not exist: creating it as a regular file', { dst: dest });
     }
   }
 
@@ -444,7 +600,7 @@ export class Receiver {
       this.#metrics.lostNetwork(verdict.lost);
     }
     if (verdict.behind) this.#stats.behindFrames++;
-    this.#accept(records, frame.count, frame.senderId, frame.order);
+    this.#accept(records, frame.count, frame.linktype, frame.senderId, frame.order);
   }
 
   #handleLegacy(msg: Buffer): void {
@@ -462,17 +618,18 @@ export class Receiver {
         this.#bad(err.code, err);
       },
     });
-    this.#accept(records, msgs.length - bad, null, undefined);
+    this.#accept(records, msgs.length - bad, LINKTYPE_RAW, null, undefined);
   }
 
   /** `packets`: how many the refused frame carries (counted in loss.bad_frame.pkt). */
   #acceptLinktype(linktype: number, packets: number): boolean {
-    if (linktype === this.#linktype) return true;
-    // One pcap stream has one linktype; frames of another cannot be written into it.
+    if (isReceiverLinktype(linktype)) return true;
+    // Only 101 and 239 can be converted into what each output writes; a sender cannot choose
+    // another linktype for the IDS (an Ethernet frame in a raw-IP stream is garbage to it).
     if (!this.#warnedLinktype) {
       this.#warnedLinktype = true;
       this.#opts.logger.warn(
-        'dropping frames of another linktype (counted in bad_frames; warned once)',
+        'dropping frames of a linktype the receiver does not take: only 101 (raw IP) and 239 (NFLOG) (counted in bad_frames; warned once)',
         { linktype, output_linktype: this.#linktype },
       );
     }
@@ -495,12 +652,14 @@ export class Receiver {
   }
 
   /**
-   * A good batch: counted, copied into the ring as it came (dumps keep the original timestamps),
+   * A good batch of `count` checked records of `linktype`: counted, copied into the ring as it
+   * arrived (239 stays 239 for dumps, the timestamps as they came), brought to DST's linktype,
    * then put in time order by the reorder window, which hands it to #deliver.
    */
   #accept(
     records: Buffer,
     count: number,
+    linktype: number,
     senderId: bigint | null,
     order: FrameOrder | undefined,
   ): void {
@@ -508,20 +667,25 @@ export class Receiver {
     this.#stats.inPackets += count;
     this.#stats.inBytes += records.length;
     this.#metrics.received(records.length, count);
-    this.#ring?.push(records, count);
-    if (this.#window !== null) this.#window.push(records, count, senderId, order);
-    else this.#deliver(records, count);
+    this.#ring?.push(records, count, linktype);
+    const b = convertRecords(records, count, linktype, this.#linktype);
+    if (b.dropped > 0) for (const o of this.#fanout.outputs) o.onUnconvertible?.(b.dropped);
+    // A record dropped by the conversion leaves the kernel numbers out of step with the
+    // records: such a batch is merged by time.
+    const o = b.dropped > 0 ? undefined : order;
+    if (this.#window !== null) this.#window.push(b.records, b.count, senderId, o);
+    else this.#deliver(b.records, b.count);
   }
 
-  /** One batch of whole records, in output order, to the output. */
+  /** The one seam to the outputs: a batch of whole records, in output order, to every output. */
   #deliver(records: Buffer, count: number): void {
     this.#metrics.handedOut(records);
-    this.#sink!.push(records, count);
+    this.#fanout.push(records, count, this.#linktype);
   }
 
-  /** SIGHUP: reopen the output. */
+  /** SIGHUP: reopen the outputs (DST for its next reader or rotated file; a new rotated file). */
   reopen(): void {
-    this.#sink?.reopen();
+    this.#fanout.reopen();
   }
 
   /**
@@ -542,9 +706,12 @@ export class Receiver {
   /** Current totals. */
   stats(): ReceiverStats {
     const ring = this.#ring?.stats();
+    const outputs = this.#fanout.stats();
     return {
       ...this.#stats,
-      sink: this.#sink?.stats() ?? emptySinkStats(),
+      sink: outputs.find((x) => x.name === this.#dst.kind)?.stats ?? emptySinkStats(),
+      outputs,
+      pcapOverIpClients: this.#pcapOverIp?.clients() ?? [],
       queries: this.#query?.served ?? 0,
       ringPackets: ring?.packets ?? 0,
       ringBytes: ring?.bytes ?? 0,
@@ -576,7 +743,7 @@ export class Receiver {
     this.#window?.close();
     await this.#query?.close();
     await this.#curve?.close();
-    await this.#sink?.close(flushMs);
+    await this.#fanout.close(flushMs);
   }
 }
 

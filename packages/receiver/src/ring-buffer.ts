@@ -1,4 +1,4 @@
-import { recordEnd } from '@nflog-pipe/pcap-writer';
+import { LINKTYPE_RAW, recordEnd } from '@nflog-pipe/pcap-writer';
 
 /** Default size of one segment of the ring's arena, bytes (4 MiB). A record never spans two. */
 export const RING_SEGMENT_BYTES = 4 * 1024 * 1024;
@@ -9,6 +9,8 @@ export interface RingBatch {
   readonly records: Buffer;
   /** Number of records in `records`. */
   readonly count: number;
+  /** pcap linktype of these records, as they arrived (101 raw IP, 239 NFLOG). */
+  readonly linktype: number;
 }
 
 /** Counters of a {@link RingBuffer}. */
@@ -49,6 +51,7 @@ interface Entry {
   start: number;
   readonly end: number;
   count: number;
+  readonly linktype: number;
 }
 
 /**
@@ -106,8 +109,9 @@ export class RingBuffer {
    *
    * @param records whole pcap records (validated by the caller, e.g. by the frame decoder)
    * @param count number of records in `records`
+   * @param linktype their pcap linktype, kept with them (a dump may convert). Default 101.
    */
-  push(records: Buffer, count: number): void {
+  push(records: Buffer, count: number, linktype: number = LINKTYPE_RAW): void {
     if (count === 0 || records.length === 0) return;
     const length = records.length;
     let offset = 0;
@@ -143,7 +147,7 @@ export class RingBuffer {
       }
       const bytes = end - offset;
       records.copy(seg.buf, seg.used, offset, end);
-      this.#entries.push({ seg, start: seg.used, end: seg.used + bytes, count: n });
+      this.#entries.push({ seg, start: seg.used, end: seg.used + bytes, count: n, linktype });
       seg.used += bytes;
       seg.live++;
       this.#bytes += bytes;
@@ -164,7 +168,11 @@ export class RingBuffer {
     for (let i = this.#head; i < this.#entries.length; i++) {
       const e = this.#entries[i]!;
       e.seg.exposed = true;
-      out.push({ records: e.seg.buf.subarray(e.start, e.end), count: e.count });
+      out.push({
+        records: e.seg.buf.subarray(e.start, e.end),
+        count: e.count,
+        linktype: e.linktype,
+      });
     }
     return out;
   }

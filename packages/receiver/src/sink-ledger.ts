@@ -16,7 +16,8 @@ export interface QueuedBatch {
  * left without them, the receiver stopped before they were written, or the output could not
  * write them (a full disk; the sink retries).
  */
-export type SinkLossReason = 'queue-full' | 'reader-gone' | 'shutdown' | 'output-error';
+export type SinkLossReason =
+  'queue-full' | 'reader-gone' | 'shutdown' | 'output-error' | 'unconvertible';
 
 /** Counters of a sink that has not started (all zero). */
 export function emptySinkStats(): PcapSinkStats {
@@ -95,9 +96,17 @@ export class SinkLedger {
 
   /** A batch was handed to the output's writer. */
   out(records: Buffer, count: number): void {
-    this.#stats.outPackets += count;
-    this.#stats.outBytes += records.length;
-    this.#events.onOut?.(count, records.length);
+    this.outCounts(count, records.length);
+  }
+
+  /**
+   * `packets` records of `bytes` were handed to an output (negative: moved back), for a sink
+   * whose outputs count for it (the rotated files' FileSinks).
+   */
+  outCounts(packets: number, bytes: number): void {
+    this.#stats.outPackets += packets;
+    this.#stats.outBytes += bytes;
+    this.#events.onOut?.(packets, bytes);
   }
 
   /** `packets` records were lost at the sink. */
