@@ -211,17 +211,26 @@ export class PcapOverIpServer implements PcapSink {
   async #close(flushMs: number): Promise<void> {
     this.#closing = true;
     const serverClosed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
-    const gone = [...this.#clients].map((c) => {
-      const closed = once(c.socket, 'close').then(() => undefined);
+    const clients = [...this.#clients];
+    // 'finish': the kernel took everything written (then our FIN). The clients are never read
+    // from, so their own FIN is not seen: each socket is destroyed once it has finished.
+    const flushed = clients.map((c) => {
+      const done = new Promise<void>((resolve) => {
+        c.socket.once('finish', resolve);
+        c.socket.once('close', resolve);
+      });
       c.socket.end();
-      return closed;
+      return done;
     });
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, flushMs)));
-    await Promise.race([Promise.all(gone), timeout]);
+    await Promise.race([Promise.all(flushed), timeout]);
     clearTimeout(timer);
-    for (const c of this.#clients) c.socket.destroy();
-    await Promise.all(gone);
+    const closed = clients.map((c) =>
+      c.socket.closed ? Promise.resolve() : once(c.socket, 'close'),
+    );
+    for (const c of clients) c.socket.destroy();
+    await Promise.all(closed);
     await serverClosed;
   }
 

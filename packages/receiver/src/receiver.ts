@@ -25,7 +25,12 @@ import { FileSink } from './file-sink.js';
 import { convertRecords, isReceiverLinktype } from './linktype-convert.js';
 import { checkOutput, type OutputCheck } from './output-check.js';
 import { OutputDropWarning } from './output-drop-warning.js';
-import { OutputFanout, type OutputName, type OutputStats } from './output-fanout.js';
+import {
+  OutputFanout,
+  type FanoutOutput,
+  type OutputName,
+  type OutputStats,
+} from './output-fanout.js';
 import { PcapOverIpServer, type PcapOverIpClientStats } from './pcap-over-ip-server.js';
 import type { PcapSink, PcapSinkOptions, PcapSinkStats } from './pcap-sink.js';
 import { QueryServer } from './query-server.js';
@@ -349,7 +354,6 @@ export class Receiver {
       r.#pull.close();
       await r.#query?.close();
       await r.#fanout.close(0);
-      await r.#pcapOverIp?.close(0);
       await server?.close();
       throw err;
     }
@@ -411,51 +415,63 @@ export class Receiver {
     };
   }
 
-  /** Open every output: PCAP-over-IP and the rotated files first (they may fail), DST last. */
+  /**
+   * Open every output: PCAP-over-IP and the rotated files first (they may fail, and then no DST
+   * file has been created), DST last; DST goes first in the fan-out (its reader gets each batch
+   * first; its counters are the stats line's out_pkt and loss_fifo_pkt). A failure closes what
+   * was opened.
+   */
   async #openOutputs(): Promise<void> {
     const o = this.#opts;
-    const p = o.pcapOverIp;
-    if (p !== undefined) {
-      const metrics = this.#metrics.output('pcap_over_ip');
-      const server = await PcapOverIpServer.listen({
-        ...p,
-        nanosecond: o.nanosecond,
-        logger: o.logger.child({ component: 'pcap-over-ip' }),
-        onOut: metrics.onOut,
-        onLost: metrics.onLost,
-        onClients: (n) => this.#metrics.outputClients(n),
-      });
-      this.#pcapOverIp = server;
-      this.#fanout.add({
-        name: 'pcap_over_ip',
-        linktype: p.linktype,
-        sink: server,
-        onUnconvertible: (n) => this.#unconvertible('pcap_over_ip', n, metrics.onLost),
-      });
+    const extras: FanoutOutput[] = [];
+    try {
+      const p = o.pcapOverIp;
+      if (p !== undefined) {
+        const metrics = this.#metrics.output('pcap_over_ip');
+        const server = await PcapOverIpServer.listen({
+          ...p,
+          nanosecond: o.nanosecond,
+          logger: o.logger.child({ component: 'pcap-over-ip' }),
+          onOut: metrics.onOut,
+          onLost: metrics.onLost,
+          onClients: (n) => this.#metrics.outputClients(n),
+        });
+        this.#pcapOverIp = server;
+        extras.push({
+          name: 'pcap_over_ip',
+          linktype: p.linktype,
+          sink: server,
+          onUnconvertible: (n) => this.#unconvertible('pcap_over_ip', n, metrics.onLost),
+        });
+      }
+      const rot = o.rotate;
+      if (rot !== undefined) {
+        let sink: RotatingFileSink | null = null;
+        const opts = this.#sinkOptions('rotate', rot.dir, rot.linktype, () => sink?.state() ?? {});
+        sink = await RotatingFileSink.open({
+          ...opts,
+          dir: rot.dir,
+          maxFileBytes: rot.maxFileBytes,
+          intervalMs: rot.intervalMs,
+          closeFlushMs: o.rotateCloseFlushMs ?? 5000,
+        });
+        extras.push({
+          name: 'rotate',
+          linktype: rot.linktype,
+          sink,
+          onUnconvertible: (n) =>
+            this.#unconvertible('rotate', n, (m) => opts.onLost(m, 'unconvertible')),
+        });
+      }
+      this.#fanout.add(await this.#openDst());
+    } catch (err) {
+      await Promise.all(extras.map((x) => x.sink.close(0)));
+      throw err;
     }
-    const rot = o.rotate;
-    if (rot !== undefined) {
-      let sink: RotatingFileSink | null = null;
-      const opts = this.#sinkOptions('rotate', rot.dir, rot.linktype, () => sink?.state() ?? {});
-      sink = await RotatingFileSink.open({
-        ...opts,
-        dir: rot.dir,
-        maxFileBytes: rot.maxFileBytes,
-        intervalMs: rot.intervalMs,
-        closeFlushMs: o.rotateCloseFlushMs ?? 5000,
-      });
-      this.#fanout.add({
-        name: 'rotate',
-        linktype: rot.linktype,
-        sink,
-        onUnconvertible: (n) =>
-          this.#unconvertible('rotate', n, (m) => opts.onLost(m, 'unconvertible')),
-      });
-    }
-    await this.#openDst();
+    for (const x of extras) this.#fanout.add(x);
   }
 
-  async #openDst(): Promise<void> {
+  async #openDst(): Promise<FanoutOutput> {
     const o = this.#opts;
     const kind = this.#dst.kind;
     const opts = this.#sinkOptions(kind, o.dest, this.#linktype, () => this.#sink?.state?.() ?? {});
@@ -473,13 +489,12 @@ export class Receiver {
       }
     }
     this.#sink = sink;
-    // DST first: its counters are the stats line's out_pkt and loss_fifo_pkt.
-    this.#fanout.add({
+    return {
       name: kind,
       linktype: this.#linktype,
       sink,
       onUnconvertible: (n) => this.#unconvertible(kind, n, (m) => opts.onLost(m, 'unconvertible')),
-    });
+    };
   }
 
   /** Records output `name` could not take in its linktype: counted lost for it, warned once. */
