@@ -17,8 +17,8 @@ export const PCAP_OVER_IP_DEFAULT_PORT = 57012;
 /** Default {@link PcapOverIpOptions.clientQueueBytes}: 8 MiB. */
 export const PCAP_OVER_IP_DEFAULT_QUEUE_BYTES = 8 * 1024 * 1024;
 
-/** Default {@link PcapOverIpOptions.maxClients}: 16. */
-export const PCAP_OVER_IP_DEFAULT_MAX_CLIENTS = 16;
+/** Default {@link PcapOverIpOptions.maxClients}: 8. */
+export const PCAP_OVER_IP_DEFAULT_MAX_CLIENTS = 8;
 
 /** Options of {@link PcapOverIpServer.listen}. */
 export interface PcapOverIpOptions extends Pick<PcapSinkEvents, 'onOut' | 'onLost'> {
