@@ -74,6 +74,17 @@ export class OutputFanout {
     }
   }
 
+  /**
+   * `packets` records were dropped before the fan-out because no output's linktype could hold
+   * them (239 records without a packet, in a pipeline of 101): counted lost for every output.
+   */
+  unconvertible(packets: number): void {
+    for (const o of this.#outputs) {
+      o.unconvertible += packets;
+      o.onUnconvertible?.(packets);
+    }
+  }
+
   /** SIGHUP: every output reopens as it defines it (a FIFO for its next reader, a new rotated file). */
   reopen(): void {
     for (const o of this.#outputs) o.sink.reopen();

@@ -1,7 +1,7 @@
 import { resolve as resolvePath } from 'node:path';
 import { Pull } from 'zeromq';
 import { decodeLegacyShaped, inflateFrameRecords } from '@nflog-pipe/compress';
-import { LINKTYPE_RAW } from '@nflog-pipe/pcap-writer';
+import { LINKTYPE_NFLOG, LINKTYPE_RAW } from '@nflog-pipe/pcap-writer';
 import {
   CurveServer,
   PeerWatch,
@@ -210,6 +210,8 @@ export class Receiver {
   readonly #tracker = new SequenceTracker();
   readonly #metrics: ReceiverMetrics;
   readonly #linktype: number;
+  /** The linktype of every batch between #accept and the outputs. */
+  readonly #pipeLinktype: number;
   readonly #dst: OutputCheck;
   readonly #fanout = new OutputFanout();
   #query: QueryServer | null = null;
@@ -238,6 +240,11 @@ export class Receiver {
     this.#opts = options;
     this.#dst = dst;
     this.#linktype = options.linktype ?? LINKTYPE_RAW;
+    // One linktype between decoding and the outputs: 239 when any output writes it (a 101
+    // batch is wrapped, and unwrapped again byte for byte for the 101 outputs), else 101 (a
+    // 239 batch loses only what no output would write). Usually no conversion at all.
+    const written = [this.#linktype, options.pcapOverIp?.linktype, options.rotate?.linktype];
+    this.#pipeLinktype = written.includes(LINKTYPE_NFLOG) ? LINKTYPE_NFLOG : LINKTYPE_RAW;
     const bounds = boundedReceiveOptions(
       maxMessageBytes({
         v1: options.wire !== 'legacy',
@@ -668,8 +675,8 @@ export class Receiver {
 
   /**
    * A good batch of `count` checked records of `linktype`: counted, copied into the ring as it
-   * arrived (239 stays 239 for dumps, the timestamps as they came), brought to DST's linktype,
-   * then put in time order by the reorder window, which hands it to #deliver.
+   * arrived (239 stays 239 for dumps, the timestamps as they came), brought to the pipeline's
+   * linktype, then put in time order by the reorder window, which hands it to #deliver.
    */
   #accept(
     records: Buffer,
@@ -683,19 +690,25 @@ export class Receiver {
     this.#stats.inBytes += records.length;
     this.#metrics.received(records.length, count);
     this.#ring?.push(records, count, linktype);
-    const b = convertRecords(records, count, linktype, this.#linktype);
-    if (b.dropped > 0) for (const o of this.#fanout.outputs) o.onUnconvertible?.(b.dropped);
-    // A record dropped by the conversion leaves the kernel numbers out of step with the
-    // records: such a batch is merged by time.
+    const b = convertRecords(records, count, linktype, this.#pipeLinktype);
+    // Only 239 → 101, when no output writes 239: a record without a packet, lost for all.
+    if (b.dropped > 0) this.#fanout.unconvertible(b.dropped);
+    // A record dropped there leaves the frame's kernel numbers (one per record) out of step
+    // with the records: such a batch is merged by time.
     const o = b.dropped > 0 ? undefined : order;
     if (this.#window !== null) this.#window.push(b.records, b.count, senderId, o);
     else this.#deliver(b.records, b.count);
   }
 
-  /** The one seam to the outputs: a batch of whole records, in output order, to every output. */
+  /**
+   * The one seam between decoding and the outputs: a batch of whole records in the pipeline's
+   * linktype, in output order, to every output (each converts to its own). The reorder window
+   * between the two passes batches of that one linktype, so it needs no linktype of its own.
+   * The delivery delay is taken here, after the window, so its hold is included.
+   */
   #deliver(records: Buffer, count: number): void {
     this.#metrics.handedOut(records);
-    this.#fanout.push(records, count, this.#linktype);
+    this.#fanout.push(records, count, this.#pipeLinktype);
   }
 
   /** SIGHUP: reopen the outputs (DST for its next reader or rotated file; a new rotated file). */
