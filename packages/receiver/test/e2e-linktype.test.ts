@@ -7,15 +7,16 @@ import { readPcap, readPcapFile } from '@nflog-pipe/pcap-writer';
 import { nflogPayload } from '@nflog-pipe/receiver';
 import {
   Netns,
-  binPath,
   makeTempDir,
   mkfifo,
   requirePrereqs,
   runTool,
   sendTraffic,
   tsharkFields,
+  udpLogRuleset,
+  stopCleanly,
 } from '@nflog-pipe/testing';
-import { readFifo, startReceiver, udpIds } from './e2e-util.js';
+import { readFifo, startReceiver, udpIds, startSender } from './e2e-util.js';
 import { logFields } from './helpers.js';
 
 const N = 200;
@@ -27,14 +28,7 @@ test('a 239 sender: FIFO in 101 with the payloads byte for byte, rotated file an
   const dir = await makeTempDir(t);
   const ns = await Netns.create('lt');
   t.after(() => ns.remove());
-  await ns.nft(`
-table inet t {
-  chain out {
-    type filter hook output priority 0;
-    udp dport 9000 log prefix "${PREFIX}" group 7
-  }
-}
-`);
+  await ns.nft(udpLogRuleset([{ port: 9000, group: 7, prefix: PREFIX }]));
   const fifo = join(dir, 'out.fifo');
   await mkfifo(fifo);
   const rotDir = join(dir, 'rot');
@@ -59,19 +53,7 @@ table inet t {
   const fifoOut = join(dir, 'fifo.pcap');
   const reader = readFifo(fifo, fifoOut);
   await recv.waitForStderr(/FIFO reader attached/);
-  const sender = ns.spawn(process.execPath, [
-    binPath('nflog-zmq-send'),
-    '7',
-    ep,
-    '--linktype',
-    '239',
-    '--flush-interval',
-    '0',
-    '--stats-interval',
-    '0',
-  ]);
-  t.after(() => sender.kill('SIGKILL'));
-  await sender.waitForStderr(/ started /);
+  await startSender(t, ns, 7, ep, ['--linktype', '239']);
   await sendTraffic(ns, { proto: 'udp', port: 9000, count: N, size: SIZE, seed: 5 });
   await recv.waitForStderr(new RegExp(`stats .*in_pkt=${N} `));
 
@@ -93,10 +75,8 @@ table inet t {
   const raw = readPcap(q101.stdout);
   assert.equal(raw.header.linktype, 101);
 
-  recv.kill('SIGTERM');
-  assert.equal((await recv.exited).code, 0);
+  const f = logFields(await stopCleanly(recv, 'receiver'), 'stopped');
   await reader;
-  const f = logFields(recv.stderr(), 'stopped');
   assert.deepEqual(
     [f['in_pkt'], f['out_pkt'], f['loss_fifo_pkt'], f['rotate_out_pkt'], f['rotate_loss_pkt']],
     [String(N), String(N), '0', String(N), '0'],

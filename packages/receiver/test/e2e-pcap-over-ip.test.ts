@@ -5,20 +5,19 @@ import { join } from 'node:path';
 import { readPcapFile } from '@nflog-pipe/pcap-writer';
 import {
   Netns,
-  binPath,
   logField,
-  makeTempDir,
   mkfifo,
   requirePrereqs,
   sendTraffic,
   spawnChild,
   tsharkFields,
   udpLogRuleset,
+  type ChildHandle,
+  stopCleanly,
   withTimeout,
   TEST_TIMEOUT_MS,
-  type ChildHandle,
 } from '@nflog-pipe/testing';
-import { readFifo, startReceiver, udpIds } from './e2e-util.js';
+import { readFifo, udpIds, startSender, startFifoReceiver } from './e2e-util.js';
 import { logFields } from './helpers.js';
 
 const SIZE = 1000;
@@ -40,16 +39,10 @@ function neverReads(port: number): ChildHandle {
 
 test('PCAP-over-IP: two clients get every packet since they connected; one that never reads loses and is counted; the FIFO loses nothing', async (t) => {
   if (!requirePrereqs(t, { root: true, tools: ['ip', 'nft', 'tshark', 'nc', 'python3'] })) return;
-  const dir = await makeTempDir(t);
   const ns = await Netns.create('poip');
   t.after(() => ns.remove());
   await ns.nft(udpLogRuleset([{ port: 9000, group: 7 }]));
-  const fifo = join(dir, 'out.fifo');
-  await mkfifo(fifo);
-  const ep = `ipc://${join(dir, 'in.sock')}`;
-  const recv = await startReceiver(t, [
-    ep,
-    fifo,
+  const { dir, fifo, ep, recv } = await startFifoReceiver(t, [
     '--pcap-over-ip',
     '0',
     '--pcap-over-ip-queue',
@@ -84,17 +77,7 @@ test('PCAP-over-IP: two clients get every packet since they connected; one that 
   t.after(() => slow.kill('SIGKILL'));
   await recv.waitForStderr(/pcap-over-ip client connected .*clients=2/);
 
-  const sender = ns.spawn(process.execPath, [
-    binPath('nflog-zmq-send'),
-    '7',
-    ep,
-    '--flush-interval',
-    '0',
-    '--stats-interval',
-    '0',
-  ]);
-  t.after(() => sender.kill('SIGKILL'));
-  await sender.waitForStderr(/ started /);
+  await startSender(t, ns, 7, ep);
   // Paced, so the readers that do read keep up with the traffic (each queue holds 2 MiB).
   await sendTraffic(ns, {
     proto: 'udp',
@@ -122,11 +105,7 @@ test('PCAP-over-IP: two clients get every packet since they connected; one that 
   await recv.waitForStderr(new RegExp(`stats .*in_pkt=${N1 + N2} `));
   await recv.waitForStderr(/pcap-over-ip client too slow/);
 
-  recv.kill('SIGTERM');
-  assert.deepEqual(await withTimeout(recv.exited, TEST_TIMEOUT_MS, 'receiver'), {
-    code: 0,
-    signal: null,
-  });
+  const stopped = await stopCleanly(recv, 'receiver');
   await reader;
   for (const [name, h] of [
     ['tshark -r -', tsharkA],
@@ -175,7 +154,7 @@ test('PCAP-over-IP: two clients get every packet since they connected; one that 
   const sent = Number(logField(slowLine, 'sent_pkt'));
   assert.equal(offered, N1 + N2);
   assert.equal(sent + Number(logField(slowLine, 'lost_pkt')), offered);
-  const f = logFields(recv.stderr(), 'stopped');
+  const f = logFields(stopped, 'stopped');
   assert.deepEqual(
     [f['in_pkt'], f['out_pkt'], f['loss_fifo_pkt'], f['pcap_over_ip_loss_pkt']],
     [String(N1 + N2), String(N1 + N2), '0', logField(slowLine, 'lost_pkt')],

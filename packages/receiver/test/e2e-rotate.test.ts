@@ -6,17 +6,15 @@ import { join } from 'node:path';
 import { readPcapFile } from '@nflog-pipe/pcap-writer';
 import {
   Netns,
-  binPath,
   makeTempDir,
   requirePrereqs,
   sendTraffic,
   tsharkFields,
   udpLogRuleset,
-  withTimeout,
-  TEST_TIMEOUT_MS,
   type TrafficSpec,
+  stopCleanly,
 } from '@nflog-pipe/testing';
-import { startReceiver, udpIds } from './e2e-util.js';
+import { startReceiver, udpIds, startSender } from './e2e-util.js';
 import { logFields } from './helpers.js';
 
 const SIZE = 500;
@@ -54,24 +52,10 @@ async function rotateRun(
     '--stats-interval',
     '0.05',
   ]);
-  const sender = ns.spawn(process.execPath, [
-    binPath('nflog-zmq-send'),
-    '7',
-    ep,
-    '--flush-interval',
-    '0',
-    '--stats-interval',
-    '0',
-  ]);
-  t.after(() => sender.kill('SIGKILL'));
-  await sender.waitForStderr(/ started /);
+  await startSender(t, ns, 7, ep);
   await sendTraffic(ns, traffic);
   await recv.waitForStderr(new RegExp(`stats .*in_pkt=${traffic.count} `));
-  recv.kill('SIGTERM');
-  assert.deepEqual(await withTimeout(recv.exited, TEST_TIMEOUT_MS, 'receiver'), {
-    code: 0,
-    signal: null,
-  });
+  const stopped = await stopCleanly(recv, 'receiver');
   const names = (await readdir(rotDir)).sort();
   const files = [];
   for (const n of names) {
@@ -80,7 +64,7 @@ async function rotateRun(
     files.push({ path, bytes: (await stat(path)).size });
   }
   const dst = (await udpIds(out, SIZE)).map((x) => `${x.seed}:${x.index}`);
-  return { files, stopped: logFields(recv.stderr(), 'stopped'), dst };
+  return { files, stopped: logFields(stopped, 'stopped'), dst };
 }
 
 /** Every file valid for tshark (and as many packets as our reader counts); their union. */

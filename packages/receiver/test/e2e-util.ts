@@ -48,6 +48,48 @@ export function pushSocket(t: TestContext, endpoint: string): Push {
 }
 
 /**
+ * A receiver writing into a fresh FIFO in a temp dir, bound on an ipc endpoint there, with
+ * `args` after ENDPOINT and DST; resolves once it logged `started`.
+ */
+export async function startFifoReceiver(
+  t: TestContext,
+  args: string[],
+): Promise<{ dir: string; fifo: string; ep: string; recv: ChildHandle }> {
+  const dir = await makeTempDir(t);
+  const fifo = join(dir, 'out.fifo');
+  await mkfifo(fifo);
+  const ep = `ipc://${join(dir, 'in.sock')}`;
+  return { dir, fifo, ep, recv: await startReceiver(t, [ep, fifo, ...args]) };
+}
+
+/**
+ * A real nflog-zmq-send in `ns` reading NFLOG `group` into `endpoint`, frames flushed at once,
+ * no stats lines, `extra` options after (killed in `t.after`); resolves once it logged
+ * `started`.
+ */
+export async function startSender(
+  t: TestContext,
+  ns: Netns,
+  group: number,
+  endpoint: string,
+  extra: string[] = [],
+): Promise<ChildHandle> {
+  const sender = ns.spawn(process.execPath, [
+    binPath('nflog-zmq-send'),
+    String(group),
+    endpoint,
+    '--flush-interval',
+    '0',
+    '--stats-interval',
+    '0',
+    ...extra,
+  ]);
+  t.after(() => sender.kill('SIGKILL'));
+  await sender.waitForStderr(/ started /);
+  return sender;
+}
+
+/**
  * Runs {@link startFifoReader} to its end (exit code 0), then keeps the pcap header and the whole
  * records it got ({@link keepWholeRecords}).
  * @returns the bytes it took from the pipe and the records kept

@@ -7,15 +7,12 @@ import { encodeFrame } from '@nflog-pipe/shared';
 import {
   logField,
   makeTempDir,
-  mkfifo,
   requirePrereqs,
   runTool,
   spawnChild,
-  withTimeout,
-  TEST_TIMEOUT_MS,
-  type ChildHandle,
+  stopCleanly,
 } from '@nflog-pipe/testing';
-import { pushSocket, startReceiver } from './e2e-util.js';
+import { pushSocket, startReceiver, startFifoReceiver } from './e2e-util.js';
 import { numbered, records } from './helpers.js';
 
 const USAGE = 'usage: nflog-pcap-recv [options] ENDPOINT... DST';
@@ -69,14 +66,6 @@ test('usage errors of the outputs: linktypes other than 101/239, disagreeing lin
   );
 });
 
-async function stopped(recv: ChildHandle): Promise<void> {
-  recv.kill('SIGTERM');
-  assert.deepEqual(await withTimeout(recv.exited, TEST_TIMEOUT_MS, 'receiver'), {
-    code: 0,
-    signal: null,
-  });
-}
-
 test('a DST that does not exist becomes a regular file, and the log says so', async (t) => {
   const dir = await makeTempDir(t);
   const dest = join(dir, 'new.pcap');
@@ -86,11 +75,11 @@ test('a DST that does not exist becomes a regular file, and the log says so', as
     /INFO .*DST does not exist: creating it as a regular file .*dst=\S+new\.pcap/,
   );
   assert.ok((await stat(dest)).isFile());
-  await stopped(recv);
+  await stopCleanly(recv, 'receiver');
   // An existing file, a FIFO or stdout: no such line.
   const again = await startReceiver(t, [`ipc://${join(dir, 'in2.sock')}`, dest]);
   assert.doesNotMatch(again.stderr(), /DST does not exist/);
-  await stopped(again);
+  await stopCleanly(again, 'receiver');
 });
 
 test('a DST missing under /run: a WARN that it is almost always a forgotten mkfifo', async (t) => {
@@ -103,7 +92,7 @@ test('a DST missing under /run: a WARN that it is almost always a forgotten mkfi
     recv.stderr(),
     /WARN .*DST does not exist: creating a regular file\. A missing path under \/run is almost always a forgotten mkfifo.* dst=\/run\/nflog-pipe-test-\S+\/pcap/,
   );
-  await stopped(recv);
+  await stopCleanly(recv, 'receiver');
 });
 
 /** Frames of 100 records of 1 KiB, numbered from `first`, from one sender. */
@@ -122,13 +111,7 @@ function dropWarnings(stderr: string): string[] {
 
 for (const reader of ['attached', 'waiting'] as const) {
   test(`a full FIFO queue (reader ${reader === 'attached' ? 'that never reads' : 'absent'}): the first drop is one WARN with the reader state; later drops are counted`, async (t) => {
-    const dir = await makeTempDir(t);
-    const fifo = join(dir, 'out.fifo');
-    await mkfifo(fifo);
-    const ep = `ipc://${join(dir, 'in.sock')}`;
-    const recv = await startReceiver(t, [
-      ep,
-      fifo,
+    const { fifo, ep, recv } = await startFifoReceiver(t, [
       '--fifo-buffer',
       '0.5',
       '--stats-interval',
@@ -159,6 +142,6 @@ for (const reader of ['attached', 'waiting'] as const) {
     const lost = Number(logField(stats, 'loss_fifo_pkt'));
     assert.ok(lost >= 1000, `${lost} dropped`);
     assert.equal(dropWarnings(recv.stderr()).length, 1, 'one warning for the episode');
-    await stopped(recv);
+    await stopCleanly(recv, 'receiver');
   });
 }

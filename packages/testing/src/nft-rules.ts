@@ -2,6 +2,8 @@
 export interface UdpLogRule {
   port: number;
   group: number;
+  /** The NFLOG prefix the kernel attaches (`log prefix "…"`; NFULA_PREFIX in a 239 record). */
+  prefix?: string;
 }
 
 /**
@@ -14,7 +16,10 @@ export function udpLogRuleset(rules: readonly UdpLogRule[]): string {
     'table inet t {',
     '  chain out {',
     '    type filter hook output priority 0;',
-    ...rules.map((r) => `    udp dport ${r.port} counter log group ${r.group}`),
+    ...rules.map(
+      (r) =>
+        `    udp dport ${r.port} counter log ${r.prefix === undefined ? '' : `prefix "${r.prefix}" `}group ${r.group}`,
+    ),
     '  }',
     '}',
     '',
