@@ -370,7 +370,6 @@ export function countsLine(s: ReceiverStats): Record<string, number | string> {
     peers: s.peers,
     auth_rejected: s.authRejected,
   };
-  // Per sender: id:packets/lost, most recently seen last (bounded: the last 16).
   // The other outputs, each with its own counters: NAME_out_pkt NAME_loss_pkt NAME_queued_pkt.
   for (const o of s.outputs.slice(1)) {
     line[`${o.name}_out_pkt`] = o.stats.outPackets;
@@ -379,6 +378,7 @@ export function countsLine(s: ReceiverStats): Record<string, number | string> {
     if (o.name === 'pcap_over_ip') line['pcap_over_ip_clients'] = s.pcapOverIpClients.length;
     if (o.name === 'rotate') line['rotate_files'] = o.stats.opens;
   }
+  // Per sender: id:packets/lost, most recently seen last (bounded: the last 16).
   const recent = s.senders.slice(-16);
   if (recent.length > 0)
     line['per_sender'] = recent.map((x) => `${x.id}:${x.packets}/${x.lost}`).join(',');
