@@ -288,7 +288,7 @@ function report(o: SoakOptions, r: SoakResult): void {
   const kernel = sum(r.senders, 'dropped_kernel', STOPPED);
   const senderDrops =
     sum(r.senders, 'dropped_queue', STOPPED) + sum(r.senders, 'dropped_shaper', STOPPED);
-  const sent = sum(r.senders, 'sent', STOPPED);
+  const queued = sum(r.senders, 'queued', STOPPED); // packets handed to ZeroMQ
   const logged = captured + kernel;
   // Receivers: the last one stops cleanly; a killed one's counters are its last stats line.
   const recvLine = (p: Proc): RegExp => (r.killedReceivers.has(p) ? STATS : STOPPED);
@@ -298,7 +298,7 @@ function report(o: SoakOptions, r: SoakResult): void {
   );
   const delivered = r.readerCounts.reduce((a, b) => a + b, 0);
   const notLogged = r.offered - logged;
-  const lostAtKills = sent - delivered - fifo;
+  const lostAtKills = queued - delivered - fifo;
   // What each restarted receiver logged: the first number of each sender it met past 0.
   const firstSeqs = r.receivers
     .slice(1)
@@ -382,7 +382,7 @@ function report(o: SoakOptions, r: SoakResult): void {
     `  check: offered − all of the above = ${fmt(r.offered - accounted)} (0 = nothing unexplained)`,
   );
   out.push(
-    `  sender identity: logged ${fmt(logged)} = captured ${fmt(captured)} + kernel ${fmt(kernel)}; captured = sent ${fmt(sent)} + drops ${fmt(senderDrops)}${captured === sent + senderDrops ? '' : '  MISMATCH'}`,
+    `  sender identity: logged ${fmt(logged)} = captured ${fmt(captured)} + kernel ${fmt(kernel)}; captured = queued ${fmt(queued)} + drops ${fmt(senderDrops)}${captured === queued + senderDrops ? '' : '  MISMATCH'}`,
   );
   process.stdout.write(`${out.join('\n')}\n`);
 }
