@@ -11,6 +11,7 @@ import {
   legacyPacketsToRecords,
   maxMessageBytes,
   METRIC,
+  senderIdHex,
   WireError,
   warnIfPlainExposed,
   type BoundedReceiveOptions,
@@ -591,16 +592,15 @@ export class Receiver {
       this.#metrics.refusedPackets(frame.count);
       const err = new ReceiverError(
         'ERR_RECV_SEQUENCE_JUMP',
-        `sender ${frame.senderId.toString(16).padStart(16, '0')}: sequence ${frame.firstSeq} is further ahead than it could have numbered packets since its previous frame`,
+        `sender ${senderIdHex(frame.senderId)}: sequence ${frame.firstSeq} is further ahead than it could have numbered packets since its previous frame`,
       );
       this.#bad(err.code, err);
       return;
     }
-    if (frame.meta !== undefined)
-      this.#metrics.senderMeta(frame.senderId.toString(16).padStart(16, '0'), frame.meta);
+    if (frame.meta !== undefined) this.#metrics.senderMeta(senderIdHex(frame.senderId), frame.meta);
     if (verdict.newSender) {
       this.#opts.logger.info('new sender', {
-        sender: frame.senderId.toString(16).padStart(16, '0'),
+        sender: senderIdHex(frame.senderId),
         first_seq: frame.firstSeq,
         ...(frame.meta !== undefined ? { meta: frame.meta.toString('utf8') } : {}),
       });
@@ -611,7 +611,7 @@ export class Receiver {
         this.#opts.logger.warn(
           'sender already past sequence 0: packets before first_seq were not received here',
           {
-            sender: frame.senderId.toString(16).padStart(16, '0'),
+            sender: senderIdHex(frame.senderId),
             first_seq: frame.firstSeq,
           },
         );

@@ -4,7 +4,12 @@
 // kernel-order section (docs/wire-format.md).
 
 import { PCAP_RECORD_HEADER_BYTES } from '@nflog-pipe/pcap-writer';
-import { WIRE_NAMESPACE_ID_BYTES, type FrameOrder, type Logger } from '@nflog-pipe/shared';
+import {
+  WIRE_NAMESPACE_ID_BYTES,
+  senderIdHex,
+  type FrameOrder,
+  type Logger,
+} from '@nflog-pipe/shared';
 import { HeldRecords } from './held-records.js';
 import { RecordHeap } from './record-heap.js';
 
@@ -299,7 +304,7 @@ export class ReorderWindow {
       this.#logger?.warn(
         "a sender's delay bound exceeds --reorder-window: records of other senders of its namespace may be written late (counted in reorder_late_pkt; warned once)",
         {
-          sender: id.toString(16).padStart(16, '0'),
+          sender: senderIdHex(id),
           delay_bound_ms: delayBoundMs,
           window_ms: this.#windowMs,
         },

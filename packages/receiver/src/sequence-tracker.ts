@@ -1,3 +1,5 @@
+import { senderIdHex } from '@nflog-pipe/shared';
+
 /** Per-sender counters kept by {@link SequenceTracker}. */
 export interface SenderStats {
   /** Sender id as 16 hex digits (how logs show it). */
@@ -100,7 +102,7 @@ export class SequenceTracker {
     let s = this.#senders.get(senderId);
     if (s === undefined) {
       s = {
-        id: senderId.toString(16).padStart(16, '0'),
+        id: senderIdHex(senderId),
         firstSeq,
         nextSeq: end,
         frames: 1,

@@ -27,6 +27,7 @@ import {
   parsePositiveInt,
   parseSeconds,
   runProgram,
+  senderIdHex,
   startStatsLine,
   statsIntervalOption,
   validateEndpoint,
@@ -408,11 +409,6 @@ function defaultZmqBuffer(wire: WireFormat, qthresh: number, groups: readonly nu
   return SEND_DEFAULTS.legacyZmqBufferBatches * qthresh * groups.length;
 }
 
-/** A sender id as the logs and the receiver show it: 16 hex digits. */
-function hexId(id: bigint): string {
-  return id.toString(16).padStart(16, '0');
-}
-
 function lookupUserOrUsage(name: string): UserIds {
   try {
     return lookupUser(name);
@@ -513,14 +509,14 @@ export function main(argv: string[]): Promise<number> {
         zmq_buffer: sendHighWaterMark,
         wire_order: opts.wire === 'v1' && opts.wireOrder,
         checksums: opts.checksums,
-        ...(several ? {} : { sender: hexId(sender.senderId) }),
+        ...(several ? {} : { sender: senderIdHex(sender.senderId) }),
         rate_control: rateControl !== undefined,
         curve: curve !== undefined,
       });
       // Each shard is its own stream: the receiver knows it by this id.
       if (several)
         sender.senderIds.forEach((id, i) =>
-          log.info('shard', { shard: i, endpoint: endpoints[i], sender: hexId(id) }),
+          log.info('shard', { shard: i, endpoint: endpoints[i], sender: senderIdHex(id) }),
         );
       const stopStats = startStatsLine(log, opts.statsInterval, () => summaryLine(sender.stats()));
       const stopped = new Promise<null>((resolve) => {

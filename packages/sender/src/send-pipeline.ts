@@ -37,13 +37,13 @@ import {
 import { FrameBatcher } from './frame-batcher.js';
 import { GarbageBudget } from './garbage-budget.js';
 import { pusherMetrics } from './pusher-metrics.js';
+import type { ShardLabels } from './shard-router.js';
 
 // Each read's Buffer and the frame made of it are garbage once ZeroMQ has sent it: twice the
 // read's bytes. One budget per process, not per pipeline: V8's heap is the process's, and a
 // sharded sender's pipelines each see a share of the reads (docs/operations.md, "Memory of the
 // sender").
 const processGarbage = new GarbageBudget();
-import type { ShardLabels } from './shard-router.js';
 
 // Loaded at the first sender id, after the groups are bound (shared's lazyRequire).
 const crypto = lazyRequire<typeof Crypto>(import.meta.url, 'node:crypto');

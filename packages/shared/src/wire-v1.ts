@@ -56,6 +56,11 @@ export function minRecordDataBytes(linktype: number): number {
   return 0;
 }
 
+/** A sender id as every tool logs it: 16 lowercase hex digits. */
+export function senderIdHex(id: bigint): string {
+  return id.toString(16).padStart(16, '0');
+}
+
 const KNOWN_FLAGS = WIRE_FLAG_COMPRESSED | WIRE_FLAG_METADATA | WIRE_FLAG_KERNEL_ORDER;
 const U64_MAX = 0xffff_ffff_ffff_ffffn;
 
