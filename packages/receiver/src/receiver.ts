@@ -4,6 +4,7 @@ import { decodeLegacyShaped, inflateFrameRecords } from '@nflog-pipe/compress';
 import { LINKTYPE_NFLOG, LINKTYPE_RAW } from '@nflog-pipe/pcap-writer';
 import {
   CurveServer,
+  GarbageBudget,
   PeerWatch,
   boundedReceiveOptions,
   decodeFrame,
@@ -184,6 +185,11 @@ export interface ReceiverStats {
 const DATA_DOMAIN = 'data';
 /** ZAP domain of the query socket (who may read). */
 const QUERY_DOMAIN = 'query';
+
+// Each received message is garbage once its batch is written out and copied into the ring
+// (an inflated frame is one more Buffer, as large or larger): one budget per process, as in the
+// sender, since V8's heap is the process's. The receiver's README, "Memory".
+const processGarbage = new GarbageBudget();
 
 /**
  * nflog-pcap-recv's engine: a ZeroMQ PULL socket bound on every endpoint, frames decoded (v1 or
@@ -554,7 +560,9 @@ export class Receiver {
         throw err;
       }
       // The Python receiver joined multipart messages; our senders send one part.
-      this.#handleMessage(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
+      const msg = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+      this.#handleMessage(msg);
+      processGarbage.note(msg.length);
     }
   }
 

@@ -48,11 +48,6 @@ export {
   type ShardStreamOptions,
 } from './shard-set.js';
 export { KernelCounters } from './kernel-counters.js';
-export {
-  GarbageBudget,
-  GARBAGE_BUDGET_DEFAULT_BYTES,
-  GARBAGE_MIN_INTERVAL_DEFAULT_MS,
-} from './garbage-budget.js';
 export { pusherMetrics } from './pusher-metrics.js';
 export { SENDER_ERROR_CODES, SenderError, type SenderErrorCode } from './errors.js';
 export { parsePrefixLabels } from './prefix-labels.js';

@@ -24,6 +24,7 @@ import {
   METRIC,
   NonBlockingPusher,
   encodeFrame,
+  GarbageBudget,
   encodeFrameMeta,
   recordsToLegacyPackets,
   type CounterHandle,
@@ -35,7 +36,6 @@ import {
   lazyRequire,
 } from '@nflog-pipe/shared';
 import { FrameBatcher } from './frame-batcher.js';
-import { GarbageBudget } from './garbage-budget.js';
 import { pusherMetrics } from './pusher-metrics.js';
 import type { ShardLabels } from './shard-router.js';
 

@@ -28,3 +28,4 @@ export * from './curve-client.js';
 export * from './curve-server.js';
 export * from './curve-options.js';
 export * from './receive-bounds.js';
+export * from './garbage-budget.js';

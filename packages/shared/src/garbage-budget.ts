@@ -1,13 +1,14 @@
-// Bounds the Buffers the sender has dropped but V8 has not yet freed. Per kernel read the
-// sender makes two large Buffers (the read's records, from nflog-native, and the v1 frame they
-// are copied into, which ZeroMQ sends without a copy) and only a few small JavaScript objects,
-// so V8's young generation fills slowly: measured at the bench's maximum with 64-byte packets,
-// ~3 scavenges per second, and 32-52 MiB of dead Buffers waited in malloc for the next one
-// (V8 collects for Buffer memory by itself only past a 64 MiB soft limit). A larger or smaller
-// `--max-semi-space-size` does not change that (the young generation is not what fills), and
-// V8 ignores it once running anyway. A young-generation collection after every `budgetBytes`
+// Bounds the Buffers a process has dropped but V8 has not yet freed. The sender and the
+// receiver move their data in large Buffers with few small JavaScript objects beside them: per
+// kernel read the sender makes two (the read's records, from nflog-native, and the v1 frame
+// they are copied into, which ZeroMQ sends without a copy), and the receiver is handed one per
+// ZeroMQ message. V8's young generation then fills slowly: measured in the sender at the
+// bench's maximum with 64-byte packets, ~3 scavenges per second, and 32-52 MiB of dead Buffers
+// waited in malloc for the next one (V8 collects for Buffer memory by itself only past a 64 MiB
+// soft limit). A larger or smaller `--max-semi-space-size` does not change that (the young
+// generation is not what fills), and V8 ignores it once running anyway. A young-generation collection after every `budgetBytes`
 // of such Buffers frees them while they are young. Figures: docs/operations.md, "Memory of
-// the sender".
+// the sender", and the receiver's README, "Memory".
 
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -49,7 +50,7 @@ export const GARBAGE_MIN_INTERVAL_DEFAULT_MS = 50;
  * `budgetBytes` have been dropped since the last, but not within `minIntervalMs` of it (a
  * collection costs ~0.5-1 ms with frames queued in ZeroMQ: at 1400-byte packets and the
  * bench's maximum, an uncapped 8 MiB budget ran ~70 per second, ~6 % of a core). Call
- * {@link note} once per read (never per packet). `budgetBytes` 0 turns it off.
+ * {@link note} once per read or message (never per packet). `budgetBytes` 0 turns it off.
  */
 export class GarbageBudget {
   readonly #budgetBytes: number;

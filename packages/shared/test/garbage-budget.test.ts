@@ -1,5 +1,6 @@
 // GarbageBudget collects once per budget of dropped Buffers, and that collection frees them:
-// what keeps the sender's RSS from holding tens of MiB of dead reads and frames.
+// what keeps the sender's and the receiver's RSS from holding tens of MiB of dead reads,
+// frames and messages.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
