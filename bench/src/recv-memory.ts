@@ -1,16 +1,17 @@
-// npm run bench -- --recv-memory: the receiver's memory, measured (issue 10). Two runs of the
-// real nflog-pcap-recv, fed over loopback ZeroMQ by this process (no root, no namespace):
-//  1. ring: --buffer-window 256 under 50k packets/s of 1444-byte records for --seconds, a full
-//     dump queried every few seconds; RSS sampled, its peak against the plan "ring + 96 MiB";
+// npm run bench -- --recv-memory: the receiver's memory, measured (issue 10). Runs of the real
+// nflog-pcap-recv, fed over loopback ZeroMQ by this process (no root, no namespace):
+//  1. ring: --buffer-window 256 under 50k packets/s of 1444-byte records for --seconds, first
+//     without queries, then with a full dump by nflog-pcap-query every few seconds; RSS
+//     sampled, its peak against the plan "ring + 96 MiB";
 //  2. hostile: 20 messages of 200 MiB each from one peer, beside a real sender; the receiver's
 //     RSS over its idle RSS (the plan: at most 128 MiB), and what it counted.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Push, Request } from 'zeromq';
+import { Push } from 'zeromq';
 import { encodeRecords } from '@nflog-pipe/pcap-writer';
-import { MIB, encodeFrame } from '@nflog-pipe/shared';
-import { sampleProc } from './proc-stats.js';
+import { MIB, WIRE_NAMESPACE_ID_BYTES, encodeFrame } from '@nflog-pipe/shared';
+import { cpuPercent, sampleProc } from './proc-stats.js';
 import { delay, startProc, stopProc, type Proc } from './proc.js';
 import { binPath } from './tools.js';
 
@@ -28,6 +29,7 @@ const DUMP_EVERY_MS = 5000;
 const SAMPLE_MS = 100;
 const HOSTILE_MESSAGES = 20;
 const HOSTILE_BYTES = 200 * MIB;
+const NAMESPACE_ID = Buffer.alloc(WIRE_NAMESPACE_ID_BYTES, 7);
 
 /** RSS in MiB of `pid` now (undefined once it is gone). */
 async function rssMiB(pid: number): Promise<number | undefined> {
@@ -76,8 +78,14 @@ function frameAt(senderId: bigint, firstSeq: number, pkts: readonly Buffer[]): B
   const nowMs = Date.now();
   const tsSec = Math.floor(nowMs / 1000);
   const tsFrac = (nowMs % 1000) * 1000;
+  // With the kernel-order section nflog-zmq-send puts in every frame (one netns, its numbers
+  // in order): a lone sender, which the reorder window passes straight through. Frames without
+  // it are merged by time and held --reorder-window (the receiver's README, "Memory").
+  const seqGlobal = Buffer.alloc(4 * pkts.length);
+  for (let i = 0; i < pkts.length; i++) seqGlobal.writeUInt32LE((firstSeq + i + 1) >>> 0, 4 * i);
+  const order = { namespaceId: NAMESPACE_ID, delayBoundMs: 60, seqGlobal };
   return encodeFrame(
-    { linktype: 101, senderId, firstSeq: BigInt(firstSeq), count: pkts.length },
+    { linktype: 101, senderId, firstSeq: BigInt(firstSeq), count: pkts.length, order },
     encodeRecords(pkts.map((data) => ({ tsSec, tsFrac, data }))),
   );
 }
@@ -121,19 +129,18 @@ function lastStats(proc: Proc): Record<string, string> {
   return Object.fromEntries([...line.matchAll(/ ([a-z_]+)=(\S+)/g)].map((m) => [m[1]!, m[2]!]));
 }
 
-async function ringRun(dir: string, seconds: number): Promise<void> {
-  const q = `ipc://${join(dir, 'q.sock')}`;
+/** The ring run; `withDumps` false measures the same load without queries. */
+async function ringRun(dir: string, seconds: number, withDumps: boolean): Promise<void> {
+  const query = `ipc://${join(dir, 'q.sock')}`;
   const { proc, ep } = await startReceiver(dir, [
     '--buffer-interface',
-    q,
+    query,
     '--buffer-window',
     String(RING_MIB),
   ]);
   const push = new Push({ linger: 0, sendHighWaterMark: 10_000 });
-  const req = new Request({ linger: 0, receiveTimeout: 60_000 });
   try {
     push.connect(ep);
-    req.connect(q);
     await delay(500);
     const idle = (await rssMiB(proc.pid)) ?? 0;
     const s = sampler(proc.pid);
@@ -141,16 +148,32 @@ async function ringRun(dir: string, seconds: number): Promise<void> {
     let dumpMiB = 0;
     let stopDumps = false;
     const dumping = (async () => {
-      while (!stopDumps) {
+      while (withDumps && !stopDumps) {
         await delay(DUMP_EVERY_MS);
         if (stopDumps) return;
-        await req.send('q');
-        const parts = await req.receive();
+        // The real client, in its own process: the load generator here never waits for it.
+        const file = join(dir, 'dump.pcap');
+        const q = startProc('query', process.execPath, [
+          binPath('query', 'nflog-pcap-query'),
+          query,
+          '-w',
+          file,
+        ]);
+        const r = await q.exited;
+        if (r.code !== 0) throw new Error(`nflog-pcap-query failed: ${q.stderr().trim()}`);
         dumps++;
-        dumpMiB = parts.reduce((n, p) => n + p.length, 0) / MIB;
+        dumpMiB = (await stat(file)).size / MIB;
+        await rm(file, { force: true });
       }
     })();
+    const cpuBefore = await sampleProc(proc.pid);
+    const loadStart = performance.now();
     const sent = await offer(push, seconds * 1000, 0);
+    const cpu = cpuPercent(
+      cpuBefore,
+      await sampleProc(proc.pid),
+      (performance.now() - loadStart) / 1000,
+    );
     stopDumps = true;
     await dumping;
     await delay(1000); // let the last frames in
@@ -160,8 +183,9 @@ async function ringRun(dir: string, seconds: number): Promise<void> {
     const plan = RING_MIB + 96;
     process.stdout.write(
       [
-        `ring run: --buffer-window ${RING_MIB}, ${RATE_PPS} pps of ${28 + PAYLOAD_BYTES + 16}-byte records for ${seconds} s, a full dump every ${DUMP_EVERY_MS / 1000} s`,
+        `ring run: --buffer-window ${RING_MIB}, ${RATE_PPS} pps of ${28 + PAYLOAD_BYTES + 16}-byte records for ${seconds} s, ${withDumps ? `a full dump every ${DUMP_EVERY_MS / 1000} s` : 'no dumps'}`,
         `  sent ${sent} packets, received ${st['in_pkt']}, ring_pkt ${st['ring_pkt']}, ${dumps} dumps (last ${dumpMiB.toFixed(1)} MiB)`,
+        `  receiver CPU ${cpu.toFixed(1)} % of a core over the load`,
         `  RSS: idle ${idle.toFixed(1)} MiB, end ${lastMiB.toFixed(1)} MiB, peak sampled ${peakMiB.toFixed(1)} MiB, VmHWM ${hwm.toFixed(1)} MiB`,
         `  plan: ring + 96 MiB = ${plan} MiB -> ${hwm <= plan ? 'met' : 'MISSED'} (VmHWM - ring = ${(hwm - RING_MIB).toFixed(1)} MiB)`,
         '',
@@ -169,7 +193,6 @@ async function ringRun(dir: string, seconds: number): Promise<void> {
     );
   } finally {
     push.close();
-    req.close();
     await stopProc(proc, 'SIGTERM');
   }
 }
@@ -223,7 +246,8 @@ async function hostileRun(dir: string): Promise<void> {
 export async function runRecvMemory(options: RecvMemoryOptions): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'nfp-recvmem-'));
   try {
-    await ringRun(dir, options.seconds);
+    await ringRun(dir, options.seconds, false);
+    await ringRun(dir, options.seconds, true);
     await hostileRun(dir);
   } finally {
     await rm(dir, { recursive: true, force: true });

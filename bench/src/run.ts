@@ -43,7 +43,7 @@ const USAGE = `usage: npm run bench -- [options]   (as root)
   --quick          smoke run: --seconds 1 --reps 1
   --micro          run the microbenchmarks instead (no root needed)
   --startup        measure exec -> NFLOG group bound instead (as root; --reps starts, default 15)
-  --recv-memory    measure the receiver's RSS instead: a 256 MiB ring under load with dumps,
+  --recv-memory    measure the receiver's RSS instead: a 256 MiB ring under load without and with dumps,
                    then 20 hostile 200 MiB messages (no root needed; --seconds of load, default 30)
   --report FILE    print the table and targets again from a results file (no root needed)
   --find-max       per size and set-up, the highest rate with 0 loss instead (as root; RFC 2544
