@@ -13,8 +13,12 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
-/** V8's `gc()` with its options argument (what `--expose-gc` installs). */
-type V8Gc = (options: { type: 'minor' | 'major' }) => void;
+/**
+ * V8's `gc()` (what `--expose-gc` installs): with `{ type: 'minor' }` a young-generation
+ * collection; without options a full one. (Node 20's V8 runs a young-generation collection for
+ * `{ type: 'major' }` too: seen with --trace-gc, so that option is never used.)
+ */
+type V8Gc = (options?: { type: 'minor' }) => void;
 
 let v8Gc: V8Gc | undefined;
 
@@ -46,15 +50,23 @@ export const GARBAGE_BUDGET_DEFAULT_BYTES = 8 * 1024 * 1024;
 export const GARBAGE_MIN_INTERVAL_DEFAULT_MS = 50;
 
 /**
- * Counts the bytes of large Buffers dropped and runs a young-generation collection once
- * `budgetBytes` have been dropped since the last, but not within `minIntervalMs` of it (a
- * collection costs ~0.5-1 ms with frames queued in ZeroMQ: at 1400-byte packets and the
- * bench's maximum, an uncapped 8 MiB budget ran ~70 per second, ~6 % of a core). Call
- * {@link note} once per read or message (never per packet). `budgetBytes` 0 turns it off.
+ * Which collection a {@link GarbageBudget} runs: `minor` (the young generation) for Buffers
+ * dropped soon after they were made; `major` (the whole heap) for Buffers that lived long
+ * enough to be promoted, which only a full collection frees (the receiver's ring segments).
+ */
+export type GarbageGeneration = 'minor' | 'major';
+
+/**
+ * Counts the bytes of large Buffers dropped and runs a collection once `budgetBytes` have been
+ * dropped since the last, but not within `minIntervalMs` of it (a young-generation collection
+ * costs ~0.5-1 ms with frames queued in ZeroMQ: at 1400-byte packets and the bench's maximum,
+ * an uncapped 8 MiB budget ran ~70 per second, ~6 % of a core). Call {@link note} once per
+ * read, message or segment (never per packet). `budgetBytes` 0 turns it off.
  */
 export class GarbageBudget {
   readonly #budgetBytes: number;
   readonly #minIntervalMs: number;
+  readonly #generation: GarbageGeneration;
   #dueBytes = 0;
   #lastMs = -Infinity;
   #collections = 0;
@@ -63,6 +75,7 @@ export class GarbageBudget {
   constructor(
     budgetBytes: number = GARBAGE_BUDGET_DEFAULT_BYTES,
     minIntervalMs: number = GARBAGE_MIN_INTERVAL_DEFAULT_MS,
+    generation: GarbageGeneration = 'minor',
   ) {
     for (const [name, v] of [
       ['budgetBytes', budgetBytes],
@@ -73,9 +86,10 @@ export class GarbageBudget {
     }
     this.#budgetBytes = budgetBytes;
     this.#minIntervalMs = minIntervalMs;
+    this.#generation = generation;
   }
 
-  /** Young-generation collections run so far. */
+  /** Collections run so far. */
   get collections(): number {
     return this.#collections;
   }
@@ -90,6 +104,7 @@ export class GarbageBudget {
     this.#lastMs = nowMs;
     this.#dueBytes = 0;
     this.#collections++;
-    collector()({ type: 'minor' });
+    if (this.#generation === 'minor') collector()({ type: 'minor' });
+    else collector()();
   }
 }

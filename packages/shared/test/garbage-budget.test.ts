@@ -52,3 +52,26 @@ test('no two collections within minIntervalMs, however much is dropped', () => {
   dropBuffers(budget, 8);
   assert.equal(budget.collections, 1);
 });
+
+test("'major' runs a full collection: it frees Buffers that outlived two young collections", async () => {
+  await delay(10);
+  const young = new GarbageBudget(MiB, 0);
+  const full = new GarbageBudget(8 * MiB, 0, 'major');
+  // Kept through two young-generation collections, these are old objects when dropped.
+  let kept: Buffer[] | null = Array.from({ length: 8 }, () => Buffer.allocUnsafeSlow(MiB).fill(1));
+  young.note(MiB);
+  young.note(MiB);
+  assert.equal(young.collections, 2);
+  const before = process.memoryUsage().arrayBuffers;
+  kept = null;
+  // A young collection does not free old objects...
+  young.note(MiB);
+  const afterMinor = process.memoryUsage().arrayBuffers;
+  assert.ok(before - afterMinor < 2 * MiB, `a young collection freed ${before - afterMinor} bytes`);
+  // ...a full one does.
+  for (let i = 0; i < 8; i++) full.note(MiB);
+  assert.equal(full.collections, 1);
+  const freed = before - process.memoryUsage().arrayBuffers;
+  assert.ok(freed >= 7 * MiB, `the full collection freed ${freed} bytes of 8 MiB`);
+  assert.equal(kept, null);
+});
