@@ -6,12 +6,18 @@
  *   getPipeSize(fd)         -> bytes              (F_GETPIPE_SZ)
  *   setPipeSize(fd, bytes)  -> bytes actually set (F_SETPIPE_SZ)
  *   pipeUnread(fd)          -> bytes not read yet (FIONREAD)
+ *   mapLargeBlocks(bytes)   -> 1 applied, 0 left to GLIBC_TUNABLES, -errno
  * Arguments that are not integers throw a TypeError. Nothing here is on the
  * packet path: the writer calls these once per FIFO open and once when a
- * reader leaves.
+ * reader leaves; mapLargeBlocks once per process.
  */
 #include <errno.h>
 #include <node_api.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "pw_pipe.h"
 
@@ -70,6 +76,36 @@ static napi_value pw_js_set_pipe_size(napi_env env, napi_callback_info info) {
   return pw_result(env, pw_set_pipe_size(a[0], a[1]));
 }
 
+/*
+ * mallopt(M_MMAP_THRESHOLD, bytes): every block of at least `bytes` gets its
+ * own mapping, returned to the kernel when freed, and glibc stops raising the
+ * threshold by itself (it does, up to 32 MiB, each time such a block is freed,
+ * after which freed blocks stay in the heap, fragmented). Process-wide by
+ * nature; not when the operator tunes malloc through GLIBC_TUNABLES (0), and
+ * -ENOSYS without glibc.
+ */
+static int pw_map_large_blocks(int bytes) {
+#ifdef __GLIBC__
+  const char *tunables = getenv("GLIBC_TUNABLES");
+  if (tunables != NULL && strstr(tunables, "glibc.malloc.") != NULL)
+    return 0;
+  if (bytes <= 0)
+    return -EINVAL;
+  return mallopt(M_MMAP_THRESHOLD, bytes) == 1 ? 1 : -EINVAL;
+#else
+  (void)bytes;
+  return -ENOSYS;
+#endif
+}
+
+static napi_value pw_js_map_large_blocks(napi_env env,
+                                         napi_callback_info info) {
+  int a[1];
+  if (!pw_int_args(env, info, 1, a))
+    return NULL;
+  return pw_result(env, pw_map_large_blocks(a[0]));
+}
+
 static napi_value pw_init(napi_env env, napi_value exports) {
   napi_property_descriptor fns[] = {
       {"getPipeSize", NULL, pw_js_fd_call, NULL, NULL, NULL, napi_default,
@@ -78,6 +114,8 @@ static napi_value pw_init(napi_env env, napi_value exports) {
        NULL},
       {"pipeUnread", NULL, pw_js_fd_call, NULL, NULL, NULL, napi_default,
        (void *)&pw_unread_call},
+      {"mapLargeBlocks", NULL, pw_js_map_large_blocks, NULL, NULL, NULL,
+       napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof(fns) / sizeof(fns[0]), fns) !=
       napi_ok)

@@ -59,6 +59,7 @@ export {
   setPipeSize,
   type PipeSizeOutcome,
 } from './pipe-size.js';
+export { MAP_LARGE_BLOCKS_DEFAULT_BYTES, mapLargeBlocks } from './malloc-tuning.js';
 export {
   PCAP_WRITER_DEFAULT_HWM_BYTES,
   PCAP_WRITER_DEFAULT_PROBE_MS,

@@ -5,6 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { getSystemErrorName } from 'node:util';
 import { PcapPipeError } from './errors.js';
 
 /** The addon's exports: each returns its result (>= 0) or -errno (native/addon.c). */
@@ -15,6 +16,8 @@ export interface PipeBinding {
   setPipeSize(fd: number, bytes: number): number;
   /** ioctl(fd, FIONREAD): bytes in the pipe not read yet. */
   pipeUnread(fd: number): number;
+  /** mallopt(M_MMAP_THRESHOLD, bytes): 1 applied, 0 left to GLIBC_TUNABLES. */
+  mapLargeBlocks(bytes: number): number;
 }
 
 /** Paths tried in order: the normal build, then `build:native:debug`. */
@@ -44,4 +47,20 @@ let binding: PipeBinding | undefined;
 export function pipeNative(): PipeBinding {
   binding ??= loadNative();
   return binding;
+}
+
+/**
+ * An addon result: `r` itself when >= 0, else a PcapPipeError coded with the errno's name.
+ * @param what the object of the call, for the message ("fd 7")
+ */
+export function checkNative(r: number, syscall: string, what: string): number {
+  if (r >= 0) return r;
+  let code = 'ERR_PCAP_UNKNOWN_ERRNO';
+  try {
+    const name = getSystemErrorName(r);
+    if (!name.startsWith('Unknown')) code = name;
+  } catch {
+    // an errno Node has no name for
+  }
+  throw new PcapPipeError(code, `${syscall} ${code} ${what}`, { errno: -r, syscall });
 }

@@ -3,9 +3,8 @@
 // reader leaves (pipeUnread); never per write.
 
 import { readFileSync } from 'node:fs';
-import { getSystemErrorName } from 'node:util';
 import { PcapPipeError } from './errors.js';
-import { pipeNative } from './native.js';
+import { checkNative, pipeNative } from './native.js';
 
 /** A pipe's capacity until someone changes it: 16 pages (pipe(7), "Pipe capacity"). */
 export const PIPE_DEFAULT_BYTES = 65536;
@@ -14,15 +13,7 @@ export const PIPE_DEFAULT_BYTES = 65536;
 const PIPE_MAX_DEFAULT_BYTES = 1048576;
 
 function check(r: number, syscall: string, fd: number): number {
-  if (r >= 0) return r;
-  let code = 'ERR_PCAP_UNKNOWN_ERRNO';
-  try {
-    const name = getSystemErrorName(r);
-    if (!name.startsWith('Unknown')) code = name;
-  } catch {
-    // an errno Node has no name for
-  }
-  throw new PcapPipeError(code, `${syscall} ${code} fd ${fd}`, { errno: -r, syscall });
+  return checkNative(r, syscall, `fd ${fd}`);
 }
 
 /** Largest capacity F_SETPIPE_SZ takes (its argument is an int). */
