@@ -24,7 +24,7 @@ import {
   type Logger,
   validateEndpoint,
 } from '@nflog-pipe/shared';
-import { LINKTYPE_RAW, PIPE_MAX_REQUEST_BYTES } from '@nflog-pipe/pcap-writer';
+import { LINKTYPE_RAW, PIPE_MAX_REQUEST_BYTES, mapLargeBlocks } from '@nflog-pipe/pcap-writer';
 import { isReceiverLinktype } from './linktype-convert.js';
 import {
   PCAP_OVER_IP_DEFAULT_MAX_CLIENTS,
@@ -516,6 +516,10 @@ async function run(
   { signals, metrics }: CliRuntime,
 ): Promise<{ stats: ReceiverStats; endErr: Error | null }> {
   const { endpoints, dest } = io;
+  // The ring's segments are let go and replaced after every dump: mapped blocks go back to the
+  // kernel when freed instead of fragmenting the heap (README, "Memory"). Process-wide, so the
+  // CLI does it, not the library.
+  if (!mapLargeBlocks()) log.debug('malloc left to GLIBC_TUNABLES');
   const receiver = await Receiver.start({
     endpoints,
     dest,

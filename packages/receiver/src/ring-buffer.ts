@@ -1,7 +1,23 @@
 import { LINKTYPE_RAW, recordEnd } from '@nflog-pipe/pcap-writer';
+import { GarbageBudget } from '@nflog-pipe/shared';
 
-/** Default size of one segment of the ring's arena, bytes (4 MiB). A record never spans two. */
-export const RING_SEGMENT_BYTES = 4 * 1024 * 1024;
+/**
+ * Default size of one segment of the ring's arena, bytes (2 MiB: the ring's slack, a few
+ * segments, and what it lets go at a time stay small; measured 4 MiB: peak + 5 MiB). A record
+ * never spans two.
+ */
+export const RING_SEGMENT_BYTES = 2 * 1024 * 1024;
+
+/**
+ * A segment a dump saw is let go, not reused, once its records are trimmed, and a fresh one
+ * takes its place: under load one per segment received, for a whole turn of the ring after a full
+ * dump. By then it is an old object, which only a full collection frees, and V8 runs one for
+ * Buffer memory by itself only about 50 MiB later (measured: the let-go segments piled up to
+ * 44-52 MiB between its collections). A full collection (a few ms: the heap holds little but
+ * the ring's index) after every 16 MiB let go, at most ten a second, frees them once nothing
+ * views them. One budget per process: the heap is the process's.
+ */
+const letGoGarbage = new GarbageBudget(16 * 1024 * 1024, 100, 'major');
 
 /** One stored batch: whole records, a view into the ring's own memory. */
 export interface RingBatch {
@@ -212,6 +228,7 @@ export class RingBuffer {
       return;
     }
     this.#arenaBytes -= this.#segmentBytes; // let go; freed once no view holds it
+    letGoGarbage.note(this.#segmentBytes);
   }
 
   #trim(): void {

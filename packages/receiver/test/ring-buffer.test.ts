@@ -126,7 +126,7 @@ test("a snapshot's views stay byte-exact while the ring wraps over its segments 
 });
 
 test('default segments are RING_SEGMENT_BYTES; a record larger than a segment is not kept', () => {
-  assert.equal(RING_SEGMENT_BYTES, 4 * 1024 * 1024);
+  assert.equal(RING_SEGMENT_BYTES, 2 * 1024 * 1024);
   const big = new RingBuffer(64 * 1024 * 1024);
   big.push(batch(0, 1), 1);
   assert.equal(big.stats().arenaBytes, RING_SEGMENT_BYTES);
