@@ -21,10 +21,10 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { LegacyShaper, shapeFrame, type RateShaper } from '@nflog-pipe/compress';
 import { NFLOG_INDEX, NFLOG_INDEX_ENTRY_BYTES, NFLOG_RECORD_FLAG } from '@nflog-pipe/nflog-native';
 import {
+  GarbageBudget,
   METRIC,
   NonBlockingPusher,
   encodeFrame,
-  GarbageBudget,
   encodeFrameMeta,
   recordsToLegacyPackets,
   type CounterHandle,

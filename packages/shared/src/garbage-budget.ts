@@ -6,9 +6,9 @@
 // bench's maximum with 64-byte packets, ~3 scavenges per second, and 32-52 MiB of dead Buffers
 // waited in malloc for the next one (V8 collects for Buffer memory by itself only past a 64 MiB
 // soft limit). A larger or smaller `--max-semi-space-size` does not change that (the young
-// generation is not what fills), and V8 ignores it once running anyway. A young-generation collection after every `budgetBytes`
-// of such Buffers frees them while they are young. Figures: docs/operations.md, "Memory of
-// the sender", and the receiver's README, "Memory".
+// generation is not what fills), and V8 ignores it once running anyway. A young-generation
+// collection after every `budgetBytes` of such Buffers frees them while they are young.
+// Figures: docs/operations.md, "Memory of the sender", and the receiver's README, "Memory".
 
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
